@@ -1,0 +1,24 @@
+"""The errors tokforge raises on bad input: each says what went wrong, where, and how to fix it.
+
+Every error is a ``TokforgeError``; the CLI prints its message without a traceback.
+"""
+
+
+class TokforgeError(Exception):
+    """Base class of all errors tokforge raises on purpose."""
+
+
+class CorpusError(TokforgeError):
+    """The corpus cannot be read: missing path, unreadable or binary file, invalid UTF-8, no text."""
+
+
+class ConfigError(TokforgeError):
+    """An option or a combination of options is invalid."""
+
+
+class ModelFormatError(TokforgeError):
+    """A saved model or tokenizer.json cannot be loaded (corrupt, unsupported feature, wrong version)."""
+
+
+class ExportError(TokforgeError):
+    """The tokenizer cannot be expressed exactly in the requested format."""
