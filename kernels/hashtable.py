@@ -1,0 +1,49 @@
+"""Open-addressing hash helpers shared by the kernels (numba, arrays only).
+
+Keys are non-negative int64; an empty slot holds -1. Tables have a power-of-two size and
+use linear probing. Example::
+
+    >>> import numpy as np
+    >>> slots = np.full(8, -1, np.int64)
+    >>> i = probe_int64(slots, 42)      # the slot where 42 lives or would go
+    >>> slots[i] = 42
+    >>> probe_int64(slots, 42) == i
+    True
+"""
+import numba as nb
+import numpy as np
+
+FIBONACCI = np.uint64(11400714819323198485)  # 2**64 / golden ratio, odd
+FNV_OFFSET = np.uint64(14695981039346656037)
+FNV_PRIME = np.uint64(1099511628211)
+
+
+@nb.njit(cache=True, inline="always")
+def mix64(key):
+    """Scramble an int64 key into a well-spread uint64 (Fibonacci hashing)."""
+    return np.uint64(key) * FIBONACCI
+
+
+@nb.njit(cache=True)
+def fnv1a(buf, start, end):
+    """FNV-1a hash of ``buf[start:end]`` (uint8 array) as uint64.
+
+    >>> fnv1a(np.frombuffer(b"ab", np.uint8), 0, 2) == fnv1a(np.frombuffer(b"xab", np.uint8), 1, 3)
+    True
+    """
+    h = FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(buf[i])) * FNV_PRIME
+    return h
+
+
+@nb.njit(cache=True)
+def probe_int64(slots, key):
+    """Index of ``key`` in ``slots``, or of the empty slot where it would be inserted."""
+    mask = len(slots) - 1
+    i = np.int64(mix64(key) >> np.uint64(20)) & mask
+    while True:
+        k = slots[i]
+        if k == key or k == -1:
+            return i
+        i = (i + 1) & mask
