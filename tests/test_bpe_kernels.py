@@ -1,0 +1,61 @@
+"""The numba BPE kernels agree with the slow references in tests/reference.py."""
+from hypothesis import given, settings, strategies as st
+
+from reference import reference_bpe_encode, reference_train_bpe
+from tokforge.bpe import train_bpe
+from tokforge.words import WordCounter, WordCounts
+
+# few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string
+small_words = st.binary(min_size=1, max_size=12).map(lambda b: bytes(x % 4 + 97 for x in b))
+corpora = st.dictionaries(small_words, st.integers(1, 6), min_size=1, max_size=25)
+any_words = st.dictionaries(st.binary(min_size=1, max_size=10), st.integers(1, 50), min_size=1, max_size=40)
+
+
+def learned(model):
+    return [(model.vocab[a], model.vocab[b]) for a, b in model.merges]
+
+
+@settings(max_examples=300, deadline=None)
+@given(corpora, st.integers(256, 300), st.integers(1, 3), st.integers(0, 2))
+def test_training_matches_reference_with_ties(counts, vocab_size, min_frequency, n_specials):
+    specials = [f"<s{i}>" for i in range(n_specials)]
+    model = train_bpe(WordCounts.from_dict(counts), vocab_size + n_specials,
+                      special_tokens=specials, min_frequency=min_frequency)
+    assert learned(model) == reference_train_bpe(counts, vocab_size + n_specials, min_frequency, n_specials)
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_words, st.integers(256, 400))
+def test_training_matches_reference_on_arbitrary_bytes(counts, vocab_size):
+    model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=1)
+    assert learned(model) == reference_train_bpe(counts, vocab_size)
+
+
+@settings(max_examples=100, deadline=None)
+@given(corpora, st.integers(2, 5))
+def test_max_token_length_matches_reference(counts, max_len):
+    model = train_bpe(WordCounts.from_dict(counts), 320, min_frequency=1, max_token_length=max_len)
+    assert learned(model) == reference_train_bpe(counts, 320, max_token_length=max_len)
+    assert all(len(t) <= max_len for t in model.vocab)
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpora, st.lists(small_words, min_size=1, max_size=10))
+def test_encoding_matches_reference(counts, words):
+    model = train_bpe(WordCounts.from_dict(counts), 300, min_frequency=1)
+    merges = learned(model)
+    encoded = model.encode_pieces(words)
+    for word, ids in zip(words, encoded):
+        assert [model.vocab[i] for i in ids] == reference_bpe_encode(word, merges)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=8), max_size=30), max_size=5))
+def test_word_counter_matches_counter(batches):
+    from collections import Counter
+    counter = WordCounter(capacity=2)  # tiny, so the growth path runs
+    expected = Counter()
+    for pieces in batches:
+        counter.add(pieces)
+        expected.update(p.encode("utf-8") for p in pieces if p)
+    assert dict(counter.result().items()) == dict(expected)

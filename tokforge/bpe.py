@@ -1,0 +1,132 @@
+"""Byte-level BPE: the pure trainer ``train_bpe(word_counts) -> BPEModel`` and the model itself.
+
+Ids: special tokens first (in the order given), then the 256 byte tokens in the order of
+their byte-level characters (``BYTE_ORDER``, as HF's BpeTrainer), then one id per learned
+token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.bpe_train``.
+
+    >>> from tokforge.words import WordCounts
+    >>> model = train_bpe(WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5}), vocab_size=258)
+    >>> [model.vocab[i] for i in range(256, 258)]
+    [b'ug', b'hug']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tokforge.bytelevel import BYTE_ORDER
+from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.kernels import bpe_encode, bpe_train
+from tokforge.words import WordCounts
+
+MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
+
+
+@dataclass
+class BPEModel:
+    """A BPE vocabulary: ``vocab[id]`` is the token's bytes, ``merges`` are ranked id pairs.
+
+    ``special_tokens`` maps each special token's text to its id; its entry in ``vocab`` is
+    its UTF-8. Every merge ``(a, b)`` yields the token with bytes ``vocab[a] + vocab[b]``.
+    """
+
+    vocab: list[bytes]
+    merges: list[tuple[int, int]]
+    special_tokens: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tables = None
+
+    @property
+    def byte_ids(self) -> np.ndarray:
+        return self.tables()[0]
+
+    def tables(self):
+        """(byte -> id, merge pair keys, ranks, result ids) as arrays for the encode kernel."""
+        if self._tables is None:
+            self._tables = _encode_tables(self)
+        return self._tables
+
+    def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
+        """BPE-encode each piece (bytes) on its own."""
+        if not pieces:
+            return []
+        byte_ids, keys, ranks, results = self.tables()
+        buf = b"".join(pieces)
+        bounds = np.zeros(len(pieces) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=bounds[1:])
+        ids, id_bounds = bpe_encode.encode_words(np.frombuffer(buf, np.uint8), bounds,
+                                                 byte_ids, keys, ranks, results)
+        ids = ids.tolist()
+        id_bounds = id_bounds.tolist()
+        return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
+
+
+def _encode_tables(model: BPEModel):
+    special_ids = set(model.special_tokens.values())
+    regular = {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
+    byte_ids = np.full(256, -1, np.int64)
+    for b in range(256):
+        byte_ids[b] = regular.get(bytes([b]), -1)
+    if (byte_ids < 0).any():
+        missing = [b for b in range(256) if byte_ids[b] < 0]
+        raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
+                               "a byte-level BPE needs all 256 single-byte tokens")
+    keys = np.empty(len(model.merges), np.int64)
+    results = np.empty(len(model.merges), np.int64)
+    for rank, (a, b) in enumerate(model.merges):
+        merged = model.vocab[a] + model.vocab[b]
+        if merged not in regular:
+            raise ModelFormatError(f"merge #{rank} ({model.vocab[a]!r}, {model.vocab[b]!r}) "
+                                   f"yields {merged!r}, which is not in the vocabulary")
+        keys[rank] = (a << 32) | b
+        results[rank] = regular[merged]
+    return (byte_ids,) + bpe_encode.build_merge_table(keys, results)
+
+
+def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
+              min_frequency: int = 2, max_token_length: int | None = None,
+              on_progress: Callable[[int], None] | None = None) -> BPEModel:
+    """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
+    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times."""
+    specials = list(dict.fromkeys(special_tokens))
+    if len(specials) != len(special_tokens):
+        raise ConfigError(f"special tokens must be unique, got {list(special_tokens)}")
+    n_fixed = len(specials) + 256
+    if vocab_size < n_fixed:
+        raise ConfigError(f"vocab_size {vocab_size} is smaller than the {len(specials)} special "
+                          f"tokens + 256 byte tokens; use at least {n_fixed}")
+    if min_frequency < 1:
+        raise ConfigError(f"min_frequency must be >= 1, got {min_frequency}")
+    if max_token_length is not None and max_token_length < 2:
+        raise ConfigError(f"max_token_length must be >= 2 bytes (or None), got {max_token_length}")
+
+    rank_of_byte = np.empty(256, np.int32)
+    rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
+    syms = rank_of_byte[word_counts.arena]
+    wstart = word_counts.offsets[:-1]
+    wlen = np.diff(word_counts.offsets)
+    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts,
+                                 np.array(BYTE_ORDER, np.int64))
+    target = vocab_size - len(specials)
+    done = False
+    while not done:
+        state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
+                                            max_token_length or 0)
+        if on_progress is not None:
+            on_progress(int(state[21][bpe_train.N_TOKENS]) + len(specials))
+    return _model_from_merges(bpe_train.merges(state), specials)
+
+
+def _model_from_merges(merges: np.ndarray, specials: list[str]) -> BPEModel:
+    """Lay out ids (specials, bytes, learned tokens) from the kernel's internal merges."""
+    offset = len(specials)
+    vocab = [s.encode("utf-8") for s in specials] + [bytes([b]) for b in BYTE_ORDER]
+    pairs = []
+    for a, b, new in merges.tolist():
+        if new + offset == len(vocab):
+            vocab.append(vocab[a + offset] + vocab[b + offset])
+        pairs.append((a + offset, b + offset))
+    return BPEModel(vocab, pairs, {s: i for i, s in enumerate(specials)})
