@@ -1,0 +1,24 @@
+"""tokforge: fast, exact tokenizer training on CPU, exported to Hugging Face tokenizer.json.
+
+    >>> import tokforge
+    >>> tok = tokforge.train("corpora/", vocab_size=4000)      # doctest: +SKIP
+    >>> tok.save("out/")                                       # doctest: +SKIP
+    >>> tok = tokforge.Tokenizer.load("out/")                  # doctest: +SKIP
+    >>> tok.decode(tok.encode("Merhaba dünya!"))               # doctest: +SKIP
+    'Merhaba dünya!'
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from tokforge.config import TrainConfig
+from tokforge.corpus import Corpus
+from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
+                             TokforgeError)
+from tokforge.tokenizer import Tokenizer
+from tokforge.training import feed, train
+
+__all__ = [
+    "__version__", "train", "feed", "Tokenizer", "TrainConfig", "Corpus",
+    "TokforgeError", "CorpusError", "ConfigError", "ModelFormatError", "ExportError", "InputError",
+]

@@ -22,3 +22,7 @@ class ModelFormatError(TokforgeError):
 
 class ExportError(TokforgeError):
     """The tokenizer cannot be expressed exactly in the requested format."""
+
+
+class InputError(TokforgeError):
+    """Text or ids given to encode/decode are invalid (e.g. a lone surrogate, an unknown id)."""

@@ -1,0 +1,119 @@
+"""Hugging Face export and import: ``tokenizer.json`` (+ ``tokenizer_config.json`` and
+``special_tokens_map.json``) that ``transformers.AutoTokenizer`` loads offline and that
+encodes exactly as tokforge does.
+
+    >>> files = hf_files(tok)                       # doctest: +SKIP
+    >>> sorted(files)                               # doctest: +SKIP
+    ['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']
+
+Only what the HF pipeline can express exactly is exported; anything else raises
+``ExportError`` rather than writing an approximate file.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tokforge.errors import ExportError, ModelFormatError
+from tokforge.normalizers import Normalizer
+from tokforge.pretokenizers import Pretokenizer
+
+if TYPE_CHECKING:
+    from tokforge.tokenizer import Tokenizer
+
+MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model decides
+
+
+def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
+    """The ``tokenizer.json`` document of a byte-level BPE tokenizer."""
+    vocab = {}
+    for i in range(tok.vocab_size):
+        text = tok.id_to_token(i)
+        if text in vocab:
+            raise ExportError(
+                f"token {text!r} appears twice in the vocabulary (ids {vocab[text]} and {i}); "
+                "tokenizer.json needs unique strings — rename the special token that collides")
+        vocab[text] = i
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": True}
+            for text, i in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])
+        ],
+        "normalizer": tok.normalizer.to_hf(),
+        "pre_tokenizer": tok.pretokenizer.to_hf(),
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": [[tok.id_to_token(a), tok.id_to_token(b)] for a, b in tok.model.merges],
+        },
+    }
+
+
+def hf_files(tok: "Tokenizer") -> dict[str, Any]:
+    """All files of a Hugging Face tokenizer folder, as JSON documents by file name."""
+    specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])]
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": MODEL_MAX_LENGTH,
+        "clean_up_tokenization_spaces": False,
+        "added_tokens_decoder": {
+            str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
+                     "single_word": False, "special": True}
+            for t, i in tok.special_tokens.items()
+        },
+    }
+    if specials:
+        config["additional_special_tokens"] = specials
+    return {
+        "tokenizer.json": to_hf_json(tok),
+        "tokenizer_config.json": config,
+        "special_tokens_map.json": {"additional_special_tokens": specials} if specials else {},
+    }
+
+
+def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
+    """Import a byte-level BPE ``tokenizer.json`` (as written by tokforge, GPT-2 or similar)."""
+    from tokforge.tokenizer import Tokenizer, _model_from_vocab_merges
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
+        raise ModelFormatError(f"{source}: not a tokenizer.json (no 'model' object)")
+    model = doc["model"]
+    if model.get("type", "BPE") != "BPE" or "merges" not in model:
+        raise ModelFormatError(f"{source}: model type {model.get('type')!r} is not supported; "
+                               "tokforge imports byte-level BPE tokenizers")
+    for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
+                    ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
+                    ("ignore_merges", (None, False))):
+        if model.get(key) not in ok:
+            raise ModelFormatError(f"{source}: BPE option {key}={model.get(key)!r} is not supported")
+    decoder = doc.get("decoder") or {}
+    if decoder.get("type") != "ByteLevel":
+        raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
+                               "tokforge imports byte-level BPE tokenizers only")
+    if doc.get("post_processor") not in (None,) and doc["post_processor"].get("type") != "ByteLevel":
+        raise ModelFormatError(f"{source}: post_processor {doc['post_processor'].get('type')!r} "
+                               "(added BOS/EOS or templates) is not supported")
+    specials = {}
+    for t in doc.get("added_tokens", []):
+        if t.get("lstrip") or t.get("rstrip") or t.get("single_word") or t.get("normalized"):
+            raise ModelFormatError(f"{source}: added token {t['content']!r} uses lstrip/rstrip/"
+                                   "single_word/normalized, which tokforge does not support")
+        specials[t["content"]] = int(t["id"])
+    vocab = dict(model["vocab"])
+    for text, i in specials.items():
+        vocab.setdefault(text, i)
+    bpe = _model_from_vocab_merges(vocab, model["merges"], specials, source)
+    return Tokenizer(bpe, Normalizer.from_hf(doc.get("normalizer")),
+                     Pretokenizer.from_hf(doc.get("pre_tokenizer")), {"imported_from": source})

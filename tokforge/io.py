@@ -1,0 +1,46 @@
+"""Atomic file writes: a reader sees the old file or the whole new one, never half of it.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> write_atomic(p, '{"x": 1}')
+    >>> p.read_text()
+    '{"x": 1}'
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tokforge.errors import TokforgeError
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise TokforgeError(f"cannot write {path}: {e.strerror}; check the folder exists and is writable") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_files(files: dict[str, Any], folder: str | os.PathLike) -> list[Path]:
+    """Serialize every document first, then write each atomically into ``folder``."""
+    texts = {name: json.dumps(obj, ensure_ascii=False, indent=2) + "\n" for name, obj in files.items()}
+    written = []
+    for name, text in texts.items():
+        write_atomic(Path(folder) / name, text)
+        written.append(Path(folder) / name)
+    return written

@@ -1,0 +1,216 @@
+"""The tokenizer: normalizer -> special tokens -> pretokenizer -> BPE model, and back.
+
+    >>> tok = Tokenizer.load("out/")                      # doctest: +SKIP
+    >>> ids = tok.encode("Merhaba dünya!")                 # doctest: +SKIP
+    >>> tok.decode(ids)                                    # doctest: +SKIP
+    'Merhaba dünya!'
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from tokforge.bpe import BPEModel
+from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
+from tokforge.errors import InputError, ModelFormatError
+from tokforge.io import write_json_files
+from tokforge.normalizers import Normalizer
+from tokforge.pretokenizers import Pretokenizer
+from tokforge.specials import SpecialSplitter
+
+NATIVE_FILE = "tokforge.json"
+FORMAT_VERSION = 1
+CACHE_LIMIT = 200_000  # pieces remembered by encode (cleared when full)
+
+
+class Tokenizer:
+    """A trained byte-level BPE tokenizer with its text pipeline."""
+
+    def __init__(self, model: BPEModel, normalizer: Normalizer | None = None,
+                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
+        self.model = model
+        self.normalizer = normalizer or Normalizer("none")
+        self.pretokenizer = pretokenizer or Pretokenizer("cl100k")
+        self.training = dict(training or {})
+        self._specials = SpecialSplitter(model.special_tokens)
+        self._cache: dict[str, list[int]] = {}
+        model.tables()  # validate the vocabulary and merges now, not at the first encode
+
+    # ---- vocabulary -------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self.model.vocab)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self.model.special_tokens)
+
+    def id_to_token(self, i: int) -> str:
+        """The token's text as in tokenizer.json (byte-level characters; specials as they are)."""
+        self._check_ids([i])
+        if i in self._special_ids:
+            return self.model.vocab[i].decode("utf-8")
+        return bytes_to_visible(self.model.vocab[i])
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._token_ids.get(token)
+
+    @property
+    def _special_ids(self) -> set[int]:
+        return set(self.model.special_tokens.values())
+
+    @functools.cached_property
+    def _token_ids(self) -> dict[str, int]:
+        return {self.id_to_token(i): i for i in range(self.vocab_size)}
+
+    # ---- encoding ---------------------------------------------------------------------------
+    def pieces(self, text: str) -> list[str]:
+        """The pretokenized pieces of ``text`` (special tokens kept whole), for inspection."""
+        out: list[str] = []
+        for segment, special in self._specials.segments(text):
+            out.extend([segment] if special is not None else
+                       self.pretokenizer.split(self.normalizer.normalize(segment)))
+        return out
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``; special tokens in the text become their ids."""
+        if not isinstance(text, str):
+            raise InputError(f"encode takes a str, got {type(text).__name__}")
+        out: list[int] = []
+        for segment, special in self._specials.segments(text):
+            if special is not None:
+                out.append(special)
+            else:
+                out.extend(self._encode_plain(segment))
+        return out
+
+    def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    def _encode_plain(self, text: str) -> list[int]:
+        pieces = self.pretokenizer.split(self.normalizer.normalize(text))
+        cache = self._cache
+        missing = list({p: None for p in pieces if p not in cache})
+        if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+            for piece, ids in zip(missing, self.model.encode_pieces([_utf8(p) for p in missing])):
+                cache[piece] = ids
+        out: list[int] = []
+        for p in pieces:
+            out.extend(cache[p])
+        return out
+
+    # ---- decoding ---------------------------------------------------------------------------
+    def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
+        ids = list(ids)
+        self._check_ids(ids)
+        vocab = self.model.vocab
+        specials = self._special_ids
+        return b"".join(vocab[i] for i in ids if not (skip_special_tokens and i in specials))
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        """Text of ``ids``; byte sequences that are not valid UTF-8 become U+FFFD."""
+        return self.decode_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
+
+    def _check_ids(self, ids: Sequence[int]) -> None:
+        n = self.vocab_size
+        for i in ids:
+            if not isinstance(i, int) or not 0 <= i < n:
+                raise InputError(f"token id {i!r} is not in the vocabulary (ids are 0..{n - 1})")
+
+    # ---- saving and loading -----------------------------------------------------------------
+    def to_native(self) -> dict[str, Any]:
+        """The native, human-readable model file (merges + config)."""
+        from tokforge import __version__
+        return {
+            "tokforge_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "algorithm": "bpe",
+            "normalizer": list(self.normalizer.names),
+            "pretokenizer": self.pretokenizer.config(),
+            "special_tokens": self.special_tokens,
+            "vocab": {self.id_to_token(i): i for i in range(self.vocab_size)},
+            "merges": [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges],
+            "training": self.training,
+        }
+
+    def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
+        """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into folder ``path``.
+
+        Everything is serialized before anything is written, and each file is written atomically.
+        """
+        files: dict[str, Any] = {NATIVE_FILE: self.to_native()}
+        if hf:
+            from tokforge.hf import hf_files
+            files.update(hf_files(self))
+        return write_json_files(files, path)
+
+    @classmethod
+    def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
+        try:
+            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") != "bpe":
+                raise ModelFormatError(
+                    f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
+                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe'")
+            specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
+            model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+            return cls(model, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
+                       doc.get("training"))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Tokenizer":
+        """Load a tokforge model: a folder (``tokforge.json`` or ``tokenizer.json`` inside),
+        a ``tokforge.json`` file, or a Hugging Face byte-level BPE ``tokenizer.json``."""
+        p = Path(path)
+        if p.is_dir():
+            for name in (NATIVE_FILE, "tokenizer.json"):
+                if (p / name).is_file():
+                    return cls.load(p / name)
+            raise ModelFormatError(f"{p}: no {NATIVE_FILE} or tokenizer.json in this folder")
+        if not p.is_file():
+            raise ModelFormatError(f"{p}: no such file or folder; give the folder written by "
+                                   "`tokforge train -o` or a tokenizer.json")
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelFormatError(f"{p}: cannot read a JSON model ({e})") from None
+        if isinstance(doc, dict) and "format_version" in doc:
+            return cls.from_native(doc, str(p))
+        from tokforge.hf import from_hf_json
+        return from_hf_json(doc, str(p))
+
+
+def _utf8(piece: str) -> bytes:
+    try:
+        return piece.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"text holds a lone surrogate {piece[e.start]!r} that has no UTF-8 form; "
+                         "decode your input with errors='replace' or remove it") from None
+
+
+def _model_from_vocab_merges(vocab: dict[str, int], merges: list, specials: dict[str, int],
+                             source: str) -> BPEModel:
+    """Build a BPEModel from visible-string vocab and merges (tokenizer.json style)."""
+    n = len(vocab)
+    if sorted(vocab.values()) != list(range(n)):
+        raise ModelFormatError(f"{source}: vocabulary ids must be exactly 0..{n - 1} without gaps")
+    tokens: list[bytes] = [b""] * n
+    for text, i in vocab.items():
+        tokens[i] = text.encode("utf-8") if text in specials else visible_to_bytes(text)
+    for text, i in specials.items():
+        if vocab.get(text, i) != i:
+            raise ModelFormatError(f"{source}: special token {text!r} has id {i} but the vocabulary says {vocab[text]}")
+        tokens[i] = text.encode("utf-8")
+    pairs = []
+    for rank, m in enumerate(merges):
+        left, right = m.split(" ") if isinstance(m, str) else m
+        if left not in vocab or right not in vocab:
+            raise ModelFormatError(f"{source}: merge #{rank} {m!r} uses a token that is not in the vocabulary")
+        pairs.append((vocab[left], vocab[right]))
+    return BPEModel(tokens, pairs, specials)
