@@ -1,0 +1,45 @@
+"""An installed wheel ships the kernels as tokforge.kernels, never as a top-level `kernels` module."""
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
+                   check=True, cwd=tmp_path)
+    (wheel,) = dist.glob("tokforge-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tokforge/kernels/bpe_train.py" in names
+    assert not any(n.startswith("kernels/") for n in names), "a top-level kernels/ would clash with PyPI's `kernels`"
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, cwd=tmp_path)
+    probe = (
+        "import importlib.util, tokforge, tokforge.kernels.bpe_train as k, numpy as np\n"
+        "print(tokforge.__file__)\n"
+        "print(importlib.util.find_spec('kernels'))\n"
+        "s = k.init_state(np.array([0, 1, 0, 1], np.int32), np.array([0, 2]), np.array([2, 2]),"
+        " np.array([1, 1]), np.arange(2, dtype=np.int64))\n"
+        "s, done = k.merge_steps(s, 5, 3, 1, 0)\n"
+        "print(k.merges(s).tolist())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([str(py), "-c", probe], check=True, cwd=tmp_path, capture_output=True,
+                         text=True, env=env).stdout.splitlines()
+    assert Path(out[0]).is_relative_to(env_dir), f"tokforge was imported from {out[0]}, not the wheel"
+    assert out[1] == "None", "a top-level `kernels` module is importable"
+    assert out[2] == "[[0, 1, 2]]"
+    help_text = subprocess.run([str(env_dir / "bin" / "tokforge"), "--help"], check=True, cwd=tmp_path,
+                               capture_output=True, text=True, env=env).stdout
+    assert "train" in help_text and "export" in help_text
