@@ -1,0 +1,454 @@
+"""Tests of tokforge.corpus: formats, folders and globs, invalid input, datasets objects, re-iteration."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tokforge import corpus as corpus_module
+from tokforge.corpus import ERROR_POLICIES, Corpus, CorpusStats, iter_documents
+from tokforge.errors import ConfigError, CorpusError
+
+FILES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Any text that UTF-8 can encode (no lone surrogates).
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+# One line of a text file: no "\n" inside (every other character, "\r" included, is kept as is) and no NUL,
+# which would make the file look binary.
+LINE_BODY = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\n\0"), max_size=40)
+
+COMPRESS = {"": lambda data: data, ".gz": gzip.compress, ".zst": lambda data: zstandard.ZstdCompressor().compress(data)}
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(COMPRESS[path.suffix if path.suffix in (".gz", ".zst") else ""](data))
+    return path
+
+
+def jsonl(*records: object) -> bytes:
+    return b"".join(json.dumps(record).encode() + b"\n" for record in records)
+
+
+def write_parquet(path: Path, **columns: list) -> Path:
+    pq.write_table(pa.table(columns), path, row_group_size=3)
+    return path
+
+
+def read(sources, **kwargs) -> list[str]:
+    return list(Corpus(sources, **kwargs))
+
+
+def text_lines(bodies: list[str], last: str) -> list[str]:
+    """Lines of a text file: each ends with "\n" except perhaps a non-empty last one."""
+    return [body + "\n" for body in bodies] + ([last] if last else [])
+
+
+# -- round trips -------------------------------------------------------------------------------------------
+
+
+@FILES
+@given(bodies=st.lists(LINE_BODY, min_size=1, max_size=20), last=LINE_BODY,
+       suffix=st.sampled_from([".txt", ".txt.gz", ".txt.zst", ".gz", ".log"]))
+def test_text_round_trip(tmp_path, bodies, last, suffix):
+    lines = text_lines(bodies, last)
+    path = write(tmp_path / f"corpus{suffix}", "".join(lines).encode())
+    assert read(path) == lines
+
+
+@FILES
+@given(docs=st.lists(TEXT, min_size=1, max_size=20), suffix=st.sampled_from([".jsonl", ".json", ".jsonl.gz", ".jsonl.zst"]),
+       ascii_only=st.booleans())
+def test_jsonl_round_trip(tmp_path, docs, suffix, ascii_only):
+    data = b"".join(json.dumps({"id": i, "text": d}, ensure_ascii=ascii_only).encode() + b"\n" for i, d in enumerate(docs))
+    path = write(tmp_path / f"corpus{suffix}", data)
+    assert read(path) == docs
+
+
+@FILES
+@given(docs=st.lists(TEXT, min_size=1, max_size=20))
+def test_parquet_round_trip(tmp_path, docs):
+    path = write_parquet(tmp_path / "corpus.parquet", text=docs, other=list(range(len(docs))))
+    assert read(path) == docs
+
+
+def test_lines_keep_crlf_blank_lines_and_unterminated_last_line(tmp_path):
+    path = write(tmp_path / "a.txt", b"one\r\n\n  two  \r\nlast")
+    assert read(path) == ["one\r\n", "\n", "  two  \r\n", "last"]
+
+
+def test_multi_frame_zst_is_read_entirely(tmp_path):
+    compressor = zstandard.ZstdCompressor()
+    (tmp_path / "a.txt.zst").write_bytes(compressor.compress(b"first\n") + compressor.compress(b"second\n"))
+    assert read(tmp_path / "a.txt.zst") == ["first\n", "second\n"]
+
+
+def test_jsonl_ignores_blank_lines_and_reads_another_field(tmp_path):
+    path = write(tmp_path / "a.jsonl", b'{"body": "x"}\n\n   \r\n{"body": "y\\n"}\n')
+    assert read(path, text_field="body") == ["x", "y\n"]
+
+
+def test_stats_count_files_bytes_and_documents(tmp_path):
+    plain = write(tmp_path / "a.txt", b"a\nb\n")
+    packed = write(tmp_path / "b.txt.gz", b"c\n" * 1000)
+    corpus = Corpus([plain, packed])
+    assert len(list(corpus)) == 1002
+    on_disk = plain.stat().st_size + packed.stat().st_size
+    assert corpus.total_bytes == on_disk
+    assert (corpus.stats.files, corpus.stats.bytes_read, corpus.stats.documents) == (2, on_disk, 1002)
+
+
+def test_progress_bar_counts_raw_bytes(tmp_path, capsys):
+    path = write(tmp_path / "a.txt.zst", b"hello world\n" * 5000)
+    corpus = Corpus(path, progress=True, desc="testing")
+    assert len(list(corpus)) == 5000
+    assert corpus.stats.bytes_read == path.stat().st_size
+    assert "testing" in capsys.readouterr().err
+
+
+# -- folders and globs -------------------------------------------------------------------------------------
+
+
+def make_tree(root: Path) -> None:
+    """Files created out of order, in nested folders, with hidden and unknown-extension entries."""
+    write(root / "b" / "z.txt", b"b/z\n")
+    write(root / "c.jsonl", jsonl({"text": "c\n"}))
+    write(root / "a" / "deep" / "y.txt.gz", b"a/deep/y\n")
+    write(root / "a.txt", b"a.txt\n")
+    write(root / "a" / "x.txt", b"a/x\n")
+    write(root / "b" / "notes.md", b"not read\n")
+    write(root / "image.png", b"\x89PNG\0\0")
+    write(root / ".hidden.txt", b"hidden\n")
+    write(root / ".git" / "config.txt", b"hidden folder\n")
+
+
+def test_folder_is_walked_recursively_in_sorted_order(tmp_path):
+    make_tree(tmp_path)
+    corpus = Corpus(tmp_path)
+    expected = ["a/deep/y.txt.gz", "a/x.txt", "a.txt", "b/z.txt", "c.jsonl"]
+    assert [str(path.relative_to(tmp_path)) for path in corpus.files] == expected
+    assert read(tmp_path) == ["a/deep/y\n", "a/x\n", "a.txt\n", "b/z\n", "c\n"]
+
+
+def test_folder_reports_ignored_files_but_not_hidden_ones(tmp_path):
+    make_tree(tmp_path)
+    corpus = Corpus(tmp_path)
+    expected = [str(tmp_path / "b" / "notes.md"), str(tmp_path / "image.png")]
+    assert corpus.stats.ignored_files == expected
+    list(corpus)
+    assert corpus.stats.ignored_files == expected
+
+
+def test_explicit_file_with_unknown_extension_is_read_as_text(tmp_path):
+    make_tree(tmp_path)
+    assert read(tmp_path / "b" / "notes.md") == ["not read\n"]
+
+
+def test_glob_patterns(tmp_path):
+    make_tree(tmp_path)
+    assert read(str(tmp_path / "**" / "*.txt")) == ["a/x\n", "a.txt\n", "b/z\n"]
+    assert read(str(tmp_path / "a" / "**")) == ["a/deep/y\n", "a/x\n"]  # folders and files matched once
+    corpus = Corpus([str(tmp_path / "b" / "*"), tmp_path / "c.jsonl"])
+    assert list(corpus) == ["b/z\n", "c\n"]
+    assert corpus.stats.ignored_files == [str(tmp_path / "b" / "notes.md")]
+
+
+def test_glob_matching_nothing_is_an_error(tmp_path):
+    with pytest.raises(CorpusError, match=r"glob pattern .*\*\.parquet.* matched no files"):
+        Corpus(str(tmp_path / "*.parquet"))
+
+
+def test_missing_path_is_an_error(tmp_path):
+    write(tmp_path / "a.txt", b"a\n")
+    with pytest.raises(CorpusError, match=r"corpus path not found: .*nope\.txt \(looked for /"):
+        Corpus([tmp_path, tmp_path / "nope.txt"])
+
+
+def test_folder_without_corpus_files_is_an_error(tmp_path):
+    write(tmp_path / "model.bin", b"\0\1")
+    write(tmp_path / ".hidden.txt", b"hidden\n")
+    with pytest.raises(CorpusError, match=r"no corpus files in folder .*model\.bin.*name a file explicitly"):
+        Corpus(tmp_path)
+
+
+def test_invalid_options_are_config_errors(tmp_path):
+    path = write(tmp_path / "a.txt", b"a\n")
+    with pytest.raises(ConfigError, match="unknown errors policy 'ignore'.*strict, replace, skip"):
+        Corpus(path, errors="ignore")
+    with pytest.raises(ConfigError, match="no corpus sources"):
+        Corpus([])
+    with pytest.raises(ConfigError, match="unsupported corpus source 42"):
+        Corpus([path, 42])
+    assert ERROR_POLICIES == ("strict", "replace", "skip")
+
+
+# -- invalid input -----------------------------------------------------------------------------------------
+
+BAD = b"good line\nfine \xff\xfe bytes\nnext\n"
+BAD_OFFSET = BAD.index(b"\xff")
+
+
+@pytest.mark.parametrize("name", ["bad.txt", "bad.txt.gz", "bad.txt.zst"])
+def test_strict_error_names_file_and_exact_byte_offset(tmp_path, name):
+    write(tmp_path / name, BAD)
+    with pytest.raises(CorpusError) as raised:
+        read(tmp_path / name)
+    message = str(raised.value)
+    assert f"{tmp_path / name} at byte offset {BAD_OFFSET}" in message
+    assert ("decompressed" in message) == (name != "bad.txt")
+    assert "--errors replace" in message and "--errors skip" in message
+
+
+def test_strict_error_offset_in_jsonl(tmp_path):
+    data = b'{"text": "ok"}\n{"text": "caf\xe9"}\n'
+    offset = data.index(b"\xe9")
+    write(tmp_path / "a.jsonl", data)
+    with pytest.raises(CorpusError, match=rf"a\.jsonl at byte offset {offset} \(line 2, bytes e9\)"):
+        read(tmp_path / "a.jsonl")
+
+
+def test_replace_substitutes_and_counts(tmp_path):
+    path = write(tmp_path / "bad.txt.gz", BAD + b"\xc3\n")
+    corpus = Corpus(path, errors="replace")
+    assert list(corpus) == ["good line\n", "fine \ufffd\ufffd bytes\n", "next\n", "\ufffd\n"]
+    assert corpus.stats.replaced_documents == 2
+    assert corpus.stats.skipped_documents == 0
+    assert corpus.stats.first_invalid == f"{path}:{BAD_OFFSET}"
+
+
+def test_skip_drops_documents_and_counts(tmp_path):
+    path = write(tmp_path / "bad.jsonl", jsonl({"text": "a"}) + b'{"text": "\xff"}\n' + jsonl({"text": "b"}))
+    corpus = Corpus(path, errors="skip")
+    assert list(corpus) == ["a", "b"]
+    assert corpus.stats.skipped_documents == 1
+    assert corpus.stats.replaced_documents == 0
+    assert corpus.stats.first_invalid == f"{path}:{len(jsonl({'text': 'a'})) + 10}"
+
+
+def test_lone_surrogate_escape_in_jsonl_follows_the_policy(tmp_path):
+    path = write(tmp_path / "a.jsonl", b'{"text": "x\\ud800y"}\n{"text": "\\ud83d\\ude00"}\n')
+    with pytest.raises(CorpusError, match="lone surrogate.*line 1"):
+        read(path)
+    assert read(path, errors="replace") == ["x\ufffdy", "\U0001F600"]
+    assert read(path, errors="skip") == ["\U0001F600"]
+
+
+def test_binary_file_is_an_error(tmp_path):
+    write(tmp_path / "weights.txt.gz", b"header\n" + b"\0" * 10)
+    with pytest.raises(CorpusError, match=r"weights\.txt\.gz looks binary \(NUL byte at byte offset 7 of the decompressed"):
+        read(tmp_path / "weights.txt.gz")
+
+
+@pytest.mark.parametrize("name, data", [
+    ("a.txt.gz", gzip.compress(b"hello\n" * 1000)[:-20]),
+    ("b.txt.gz", b"this is not gzip data"),
+    ("c.txt.zst", zstandard.ZstdCompressor().compress(b"hello\n" * 1000)[:-5]),
+    ("d.txt.zst", b"this is not zstd data"),
+])
+def test_corrupt_or_truncated_archive_is_an_error(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(CorpusError, match=rf"{name} is not a valid (gzip|zstd) file, or is truncated or corrupt"):
+        read(tmp_path / name)
+
+
+def test_corrupt_parquet_is_an_error(tmp_path):
+    (tmp_path / "a.parquet").write_bytes(b"PAR1 but not really")
+    with pytest.raises(CorpusError, match=r"cannot read .*a\.parquet as Parquet"):
+        read(tmp_path / "a.parquet")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
+def test_permission_denied_is_an_error(tmp_path):
+    path = write(tmp_path / "secret.txt", b"a\n")
+    path.chmod(0)
+    try:
+        with pytest.raises(CorpusError, match=r"cannot read .*secret\.txt: Permission denied"):
+            read(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_permission_denied_message_has_the_os_reason(tmp_path, monkeypatch):
+    path = write(tmp_path / "secret.txt", b"a\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(corpus_module, "open", refuse, raising=False)
+    with pytest.raises(CorpusError, match=r"cannot read .*secret\.txt: Permission denied.*permissions"):
+        read(path)
+
+
+def test_empty_corpus_is_an_error_at_the_end_of_iteration(tmp_path):
+    write(tmp_path / "empty.txt", b"")
+    write(tmp_path / "blank.jsonl", b"\n\n")
+    documents = iter(Corpus(tmp_path))
+    with pytest.raises(CorpusError, match=r"no text found in .*2 file\(s\) read"):
+        next(documents)
+
+
+def test_corpus_dropped_entirely_by_skip_is_an_error(tmp_path):
+    write(tmp_path / "bad.txt", b"\xff\n")
+    with pytest.raises(CorpusError, match=r"no text found.*1 document\(s\) dropped by errors='skip'"):
+        read(tmp_path / "bad.txt", errors="skip")
+
+
+def test_jsonl_record_errors_name_file_line_and_fix(tmp_path):
+    write(tmp_path / "missing.jsonl", jsonl({"text": "a"}, {"content": "b", "id": 2}))
+    with pytest.raises(CorpusError, match=r"missing\.jsonl line 2 \(byte offset 14\) has no field 'text' "
+                                          r"\(available keys: content, id\).*--text-field"):
+        read(tmp_path / "missing.jsonl")
+    write(tmp_path / "number.jsonl", jsonl({"text": 5}))
+    with pytest.raises(CorpusError, match=r"field 'text' at .*number\.jsonl line 1 .* is a JSON number"):
+        read(tmp_path / "number.jsonl")
+    write(tmp_path / "broken.jsonl", jsonl({"text": "a"}) + b'{"text": "b"\n')
+    with pytest.raises(CorpusError, match=r"malformed JSON at .*broken\.jsonl line 2"):
+        read(tmp_path / "broken.jsonl")
+    write(tmp_path / "array.json", b'["a", "b"]\n')
+    with pytest.raises(CorpusError, match=r"array\.json line 1 .* is a JSON array, not an object"):
+        read(tmp_path / "array.json")
+
+
+def test_parquet_missing_column_lists_columns(tmp_path):
+    path = write_parquet(tmp_path / "a.parquet", body=["x"], id=[1])
+    with pytest.raises(CorpusError, match=r"a\.parquet has no column 'text' \(columns: body, id\)"):
+        read(path)
+    assert read(path, text_field="body") == ["x"]
+    with pytest.raises(CorpusError, match=r"column 'id' .* has type int64, not string"):
+        read(path, text_field="id")
+
+
+def test_parquet_null_value_is_an_error(tmp_path):
+    path = write_parquet(tmp_path / "a.parquet", text=["a", "b", "c", None])
+    with pytest.raises(CorpusError, match=r"row 3 of .*a\.parquet has a null 'text'"):
+        read(path)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".txt.gz", ".jsonl"])
+def test_overlong_line_is_an_error(tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", 100)
+    if suffix == ".jsonl":
+        short, long = jsonl({"text": "s"}), jsonl({"text": "x" * 200})
+    else:
+        short, long = b"short\n", b"y" * 200 + b"\n"
+    path = write(tmp_path / f"long{suffix}", short * 5 + long + short)
+    read_before_error = []
+    with pytest.raises(CorpusError, match=rf"line 6 of .*long.* at byte offset {len(short) * 5}\b.*"
+                                          r"longer than 100 bytes.*Split the file"):
+        for document in Corpus(path):
+            read_before_error.append(document)
+    assert len(read_before_error) == 5
+
+
+def test_overlong_line_beyond_the_binary_sniff_head(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", 10_000)
+    path = write(tmp_path / "long.txt", b"a\n" + b"z" * 20_000)
+    with pytest.raises(CorpusError, match=r"line 2 .* longer than 10,000 bytes"):
+        read(path)
+
+
+def test_line_of_exactly_the_limit_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", 10_000)
+    line = "é" * 4999 + "x\n"  # exactly 10,000 bytes; the head of 8 KiB ends inside an "é"
+    path = write(tmp_path / "a.txt", (line * 3).encode())
+    assert read(path) == [line] * 3
+
+
+# -- datasets ----------------------------------------------------------------------------------------------
+
+
+def small_dataset() -> datasets.Dataset:
+    return datasets.Dataset.from_dict({"text": ["one", "two\n", "three"], "id": [1, 2, 3]})
+
+
+def test_dataset_object():
+    corpus = Corpus(small_dataset(), progress=True)
+    assert list(corpus) == ["one", "two\n", "three"]
+    assert corpus.files == [] and corpus.total_bytes == 0
+    assert corpus.stats.documents == 3
+
+
+def test_iterable_dataset_object():
+    assert read(small_dataset().to_iterable_dataset()) == ["one", "two\n", "three"]
+
+
+def test_iterable_dataset_without_known_features_missing_column():
+    def rows():
+        yield {"body": "x"}
+
+    with pytest.raises(CorpusError, match=r"IterableDataset object has no column 'text'"):
+        read(datasets.IterableDataset.from_generator(rows))
+
+
+def test_dataset_missing_column_fails_early():
+    with pytest.raises(CorpusError, match=r"no column 'body' \(columns: text, id\)"):
+        Corpus(small_dataset(), text_field="body")
+    with pytest.raises(CorpusError, match=r"column 'id' .* not strings"):
+        Corpus(small_dataset(), text_field="id")
+
+
+def test_dataset_null_value_is_an_error():
+    with pytest.raises(CorpusError, match=r"row 1 of the Dataset object: column 'text' holds NoneType"):
+        read(datasets.Dataset.from_dict({"text": ["a", None]}))
+
+
+def test_saved_dataset_folder(tmp_path):
+    small_dataset().save_to_disk(str(tmp_path / "saved"))
+    corpus = Corpus(tmp_path / "saved")
+    assert list(corpus) == ["one", "two\n", "three"]
+    assert corpus.files == []
+
+
+def test_saved_dataset_inside_a_folder_is_loaded_in_order(tmp_path):
+    small_dataset().save_to_disk(str(tmp_path / "b_saved"))
+    write(tmp_path / "a.txt", b"first\n")
+    write(tmp_path / "c.txt", b"last\n")
+    corpus = Corpus(tmp_path)
+    assert list(corpus) == ["first\n", "one", "two\n", "three", "last\n"]
+    assert corpus.stats.ignored_files == []
+
+
+def test_dataset_dict_is_an_error(tmp_path):
+    splits = datasets.DatasetDict({"train": small_dataset(), "test": small_dataset()})
+    with pytest.raises(CorpusError, match=r"DatasetDict with splits 'train', 'test'.*ds\['train'\]"):
+        Corpus(splits)
+    splits.save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(CorpusError, match=r"saved DatasetDict with splits 'train', 'test'.*saved/train"):
+        Corpus(tmp_path / "saved")
+    assert read(tmp_path / "saved" / "test") == ["one", "two\n", "three"]
+
+
+# -- re-iteration and API ----------------------------------------------------------------------------------
+
+
+def test_re_iteration_yields_the_same_documents_and_resets_stats(tmp_path):
+    make_tree(tmp_path)
+    write(tmp_path / "bad.txt", b"\xff\n")
+    corpus = Corpus(tmp_path, errors="replace")
+    first = list(corpus)
+    first_stats = corpus.stats
+    assert list(corpus) == first
+    assert corpus.stats == first_stats
+    assert corpus.stats is not first_stats
+    assert corpus.stats.documents == 6 and corpus.stats.replaced_documents == 1
+
+
+def test_iter_documents_validates_eagerly(tmp_path):
+    path = write(tmp_path / "a.txt", b"a\nb")
+    assert list(iter_documents(path)) == ["a\n", "b"]
+    with pytest.raises(CorpusError, match="not found"):
+        iter_documents(tmp_path / "missing")
+
+
+def test_stats_defaults():
+    stats = CorpusStats()
+    assert (stats.files, stats.documents, stats.first_invalid, stats.ignored_files) == (0, 0, None, [])

@@ -1,0 +1,789 @@
+"""Stream the documents of a training corpus: text, JSON Lines, Parquet, .gz/.zst files and Hugging Face datasets.
+
+A document is one line of a text file (its trailing newline included), the ``text_field`` of one JSON Lines
+record, or one value of a Parquet or ``datasets`` column. Files are streamed in binary in bounded chunks, so
+memory stays constant whatever the corpus size. Invalid UTF-8, binary files, corrupt archives and malformed
+records raise a ``CorpusError`` that says what went wrong, where, and how to fix it. Example::
+
+    from tokforge.corpus import Corpus
+
+    corpus = Corpus(["data/wiki", "extra/**/*.jsonl.zst"], errors="replace", progress=True)
+    for document in corpus:
+        ...
+    print(corpus.stats.documents, corpus.stats.replaced_documents, corpus.stats.first_invalid)
+"""
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import json
+import os
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple, Union
+
+import zstandard
+from tqdm import tqdm
+
+from tokforge.errors import ConfigError, CorpusError
+
+ERROR_POLICIES = ("strict", "replace", "skip")
+
+MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer line is an error: it is read into memory at once
+BINARY_SNIFF_BYTES = 8 * 1024      # a NUL byte in this head of a text stream means the file is binary
+READ_CHUNK_BYTES = 1024 * 1024     # raw reads from disk (and progress updates) happen in chunks of this size
+ZSTD_INPUT_BYTES = 64 * 1024       # compressed bytes decompressed per step
+ZSTD_MAX_WINDOW = 1 << 31          # accept files written with `zstd --long=31`
+PARQUET_BATCH_ROWS = 1024
+DATASET_BATCH_ROWS = 1000
+
+_FORMATS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+_COMPRESSIONS = {".gz": "gz", ".zst": "zst"}
+_COMPRESSION_NAMES = {"gz": "gzip", "zst": "zstd"}
+_KNOWN_EXTENSIONS = ".txt, .jsonl, .json and .parquet files (text and JSON Lines optionally .gz or .zst compressed)"
+_ERRORS_HINT = (
+    "pass --errors replace (substitute U+FFFD) or --errors skip (drop the document), "
+    "or errors='replace' / errors='skip' in Python"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass
+class CorpusStats:
+    """What one iteration over a corpus read, dropped and repaired."""
+
+    files: int = 0              # files opened
+    bytes_read: int = 0         # raw (on-disk, possibly compressed) bytes consumed
+    documents: int = 0          # documents yielded
+    skipped_documents: int = 0  # documents dropped by errors="skip"
+    replaced_documents: int = 0  # documents in which errors="replace" substituted U+FFFD
+    first_invalid: str | None = None  # "path:offset" of the first invalid UTF-8 seen (replace/skip)
+    ignored_files: list[str] = field(default_factory=list)  # files in folders skipped for an unknown extension
+
+
+@dataclass(frozen=True)
+class _File:
+    """A corpus file and how to read it."""
+
+    path: Path
+    format: str              # "text", "jsonl" or "parquet"
+    compression: str | None  # None, "gz" or "zst"
+    size: int                # on-disk bytes
+
+
+@dataclass(frozen=True)
+class _DatasetSource:
+    """A ``datasets.Dataset`` or ``datasets.IterableDataset``, given as an object or loaded from a saved folder."""
+
+    data: Any
+    name: str                # how messages refer to it
+    path: Path | None = None
+
+
+_Unit = Union[_File, _DatasetSource]
+
+
+class _Line(NamedTuple):
+    number: int  # 1-based
+    offset: int  # byte offset of the line in the (decompressed) stream
+    data: bytes  # the line, newline included
+
+
+class Corpus:
+    """A re-iterable stream of documents read from files, folders, glob patterns or ``datasets`` objects.
+
+    Sources are resolved and validated when the corpus is created; every iteration streams them again from
+    the start and resets ``stats``. Folders are walked recursively in sorted order, skipping hidden entries;
+    their files with unknown extensions are listed in ``stats.ignored_files``. A file named explicitly is read
+    as text when its extension is unknown. Do not iterate one Corpus concurrently: iterations share ``stats``.
+    """
+
+    def __init__(
+        self,
+        sources: Any,
+        *,
+        text_field: str = "text",
+        errors: str = "strict",
+        progress: bool = False,
+        desc: str = "reading corpus",
+    ) -> None:
+        if errors not in ERROR_POLICIES:
+            raise ConfigError(
+                f"unknown errors policy {errors!r} for invalid UTF-8: choose one of {', '.join(ERROR_POLICIES)}"
+            )
+        if not isinstance(text_field, str) or not text_field:
+            raise ConfigError(f"text_field must be a non-empty column or field name, got {text_field!r}")
+        self.text_field = text_field
+        self.errors = errors
+        self.progress = progress
+        self.desc = desc
+        items = _as_source_list(sources)
+        self._names = [_source_name(item) for item in items]
+        self._units, self._ignored = _resolve_sources(items)
+        for unit in self._units:
+            if isinstance(unit, _DatasetSource):
+                _check_dataset_column(unit, text_field)
+        self.stats = CorpusStats(ignored_files=list(self._ignored))
+        self._bar: tqdm | None = None
+
+    def __repr__(self) -> str:
+        return f"Corpus({', '.join(self._names)}; {len(self._units)} source(s), errors={self.errors!r})"
+
+    @property
+    def files(self) -> list[Path]:
+        """The resolved corpus files, in reading order (datasets are not files)."""
+        return [unit.path for unit in self._units if isinstance(unit, _File)]
+
+    @property
+    def total_bytes(self) -> int:
+        """The summed on-disk size of the corpus files."""
+        return sum(unit.size for unit in self._units if isinstance(unit, _File))
+
+    def __iter__(self) -> Iterator[str]:
+        self.stats = stats = CorpusStats(ignored_files=list(self._ignored))
+        self._bar = self._new_bar(total=self.total_bytes, unit="B", show=bool(self.files))
+        try:
+            for unit in self._units:
+                for document in self._unit_documents(unit):
+                    stats.documents += 1
+                    yield document
+        finally:
+            self._bar.close()
+        if stats.documents == 0:
+            raise CorpusError(self._no_text_message())
+
+    def _new_bar(self, total: int | None, unit: str, show: bool = True) -> tqdm:
+        return tqdm(total=total, unit=unit, unit_scale=True, desc=self.desc, disable=not (self.progress and show))
+
+    def _unit_documents(self, unit: _Unit) -> Iterator[str]:
+        if isinstance(unit, _DatasetSource):
+            return self._dataset_documents(unit)
+        return self._file_documents(unit)
+
+    def _count_raw_bytes(self, n: int) -> None:
+        self.stats.bytes_read += n
+        self._advance_bar(n)
+
+    def _advance_bar(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def _file_documents(self, file: _File) -> Iterator[str]:
+        """Open one file, stream its documents, and turn I/O and decompression failures into CorpusErrors."""
+        try:
+            with _CountingReader(file.path, self._count_raw_bytes) as raw:
+                self.stats.files += 1
+                if file.format == "parquet":
+                    yield from self._parquet_documents(file, raw)
+                else:
+                    with _decompressed(raw, file.compression) as stream:
+                        lines = _iter_lines(stream, file)
+                        if file.format == "jsonl":
+                            yield from self._jsonl_documents(file, lines)
+                        else:
+                            yield from self._text_documents(file, lines)
+        except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
+            kind = _COMPRESSION_NAMES.get(file.compression or "", "compressed")
+            raise CorpusError(
+                f"{file.path} is not a valid {kind} file, or is truncated or corrupt ({exc}). "
+                "Re-download or re-compress it, or remove it from the sources."
+            ) from exc
+        except OSError as exc:
+            raise CorpusError(_unreadable_message(file.path, exc)) from exc
+        self._advance_bar(max(0, file.size - raw.count))  # parquet reads only some columns: finish the file
+
+    def _text_documents(self, file: _File, lines: Iterator[_Line]) -> Iterator[str]:
+        for line in lines:
+            document = self._decode(line, file)
+            if document is not None:
+                yield document
+
+    def _jsonl_documents(self, file: _File, lines: Iterator[_Line]) -> Iterator[str]:
+        for line in lines:
+            if line.data.isspace():
+                continue
+            text = self._decode(line, file)
+            if text is None:
+                continue
+            document = _json_document(text, self.text_field, file, line)
+            if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(document):
+                document = self._repair_surrogates(document, file, line)
+            if document is not None:
+                yield document
+
+    def _parquet_documents(self, file: _File, raw: BinaryIO) -> Iterator[str]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        row = 0
+        try:
+            parquet = pq.ParquetFile(raw)
+            _check_parquet_column(parquet.schema_arrow, self.text_field, file)
+            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[self.text_field]):
+                for value in batch.column(0).to_pylist():
+                    if value is None:
+                        raise CorpusError(
+                            f"row {row} of {file.path} has a null {self.text_field!r}. "
+                            "Drop or fill the null rows before training."
+                        )
+                    yield value
+                    row += 1
+        except pa.ArrowException as exc:
+            raise CorpusError(
+                f"cannot read {file.path} as Parquet ({exc}). Check that it is a complete Parquet file "
+                "(re-download or re-export it), or remove it from the sources."
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise CorpusError(
+                f"invalid UTF-8 in the string column {self.text_field!r} of {file.path} near row {row}: the file "
+                "was written without UTF-8 validation. Re-export it with valid strings."
+            ) from exc
+
+    # -- invalid text --------------------------------------------------------------------------------------
+
+    def _decode(self, line: _Line, file: _File) -> str | None:
+        """The line as text, or None when the errors policy drops it."""
+        try:
+            return line.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            offset = line.offset + exc.start
+            bad = exc.object[exc.start:exc.end].hex(" ")
+            self._invalid(
+                f"{file.path}:{offset}",
+                f"invalid UTF-8 in {file.path} at {_offset_text(file, offset)} (line {line.number}, bytes {bad})",
+            )
+            return None if self.errors == "skip" else line.data.decode("utf-8", "replace")
+
+    def _repair_surrogates(self, document: str, file: _File, line: _Line) -> str | None:
+        """A JSON string with a lone surrogate escape (e.g. "\\ud800") is not valid Unicode: apply the policy."""
+        self._invalid(
+            f"{file.path}:{line.offset}",
+            f"lone surrogate escape (like \\ud800) in field {self.text_field!r} at {_where(file, line)}: "
+            "it is not valid Unicode and cannot be encoded as UTF-8",
+        )
+        return None if self.errors == "skip" else _SURROGATE.sub("\ufffd", document)
+
+    def _invalid(self, where: str, problem: str) -> None:
+        """Raise on invalid text in strict mode; otherwise count the dropped or repaired document."""
+        if self.errors == "strict":
+            raise CorpusError(f"{problem}. Fix the file, or {_ERRORS_HINT}.")
+        if self.stats.first_invalid is None:
+            self.stats.first_invalid = where
+        if self.errors == "skip":
+            self.stats.skipped_documents += 1
+        else:
+            self.stats.replaced_documents += 1
+
+    # -- datasets ------------------------------------------------------------------------------------------
+
+    def _dataset_documents(self, source: _DatasetSource) -> Iterator[str]:
+        bar = self._new_bar(total=_dataset_length(source.data), unit="doc")
+        try:
+            row = 0
+            for values in _dataset_column_batches(source, self.text_field):
+                for value in values:
+                    if not isinstance(value, str):
+                        raise CorpusError(
+                            f"row {row} of {source.name}: column {self.text_field!r} holds "
+                            f"{type(value).__name__} {value!r:.60}, not a string. Filter or fill such rows first."
+                        )
+                    yield value
+                    row += 1
+                bar.update(len(values))
+        finally:
+            bar.close()
+
+    # -- messages ------------------------------------------------------------------------------------------
+
+    def _no_text_message(self) -> str:
+        stats = self.stats
+        details = [f"{stats.files} file(s) read"]
+        if stats.skipped_documents:
+            details.append(f"{stats.skipped_documents} document(s) dropped by errors='skip' for invalid text")
+        if stats.ignored_files:
+            details.append(f"{len(stats.ignored_files)} file(s) with unknown extensions ignored")
+        return (
+            f"no text found in {_short_list(self._names)} ({'; '.join(details)}). "
+            f"Check that the sources are not empty and that {self.text_field!r} is the right text field "
+            "(--text-field)."
+        )
+
+
+def iter_documents(sources: Any, **kwargs: Any) -> Iterator[str]:
+    """Iterate once over the documents of ``sources``; keyword arguments are those of ``Corpus``."""
+    return iter(Corpus(sources, **kwargs))
+
+
+# -- resolving sources -------------------------------------------------------------------------------------
+
+
+def _as_source_list(sources: Any) -> list[Any]:
+    """One source or an iterable of sources, as a non-empty list."""
+    if isinstance(sources, (str, os.PathLike)) or _is_dataset(sources) or _is_dataset_dict(sources):
+        return [sources]
+    if isinstance(sources, Iterable) and not isinstance(sources, (bytes, dict)):
+        items = list(sources)
+        if items:
+            return items
+        raise ConfigError("no corpus sources given: pass files, folders, glob patterns or a datasets.Dataset")
+    raise ConfigError(_unsupported_source_message(sources))
+
+
+def _resolve_sources(items: list[Any]) -> tuple[list[_Unit], list[str]]:
+    """The units to read, in order, and the folder files ignored for their extension."""
+    units: list[_Unit] = []
+    ignored: list[str] = []
+    for item in items:
+        found, skipped = _resolve_source(item)
+        units += found
+        ignored += skipped
+    return units, ignored
+
+
+def _resolve_source(source: Any) -> tuple[list[_Unit], list[str]]:
+    if _is_dataset_dict(source):
+        raise _dataset_dict_error(
+            "the corpus is a DatasetDict", list(source), f"pass one split, e.g. Corpus(ds[{next(iter(source), 'train')!r}])"
+        )
+    if _is_dataset(source):
+        return [_DatasetSource(source, f"the {type(source).__name__} object")], []
+    if not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(_unsupported_source_message(source))
+    path = Path(source).expanduser()
+    try:
+        if path.is_dir():
+            return _nonempty(_expand_folder(path), f"folder {path}")
+        if path.exists():
+            return [_explicit_file(path)], []
+        if any(char in str(source) for char in "*?["):
+            return _nonempty(_expand_glob(str(source)), f"the files matched by {str(source)!r}")
+    except OSError as exc:
+        raise CorpusError(_unreadable_message(Path(exc.filename or path), exc)) from exc
+    raise CorpusError(
+        f"corpus path not found: {source} (looked for {path.absolute()}). "
+        "Check the spelling and the working directory, or pass a glob pattern such as 'data/**/*.txt'."
+    )
+
+
+def _expand_folder(folder: Path) -> tuple[list[_Unit], list[str]]:
+    """A saved dataset, or the known files under a folder in sorted order and the files ignored there."""
+    units: list[_Unit] = []
+    ignored: list[str] = []
+    visited: set[str] = set()
+
+    def fail(error: OSError) -> None:
+        raise CorpusError(_unreadable_message(Path(error.filename or folder), error))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=fail, followlinks=True):
+        here = Path(dirpath)
+        real = os.path.realpath(here)
+        if real in visited:  # a symlink loop, or a folder already read through another link
+            dirnames.clear()
+            continue
+        visited.add(real)
+        saved = _saved_dataset(here)
+        if saved is not None:  # the folder's own files are the dataset's, not corpus files
+            units.append(saved)
+            dirnames.clear()
+            continue
+        dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+        for name in filenames:
+            if not name.startswith("."):
+                path = here / name
+                file = _folder_file(path)
+                if file is None:
+                    ignored.append(str(path))
+                else:
+                    units.append(file)
+    units.sort(key=lambda unit: _path_key(unit.path))
+    ignored.sort(key=lambda name: _path_key(Path(name)))
+    return units, ignored
+
+
+def _expand_glob(pattern: str) -> tuple[list[_Unit], list[str]]:
+    """What a glob pattern matches: folders are expanded, files follow the folder rules for extensions."""
+    matches = sorted((Path(match) for match in glob.glob(os.path.expanduser(pattern), recursive=True)), key=_path_key)
+    if not matches:
+        raise CorpusError(
+            f"glob pattern {pattern!r} matched no files (relative to {Path.cwd()}). "
+            "Check the pattern; use '**' to match folders recursively, e.g. 'data/**/*.jsonl'."
+        )
+    units: list[_Unit] = []
+    ignored: list[str] = []
+    for match in matches:
+        if match.is_dir():
+            found, skipped = _expand_folder(match)
+        else:
+            file = _folder_file(match)
+            found, skipped = ([file], []) if file is not None else ([], [str(match)])
+        units += found
+        ignored += skipped
+    return _unique_paths(units), list(dict.fromkeys(ignored))  # "data/**" matches folders and their files
+
+
+def _unique_paths(units: list[_Unit]) -> list[_Unit]:
+    """The units in order, each path once."""
+    seen: set[Path | None] = set()
+    unique = []
+    for unit in units:
+        if unit.path not in seen:
+            seen.add(unit.path)
+            unique.append(unit)
+    return unique
+
+
+def _nonempty(expansion: tuple[list[_Unit], list[str]], what: str) -> tuple[list[_Unit], list[str]]:
+    """The expansion of a folder or glob, which must hold at least one corpus file."""
+    units, ignored = expansion
+    if units:
+        return units, ignored
+    found = f"ignored {len(ignored)} file(s) with other extensions, e.g. {_short_list(ignored)}" if ignored else (
+        "found no files outside hidden folders"
+    )
+    raise CorpusError(
+        f"no corpus files in {what}: tokforge reads {_KNOWN_EXTENSIONS}, and {found}. "
+        "Point at the right folder, or name a file explicitly to read it as plain text."
+    )
+
+
+def _path_key(path: Path) -> tuple[str, ...]:
+    return path.parts
+
+
+def _detect_format(path: Path) -> tuple[str, str | None] | None:
+    """(format, compression) from a file name's extensions, or None when they name no corpus format."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if not suffixes:
+        return None
+    compression = _COMPRESSIONS.get(suffixes[-1])
+    if compression is None:
+        fmt = _FORMATS.get(suffixes[-1])
+        return (fmt, None) if fmt is not None else None
+    if len(suffixes) == 1:  # plain "c.gz" holds text
+        return "text", compression
+    fmt = _FORMATS.get(suffixes[-2])
+    return (fmt, compression) if fmt in ("text", "jsonl") else None
+
+
+def _folder_file(path: Path) -> _File | None:
+    """A file found in a folder or by a glob, or None when its extension is not a corpus format."""
+    detected = _detect_format(path)
+    return _File(path, *detected, path.stat().st_size) if detected is not None else None
+
+
+def _explicit_file(path: Path) -> _File:
+    """A file named explicitly: read as (possibly compressed) text when its extension is unknown."""
+    fmt, compression = _detect_format(path) or ("text", _COMPRESSIONS.get(path.suffix.lower()))
+    return _File(path, fmt, compression, path.stat().st_size)
+
+
+def _source_name(source: Any) -> str:
+    return str(source) if isinstance(source, (str, os.PathLike)) else f"a {type(source).__name__}"
+
+
+def _unsupported_source_message(source: Any) -> str:
+    return (
+        f"unsupported corpus source {source!r:.80} ({type(source).__name__}): pass a path, folder or glob pattern "
+        "(str or pathlib.Path), a list of them, or a datasets.Dataset / datasets.IterableDataset"
+    )
+
+
+# -- datasets ----------------------------------------------------------------------------------------------
+# `datasets` is slow to import: objects are recognised only if the caller already imported it.
+
+
+def _is_dataset(obj: Any) -> bool:
+    datasets = sys.modules.get("datasets")
+    return datasets is not None and isinstance(obj, (datasets.Dataset, datasets.IterableDataset))
+
+
+def _is_dataset_dict(obj: Any) -> bool:
+    datasets = sys.modules.get("datasets")
+    return datasets is not None and isinstance(obj, (datasets.DatasetDict, datasets.IterableDatasetDict))
+
+
+def _dataset_dict_error(what: str, splits: list[str], fix: str) -> CorpusError:
+    return CorpusError(f"{what} with splits {', '.join(map(repr, splits))}; a corpus is one split: {fix}.")
+
+
+def _saved_dataset(folder: Path) -> _DatasetSource | None:
+    """The dataset saved in a folder by ``save_to_disk``, or None if the folder is not one."""
+    splits_file = folder / "dataset_dict.json"
+    if splits_file.is_file():
+        splits = json.loads(splits_file.read_text(encoding="utf-8")).get("splits", [])
+        example = folder / (splits[0] if splits else "train")
+        raise _dataset_dict_error(f"{folder} holds a saved DatasetDict", splits, f"pass one split folder, e.g. {example}")
+    if not ((folder / "state.json").is_file() or (folder / "dataset_info.json").is_file()):
+        return None
+    import datasets
+
+    try:
+        data = datasets.load_from_disk(str(folder))
+    except Exception as exc:  # datasets raises many kinds of errors for a damaged folder
+        raise CorpusError(
+            f"cannot load the dataset saved at {folder} ({type(exc).__name__}: {exc}). "
+            "Save it again with Dataset.save_to_disk, or remove it from the sources."
+        ) from exc
+    return _DatasetSource(data, f"the dataset saved at {folder}", folder)
+
+
+def _check_dataset_column(source: _DatasetSource, text_field: str) -> None:
+    """Fail early when a dataset's known features lack a string column ``text_field``."""
+    features = source.data.features
+    if features is None:  # an IterableDataset of unknown features: checked while reading
+        return
+    if text_field not in features:
+        raise _missing_dataset_column(source, text_field, list(features))
+    dtype = getattr(features[text_field], "dtype", None)
+    if dtype not in ("string", "large_string"):
+        raise CorpusError(
+            f"column {text_field!r} of {source.name} holds {features[text_field]}, not strings. "
+            "Pick a string column with text_field (--text-field), or convert the column first."
+        )
+
+
+def _missing_dataset_column(source: _DatasetSource, text_field: str, columns: list[str]) -> CorpusError:
+    return CorpusError(
+        f"{source.name} has no column {text_field!r} (columns: {', '.join(columns) or 'none'}). "
+        "Pass the text column with text_field (--text-field)."
+    )
+
+
+def _dataset_column_batches(source: _DatasetSource, text_field: str) -> Iterator[list[Any]]:
+    """The values of one dataset column, a batch at a time."""
+    batches = source.data.select_columns([text_field]).with_format(None).iter(batch_size=DATASET_BATCH_ROWS)
+    try:
+        for batch in batches:
+            yield batch[text_field]
+    except KeyError as exc:  # an IterableDataset of unknown features lacks the column
+        raise _missing_dataset_column(source, text_field, []) from exc
+
+
+def _dataset_length(data: Any) -> int | None:
+    try:
+        return len(data)
+    except TypeError:  # an IterableDataset has no length
+        return None
+
+
+# -- reading files -----------------------------------------------------------------------------------------
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw, unbuffered file that reports every chunk it reads from disk (for stats and progress)."""
+
+    def __init__(self, path: Path, on_read: Callable[[int], None]) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)
+        self._on_read = on_read
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._file.seekable()
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._file.readinto(buffer) or 0
+        if n:
+            self.count += n
+            self._on_read(n)
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class _ZstdReader(io.RawIOBase):
+    """The decompressed bytes of a (possibly multi-frame) Zstandard stream.
+
+    zstandard's own ``stream_reader`` silently stops at a truncated frame; this reader raises EOFError.
+    """
+
+    def __init__(self, compressed: BinaryIO) -> None:
+        super().__init__()
+        self._compressed = compressed
+        self._decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False  # some bytes of the current frame were fed
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._compressed.read(ZSTD_INPUT_BYTES)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("the data ends in the middle of a zstd frame")
+                return 0
+            self._pending = memoryview(self._decompress(chunk))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        output = []
+        while data:
+            output.append(self._frame.decompress(data))
+            self._in_frame = True
+            if not self._frame.eof:
+                break
+            data = self._frame.unused_data
+            self._frame = self._decompressor.decompressobj()
+            self._in_frame = False
+        return b"".join(output)
+
+
+def _decompressed(raw: _CountingReader, compression: str | None) -> BinaryIO:
+    """A buffered binary stream of the decompressed content of ``raw``."""
+    buffered = io.BufferedReader(raw, READ_CHUNK_BYTES)
+    if compression == "gz":
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    if compression == "zst":
+        return io.BufferedReader(_ZstdReader(buffered), READ_CHUNK_BYTES)
+    return buffered
+
+
+def _iter_lines(stream: BinaryIO, file: _File) -> Iterator[_Line]:
+    """The lines of a decompressed text stream, newline included, once its head is known not to be binary."""
+    head = stream.read(BINARY_SNIFF_BYTES)
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise CorpusError(
+            f"{file.path} looks binary (NUL byte at {_offset_text(file, nul)}): it is not a text corpus file. "
+            f"tokforge reads {_KNOWN_EXTENSIONS}; remove this file or point at the right files "
+            "(e.g. a glob such as 'data/**/*.txt')."
+        )
+    offset = 0
+    for number, data in enumerate(_split_lines(head, stream), start=1):
+        if len(data) > MAX_LINE_BYTES:
+            raise CorpusError(
+                f"line {number} of {file.path}, at {_offset_text(file, offset)}, is longer than "
+                f"{MAX_LINE_BYTES:,} bytes: tokforge reads one line per document and holds it in memory. "
+                "Split the file into shorter lines (e.g. at paragraph or sentence boundaries)."
+            )
+        yield _Line(number, offset, data)
+        offset += len(data)
+
+
+def _split_lines(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``head`` followed by the rest of ``stream``.
+
+    No line is read past MAX_LINE_BYTES + 1 bytes, so an overlong line is detected in bounded memory.
+    """
+    *complete, partial = head.split(b"\n")
+    for piece in complete:
+        yield piece + b"\n"
+    limit = MAX_LINE_BYTES + 1
+    line = partial + stream.readline(max(0, limit - len(partial)))
+    while line:
+        yield line
+        line = stream.readline(limit)
+
+
+def _json_document(text: str, text_field: str, file: _File, line: _Line) -> str:
+    """The text field of one JSON Lines record."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(
+            f"malformed JSON at {_where(file, line)}, column {exc.colno}: {exc.msg}. Each line of a .jsonl/.json "
+            "file must be one complete JSON object (JSON Lines); convert pretty-printed or array JSON first."
+        ) from exc
+    if not isinstance(record, dict):
+        raise CorpusError(
+            f"{_where(file, line)} is a JSON {_json_type(record)}, not an object. Each line of a .jsonl/.json "
+            f"file must be one JSON object holding the text in field {text_field!r}."
+        )
+    if text_field not in record:
+        raise CorpusError(
+            f"{_where(file, line)} has no field {text_field!r} (available keys: {', '.join(record) or 'none'}). "
+            "Pass the text field with --text-field (text_field= in Python), or fix the record."
+        )
+    value = record[text_field]
+    if not isinstance(value, str):
+        raise CorpusError(
+            f"field {text_field!r} at {_where(file, line)} is a JSON {_json_type(value)}, not a string. "
+            "Fix the record, or pick a string field with --text-field."
+        )
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_parquet_column(schema: Any, text_field: str, file: _File) -> None:
+    """Fail when a Parquet schema lacks a string column ``text_field``."""
+    import pyarrow as pa
+
+    if text_field not in schema.names:
+        raise CorpusError(
+            f"{file.path} has no column {text_field!r} (columns: {', '.join(schema.names) or 'none'}). "
+            "Pass the text column with --text-field (text_field= in Python)."
+        )
+    column_type = schema.field(text_field).type
+    if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+        raise CorpusError(
+            f"column {text_field!r} of {file.path} has type {column_type}, not string. "
+            "Pick a string column with --text-field, or cast the column to string."
+        )
+
+
+# -- message helpers ---------------------------------------------------------------------------------------
+
+
+def _offset_text(file: _File, offset: int) -> str:
+    """'byte offset N', saying when N counts decompressed bytes."""
+    if file.compression is None:
+        return f"byte offset {offset}"
+    return f"byte offset {offset} of the decompressed data ({_COMPRESSION_NAMES[file.compression]})"
+
+
+def _where(file: _File, line: _Line) -> str:
+    return f"{file.path} line {line.number} ({_offset_text(file, line.offset)})"
+
+
+def _unreadable_message(path: Path, exc: OSError) -> str:
+    return (
+        f"cannot read {path}: {exc.strerror or exc}. Check that it exists and that you may read it "
+        "(file permissions), or remove it from the sources."
+    )
+
+
+def _short_list(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
