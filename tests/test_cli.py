@@ -1,0 +1,113 @@
+"""The command line, driven through click's CliRunner."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tokforge.cli import main
+
+from conftest import CORPORA
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained_dir(runner, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    result = runner.invoke(main, ["train", str(CORPORA / "tr"), str(CORPORA / "en"), "--vocab-size", "700",
+                                  "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "bytes/token" in result.output and "unique" in result.output
+    return out
+
+
+def test_train_writes_native_and_hf_files(trained_dir):
+    names = sorted(p.name for p in trained_dir.iterdir())
+    assert names == ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "tokforge.json"]
+    native = json.loads((trained_dir / "tokforge.json").read_text(encoding="utf-8"))
+    assert len(native["vocab"]) == 700 and native["training"]["config"]["vocab_size"] == 700
+    assert native["training"]["held_out"]["bytes_per_token"] > 1.5
+
+
+def test_encode_decode_round_trip(runner, trained_dir):
+    text = "Merhaba dünya! Çok güzel. 1234567"
+    ids = runner.invoke(main, ["encode", str(trained_dir), text]).output.split()
+    assert ids and all(i.isdigit() for i in ids)
+    out = runner.invoke(main, ["decode", str(trained_dir), *ids])
+    assert out.exit_code == 0 and out.output == text
+    tokens = runner.invoke(main, ["encode", str(trained_dir), "--tokens", " dünya"]).output
+    assert "Ġ" in tokens
+
+
+def test_encode_reads_stdin_and_file(runner, trained_dir, tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("kitaplar\n", encoding="utf-8")
+    a = runner.invoke(main, ["encode", str(trained_dir), "--file", str(f)]).output
+    b = runner.invoke(main, ["encode", str(trained_dir)], input="kitaplar\n").output
+    assert a == b and a.strip()
+
+
+def test_export_reproduces_the_hf_files(runner, trained_dir, tmp_path):
+    result = runner.invoke(main, ["export", str(trained_dir / "tokforge.json"), "-o", str(tmp_path / "hf")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hf" / "tokenizer.json").read_text() == (trained_dir / "tokenizer.json").read_text()
+
+
+def test_info(runner, trained_dir):
+    out = runner.invoke(main, ["info", str(trained_dir)]).output
+    assert "vocab_size" in out and "700" in out
+    doc = json.loads(runner.invoke(main, ["info", str(trained_dir), "--json"]).output)
+    assert doc["vocab_size"] == 700 and doc["special_tokens"] == {"<|endoftext|>": 0}
+
+
+def test_invalid_utf8_strict_names_file_and_offset_then_replace_works(runner, tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("hello world\n" * 50, encoding="utf-8")
+    (corpus / "bad.txt").write_bytes(b"fine line\nab\xffcd\n")
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["train", str(corpus), "--vocab-size", "300", "-o", str(out), "-q"])
+    assert result.exit_code != 0
+    assert "bad.txt" in result.output and "12" in result.output  # b"fine line\n" is 10 bytes, then "ab"
+    assert "Traceback" not in result.output and not out.exists()
+    result = runner.invoke(main, ["train", str(corpus), "--vocab-size", "300", "-o", str(out), "-q",
+                                  "--errors", "replace"])
+    assert result.exit_code == 0, result.output
+    assert "replaced 1" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--vocab-size", "100"], "at least 257"),
+    (["--pattern", "(unclosed"], "regex"),
+    (["--normalizer", "nfx"], "nfx"),
+    (["--min-frequency", "0"], "min_frequency"),
+])
+def test_bad_options_fail_clearly_and_write_nothing(runner, tmp_path, args, message):
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["train", str(CORPORA / "en"), "-o", str(out), "-q", *args])
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_missing_corpus_and_model_fail_clearly(runner, tmp_path):
+    result = runner.invoke(main, ["train", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "-q"])
+    assert result.exit_code != 0 and "nope" in result.output and "Traceback" not in result.output
+    result = runner.invoke(main, ["encode", str(tmp_path / "nomodel"), "x"])
+    assert result.exit_code != 0 and "nomodel" in result.output
+
+
+def test_decode_rejects_bad_ids(runner, trained_dir):
+    result = runner.invoke(main, ["decode", str(trained_dir), "12", "abc"])
+    assert result.exit_code != 0 and "abc" in result.output
+    result = runner.invoke(main, ["decode", str(trained_dir), "999999"])
+    assert result.exit_code != 0 and "999999" in result.output and "Traceback" not in result.output
+
+
+def test_help_explains_every_option(runner):
+    out = runner.invoke(main, ["train", "--help"]).output
+    for option in ["--vocab-size", "--min-frequency", "--special-token", "--max-token-length", "--normalizer",
+                   "--pattern", "--digits", "--text-field", "--errors", "--held-out", "--seed"]:
+        assert option in out
