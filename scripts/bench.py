@@ -1,0 +1,114 @@
+#!/usr/bin/env python
+"""Side-by-side benchmarks: tokforge vs the anchors, in one run, alternating, reporting ratios.
+
+    python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
+
+Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
+process) are measured the same way for every system. The first tokforge run also reports the
+numba compile time on a cold cache (a fresh NUMBA_CACHE_DIR).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HF_TRAIN = r'''
+import glob, os, sys
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers, Regex
+from tokforge.pretokenizers import PRESETS
+corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+tok = Tokenizer(models.BPE())
+tok.pre_tokenizer = pre_tokenizers.Sequence([
+    pre_tokenizers.Split(Regex(PRESETS["cl100k"]), behavior="isolated"),
+    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+tok.decoder = decoders.ByteLevel()
+tok.train(files, trainers.BpeTrainer(vocab_size=vocab, min_frequency=2, show_progress=False,
+          initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]))
+tok.save(out)
+'''
+
+TOKFORGE_TRAIN = r'''
+import sys, tokforge
+corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tokforge.train(corpus, vocab_size=vocab, held_out=0.0).save(out)
+'''
+
+SPM_TRAIN = r'''
+import glob, os, sys, sentencepiece as spm
+corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_size=vocab, model_type="bpe",
+    byte_fallback=True, character_coverage=1.0, num_threads=os.cpu_count(), minloglevel=2,
+    max_sentence_length=1 << 16, train_extremely_large_corpus=False)
+'''
+
+
+def run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run ``python -c code args``; return (wall seconds, peak RSS in MB) of that process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark job failed: {args}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def same_merges(a: Path, b: Path) -> bool:
+    import json
+    ma = json.loads(a.read_text(encoding="utf-8"))["model"]["merges"]
+    mb = json.loads(b.read_text(encoding="utf-8"))["model"]["merges"]
+    return [list(m) for m in ma] == [list(m) if isinstance(m, list) else m.split(" ") for m in mb]
+
+
+def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> None:
+    size = sum(p.stat().st_size for p in Path(corpus).rglob("*.txt"))
+    print(f"corpus {corpus}: {size / 1e6:.1f} MB of .txt, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        cold_env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cold")}
+        cold, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "cold.json")], cold_env)
+        warm, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "warm.json")], cold_env)
+        print(f"numba compile on a cold cache: ~{cold - warm:.1f} s (vocab 300 run: cold {cold:.1f} s, warm {warm:.1f} s)")
+        print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10}")
+        for vocab in vocabs:
+            results: dict[str, list[tuple[float, float]]] = {}
+            for r in range(repeat):
+                jobs = [("tokforge", TOKFORGE_TRAIN), ("hf-tokenizers", HF_TRAIN)]
+                if with_spm:
+                    jobs.append(("sentencepiece", SPM_TRAIN))
+                if r % 2:
+                    jobs.reverse()
+                for name, code in jobs:
+                    out = str(Path(tmp) / f"{name}-{vocab}.json")
+                    results.setdefault(name, []).append(run(code, [corpus, str(vocab), out]))
+            tf_t, tf_m = min(t for t, _ in results["tokforge"]), min(m for _, m in results["tokforge"])
+            for name, rs in results.items():
+                t, m = min(x for x, _ in rs), min(y for _, y in rs)
+                print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x")
+            identical = same_merges(Path(tmp) / f"tokforge-{vocab}.json" / "tokenizer.json",
+                                    Path(tmp) / f"hf-tokenizers-{vocab}.json")
+            print(f"{vocab:>7} tokforge merges identical to HF tokenizers: {identical}")
+        print("ratios are tokforge / system (below 1 = tokforge faster or smaller)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="training time and peak RSS vs HF tokenizers (and sentencepiece)")
+    t.add_argument("corpus")
+    t.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
+    t.add_argument("--repeat", type=int, default=1)
+    t.add_argument("--spm", action="store_true", help="also sentencepiece BPE (pip install sentencepiece)")
+    args = parser.parse_args()
+    if args.command == "train":
+        bench_train(args.corpus, args.vocab, args.repeat, args.spm)
+
+
+if __name__ == "__main__":
+    main()
