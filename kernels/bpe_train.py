@@ -107,6 +107,29 @@ def _rehash_pairs(pkey, pcount, phead, pstamp):
 
 
 @nb.njit(cache=True)
+def _add_to_pair(pkey, pcount, phead, pstamp, nword, nnext, scal, key, delta, w):
+    """Add ``delta`` to the count of pair ``key`` (inserting it if new); on a gain, record that
+    word ``w`` holds the pair. Returns the (possibly regrown) arrays and the pair's slot."""
+    if 2 * (scal[PAIRS_USED] + 1) > len(pkey):
+        pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
+    slot = probe_int64(pkey, key)
+    if pkey[slot] == -1:
+        pkey[slot] = key
+        scal[PAIRS_USED] += 1
+    pcount[slot] += delta
+    if delta > 0 and (phead[slot] == -1 or nword[phead[slot]] != w):
+        n = scal[N_NODES]
+        if n == len(nword):
+            nword = _grown(nword, 0)
+            nnext = _grown(nnext, 0)
+        nword[n] = w
+        nnext[n] = phead[slot]
+        phead[slot] = n
+        scal[N_NODES] = n + 1
+    return pkey, pcount, phead, pstamp, nword, nnext, slot
+
+
+@nb.njit(cache=True)
 def _write_bytes(tleft, tright, tbyte, token, out, pos):
     """Write the bytes of ``token`` into ``out`` from ``pos``; returns the end position."""
     stack = [token]
@@ -180,27 +203,13 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
     pstamp = np.zeros(pcap, np.int64)
     nword = np.zeros(max(1024, len(syms)), np.int32)
     nnext = np.zeros(max(1024, len(syms)), np.int64)
-    n_nodes = 0
-    used = 0
     for w in range(n_words):
         s = wstart[w]
         for i in range(s, s + wlen[w] - 1):
             key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            if 2 * (used + 1) > len(pkey):
-                pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
-            j = probe_int64(pkey, key)
-            if pkey[j] == -1:
-                pkey[j] = key
-                used += 1
-            pcount[j] += wcount[w]
-            if phead[j] == -1 or nword[phead[j]] != w:
-                if n_nodes == len(nword):
-                    nword = _grown(nword, 0)
-                    nnext = _grown(nnext, 0)
-                nword[n_nodes] = w
-                nnext[n_nodes] = phead[j]
-                phead[j] = n_nodes
-                n_nodes += 1
+            pkey, pcount, phead, pstamp, nword, nnext, _ = _add_to_pair(
+                pkey, pcount, phead, pstamp, nword, nnext, scal, key, wcount[w], w)
+    used = scal[PAIRS_USED]
     hcount = np.zeros(max(1024, used), np.int64)
     hkey = np.zeros(max(1024, used), np.int64)
     size = 0
@@ -208,8 +217,6 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
         if pkey[j] != -1 and pcount[j] > 0:
             size = heap_push(hcount, hkey, size, pcount[j], pkey[j])
     scal[HEAP_SIZE] = size
-    scal[N_NODES] = n_nodes
-    scal[PAIRS_USED] = used
     changed = np.zeros(1024, np.int64)
     return (syms, wstart, wlen, wcount, wstamp, pkey, pcount, phead, pstamp, nword, nnext,
             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, merges, scal, changed)
@@ -321,23 +328,9 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
                             y = np.int64(syms[j + 2])
                         delta = -c if side % 2 == 0 else c
                         pk = (x << 32) | y
-                        if 2 * (scal[PAIRS_USED] + 1) > len(pkey):
-                            pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
-                        ps = probe_int64(pkey, pk)
-                        if pkey[ps] == -1:
-                            pkey[ps] = pk
-                            scal[PAIRS_USED] += 1
-                        pcount[ps] += delta
+                        pkey, pcount, phead, pstamp, nword, nnext, ps = _add_to_pair(
+                            pkey, pcount, phead, pstamp, nword, nnext, scal, pk, delta, w)
                         if delta > 0:
-                            if phead[ps] == -1 or nword[phead[ps]] != w:
-                                nn = scal[N_NODES]
-                                if nn == len(nword):
-                                    nword = _grown(nword, 0)
-                                    nnext = _grown(nnext, 0)
-                                nword[nn] = w
-                                nnext[nn] = phead[ps]
-                                phead[ps] = nn
-                                scal[N_NODES] = nn + 1
                             if pstamp[ps] != stamp:
                                 pstamp[ps] = stamp
                                 if n_changed == len(changed):

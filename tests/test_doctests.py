@@ -1,0 +1,16 @@
+"""The worked examples in the docstrings of the kernels and modules are true."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
+           "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
+           "tokforge.io", "tokforge.config", "tokforge.bytelevel"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no worked example"
+    assert result.failed == 0
