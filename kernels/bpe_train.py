@@ -106,12 +106,10 @@ def _rehash_pairs(pkey, pcount, phead, pstamp):
     return nkey, ncount, nhead, nstamp
 
 
-@nb.njit(cache=True)
-def _add_to_pair(pkey, pcount, phead, pstamp, nword, nnext, scal, key, delta, w):
+@nb.njit(cache=True, inline="always")
+def _add_to_pair(pkey, pcount, phead, nword, nnext, scal, key, delta, w):
     """Add ``delta`` to the count of pair ``key`` (inserting it if new); on a gain, record that
-    word ``w`` holds the pair. Returns the (possibly regrown) arrays and the pair's slot."""
-    if 2 * (scal[PAIRS_USED] + 1) > len(pkey):
-        pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
+    word ``w`` holds the pair. The caller has made room (``_room_for``). Returns the pair's slot."""
     slot = probe_int64(pkey, key)
     if pkey[slot] == -1:
         pkey[slot] = key
@@ -119,14 +117,27 @@ def _add_to_pair(pkey, pcount, phead, pstamp, nword, nnext, scal, key, delta, w)
     pcount[slot] += delta
     if delta > 0 and (phead[slot] == -1 or nword[phead[slot]] != w):
         n = scal[N_NODES]
-        if n == len(nword):
-            nword = _grown(nword, 0)
-            nnext = _grown(nnext, 0)
         nword[n] = w
         nnext[n] = phead[slot]
         phead[slot] = n
         scal[N_NODES] = n + 1
-    return pkey, pcount, phead, pstamp, nword, nnext, slot
+    return slot
+
+
+@nb.njit(cache=True, inline="always")
+def _needs_room(pkey, nword, scal, n):
+    """True when fewer than ``n`` new pairs or word-list nodes would overfill the tables."""
+    return 2 * (scal[PAIRS_USED] + n) > len(pkey) or scal[N_NODES] + n > len(nword)
+
+
+@nb.njit(cache=True)
+def _make_room(pkey, pcount, phead, pstamp, nword, nnext, scal, n):
+    if 2 * (scal[PAIRS_USED] + n) > len(pkey):
+        pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
+    if scal[N_NODES] + n > len(nword):
+        nword = _grown(nword, scal[N_NODES] + n)
+        nnext = _grown(nnext, scal[N_NODES] + n)
+    return pkey, pcount, phead, pstamp, nword, nnext
 
 
 @nb.njit(cache=True)
@@ -207,8 +218,10 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
         s = wstart[w]
         for i in range(s, s + wlen[w] - 1):
             key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            pkey, pcount, phead, pstamp, nword, nnext, _ = _add_to_pair(
-                pkey, pcount, phead, pstamp, nword, nnext, scal, key, wcount[w], w)
+            if _needs_room(pkey, nword, scal, 1):
+                pkey, pcount, phead, pstamp, nword, nnext = _make_room(
+                    pkey, pcount, phead, pstamp, nword, nnext, scal, 1)
+            _add_to_pair(pkey, pcount, phead, nword, nnext, scal, key, wcount[w], w)
     used = scal[PAIRS_USED]
     hcount = np.zeros(max(1024, used), np.int64)
     hkey = np.zeros(max(1024, used), np.int64)
@@ -314,6 +327,9 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
             j = s
             while j < end:
                 if j + 1 < end and syms[j] == a and syms[j + 1] == b:
+                    if _needs_room(pkey, nword, scal, 4):
+                        pkey, pcount, phead, pstamp, nword, nnext = _make_room(
+                            pkey, pcount, phead, pstamp, nword, nnext, scal, 4)
                     # up to four pair changes around this occurrence, as in HF's Word::merge
                     for side in range(4):
                         if side < 2:
@@ -328,8 +344,7 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
                             y = np.int64(syms[j + 2])
                         delta = -c if side % 2 == 0 else c
                         pk = (x << 32) | y
-                        pkey, pcount, phead, pstamp, nword, nnext, ps = _add_to_pair(
-                            pkey, pcount, phead, pstamp, nword, nnext, scal, pk, delta, w)
+                        ps = _add_to_pair(pkey, pcount, phead, nword, nnext, scal, pk, delta, w)
                         if delta > 0:
                             if pstamp[ps] != stamp:
                                 pstamp[ps] = stamp
