@@ -1,0 +1,435 @@
+r"""Pretokenizers: split text into pieces exactly as Hugging Face ``tokenizers`` does.
+
+    >>> Pretokenizer("cl100k").split("Hello world, it's 2024!")
+    ['Hello', ' world', ',', ' it', "'s", ' ', '202', '4', '!']
+    >>> Pretokenizer("cl100k", digits="rtl3").split("1234567")
+    ['1', '234', '567']
+
+A :class:`Pretokenizer` is a split regex (a preset of :data:`PRESETS` or your own) and a digit
+policy (:data:`DIGIT_POLICIES`).  It exports itself as the ``"pre_tokenizer"`` value of a
+tokenizer.json::
+
+    Sequence[ Split(digit regex, Isolated)      # only when digits != "none"
+              Split(main regex, Isolated)
+              ByteLevel(add_prefix_space=false, use_regex=false) ]
+
+and :meth:`Pretokenizer.split` returns the same pieces as HF's pre-tokenizer built from that JSON
+(HF gives them as byte-level strings; :func:`tokforge.bytelevel.visible_to_bytes` maps them back).
+"Isolated" means: every match and every unmatched stretch between matches is a piece, in order,
+empty pieces dropped, so ``"".join(pieces) == text`` always.  The digit split runs first, then the
+main regex runs on each of its pieces separately (a lookahead never sees past a piece).
+
+Engines.  HF matches with Oniguruma 6.9.10 (Unicode 16.0), tokforge with the ``regex`` module
+(Unicode 17.0 in ``regex`` 2026.x).  Every difference found -- exhaustive checks of each class and
+construct below on all 1,112,064 non-surrogate code points, and hypothesis runs of every preset x
+digit policy against HF -- and how it is bridged:
+
+* ``\s \S \d \p{L} \p{N} \p{M} \p{Lu} \p{Lt} \p{Lm} \p{Lo} \p{Nd} \p{P} \p{S} \p{Zs} \p{Cf}``,
+  scripts, ``[[:alpha:]]`` and the other POSIX classes not named below, possessive quantifiers:
+  the engines agree on every character Oniguruma knows, except U+0295 (next point).  Both ``\s``
+  are Unicode White_Space: ``\t \n \v \f \r``, space, U+0085, U+00A0, U+1680, U+2000..U+200A,
+  U+2028, U+2029, U+202F, U+205F, U+3000 -- *not* U+001C..U+001F (``str.isspace`` accepts those)
+  nor U+200B/U+FEFF -- so the presets need no explicit whitespace class and are unchanged.
+* U+0295 ``ʕ`` LATIN LETTER PHARYNGEAL VOICED FRICATIVE (IPA, and the bear face ``ʕ•ᴥ•ʔ``) is
+  ``Ll`` for Oniguruma but ``Lo`` since Unicode 17 for ``regex``, which changes o200k's upper- and
+  lower-case classes (``"ʕAb"`` was one piece for tokforge, two for HF).  The o200k preset adds
+  ``\u0295`` to its two upper-case classes: both engines then put ``ʕ`` in both classes (Unicode
+  17's reading, as tiktoken does today) and agree.  A custom pattern using ``\p{Ll}``/``\p{Lo}``
+  still sees the difference for this one character.
+* Not bridged: the 4,803 code points new in Unicode 17.0 (:data:`UNASSIGNED_IN_ONIGURUMA`, e.g.
+  CJK extension J, Sidetic, Tolong Siki, Beria Erfe) are letters/digits/marks for ``regex`` but
+  unassigned for Oniguruma, so text containing them may split differently.  These characters are
+  unassigned in Python 3.11's Unicode 14 database too and practically absent from corpora; the
+  bridge (replacing them, for matching only, with the noncharacter U+FDD0 after a ``search`` for
+  them) was measured to halve split speed on non-ASCII text, so the tests exclude exactly these
+  code points instead, and check the table against both engines (a new ``tokenizers`` with a
+  Unicode 17 Oniguruma makes that test fail, and the exclusion can go).
+* Case-insensitive groups: Oniguruma applies multi-character case folding (``(?i:ss)`` matches
+  ``ß``/``ẞ``, ``(?i:st)`` matches ``ﬅ``/``ﬆ``); tokforge compiles with ``regex.FULLCASE``, which
+  does the same.  ``'ſ`` and ``'K`` (Kelvin sign) match ``'(?i:s)``/``'(?i:k)`` in both engines.
+  One leftover: Oniguruma's ``(?i:i̇)`` (i + U+0307) matches ``İ``, ``regex``'s does not.
+* ``^`` and ``$`` are line anchors in Oniguruma: tokforge compiles with ``regex.MULTILINE``.
+* Empty matches: HF walks matches with rust-onig's ``find_iter``, which drops an empty match that
+  follows a non-empty one and then resumes one character further; Python's ``finditer`` keeps it
+  and resumes at the same place.  The presets and digit policies never match empty.  For a custom
+  pattern, tokforge uses ``finditer`` and, if that yields any empty match, redoes the text with an
+  exact emulation of rust-onig's walk.
+* Refused in custom patterns (ConfigError saying what to write instead), because they match
+  different characters: ``\w \W \b \B`` and ``[[:word:]]`` (Oniguruma's word characters include
+  ``²³¹¼½¾`` and exclude ZWJ/ZWNJ, ``regex``'s the opposite), ``[[:alnum:]]``/``[[:digit:]]`` (750
+  non-ASCII decimal digits differ), ``[[:punct:]]`` (130 symbols differ), ``\h \H`` (hex digit in
+  Oniguruma, horizontal space in ``regex``) and ``\Z`` (Oniguruma also matches before a final
+  newline).  Other custom constructs are passed through as they are.
+
+Parity is asserted by tests for the presets, the digit policies and a set of custom patterns.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+
+from tokforge.errors import ConfigError, ModelFormatError
+
+__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "Pretokenizer", "UNASSIGNED_IN_ONIGURUMA"]
+
+#: Split regexes by name.  They match every character and never match the empty string, so their
+#: ``findall`` pieces cover the text (tokforge relies on this for speed; tests check it).
+PRESETS: dict[str, str] = {
+    # GPT-2 (exactly the regex of HF's ByteLevel(use_regex=true), so a plain ByteLevel imports as "gpt2").
+    "gpt2": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
+    # GPT-4 (tiktoken cl100k_base): contractions, words with one leading non-letter, 1-3 digits.
+    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
+              r"""|\s*[\r\n]|\s+(?!\S)|\s+""",
+    # GPT-4o (tiktoken o200k_base): also splits camelCase words and keeps contractions on the word.
+    # Rewritten for engine parity: "\u0295" (ʕ) added to both upper-case classes, because ʕ is Ll
+    # for HF's Oniguruma (Unicode 16) and Lo for `regex` (Unicode 17); now both put it in both.
+    "o200k": r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
+             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
+             r"""|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
+             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
+             r"""|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    # Lossless whitespace split: each run of non-space with at most one leading space; other
+    # whitespace stays together (its last space goes to the next word when one follows).
+    "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
+}
+
+#: Digit policies, applied before the main regex.
+DIGIT_POLICIES: tuple[str, ...] = ("none", "single", "ltr3", "rtl3")
+
+#: The regex of each digit policy (a "digit" is any ``\p{N}`` character, as in the presets).
+DIGIT_PATTERNS: dict[str, str] = {
+    "single": r"\p{N}",                                   # 1234567 -> 1|2|3|4|5|6|7
+    "ltr3": r"\p{N}{1,3}",                                # 1234567 -> 123|456|7
+    "rtl3": r"\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))",      # 1234567 -> 1|234|567
+}
+
+#: Code point ranges (inclusive) new in Unicode 17.0: assigned for the ``regex`` module, unassigned
+#: for HF's Oniguruma (Unicode 16.0); text containing them may split differently (not bridged).
+#: Generated as the code points that ``regex`` 2026.x does not put in ``\p{Cn}`` and that HF's
+#: ``Split(Regex("\p{Cn}"))`` matches (a test re-derives it).
+UNASSIGNED_IN_ONIGURUMA: tuple[tuple[int, int], ...] = (
+    (0x088F, 0x088F), (0x0C5C, 0x0C5C), (0x0CDC, 0x0CDC), (0x1ACF, 0x1ADD), (0x1AE0, 0x1AEB),
+    (0x20C1, 0x20C1), (0x2B96, 0x2B96), (0xA7CE, 0xA7CF), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4),
+    (0xA7F1, 0xA7F1), (0xFBC3, 0xFBD2), (0xFD90, 0xFD91), (0xFDC8, 0xFDCE), (0x10940, 0x10959),
+    (0x10EC5, 0x10EC7), (0x10ED0, 0x10ED8), (0x10EFA, 0x10EFB), (0x11B60, 0x11B67),
+    (0x11DB0, 0x11DDB), (0x11DE0, 0x11DE9), (0x16EA0, 0x16EB8), (0x16EBB, 0x16ED3),
+    (0x16FF2, 0x16FF6), (0x187F8, 0x187FF), (0x18D09, 0x18D1E), (0x18D80, 0x18DF2),
+    (0x1CCFA, 0x1CCFC), (0x1CEBA, 0x1CED0), (0x1CEE0, 0x1CEF0), (0x1E6C0, 0x1E6DE),
+    (0x1E6E0, 0x1E6F5), (0x1E6FE, 0x1E6FF), (0x1F6D8, 0x1F6D8), (0x1F777, 0x1F77A),
+    (0x1F8D0, 0x1F8D8), (0x1FA54, 0x1FA57), (0x1FA8A, 0x1FA8A), (0x1FA8E, 0x1FA8E),
+    (0x1FAC8, 0x1FAC8), (0x1FACD, 0x1FACD), (0x1FAEA, 0x1FAEA), (0x1FAEF, 0x1FAEF),
+    (0x1FBFA, 0x1FBFA), (0x2B73A, 0x2B73F), (0x2CEA2, 0x2CEAD), (0x323B0, 0x33479),
+)
+
+
+
+# Escapes whose meaning differs between Oniguruma and ``regex``, with what to write instead.
+_REFUSED_ESCAPES = {
+    "w": r"\w (word characters differ: Oniguruma includes ²½, regex includes ZWJ); "
+         r"spell the class out, e.g. [\p{L}\p{M}\p{Nd}_]",
+    "W": r"\W (see \w); spell the class out, e.g. [^\p{L}\p{M}\p{Nd}_]",
+    "b": r"\b (depends on \w, which differs); use lookarounds with an explicit class",
+    "B": r"\B (depends on \w, which differs); use lookarounds with an explicit class",
+    "h": r"\h (hex digit in Oniguruma, horizontal space in regex); use [0-9a-fA-F] or [\t\p{Zs}]",
+    "H": r"\H (see \h); use an explicit class",
+    "Z": r"\Z (Oniguruma also matches before a final newline); use \z or (?=\n?\z)",
+}
+_REFUSED_POSIX = {
+    "word": r"[[:word:]] (word characters differ, see \w); spell the class out",
+    "alnum": r"[[:alnum:]] (non-ASCII digits differ); use [\p{L}\p{M}\p{Nd}] or [a-zA-Z0-9]",
+    "digit": r"[[:digit:]] (non-ASCII digits differ); use \p{Nd} or [0-9]",
+    "punct": r"[[:punct:]] (symbols differ); use \p{P} or an explicit class",
+}
+
+
+def _check_portable(pattern: str) -> None:
+    for name, reason in _REFUSED_POSIX.items():
+        if f"[:{name}:]" in pattern or f"[:^{name}:]" in pattern:
+            raise ConfigError(f"split regex {pattern!r} uses {reason}: it would split differently in "
+                              "Hugging Face tokenizers than in tokforge")
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern[i] == "\\" and i + 1 < n:
+            reason = _REFUSED_ESCAPES.get(pattern[i + 1])
+            if reason is not None:
+                raise ConfigError(
+                    f"split regex {pattern!r} uses {reason}: it would split differently in Hugging Face "
+                    "tokenizers than in tokforge")
+            i += 2
+        else:
+            i += 1
+
+
+def _compile(pattern: str) -> "regex.Pattern[str]":
+    try:
+        return regex.compile(pattern, regex.MULTILINE | regex.FULLCASE)
+    except regex.error as e:
+        raise ConfigError(f"split regex {pattern!r} is not a valid regular expression: {e}") from None
+
+
+def _onig_spans(rx: "regex.Pattern[str]", text: str) -> list[tuple[int, int]]:
+    """Match spans in the order and with the empty-match rule of rust-onig's ``find_iter``."""
+    spans: list[tuple[int, int]] = []
+    last_end, skip_next_empty, n = 0, False, len(text)
+    search = rx.search
+    while last_end <= n:
+        m = search(text, last_end)
+        if m is None:
+            break
+        s, e = m.span()
+        last_end = e
+        if s == e:
+            last_end += 1
+            if skip_next_empty:
+                skip_next_empty = False
+                continue
+        else:
+            skip_next_empty = True
+        spans.append((s, e))
+    return spans
+
+
+def _isolated(rx: "regex.Pattern[str]", text: str, out: list[str]) -> None:
+    """Append to ``out`` the matches of ``rx`` in ``text`` and the gaps between them (non-empty)."""
+    spans = [m.span() for m in rx.finditer(text)]
+    if any(s == e for s, e in spans):
+        spans = _onig_spans(rx, text)
+    pos = 0
+    for s, e in spans:
+        if s > pos:
+            out.append(text[pos:s])
+        if e > s:
+            out.append(text[s:e])
+        pos = e
+    if pos < len(text):
+        out.append(text[pos:])
+
+
+def _split_spec(pattern: str) -> dict[str, Any]:
+    return {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False}
+
+
+_BYTELEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+
+
+class Pretokenizer:
+    r"""Split text with a digit policy then a split regex, exactly like HF's ``Split(..., "isolated")``.
+
+    ``pattern`` is a preset name (:data:`PRESETS`) or a regex; ``digits`` one of
+    :data:`DIGIT_POLICIES`.
+
+    >>> Pretokenizer("gpt2").split("I've 12345 cats")
+    ['I', "'ve", ' 12345', ' cats']
+    >>> Pretokenizer("gpt2", digits="ltr3").split("I've 12345 cats")
+    ['I', "'ve", ' ', '123', '45', ' cats']
+    >>> Pretokenizer(r"\p{L}+").split("ab, cd")
+    ['ab', ', ', 'cd']
+    """
+
+    def __init__(self, pattern: str = "cl100k", digits: str = "none") -> None:
+        if not isinstance(pattern, str) or not pattern:
+            raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}) or a non-empty regex, got {pattern!r}")
+        if digits not in DIGIT_POLICIES:
+            raise ConfigError(f"digits {digits!r} is unknown; choose one of {', '.join(DIGIT_POLICIES)}")
+        self._pattern = pattern
+        self._regex = PRESETS.get(pattern, pattern)
+        self._digits = digits
+        # A preset's regex given verbatim gets the preset's fast path too.
+        self._preset = self._regex in PRESETS.values()
+        if not self._preset:
+            _check_portable(pattern)
+        self._main = _compile(self._regex)
+        self._main_findall = self._main.findall
+        self._digit_rx = _compile(DIGIT_PATTERNS[digits]) if digits != "none" else None
+        # A capturing group around the digit regex makes .split() return gap, digits, gap, ...
+        self._digit_split = _compile("(" + DIGIT_PATTERNS[digits] + ")").split if digits != "none" else None
+
+    # ---- properties ----------------------------------------------------------------------
+    @property
+    def pattern(self) -> str:
+        """The preset name, or the custom regex, as given.
+
+        >>> Pretokenizer("o200k").pattern
+        'o200k'
+        """
+        return self._pattern
+
+    @property
+    def regex(self) -> str:
+        r"""The main split regex (the preset's regex for a preset).
+
+        >>> Pretokenizer("whitespace").regex
+        ' ?\\S+|\\s+(?!\\S)|\\s+'
+        """
+        return self._regex
+
+    @property
+    def digits(self) -> str:
+        """The digit policy.
+
+        >>> Pretokenizer(digits="single").digits
+        'single'
+        """
+        return self._digits
+
+    # ---- splitting -----------------------------------------------------------------------
+    def split(self, text: str) -> list[str]:
+        """The pieces of ``text``, in order; ``"".join(pieces) == text``.
+
+        >>> Pretokenizer("cl100k", digits="single").split(" x=42;")
+        [' x', '=', '4', '2', ';']
+        """
+        if not text:
+            return []
+        return self._split_preset(text) if self._preset else self._split_custom(text)
+
+    def _split_preset(self, s: str) -> list[str]:
+        # Presets match every character and never match empty, so findall gives all the pieces;
+        # a digit piece (1-3 \p{N}, or a single one) is always one whole match of every preset.
+        if self._digit_split is None:
+            return self._main_findall(s)
+        out: list[str] = []
+        main = self._main_findall
+        for i, part in enumerate(self._digit_split(s)):
+            if part:
+                if i % 2:
+                    out.append(part)
+                else:
+                    out.extend(main(part))
+        return out
+
+    def _split_custom(self, s: str) -> list[str]:
+        if self._digit_rx is None:
+            out: list[str] = []
+            _isolated(self._main, s, out)
+            return out
+        first: list[str] = []
+        _isolated(self._digit_rx, s, first)
+        out = []
+        for part in first:
+            _isolated(self._main, part, out)
+        return out
+
+    # ---- tokenizer.json ------------------------------------------------------------------
+    def to_hf(self) -> dict[str, Any]:
+        """The ``"pre_tokenizer"`` value of a tokenizer.json.
+
+        >>> [p["type"] for p in Pretokenizer("gpt2", digits="rtl3").to_hf()["pretokenizers"]]
+        ['Split', 'Split', 'ByteLevel']
+        """
+        steps = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
+        steps += [_split_spec(self._regex), dict(_BYTELEVEL)]
+        return {"type": "Sequence", "pretokenizers": steps}
+
+    @classmethod
+    def from_hf(cls, obj: dict[str, Any] | None) -> "Pretokenizer":
+        """Read the ``"pre_tokenizer"`` value of a tokenizer.json; ModelFormatError if unsupported.
+
+        Accepted: what :meth:`to_hf` writes, a ``ByteLevel`` with ``use_regex`` true (GPT-2's split)
+        and Sequences of ``Split`` (Regex, Isolated, not inverted) steps ending with a ``ByteLevel``
+        that does not add a prefix space.
+
+        >>> Pretokenizer.from_hf({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+        ...                       "use_regex": True}).pattern
+        'gpt2'
+        """
+        if not isinstance(obj, dict):
+            raise ModelFormatError(f"tokenizer.json pre_tokenizer must be an object, got {obj!r}; tokforge "
+                                   "needs a ByteLevel pre-tokenizer (optionally after Split steps)")
+        steps = obj.get("pretokenizers") if obj.get("type") == "Sequence" else [obj]
+        if not isinstance(steps, list) or not steps:
+            raise ModelFormatError("tokenizer.json pre_tokenizer Sequence has no 'pretokenizers' list")
+        for step in steps:
+            if not isinstance(step, dict):
+                raise ModelFormatError(f"tokenizer.json pre_tokenizer step {step!r} is not an object")
+        *splits, last = steps
+        if last.get("type") != "ByteLevel":
+            raise ModelFormatError(
+                f"tokenizer.json pre_tokenizer step {last.get('type')!r} is not supported as the last step; "
+                "tokforge needs a ByteLevel pre-tokenizer last (byte-level BPE)")
+        if last.get("add_prefix_space", True):
+            raise ModelFormatError("tokenizer.json pre_tokenizer ByteLevel with add_prefix_space=true is not "
+                                   "supported by tokforge (it adds a space before the text)")
+        regexes = []
+        for step in splits:
+            kind = step.get("type")
+            if kind != "Split":
+                raise ModelFormatError(f"tokenizer.json pre_tokenizer step {kind!r} is not supported by tokforge; "
+                                       "supported: Split (Regex, Isolated) steps then ByteLevel")
+            pat = step.get("pattern")
+            if not (isinstance(pat, dict) and set(pat) == {"Regex"} and isinstance(pat["Regex"], str)):
+                raise ModelFormatError(f"tokenizer.json Split pattern {pat!r} is not supported; tokforge needs "
+                                       "{'Regex': ...}")
+            if step.get("behavior") != "Isolated" or step.get("invert", False):
+                raise ModelFormatError(
+                    f"tokenizer.json Split behavior {step.get('behavior')!r} (invert={step.get('invert', False)}) "
+                    "is not supported; tokforge needs behavior 'Isolated' and invert false")
+            regexes.append(pat["Regex"])
+        if last.get("use_regex", True):  # HF's default when the field is missing
+            regexes.append(PRESETS["gpt2"])
+        if not regexes:
+            raise ModelFormatError("tokenizer.json pre_tokenizer has a ByteLevel without its regex and no Split: "
+                                   "tokforge needs a split regex")
+        if len(regexes) > 2:
+            raise ModelFormatError(f"tokenizer.json pre_tokenizer has {len(regexes)} regex splits; tokforge "
+                                   "supports a digit split and one main split")
+        digits = "none"
+        if len(regexes) == 2:
+            by_regex = {p: name for name, p in DIGIT_PATTERNS.items()}
+            if regexes[0] not in by_regex:
+                raise ModelFormatError(f"tokenizer.json pre_tokenizer first Split regex {regexes[0]!r} is not one "
+                                       f"of tokforge's digit policies ({DIGIT_PATTERNS})")
+            digits = by_regex[regexes[0]]
+        return cls._from_regex(regexes[-1], digits, ModelFormatError)
+
+    @classmethod
+    def _from_regex(cls, main: str, digits: str, error: type[Exception]) -> "Pretokenizer":
+        name = next((n for n, p in PRESETS.items() if p == main), None)
+        try:
+            return cls(name or main, digits)
+        except ConfigError as e:
+            if error is ConfigError:
+                raise
+            raise error(str(e)) from None
+
+    # ---- model file ----------------------------------------------------------------------
+    def config(self) -> dict[str, str]:
+        """A JSON-able dict for a model file (the regex is saved too, so presets may evolve).
+
+        >>> Pretokenizer("gpt2", "single").config()["digits"]
+        'single'
+        """
+        return {"pattern": self._pattern, "regex": self._regex, "digits": self._digits}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Pretokenizer":
+        """Inverse of :meth:`config`; a saved regex that no longer equals its preset is kept as is.
+
+        >>> p = Pretokenizer("o200k", "rtl3"); Pretokenizer.from_config(p.config()) == p
+        True
+        """
+        if not isinstance(config, dict) or "pattern" not in config:
+            raise ModelFormatError(f"pretokenizer config {config!r} has no 'pattern'")
+        pattern, digits = config["pattern"], config.get("digits", "none")
+        saved = config.get("regex")
+        try:
+            if saved is not None and saved != PRESETS.get(pattern, pattern):
+                return cls._from_regex(saved, digits, ConfigError)
+            return cls(pattern, digits)
+        except ConfigError as e:
+            raise ModelFormatError(f"pretokenizer config {config!r} is invalid: {e}") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pretokenizer):
+            return NotImplemented
+        return (self._regex, self._digits) == (other._regex, other._digits)
+
+    def __hash__(self) -> int:
+        return hash(("Pretokenizer", self._regex, self._digits))
+
+    def __repr__(self) -> str:
+        return f"Pretokenizer({self._pattern!r}, digits={self._digits!r})"
+
+    def __reduce__(self):  # picklable for multiprocessing
+        return (Pretokenizer, (self._pattern, self._digits))
