@@ -12,7 +12,9 @@ result has the same bytes as an existing token reuses that token's id (so a voca
 holds one string twice) and adds no token.
 
 Each merge touches only the words that contain the pair: every pair keeps a list of the words
-where it gained occurrences, and a max-heap with lazy deletion finds the best pair.
+where it gained occurrences, and a max-heap with lazy deletion finds the best pair. The pair
+changes of one merge are first summed in a small per-merge table (cache-resident), then applied
+to the large global pair table once per distinct pair.
 
 The state is a tuple of arrays (``init_state``), advanced by ``merge_steps`` in chunks so the
 caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
@@ -28,13 +30,17 @@ caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
 import numba as nb
 import numpy as np
 
-from .hashtable import probe_int64
+from .hashtable import mix64, probe_int64
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
 
-# indices into the scalar array of the state
-N_TOKENS, N_MERGES, HEAP_SIZE, N_NODES, STAMP, PAIRS_USED, DUP_USED = 0, 1, 2, 3, 4, 5, 6
+# indices into the scalar array of the state (``state[0]``)
+N_TOKENS, N_MERGES, HEAP_SIZE, N_NODES, STAMP, PAIRS_USED, DUP_USED, LOCAL_USED = 0, 1, 2, 3, 4, 5, 6, 7
+# columns of the per-merge table of pair changes
+L_KEY, L_DELTA, L_HEAD, L_TAIL, L_LAST_WORD, L_STAMP = 0, 1, 2, 3, 4, 5
+# columns of the per-word table
+W_START, W_LEN, W_COUNT, W_STAMP = 0, 1, 2, 3
 
 
 @nb.njit(cache=True, inline="always")
@@ -90,54 +96,76 @@ def _grown(a, n):
 
 
 @nb.njit(cache=True)
-def _rehash_pairs(pkey, pcount, phead, pstamp):
+def _grown_rows(a):
+    out = np.empty((2 * len(a), a.shape[1]), a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+@nb.njit(cache=True)
+def _rehash_pairs(pkey, pcount, phead):
     cap = 2 * len(pkey)
     nkey = np.full(cap, -1, np.int64)
     ncount = np.zeros(cap, np.int64)
     nhead = np.full(cap, -1, np.int64)
-    nstamp = np.zeros(cap, np.int64)
     for i in range(len(pkey)):
         if pkey[i] != -1:
             j = probe_int64(nkey, pkey[i])
             nkey[j] = pkey[i]
             ncount[j] = pcount[i]
             nhead[j] = phead[i]
-            nstamp[j] = pstamp[i]
-    return nkey, ncount, nhead, nstamp
+    return nkey, ncount, nhead
 
 
 @nb.njit(cache=True, inline="always")
-def _add_to_pair(pkey, pcount, phead, nword, nnext, scal, key, delta, w):
-    """Add ``delta`` to the count of pair ``key`` (inserting it if new); on a gain, record that
-    word ``w`` holds the pair. The caller has made room (``_room_for``). Returns the pair's slot."""
-    slot = probe_int64(pkey, key)
-    if pkey[slot] == -1:
-        pkey[slot] = key
-        scal[PAIRS_USED] += 1
-    pcount[slot] += delta
-    if delta > 0 and (phead[slot] == -1 or nword[phead[slot]] != w):
-        n = scal[N_NODES]
-        nword[n] = w
-        nnext[n] = phead[slot]
-        phead[slot] = n
-        scal[N_NODES] = n + 1
-    return slot
+def _local_slot(ltab, key, stamp):
+    """Slot of ``key`` in the per-merge table (rows of another stamp are empty); (slot, found)."""
+    mask = len(ltab) - 1
+    i = np.int64(mix64(key) >> np.uint64(20)) & mask
+    while True:
+        if ltab[i, L_STAMP] != stamp:
+            return i, False
+        if ltab[i, L_KEY] == key:
+            return i, True
+        i = (i + 1) & mask
 
 
 @nb.njit(cache=True, inline="always")
-def _needs_room(pkey, nword, scal, n):
-    """True when fewer than ``n`` new pairs or word-list nodes would overfill the tables."""
-    return 2 * (scal[PAIRS_USED] + n) > len(pkey) or scal[N_NODES] + n > len(nword)
+def _record_change(ltab, lkeys, nodes, scal, key, delta, w):
+    """Add ``delta`` to pair ``key`` in the per-merge table; on a gain, chain word ``w`` to it."""
+    stamp = scal[STAMP]
+    i, found = _local_slot(ltab, key, stamp)
+    if not found:
+        ltab[i, L_KEY] = key
+        ltab[i, L_DELTA] = 0
+        ltab[i, L_HEAD] = -1
+        ltab[i, L_TAIL] = -1
+        ltab[i, L_LAST_WORD] = -1
+        ltab[i, L_STAMP] = stamp
+        lkeys[scal[LOCAL_USED]] = key
+        scal[LOCAL_USED] += 1
+    ltab[i, L_DELTA] += delta
+    if delta > 0 and ltab[i, L_LAST_WORD] != w:
+        node = scal[N_NODES]
+        nodes[node, 0] = w
+        nodes[node, 1] = ltab[i, L_HEAD]
+        if ltab[i, L_HEAD] == -1:
+            ltab[i, L_TAIL] = node
+        ltab[i, L_HEAD] = node
+        ltab[i, L_LAST_WORD] = w
+        scal[N_NODES] = node + 1
 
 
 @nb.njit(cache=True)
-def _make_room(pkey, pcount, phead, pstamp, nword, nnext, scal, n):
-    if 2 * (scal[PAIRS_USED] + n) > len(pkey):
-        pkey, pcount, phead, pstamp = _rehash_pairs(pkey, pcount, phead, pstamp)
-    if scal[N_NODES] + n > len(nword):
-        nword = _grown(nword, scal[N_NODES] + n)
-        nnext = _grown(nnext, scal[N_NODES] + n)
-    return pkey, pcount, phead, pstamp, nword, nnext
+def _grow_local(ltab, lkeys, scal):
+    """Double the per-merge table, keeping this merge's rows."""
+    stamp = scal[STAMP]
+    bigger = np.full((2 * len(ltab), ltab.shape[1]), -1, np.int64)
+    for k in range(scal[LOCAL_USED]):
+        i, _ = _local_slot(ltab, lkeys[k], stamp)
+        j, _ = _local_slot(bigger, lkeys[k], stamp)
+        bigger[j, :] = ltab[i, :]
+    return bigger, _grown(lkeys, len(bigger))
 
 
 @nb.njit(cache=True)
@@ -182,11 +210,13 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
     """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i."""
     n_base = len(base_bytes)
     syms = syms.astype(np.int32)
-    wstart = wstart.astype(np.int64)
-    wlen = wlen.astype(np.int64)
-    wcount = wcount.astype(np.int64)
     n_words = len(wstart)
-    wstamp = np.full(n_words, -1, np.int64)
+    wmeta = np.empty((n_words, 4), np.int64)  # one cache line per word: start, length, count, stamp
+    for w in range(n_words):
+        wmeta[w, W_START] = wstart[w]
+        wmeta[w, W_LEN] = wlen[w]
+        wmeta[w, W_COUNT] = wcount[w]
+        wmeta[w, W_STAMP] = -1
     cap = 1024
     while cap < 4 * n_base:
         cap *= 2
@@ -205,40 +235,166 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
     scal = np.zeros(8, np.int64)
     scal[N_TOKENS] = n_base
 
-    pcap = 1024
-    while pcap < 2 * n_base * 4:
-        pcap *= 2
-    pkey = np.full(pcap, -1, np.int64)
-    pcount = np.zeros(pcap, np.int64)
-    phead = np.full(pcap, -1, np.int64)
-    pstamp = np.zeros(pcap, np.int64)
-    nword = np.zeros(max(1024, len(syms)), np.int32)
-    nnext = np.zeros(max(1024, len(syms)), np.int64)
+    # the initial pairs, summed like the changes of a merge and applied once
+    ltab = np.full((1 << 12, 6), -1, np.int64)
+    lkeys = np.zeros(len(ltab), np.int64)
+    nodes = np.zeros((max(1024, len(syms)), 2), np.int32)  # word-list nodes: word, next node
+    scal[STAMP] = 1
     for w in range(n_words):
         s = wstart[w]
         for i in range(s, s + wlen[w] - 1):
+            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
+                ltab, lkeys = _grow_local(ltab, lkeys, scal)
             key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            if _needs_room(pkey, nword, scal, 1):
-                pkey, pcount, phead, pstamp, nword, nnext = _make_room(
-                    pkey, pcount, phead, pstamp, nword, nnext, scal, 1)
-            _add_to_pair(pkey, pcount, phead, nword, nnext, scal, key, wcount[w], w)
-    used = scal[PAIRS_USED]
-    hcount = np.zeros(max(1024, used), np.int64)
-    hkey = np.zeros(max(1024, used), np.int64)
-    size = 0
-    for j in range(len(pkey)):
-        if pkey[j] != -1 and pcount[j] > 0:
-            size = heap_push(hcount, hkey, size, pcount[j], pkey[j])
-    scal[HEAP_SIZE] = size
-    changed = np.zeros(1024, np.int64)
-    return (syms, wstart, wlen, wcount, wstamp, pkey, pcount, phead, pstamp, nword, nnext,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, merges, scal, changed)
+            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
+    pcap = 1024
+    while pcap < 4 * scal[LOCAL_USED]:
+        pcap *= 2
+    pkey = np.full(pcap, -1, np.int64)
+    pcount = np.zeros(len(pkey), np.int64)
+    phead = np.full(len(pkey), -1, np.int64)
+    hcount = np.zeros(max(1024, scal[LOCAL_USED]), np.int64)
+    hkey = np.zeros(len(hcount), np.int64)
+    state = (scal, merges, syms, wmeta, pkey, pcount, phead, nodes,
+             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+    return _apply_changes(state)
+
+
+@nb.njit(cache=True)
+def _apply_changes(state):
+    """Add the per-merge table's sums to the global pair table, hand over the new word chains,
+    and queue every pair that gained occurrences."""
+    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+    stamp = scal[STAMP]
+    n_local = scal[LOCAL_USED]
+    while 2 * (scal[PAIRS_USED] + n_local) > len(pkey):
+        pkey, pcount, phead = _rehash_pairs(pkey, pcount, phead)
+    if scal[HEAP_SIZE] + n_local > len(hkey):
+        hkey = _grown(hkey, scal[HEAP_SIZE] + n_local)
+        hcount = _grown(hcount, scal[HEAP_SIZE] + n_local)
+    for k in range(n_local):
+        key = lkeys[k]
+        i, _ = _local_slot(ltab, key, stamp)
+        g = probe_int64(pkey, key)
+        if pkey[g] == -1:
+            pkey[g] = key
+            scal[PAIRS_USED] += 1
+        pcount[g] += ltab[i, L_DELTA]
+        if ltab[i, L_HEAD] != -1:
+            nodes[ltab[i, L_TAIL], 1] = phead[g]
+            phead[g] = ltab[i, L_HEAD]
+            if pcount[g] > 0:
+                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
+    scal[LOCAL_USED] = 0
+    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
 
 
 @nb.njit(cache=True)
 def merges(state):
     """The merges learned so far as an int64 array of rows [left, right, new id]."""
-    return state[20][: state[21][N_MERGES]]
+    return state[1][: state[0][N_MERGES]]
+
+
+@nb.njit(cache=True)
+def n_tokens(state):
+    """How many tokens (base + learned) there are so far."""
+    return state[0][N_TOKENS]
+
+
+@nb.njit(cache=True)
+def _merge_in_words(state, a, b, new, head):
+    """Rewrite every word on the chain from node ``head`` (a pair's word list), replacing
+    ``a b`` by ``new`` left to right, and record the pair changes as HF's Word::merge does."""
+    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+    stamp = scal[STAMP]
+    node = head
+    while node != -1:
+        w = nodes[node, 0]
+        node = nodes[node, 1]
+        if wmeta[w, W_STAMP] == stamp:
+            continue
+        wmeta[w, W_STAMP] = stamp
+        c = wmeta[w, W_COUNT]
+        s = wmeta[w, W_START]
+        end = s + wmeta[w, W_LEN]
+        out = s
+        j = s
+        while j < end:
+            if j + 1 < end and syms[j] == a and syms[j + 1] == b:
+                if 2 * (scal[LOCAL_USED] + 4) > len(ltab):
+                    ltab, lkeys = _grow_local(ltab, lkeys, scal)
+                if scal[N_NODES] + 4 > len(nodes):
+                    nodes = _grown_rows(nodes)
+                if out > s:
+                    prev = np.int64(syms[out - 1])
+                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | a, -c, w)
+                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | new, c, w)
+                if j + 2 < end:
+                    nxt = np.int64(syms[j + 2])
+                    _record_change(ltab, lkeys, nodes, scal, (b << 32) | nxt, -c, w)
+                    _record_change(ltab, lkeys, nodes, scal, (new << 32) | nxt, c, w)
+                syms[out] = new
+                out += 1
+                j += 2
+            else:
+                syms[out] = syms[j]
+                out += 1
+                j += 1
+        wmeta[w, W_LEN] = out - s
+    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+
+
+@nb.njit(cache=True)
+def _token_for(state, a, b):
+    """The id of the token with the bytes of ``a`` + ``b``: an existing one, or a new one."""
+    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+    n = tlen[a] + tlen[b]
+    h = thash[a] * tpow[b] + thash[b]
+    if 2 * (scal[DUP_USED] + 1) > len(dslots):
+        bigger = np.full(2 * len(dslots), -1, np.int64)
+        for i in range(len(dslots)):
+            t = dslots[i]
+            if t != -1:
+                k = np.int64(thash[t] >> np.uint64(20)) & (len(bigger) - 1)
+                while bigger[k] != -1:
+                    k = (k + 1) & (len(bigger) - 1)
+                bigger[k] = t
+        dslots = bigger
+    dslot, new = _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n)
+    if new == -1:
+        new = scal[N_TOKENS]
+        if new == len(tlen):
+            tlen = _grown(tlen, 0)
+            thash = _grown(thash, 0)
+            tpow = _grown(tpow, 0)
+            tleft = _grown(tleft, 0)
+            tright = _grown(tright, 0)
+            tbyte = _grown(tbyte, 0)
+        tlen[new] = n
+        thash[new] = h
+        tpow[new] = tpow[a] * tpow[b]
+        tleft[new] = a
+        tright[new] = b
+        dslots[dslot] = new
+        scal[DUP_USED] += 1
+        scal[N_TOKENS] += 1
+    m = scal[N_MERGES]
+    if m == len(merges_):
+        bigger_m = np.zeros((2 * m, 3), np.int64)
+        bigger_m[:m] = merges_
+        merges_ = bigger_m
+    merges_[m, 0] = a
+    merges_[m, 1] = b
+    merges_[m, 2] = new
+    scal[N_MERGES] = m + 1
+    state = (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+    return state, new
 
 
 @nb.njit(cache=True)
@@ -247,11 +403,11 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
     no pair is left, or the best count is below ``min_frequency``.
     ``max_token_length`` > 0 forbids merges whose result is longer (in bytes).
     Returns (state, done)."""
-    (syms, wstart, wlen, wcount, wstamp, pkey, pcount, phead, pstamp, nword, nnext,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, merges_, scal, changed) = state
     done = False
     steps = 0
     while steps < max_steps:
+        scal = state[0]
+        pkey, pcount, hcount, hkey, tlen = state[4], state[5], state[8], state[9], state[10]
         if scal[N_TOKENS] >= target_tokens or scal[HEAP_SIZE] == 0:
             done = True
             break
@@ -267,110 +423,15 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
             break
         a = key >> 32
         b = key & LOW32
-        n = tlen[a] + tlen[b]
-        if max_token_length > 0 and n > max_token_length:
+        if max_token_length > 0 and tlen[a] + tlen[b] > max_token_length:
             continue  # never merged; dropped from the queue
         steps += 1
-        # the new token, or the existing token with the same bytes
-        h = thash[a] * tpow[b] + thash[b]
-        if 2 * (scal[DUP_USED] + 1) > len(dslots):
-            bigger = np.full(2 * len(dslots), -1, np.int64)
-            for i in range(len(dslots)):
-                t = dslots[i]
-                if t != -1:
-                    k = np.int64(thash[t] >> np.uint64(20)) & (len(bigger) - 1)
-                    while bigger[k] != -1:
-                        k = (k + 1) & (len(bigger) - 1)
-                    bigger[k] = t
-            dslots = bigger
-        dslot, new = _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n)
-        if new == -1:
-            new = scal[N_TOKENS]
-            if new == len(tlen):
-                tlen = _grown(tlen, 0)
-                thash = _grown(thash, 0)
-                tpow = _grown(tpow, 0)
-                tleft = _grown(tleft, 0)
-                tright = _grown(tright, 0)
-                tbyte = _grown(tbyte, 0)
-            tlen[new] = n
-            thash[new] = h
-            tpow[new] = tpow[a] * tpow[b]
-            tleft[new] = a
-            tright[new] = b
-            dslots[dslot] = new
-            scal[DUP_USED] += 1
-            scal[N_TOKENS] += 1
-        m = scal[N_MERGES]
-        if m == len(merges_):
-            bigger_m = np.zeros((2 * m, 3), np.int64)
-            bigger_m[:m] = merges_
-            merges_ = bigger_m
-        merges_[m, 0] = a
-        merges_[m, 1] = b
-        merges_[m, 2] = new
-        scal[N_MERGES] = m + 1
+        state, new = _token_for(state, a, b)
         scal[STAMP] += 1
-        stamp = scal[STAMP]
-        n_changed = 0
-        node = phead[slot]
-        while node != -1:
-            w = nword[node]
-            node = nnext[node]
-            if wstamp[w] == stamp:
-                continue
-            wstamp[w] = stamp
-            c = wcount[w]
-            s = wstart[w]
-            end = s + wlen[w]
-            out = s
-            j = s
-            while j < end:
-                if j + 1 < end and syms[j] == a and syms[j + 1] == b:
-                    if _needs_room(pkey, nword, scal, 4):
-                        pkey, pcount, phead, pstamp, nword, nnext = _make_room(
-                            pkey, pcount, phead, pstamp, nword, nnext, scal, 4)
-                    # up to four pair changes around this occurrence, as in HF's Word::merge
-                    for side in range(4):
-                        if side < 2:
-                            if out == s:
-                                continue
-                            x = np.int64(syms[out - 1])
-                            y = a if side == 0 else new
-                        else:
-                            if j + 2 >= end:
-                                continue
-                            x = b if side == 2 else new
-                            y = np.int64(syms[j + 2])
-                        delta = -c if side % 2 == 0 else c
-                        pk = (x << 32) | y
-                        ps = _add_to_pair(pkey, pcount, phead, nword, nnext, scal, pk, delta, w)
-                        if delta > 0:
-                            if pstamp[ps] != stamp:
-                                pstamp[ps] = stamp
-                                if n_changed == len(changed):
-                                    changed = _grown(changed, 0)
-                                changed[n_changed] = pk
-                                n_changed += 1
-                    syms[out] = new
-                    out += 1
-                    j += 2
-                else:
-                    syms[out] = syms[j]
-                    out += 1
-                    j += 1
-            wlen[w] = out - s
+        head = state[6][slot]
+        state = _merge_in_words(state, a, b, new, head)
         # the merged pair is gone from every word
-        slot = probe_int64(pkey, key)
-        pcount[slot] = 0
-        phead[slot] = -1
-        for i in range(n_changed):
-            ps = probe_int64(pkey, changed[i])
-            if pcount[ps] > 0:
-                if scal[HEAP_SIZE] == len(hkey):
-                    hkey = _grown(hkey, 0)
-                    hcount = _grown(hcount, 0)
-                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[ps], changed[i])
-    state = (syms, wstart, wlen, wcount, wstamp, pkey, pcount, phead, pstamp, nword, nnext,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, merges_, scal, changed)
+        state[5][slot] = 0
+        state[6][slot] = -1
+        state = _apply_changes(state)
     return state, done

@@ -116,7 +116,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
                                             max_token_length or 0)
         if on_progress is not None:
-            on_progress(int(state[21][bpe_train.N_TOKENS]) + len(specials))
+            on_progress(int(bpe_train.n_tokens(state)) + len(specials))
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
