@@ -4,9 +4,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokforge import corpus as corpus_module
-from tokforge.corpus import ERROR_POLICIES, Corpus, CorpusStats, iter_documents
+from tokforge.corpus import ERROR_POLICIES, Block, Corpus, CorpusStats, iter_documents
 from tokforge.errors import ConfigError, CorpusError
 
 FILES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -441,3 +444,279 @@ def test_iter_documents_validates_eagerly(tmp_path):
 def test_stats_defaults():
     stats = CorpusStats()
     assert (stats.files, stats.documents, stats.first_invalid, stats.ignored_files) == (0, 0, None, [])
+
+
+# -- blocks ------------------------------------------------------------------------------------------------
+# Corpus.iter_blocks() must deliver exactly the documents of iter(corpus), with the same stats and errors.
+
+BLOCK_BYTES = st.sampled_from([1, 7, 64, 1 << 22])
+POLICY = st.sampled_from(ERROR_POLICIES)
+INVALID_UTF8 = st.sampled_from([b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])
+# Pieces of a text file: valid text (more often), line ends, invalid UTF-8 and long runs without newline.
+SEGMENT = st.one_of(LINE_BODY.map(str.encode), LINE_BODY.map(str.encode), st.sampled_from([b"\n", b"\r\n", b"\n\n", b"\r"]),
+                    INVALID_UTF8, st.integers(1, 50).map(lambda n: b"long" * n))
+# The content of a text file, and where to put a NUL byte (a binary file when it lands in the sniffed head).
+TEXT_FILE = st.tuples(st.lists(SEGMENT, max_size=60).map(b"".join), st.none() | st.integers(0, 3000))
+
+
+def outcome(corpus: Corpus, block_bytes: int | None = None) -> tuple[list[str], str | None, dict]:
+    """The documents an iteration delivers, its error message (or None) and the final stats.
+
+    With ``block_bytes``, read ``corpus.iter_blocks(block_bytes)`` and check every block's invariants.
+    """
+    documents: list[str] = []
+    try:
+        if block_bytes is None:
+            for document in corpus:
+                documents.append(document)
+        else:
+            for block in corpus.iter_blocks(block_bytes):
+                check_block(block, block_bytes, first_document=len(documents))
+                documents += block.documents()
+                assert corpus.stats.documents == len(documents)
+    except CorpusError as exc:
+        return documents, str(exc), asdict(corpus.stats)
+    return documents, None, asdict(corpus.stats)
+
+
+def check_block(block: Block, block_bytes: int, first_document: int) -> None:
+    bounds = block.bounds
+    assert isinstance(block, Block) and isinstance(block.data, bytes)
+    assert bounds.dtype == np.int64 and bounds.ndim == 1 and len(bounds) >= 2 and not bounds.flags.writeable
+    assert bounds[0] == 0 and bounds[-1] == len(block.data) and (np.diff(bounds) >= 0).all()
+    assert len(block) == len(bounds) - 1
+    assert block.first_document == first_document
+    assert len(block.data) <= block_bytes or len(block) == 1
+    documents = block.documents()
+    assert documents == [block.data[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
+    assert "".join(documents).encode("utf-8") == block.data
+
+
+def assert_blocks_match(corpus: Corpus, block_bytes: int) -> tuple[list[str], str | None, dict]:
+    expected = outcome(corpus)
+    assert outcome(corpus, block_bytes) == expected
+    return expected
+
+
+def offset_text(suffix: str, offset: int) -> str:
+    kind = {".gz": "gzip", ".zst": "zstd"}.get(suffix)
+    return f"byte offset {offset}" + (f" of the decompressed data ({kind})" if kind else "")
+
+
+def reference_outcome(files: list[tuple[Path, bytes]], errors: str, sniff: int, max_line: int):
+    """What the corpus must yield, line by line: documents, (start of) the error message, and counters."""
+    documents: list[str] = []
+    counts = {"skipped_documents": 0, "replaced_documents": 0, "first_invalid": None}
+    for path, data in files:
+        where = offset_text(path.suffix, 0)[len("byte offset 0"):]
+        nul = data[:sniff].find(b"\0")
+        if nul >= 0:
+            return documents, f"{path} looks binary (NUL byte at byte offset {nul}{where})", counts
+        offset = 0
+        *complete, last = data.split(b"\n")  # only "\n" ends a line ("\r" is kept as is)
+        for number, line in enumerate([piece + b"\n" for piece in complete] + ([last] if last else []), 1):
+            if len(line) > max_line:
+                return documents, f"line {number} of {path}, at byte offset {offset}{where}, is longer than", counts
+            try:
+                documents.append(line.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                if errors == "strict":
+                    return documents, (f"invalid UTF-8 in {path} at byte offset {bad}{where} (line {number}, bytes "
+                                       f"{line[exc.start:exc.end].hex(' ')})"), counts
+                counts["first_invalid"] = counts["first_invalid"] or f"{path}:{bad}"
+                if errors == "skip":
+                    counts["skipped_documents"] += 1
+                else:
+                    counts["replaced_documents"] += 1
+                    documents.append(line.decode("utf-8", "replace"))
+            offset += len(line)
+    return documents, None if documents else "no text found", counts
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.tuples(TEXT_FILE, st.sampled_from([".txt", ".txt.gz", ".txt.zst"])), min_size=1, max_size=3),
+       errors=POLICY, block_bytes=BLOCK_BYTES, read_bytes=st.sampled_from([1, 7, 64, 1 << 20]),
+       sniff=st.sampled_from([1, 16, 8192]), max_line=st.sampled_from([40, 200, 64 << 20]))
+def test_blocks_match_documents_on_random_text_files(tmp_path, monkeypatch, files, errors, block_bytes, read_bytes,
+                                                      sniff, max_line):
+    """Invalid bytes anywhere, CRLF, lone CR, empty lines, long lines, no final newline, NUL bytes; small reads
+    and blocks so that lines cross read chunks and blocks hold a few lines or one."""
+    monkeypatch.setattr(corpus_module, "READ_CHUNK_BYTES", read_bytes)
+    monkeypatch.setattr(corpus_module, "BINARY_SNIFF_BYTES", sniff)
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", max_line)
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    written = []
+    for i, ((data, nul_at), suffix) in enumerate(files):
+        if nul_at is not None:
+            nul_at = min(nul_at, len(data))
+            data = data[:nul_at] + b"\0" + data[nul_at:]
+        written.append((write(folder / f"{i}{suffix}", data), data))
+    corpus = Corpus([path for path, _ in written], errors=errors)
+    documents, error, stats = assert_blocks_match(corpus, block_bytes)
+    expected_documents, expected_error, counts = reference_outcome(written, errors, sniff, max_line)
+    assert documents == expected_documents
+    assert (error is None) == (expected_error is None)
+    if error is not None:
+        assert error.startswith(expected_error) if "no text" not in expected_error else expected_error in error
+    assert {key: stats[key] for key in counts} == counts
+    assert stats["documents"] == len(documents)
+    if error is None:
+        assert stats["bytes_read"] == sum(path.stat().st_size for path, _ in written)
+
+
+@FILES
+@given(bodies=st.lists(LINE_BODY, min_size=1, max_size=30), last=LINE_BODY, block_bytes=BLOCK_BYTES,
+       suffix=st.sampled_from([".txt", ".txt.gz", ".txt.zst"]))
+def test_blocks_of_valid_text_pack_greedily(tmp_path, bodies, last, block_bytes, suffix):
+    lines = text_lines(bodies, last)
+    path = write(tmp_path / f"corpus{suffix}", "".join(lines).encode())
+    blocks = list(Corpus(path).iter_blocks(block_bytes))
+    assert [document for block in blocks for document in block.documents()] == lines
+    assert [block.first_document for block in blocks] == list(np.cumsum([0] + [len(b) for b in blocks[:-1]]))
+    for block, following in zip(blocks, blocks[1:]):  # a block ends when the next document does not fit
+        assert len(block.data) + int(following.bounds[1]) > block_bytes
+
+
+def test_blocks_read_large_text_files_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_module, "READ_CHUNK_BYTES", 4096)
+    lines = [f"line {i} {'é' * (i % 7)} {'x' * (i % 300)}\r\n" if i % 5 else "\n" for i in range(20_000)]
+    data = "".join(lines).encode()
+    data = data[:100_000] + b"\xff" + data[100_000:]  # one invalid byte inside line
+    for suffix in (".txt", ".txt.gz", ".txt.zst"):
+        path = write(tmp_path / f"big{suffix}", data)
+        for errors in ERROR_POLICIES:
+            corpus = Corpus(path, errors=errors)
+            documents, error, stats = assert_blocks_match(corpus, 1 << 16)
+            assert (error is not None) == (errors == "strict")
+            if error is None:
+                assert len(documents) == len(lines) - (errors == "skip")
+                assert stats["first_invalid"] == f"{path}:100000"
+    blocks = list(Corpus(tmp_path / "big.txt", errors="replace").iter_blocks())
+    assert len(blocks) == 1 and len(blocks[0]) == len(lines)
+
+
+@FILES
+@given(records=st.lists(st.one_of(
+    st.tuples(TEXT, st.booleans()).map(lambda r: json.dumps({"text": r[0]}, ensure_ascii=r[1]).encode() + b"\n"),
+    st.sampled_from([b"\n", b"  \r\n", b'{"text": ""}\n', b'{"text": "x\\ud800y"}\n', b'{"text": "\\ud83d\\ude00"}\n',
+                     b'{"text": "caf\xe9"}\n', b'{"text": "\xff"}']),
+), max_size=20), errors=POLICY, block_bytes=BLOCK_BYTES, suffix=st.sampled_from([".jsonl", ".jsonl.gz", ".jsonl.zst"]))
+def test_blocks_match_documents_on_random_jsonl(tmp_path, records, errors, block_bytes, suffix):
+    path = write(Path(tempfile.mkdtemp(dir=tmp_path)) / f"a{suffix}", b"".join(records))
+    assert_blocks_match(Corpus(path, errors=errors), block_bytes)
+
+
+@FILES
+@given(docs=st.lists(TEXT, min_size=1, max_size=20), block_bytes=BLOCK_BYTES)
+def test_blocks_of_parquet_and_datasets(tmp_path, docs, block_bytes):
+    path = write_parquet(Path(tempfile.mkdtemp(dir=tmp_path)) / "a.parquet", text=docs)
+    dataset = datasets.Dataset.from_dict({"text": docs})
+    for source in (path, dataset, dataset.to_iterable_dataset(), [path, dataset]):
+        documents, error, stats = assert_blocks_match(Corpus(source), block_bytes)
+        assert documents == docs * (2 if isinstance(source, list) else 1) and error is None
+
+
+def test_blocks_span_sources_of_every_kind(tmp_path):
+    sources = [write(tmp_path / "a.txt", b"one\ntwo\n"),
+               write(tmp_path / "b.jsonl", jsonl({"text": "three"}, {"text": ""})),
+               write_parquet(tmp_path / "c.parquet", text=["four", "f\u00efve"]), small_dataset()]
+    corpus = Corpus(sources)
+    blocks = list(corpus.iter_blocks(16))
+    assert [block.documents() for block in blocks] == [["one\n", "two\n", "three", ""],  # 13 bytes, "four" is 4
+                                                       ["four", "f\u00efve", "one", "two\n"], ["three"]]  # 16 bytes
+    assert [block.first_document for block in blocks] == [0, 4, 8]
+    assert corpus.stats.documents == 9 and corpus.stats.files == 3
+    assert list(corpus) == [document for block in blocks for document in block.documents()]
+
+
+def test_block_holding_a_document_longer_than_block_bytes(tmp_path):
+    path = write(tmp_path / "a.txt", b"ab\n" + b"x" * 50 + b"\ncd\nef\n")
+    blocks = list(Corpus(path).iter_blocks(8))
+    assert [block.documents() for block in blocks] == [["ab\n"], ["x" * 50 + "\n"], ["cd\n", "ef\n"]]
+    assert repr(blocks[1]) == "Block(1 documents from #1, 51 bytes)"
+
+
+def make_failing_corpora(tmp_path: Path) -> dict[str, Corpus]:
+    """Corpora whose iteration fails after (or before) some documents: every kind of error."""
+    good = write(tmp_path / "good.txt", b"first\nsecond\n")
+    long = b"short\n" * 5 + b"y" * 200 + b"\n"
+    return {
+        "invalid": Corpus([good, write(tmp_path / "bad.txt.zst", BAD)]),
+        "binary": Corpus([good, write(tmp_path / "weights.txt.gz", b"header\n" + b"\0" * 10)]),
+        "long": Corpus([good, write(tmp_path / "long.txt", long)]),
+        "long jsonl": Corpus([good, write(tmp_path / "long.jsonl", jsonl({"text": "s"}, {"text": "x" * 200}))]),
+        "truncated": Corpus([good, tmp_path / "cut.txt.gz"]),
+        "not gzip": Corpus([good, tmp_path / "fake.txt.gz"]),
+        "parquet": Corpus([good, write(tmp_path / "bad.parquet", b"PAR1 but not really")]),
+        "parquet null": Corpus([good, write_parquet(tmp_path / "null.parquet", text=["a", "b", "c", None])]),
+        "json": Corpus([good, write(tmp_path / "broken.jsonl", jsonl({"text": "a"}) + b'{"text": "b"\n')]),
+        "surrogate": Corpus([good, write(tmp_path / "s.jsonl", b'{"text": "x\\ud800y"}\n')]),
+        "dataset null": Corpus([good, datasets.Dataset.from_dict({"text": ["a", None]})]),
+        "empty": Corpus([write(tmp_path / "empty.txt", b""), write(tmp_path / "blank.jsonl", b"\n\n")]),
+        "skipped": Corpus(write(tmp_path / "skipped.txt", b"\xff\n"), errors="skip"),
+    }
+
+
+@pytest.mark.parametrize("name", ["invalid", "binary", "long", "long jsonl", "truncated", "not gzip", "parquet",
+                                  "parquet null", "json", "surrogate", "dataset null", "empty", "skipped"])
+@pytest.mark.parametrize("block_bytes", [1, 4, 1 << 22])
+def test_blocks_raise_the_same_errors_after_the_same_documents(tmp_path, monkeypatch, name, block_bytes):
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(corpus_module, "READ_CHUNK_BYTES", 16 * 1024)  # the truncated archive yields documents first
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"".join(b"line %d\n" % i for i in range(20_000)))[:-20])
+    (tmp_path / "fake.txt.gz").write_bytes(b"this is not gzip data")
+    corpus = make_failing_corpora(tmp_path)[name]
+    documents, error, stats = assert_blocks_match(corpus, block_bytes)
+    assert error is not None
+    if name not in ("empty", "skipped"):
+        assert documents[:2] == ["first\n", "second\n"]  # read before the failure, delivered in a last block
+    if name == "long":
+        assert documents[2:] == ["short\n"] * 5
+    if name == "truncated":
+        assert documents[2:1000] == [f"line {i}\n" for i in range(998)]
+
+
+def test_blocks_progress_bar_and_re_iteration(tmp_path, capsys):
+    path = write(tmp_path / "a.txt.zst", b"hello world\n" * 5000)
+    corpus = Corpus(path, progress=True, desc="blocking")
+    blocks = list(corpus.iter_blocks(1000))
+    assert sum(map(len, blocks)) == 5000 and corpus.stats.bytes_read == path.stat().st_size
+    assert "blocking" in capsys.readouterr().err
+    first_stats = corpus.stats
+    assert len(list(corpus.iter_blocks())) == 1
+    assert corpus.stats == first_stats and corpus.stats is not first_stats
+
+
+def test_blocks_stopped_early_count_what_was_delivered(tmp_path):
+    path = write(tmp_path / "a.txt", b"abc\n" * 100)
+    corpus = Corpus(path)
+    blocks = corpus.iter_blocks(40)
+    assert len(next(blocks)) == 10
+    assert corpus.stats.documents == 10
+    blocks.close()
+    assert list(corpus) == ["abc\n"] * 100
+
+
+@pytest.mark.parametrize("block_bytes", [0, -1, "4", 1.5, True, None])
+def test_block_bytes_must_be_a_positive_integer(tmp_path, block_bytes):
+    corpus = Corpus(write(tmp_path / "a.txt", b"a\n"))
+    with pytest.raises(ConfigError, match="block_bytes must be a positive number of bytes"):
+        corpus.iter_blocks(block_bytes)
+    assert len(list(corpus.iter_blocks(np.int64(3)))) == 1
+
+
+def test_lone_surrogate_in_an_iterable_dataset_follows_the_policy():
+    def rows():
+        yield {"text": "ok"}
+        yield {"text": "a\ud800b"}
+
+    dataset = datasets.IterableDataset.from_generator(rows)
+    with pytest.raises(CorpusError, match=r"lone surrogate .* column 'text' at row 1 of the IterableDataset object.*"
+                                          r"Fix the dataset, or pass --errors replace"):
+        read(dataset)
+    for errors, expected in (("replace", ["ok", "a\ufffdb"]), ("skip", ["ok"])):
+        corpus = Corpus(dataset, errors=errors)
+        documents, error, stats = assert_blocks_match(corpus, 2)
+        assert documents == expected and error is None
+        assert stats["first_invalid"] == "the IterableDataset object:row 1"
