@@ -50,14 +50,17 @@ def _rank(slot_keys, slot_ranks, a, b):
     return slot_ranks[i], i
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
     """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word)."""
     n_words = len(bounds) - 1
     ids = np.empty(len(buf), np.int64)  # BPE never produces more ids than bytes
     id_bounds = np.zeros(n_words + 1, np.int64)
     out = 0
-    work = np.empty(max(16, len(buf)), np.int64)
+    longest = 1
+    for w in range(n_words):
+        longest = max(longest, bounds[w + 1] - bounds[w])
+    work = np.empty(longest, np.int64)
     for w in range(n_words):
         start = bounds[w]
         n = bounds[w + 1] - start

@@ -30,7 +30,7 @@ caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
 import numba as nb
 import numpy as np
 
-from .hashtable import mix64, probe_int64
+from .hashtable import probe_int64, slot_of
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
@@ -121,7 +121,7 @@ def _rehash_pairs(pkey, pcount, phead):
 def _local_slot(ltab, key, stamp):
     """Slot of ``key`` in the per-merge table (rows of another stamp are empty); (slot, found)."""
     mask = len(ltab) - 1
-    i = np.int64(mix64(key) >> np.uint64(20)) & mask
+    i = slot_of(key, mask)
     while True:
         if ltab[i, L_STAMP] != stamp:
             return i, False
@@ -187,7 +187,7 @@ def _write_bytes(tleft, tright, tbyte, token, out, pos):
 def _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n):
     """Return (slot, id of the token with the bytes of a+b, or -1) in the duplicate table."""
     mask = len(dslots) - 1
-    i = np.int64(h >> np.uint64(20)) & mask
+    i = slot_of(h, mask)
     want = np.empty(n, np.uint8)
     have = np.empty(n, np.uint8)
     filled = False
@@ -360,7 +360,7 @@ def _token_for(state, a, b):
         for i in range(len(dslots)):
             t = dslots[i]
             if t != -1:
-                k = np.int64(thash[t] >> np.uint64(20)) & (len(bigger) - 1)
+                k = slot_of(thash[t], len(bigger) - 1)
                 while bigger[k] != -1:
                     k = (k + 1) & (len(bigger) - 1)
                 bigger[k] = t

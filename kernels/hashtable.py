@@ -13,15 +13,29 @@ use linear probing. Example::
 import numba as nb
 import numpy as np
 
-FIBONACCI = np.uint64(11400714819323198485)  # 2**64 / golden ratio, odd
+FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
+FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 FNV_OFFSET = np.uint64(14695981039346656037)
 FNV_PRIME = np.uint64(1099511628211)
 
 
 @nb.njit(cache=True, inline="always")
 def mix64(key):
-    """Scramble an int64 key into a well-spread uint64 (Fibonacci hashing)."""
-    return np.uint64(key) * FIBONACCI
+    """Scramble a 64-bit key so every output bit depends on every input bit (MurmurHash3's fmix64).
+
+    FNV and polynomial hashes leave their middle bits weakly mixed; tables index with the low
+    bits of ``mix64(hash)``.
+    """
+    h = np.uint64(key)
+    h = (h ^ (h >> np.uint64(33))) * FMIX1
+    h = (h ^ (h >> np.uint64(33))) * FMIX2
+    return h ^ (h >> np.uint64(33))
+
+
+@nb.njit(cache=True, inline="always")
+def slot_of(key, mask):
+    """The home slot of ``key`` in a table of ``mask + 1`` slots."""
+    return np.int64(mix64(key) & np.uint64(mask))
 
 
 @nb.njit(cache=True)
@@ -41,7 +55,7 @@ def fnv1a(buf, start, end):
 def probe_int64(slots, key):
     """Index of ``key`` in ``slots``, or of the empty slot where it would be inserted."""
     mask = len(slots) - 1
-    i = np.int64(mix64(key) >> np.uint64(20)) & mask
+    i = slot_of(key, mask)
     while True:
         k = slots[i]
         if k == key or k == -1:

@@ -2,92 +2,107 @@
 
 The table is plain arrays owned by the caller (see ``tokforge.words.WordCounter``):
 
-- ``slots``   int64[cap]  word id per hash slot, -1 = empty (cap is a power of two)
-- ``hashes``  uint64[W]   FNV-1a hash of each word
+- ``slots``   int64[cap, 3] per hash slot: (hash, word id or -1 = empty, count); cap is a power
+  of two. Hash, id and count share a cache line, so a repeated word costs one random access
+  plus the byte comparison.
 - ``offsets`` int64[W+1]  word ``i`` is ``arena[offsets[i]:offsets[i+1]]``
 - ``arena``   uint8[B]    the bytes of all unique words, back to back
-- ``counts``  int64[W]    how often each word was seen
 
-``intern_words`` stops early when any array is full and returns how far it got; the caller
-grows the arrays and calls again from there. Example::
+``intern_words`` stops early when an array is full and returns how far it got; the caller grows
+the arrays and calls again from there. Example::
 
     >>> import numpy as np
     >>> buf = np.frombuffer(b"abab", np.uint8)
     >>> bounds = np.array([0, 2, 4])            # two pieces: b"ab", b"ab"
-    >>> slots = np.full(8, -1, np.int64)
-    >>> hashes = np.zeros(4, np.uint64); offsets = np.zeros(5, np.int64)
-    >>> arena = np.zeros(16, np.uint8); counts = np.zeros(4, np.int64)
-    >>> intern_words(buf, bounds, 0, slots, hashes, offsets, arena, counts, 0)
+    >>> slots = new_slots(8)
+    >>> offsets = np.zeros(5, np.int64); arena = np.zeros(16, np.uint8)
+    >>> intern_words(buf, bounds, 0, slots, offsets, arena, 0)
     (2, 1)
-    >>> int(counts[0]), bytes(arena[offsets[0]:offsets[1]])
-    (2, b'ab')
+    >>> counts_by_word(slots, 1).tolist(), bytes(arena[offsets[0]:offsets[1]])
+    ([2], b'ab')
 """
 import numba as nb
 import numpy as np
 
-from .hashtable import fnv1a
+from .hashtable import fnv1a, slot_of
 
 MAX_LOAD = 0.5  # the caller grows ``slots`` before more than half of it is used
+HASH, WORD, COUNT = 0, 1, 2
 
 
-@nb.njit(cache=True)
-def _find_word(slots, hashes, offsets, arena, buf, start, end, h):
-    mask = len(slots) - 1
-    i = np.int64(h >> np.uint64(20)) & mask
-    n = end - start
-    while True:
-        w = slots[i]
-        if w == -1:
-            return i, -1
-        if hashes[w] == h and offsets[w + 1] - offsets[w] == n:
-            base = offsets[w]
-            same = True
-            for k in range(n):
-                if arena[base + k] != buf[start + k]:
-                    same = False
-                    break
-            if same:
-                return i, w
-        i = (i + 1) & mask
+def new_slots(capacity: int) -> np.ndarray:
+    """An empty slot table of ``capacity`` (a power of two) slots."""
+    slots = np.zeros((capacity, 3), np.int64)
+    slots[:, WORD] = -1
+    return slots
 
 
-@nb.njit(cache=True)
-def intern_words(buf, bounds, first, slots, hashes, offsets, arena, counts, n_words):
+@nb.njit(cache=True, inline="always")
+def _same(arena, offsets, w, buf, start, n):
+    if offsets[w + 1] - offsets[w] != n:
+        return False
+    base = offsets[w]
+    for k in range(n):
+        if arena[base + k] != buf[start + k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
     """Count pieces ``buf[bounds[j]:bounds[j+1]]`` for j >= first; returns (next j, n_words).
 
     next j < len(bounds) - 1 means an array is full: grow it and call again from next j.
     """
     max_used = np.int64(len(slots) * MAX_LOAD)
+    mask = len(slots) - 1
     n_pieces = len(bounds) - 1
     for j in range(first, n_pieces):
         start = bounds[j]
         end = bounds[j + 1]
-        if end == start:
+        n = end - start
+        if n == 0:
             continue
-        h = fnv1a(buf, start, end)
-        slot, w = _find_word(slots, hashes, offsets, arena, buf, start, end, h)
+        h = np.int64(fnv1a(buf, start, end))
+        i = slot_of(h, mask)
+        while True:
+            w = slots[i, WORD]
+            if w == -1 or (slots[i, HASH] == h and _same(arena, offsets, w, buf, start, n)):
+                break
+            i = (i + 1) & mask
         if w >= 0:
-            counts[w] += 1
+            slots[i, COUNT] += 1
             continue
-        if n_words >= len(counts) or n_words >= max_used or offsets[n_words] + (end - start) > len(arena):
+        if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
             return j, n_words
         base = offsets[n_words]
-        for k in range(end - start):
+        for k in range(n):
             arena[base + k] = buf[start + k]
-        offsets[n_words + 1] = base + (end - start)
-        hashes[n_words] = h
-        counts[n_words] = 1
-        slots[slot] = n_words
+        offsets[n_words + 1] = base + n
+        slots[i, HASH] = h
+        slots[i, WORD] = n_words
+        slots[i, COUNT] = 1
         n_words += 1
     return n_pieces, n_words
 
 
 @nb.njit(cache=True)
-def rehash_words(slots, hashes, n_words):
-    """Fill an empty ``slots`` table with words 0..n_words-1 (after growing it)."""
+def rehash_words(old, slots):
+    """Move every used slot of ``old`` into the empty, larger table ``slots``."""
     mask = len(slots) - 1
-    for w in range(n_words):
-        i = np.int64(hashes[w] >> np.uint64(20)) & mask
-        while slots[i] != -1:
-            i = (i + 1) & mask
-        slots[i] = w
+    for s in range(len(old)):
+        if old[s, WORD] != -1:
+            i = slot_of(old[s, HASH], mask)
+            while slots[i, WORD] != -1:
+                i = (i + 1) & mask
+            slots[i, :] = old[s, :]
+
+
+@nb.njit(cache=True)
+def counts_by_word(slots, n_words):
+    """The count of each word id 0..n_words-1."""
+    counts = np.zeros(n_words, np.int64)
+    for s in range(len(slots)):
+        if slots[s, WORD] != -1:
+            counts[slots[s, WORD]] = slots[s, COUNT]
+    return counts

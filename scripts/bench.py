@@ -2,6 +2,7 @@
 """Side-by-side benchmarks: tokforge vs the anchors, in one run, alternating, reporting ratios.
 
     python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
+    python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -97,6 +98,60 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
         print("ratios are tokforge / system (below 1 = tokforge faster or smaller)")
 
 
+def paragraphs(corpus: str) -> list[str]:
+    """The corpus's .txt files cut into paragraphs (as the shared anchor scripts do)."""
+    docs: list[str] = []
+    for f in sorted(Path(corpus).rglob("*.txt")):
+        docs.extend(f.read_text(encoding="utf-8").split("\n\n"))
+    return docs
+
+
+def tiktoken_encoding(tokenizer_json: Path):
+    """tiktoken over the same vocabulary: a token's rank is its id (ids grow in merge order)."""
+    import json
+
+    import tiktoken
+
+    from tokforge.bytelevel import visible_to_bytes
+    from tokforge.pretokenizers import PRESETS
+
+    doc = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    specials = {t["content"] for t in doc["added_tokens"]}
+    ranks = {visible_to_bytes(t): i for t, i in doc["model"]["vocab"].items() if t not in specials}
+    return tiktoken.Encoding("bench", pat_str=PRESETS["cl100k"], mergeable_ranks=ranks, special_tokens={})
+
+
+def bench_encode(model_dir: str, corpus: str, repeat: int) -> None:
+    import tokforge
+    from tokenizers import Tokenizer as HFTokenizer
+
+    docs = paragraphs(corpus)
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    tok = tokforge.Tokenizer.load(model_dir)
+    hf = HFTokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tt = tiktoken_encoding(Path(model_dir) / "tokenizer.json")
+    threads = os.cpu_count()
+    systems = {
+        "tokforge": lambda: tok.encode_batch(docs, num_threads=threads),
+        "hf-tokenizers": lambda: [e.ids for e in hf.encode_batch(docs, add_special_tokens=False)],
+        "tiktoken": lambda: tt.encode_ordinary_batch(docs, num_threads=threads),
+    }
+    print(f"encode {nbytes / 1e6:.1f} MB in {len(docs):,} paragraphs, vocab {tok.vocab_size}, {threads} threads each")
+    best: dict[str, float] = {}
+    outputs = {}
+    for r in range(repeat):
+        order = list(systems) if r % 2 == 0 else list(reversed(systems))
+        for name in order:
+            started = time.perf_counter()
+            outputs[name] = systems[name]()
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+    for name, t in best.items():
+        print(f"{name:<14} {nbytes / 1e6 / t:8.2f} MB/s   tokforge speed ratio {t / best['tokforge']:.2f}x")
+    print(f"ids identical to HF tokenizers: {outputs['tokforge'] == outputs['hf-tokenizers']}; "
+          f"to tiktoken: {outputs['tokforge'] == outputs['tiktoken']}; "
+          f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,9 +160,15 @@ def main() -> None:
     t.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
     t.add_argument("--repeat", type=int, default=1)
     t.add_argument("--spm", action="store_true", help="also sentencepiece BPE (pip install sentencepiece)")
+    e = sub.add_parser("encode", help="encoding throughput vs HF tokenizers and tiktoken on the same vocab")
+    e.add_argument("model", help="a folder written by `tokforge train -o`")
+    e.add_argument("corpus")
+    e.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     if args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
+    else:
+        bench_encode(args.model, args.corpus, args.repeat)
 
 
 if __name__ == "__main__":

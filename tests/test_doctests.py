@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
-           "tokforge.io", "tokforge.config", "tokforge.bytelevel"]
+           "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -82,3 +82,19 @@ def test_config_errors():
 def test_max_token_length_is_respected():
     tok = tokforge.train(str(CORPORA / "tr"), vocab_size=800, max_token_length=4)
     assert max(len(t) for i, t in enumerate(tok.model.vocab) if i not in tok.special_tokens.values()) <= 4
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=40), max_size=30))
+def test_encode_batch_fast_path_equals_encode(default_trained, monkeypatch, texts):
+    tok, _ = default_trained
+    import tokforge.tokenizer as module
+    monkeypatch.setattr(module, "FAST_PATH_MIN_CHARS", 0)
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+
+
+def test_encode_batch_on_corpus_lines(default_trained, corpus_files):
+    tok, _ = default_trained
+    lines = [line for p in corpus_files for line in p.read_text(encoding="utf-8").splitlines(keepends=True)]
+    batch = tok.encode_batch(lines[:20000])
+    assert batch == [tok.encode(t) for t in lines[:20000]]

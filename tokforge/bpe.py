@@ -53,15 +53,17 @@ class BPEModel:
         """BPE-encode each piece (bytes) on its own."""
         if not pieces:
             return []
-        byte_ids, keys, ranks, results = self.tables()
-        buf = b"".join(pieces)
         bounds = np.zeros(len(pieces) + 1, np.int64)
         np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=bounds[1:])
-        ids, id_bounds = bpe_encode.encode_words(np.frombuffer(buf, np.uint8), bounds,
-                                                 byte_ids, keys, ranks, results)
+        ids, id_bounds = self.encode_packed(b"".join(pieces), bounds)
         ids = ids.tolist()
         id_bounds = id_bounds.tolist()
         return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
+
+    def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BPE-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
+        byte_ids, keys, ranks, results = self.tables()
+        return bpe_encode.encode_words(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks, results)
 
 
 def _encode_tables(model: BPEModel):

@@ -30,6 +30,10 @@ class SpecialSplitter:
             out.append((text[pos:], None))
         return out
 
+    def occurs_in(self, data: bytes) -> bool:
+        """Whether any special token occurs in the UTF-8 ``data``."""
+        return any(token.encode("utf-8") in data for token in self.ids)
+
     def plain_parts(self, text: str) -> list[str]:
         """The text between special tokens (what a trainer counts)."""
         return [s for s, i in self.segments(text) if i is None]

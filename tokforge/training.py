@@ -6,11 +6,11 @@
 """
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from tokforge.bpe import train_bpe
@@ -23,46 +23,84 @@ from tokforge.specials import SpecialSplitter
 from tokforge.tokenizer import Tokenizer
 from tokforge.words import WordCounter, WordCounts
 
-PIECES_PER_BATCH = 1 << 18
 HELD_OUT_MAX_BYTES = 2 << 20
 
 
 @dataclass
 class HeldOut:
-    """Documents set aside (seeded, reproducible) to measure compression after training."""
+    """Documents set aside to measure compression after training: document ``i`` is held out
+    when a hash of (seed, i) falls below ``fraction`` (so the choice does not depend on how the
+    corpus is cut into blocks), until 2 MB are held out."""
 
     fraction: float
     seed: int
     documents: list[str] = field(default_factory=list)
     nbytes: int = 0
 
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def filter(self, data: bytes, bounds: np.ndarray, first_document: int) -> tuple[bytes, np.ndarray]:
+        """Take the held-out documents of a block; return the block of the documents kept."""
+        if self.fraction <= 0 or self.nbytes >= HELD_OUT_MAX_BYTES or len(bounds) < 2:
+            return data, bounds
+        n = len(bounds) - 1
+        chosen = np.flatnonzero(_uniform(self.seed, first_document + np.arange(n)) < self.fraction)
+        keep = np.ones(n, bool)
+        for i in chosen.tolist():
+            if self.nbytes >= HELD_OUT_MAX_BYTES:
+                break
+            doc = data[bounds[i]:bounds[i + 1]]
+            self.documents.append(doc.decode("utf-8"))
+            self.nbytes += len(doc)
+            keep[i] = False
+        if keep.all():
+            return data, bounds
+        lengths = np.diff(bounds)
+        kept = np.frombuffer(data, np.uint8)[np.repeat(keep, lengths)].tobytes()
+        kept_bounds = np.zeros(int(keep.sum()) + 1, np.int64)
+        np.cumsum(lengths[keep], out=kept_bounds[1:])
+        return kept, kept_bounds
 
-    def take(self, doc: str) -> bool:
-        """Keep ``doc`` aside (and return True) with probability ``fraction``, up to 2 MB."""
-        if self.fraction <= 0 or self.nbytes >= HELD_OUT_MAX_BYTES or self._rng.random() >= self.fraction:
-            return False
-        self.documents.append(doc)
-        self.nbytes += len(doc.encode("utf-8", errors="surrogatepass"))
-        return True
+
+def _uniform(seed: int, index: np.ndarray) -> np.ndarray:
+    """A uniform number in [0, 1) for each document index: splitmix64 of (seed, index)."""
+    with np.errstate(over="ignore"):
+        z = index.astype(np.uint64) + np.uint64(seed & (2**64 - 1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
          specials: SpecialSplitter, held_out: HeldOut | None = None) -> WordCounts:
-    """Stream the corpus once: normalize, pretokenize and count the words of every document."""
+    """Stream the corpus once: normalize, pretokenize and count the words of every document.
+
+    Blocks of documents go straight from bytes to word counts through numba kernels when the
+    pipeline allows it (no normalizer, a preset split, no special token in the block);
+    otherwise each document takes the exact, slower Python path. Both give the same counts.
+    """
     counter = WordCounter()
-    pieces: list[str] = []
-    for doc in corpus:
-        if held_out is not None and held_out.take(doc):
-            continue
-        for part in specials.plain_parts(doc):
-            pieces.extend(pretokenizer.split(normalizer.normalize(part)))
-        if len(pieces) >= PIECES_PER_BATCH:
-            counter.add(pieces)
-            pieces = []
-    counter.add(pieces)
+    identity = normalizer.names == ("none",)
+    for block in corpus.iter_blocks():
+        data, bounds = block.data, block.bounds
+        if held_out is not None:
+            data, bounds = held_out.filter(data, bounds, block.first_document)
+        if identity and not specials.occurs_in(data):
+            piece_bounds = pretokenizer.scan_bytes(data, bounds)
+            if piece_bounds is not None:
+                counter.add_packed(data, piece_bounds)
+                continue
+        pieces: list[str] = []
+        for doc in _documents(data, bounds):
+            for part in specials.plain_parts(doc):
+                pieces.extend(pretokenizer.split(normalizer.normalize(part)))
+        counter.add(pieces)
     return counter.result()
+
+
+def _documents(data: bytes, bounds: np.ndarray) -> list[str]:
+    b = bounds.tolist()
+    return [data[b[i]:b[i + 1]].decode("utf-8") for i in range(len(b) - 1)]
 
 
 def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = False, **options: Any) -> Tokenizer:

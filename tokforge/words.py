@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from tokforge.kernels.word_count import MAX_LOAD, intern_words, rehash_words
+from tokforge.kernels.word_count import MAX_LOAD, counts_by_word, intern_words, new_slots, rehash_words
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,9 @@ class WordCounter:
     """Streams pieces into a growing hash table of unique words (a numba kernel does the work)."""
 
     def __init__(self, capacity: int = 1 << 16):
-        self._slots = np.full(_pow2(int(capacity / MAX_LOAD) + 1), -1, np.int64)
-        self._hashes = np.zeros(capacity, np.uint64)
+        self._slots = new_slots(_pow2(int(capacity / MAX_LOAD) + 1))
         self._offsets = np.zeros(capacity + 1, np.int64)
         self._arena = np.zeros(capacity * 8, np.uint8)
-        self._counts = np.zeros(capacity, np.int64)
         self._n = 0
 
     def add(self, pieces: Iterable[str]) -> None:
@@ -76,24 +74,21 @@ class WordCounter:
         bounds = np.ascontiguousarray(bounds, np.int64)
         first = 0
         while True:
-            first, self._n = intern_words(data, bounds, first, self._slots, self._hashes,
-                                          self._offsets, self._arena, self._counts, self._n)
+            first, self._n = intern_words(data, bounds, first, self._slots, self._offsets, self._arena, self._n)
             if first >= len(bounds) - 1:
                 return
             self._grow(int(bounds[first + 1] - bounds[first]))
 
     def _grow(self, need_bytes: int) -> None:
         n = self._n
-        if n >= len(self._counts):
-            cap = 2 * len(self._counts)
-            self._hashes = _resized(self._hashes, cap)
-            self._counts = _resized(self._counts, cap)
-            self._offsets = _resized(self._offsets, cap + 1)
+        if n + 1 >= len(self._offsets):
+            self._offsets = _resized(self._offsets, 2 * len(self._offsets))
         if self._offsets[n] + need_bytes > len(self._arena):
             self._arena = _resized(self._arena, max(2 * len(self._arena), int(self._offsets[n]) + need_bytes))
         if n >= len(self._slots) * MAX_LOAD:
-            self._slots = np.full(2 * len(self._slots), -1, np.int64)
-            rehash_words(self._slots, self._hashes, n)
+            bigger = new_slots(2 * len(self._slots))
+            rehash_words(self._slots, bigger)
+            self._slots = bigger
 
     def __len__(self) -> int:
         return self._n
@@ -101,7 +96,7 @@ class WordCounter:
     def result(self) -> WordCounts:
         n = self._n
         offsets = self._offsets[: n + 1].copy()
-        return WordCounts(self._arena[: offsets[-1]].copy(), offsets, self._counts[:n].copy())
+        return WordCounts(self._arena[: offsets[-1]].copy(), offsets, counts_by_word(self._slots, n))
 
 
 def _pow2(n: int) -> int:
