@@ -46,7 +46,7 @@ corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
 spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_size=vocab, model_type="bpe",
     byte_fallback=True, character_coverage=1.0, num_threads=os.cpu_count(), minloglevel=2,
-    max_sentence_length=1 << 16, train_extremely_large_corpus=False)
+    max_sentence_length=1 << 16)
 '''
 
 

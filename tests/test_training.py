@@ -1,0 +1,44 @@
+"""feed: the byte-kernel fast path counts exactly what the per-document Python path counts."""
+import numpy as np
+import pytest
+
+from tokforge.corpus import Corpus
+from tokforge.normalizers import Normalizer
+from tokforge.pretokenizers import Pretokenizer
+from tokforge.specials import SpecialSplitter
+from tokforge.training import HeldOut, feed
+
+from conftest import CORPORA
+
+
+@pytest.mark.parametrize("pattern, digits", [("cl100k", "none"), ("gpt2", "rtl3"), ("o200k", "single"),
+                                             ("whitespace", "ltr3")])
+def test_fast_and_slow_feed_count_the_same(monkeypatch, pattern, digits):
+    pretokenizer = Pretokenizer(pattern, digits)
+    specials = SpecialSplitter({"<|endoftext|>": 0})
+
+    def run():
+        held_out = HeldOut(0.05, seed=7)
+        counts = feed(Corpus(str(CORPORA)), Normalizer("none"), pretokenizer, specials, held_out)
+        return dict(counts.items()), held_out.documents
+
+    fast_counts, fast_held = run()
+    assert pretokenizer.scan_bytes(b"ab c", np.array([0, 4])) is not None
+    monkeypatch.setattr(Pretokenizer, "scan_bytes", lambda self, buf, bounds: None)
+    slow_counts, slow_held = run()
+    assert fast_counts == slow_counts
+    assert fast_held == slow_held and len(fast_held) > 100
+
+
+def test_held_out_choice_does_not_depend_on_blocks():
+    docs = [f"line {i}\n".encode() for i in range(1000)]
+    data = b"".join(docs)
+    bounds = np.concatenate([[0], np.cumsum([len(d) for d in docs])])
+    whole = HeldOut(0.1, seed=1)
+    whole.filter(data, bounds, 0)
+    parts = HeldOut(0.1, seed=1)
+    for start in range(0, 1000, 300):
+        end = min(start + 300, 1000)
+        sub = bounds[start:end + 1] - bounds[start]
+        parts.filter(data[bounds[start]:bounds[end]], sub, start)
+    assert whole.documents == parts.documents and 50 < len(whole.documents) < 150
