@@ -3,6 +3,7 @@
 
     python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
+    python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -152,6 +153,40 @@ def bench_encode(model_dir: str, corpus: str, repeat: int) -> None:
           f"tokens: {sum(map(len, outputs['tokforge'])):,}")
 
 
+def prefix_corpus(corpus: str, nbytes: int, out: Path) -> Path:
+    """A corpus of the first ``nbytes`` of each .txt file, proportionally (whole lines)."""
+    files = sorted(Path(corpus).rglob("*.txt"))
+    total = sum(f.stat().st_size for f in files)
+    out.mkdir(parents=True, exist_ok=True)
+    for k, f in enumerate(files):
+        share = f.stat().st_size * nbytes // total
+        with f.open("rb") as src, (out / f"{k:03d}.txt").open("wb") as dst:
+            dst.writelines(_lines_up_to(src, share))
+    return out
+
+
+def _lines_up_to(src, share: int):
+    taken = 0
+    for line in src:
+        if taken + len(line) > share:
+            return
+        taken += len(line)
+        yield line
+
+
+def bench_scaling(corpus: str, sizes_mb: list[int], vocabs: list[int]) -> None:
+    """How training time grows with corpus size (at 32k) and with vocab size (whole corpus)."""
+    print(f"{'corpus MB':>9} {'vocab':>7} {'tokforge s':>10} {'HF s':>8} {'ratio':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [(mb, 32000) for mb in sizes_mb] + [(None, v) for v in vocabs]
+        for mb, vocab in cases:
+            folder = corpus if mb is None else str(prefix_corpus(corpus, mb * 1_000_000, Path(tmp) / f"c{mb}"))
+            size = sum(p.stat().st_size for p in Path(folder).rglob("*.txt")) / 1e6
+            tf, _ = run(TOKFORGE_TRAIN, [folder, str(vocab), str(Path(tmp) / "tf")])
+            hf, _ = run(HF_TRAIN, [folder, str(vocab), str(Path(tmp) / "hf.json")])
+            print(f"{size:>9.1f} {vocab:>7} {tf:>10.1f} {hf:>8.1f} {tf / hf:>6.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,8 +199,14 @@ def main() -> None:
     e.add_argument("model", help="a folder written by `tokforge train -o`")
     e.add_argument("corpus")
     e.add_argument("--repeat", type=int, default=2)
+    g = sub.add_parser("scaling", help="training time vs corpus size and vs vocab size, tokforge and HF")
+    g.add_argument("corpus")
+    g.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40, 85], help="corpus sizes in MB")
+    g.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000, 64000])
     args = parser.parse_args()
-    if args.command == "train":
+    if args.command == "scaling":
+        bench_scaling(args.corpus, args.sizes, args.vocab)
+    elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
     else:
         bench_encode(args.model, args.corpus, args.repeat)
