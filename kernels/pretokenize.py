@@ -453,7 +453,7 @@ def _scan_docs(buf, doc_bounds, table, preset, digits, d, i, out, n):
     return d, i, n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def scan(buf, doc_bounds, table, preset, digits):
     """Piece boundaries of every document for a preset id and a digit policy id (see the module).
 

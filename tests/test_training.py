@@ -42,3 +42,19 @@ def test_held_out_choice_does_not_depend_on_blocks():
         sub = bounds[start:end + 1] - bounds[start]
         parts.filter(data[bounds[start]:bounds[end]], sub, start)
     assert whole.documents == parts.documents and 50 < len(whole.documents) < 150
+
+
+def test_prefetch_yields_in_order_and_reraises():
+    from tokforge.training import prefetch
+
+    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("boom")
+
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for x in prefetch(failing()):
+            got.append(x)
+    assert got == [1]

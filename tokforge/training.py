@@ -6,9 +6,11 @@
 """
 from __future__ import annotations
 
+import threading
 import time
+from queue import Full, Queue
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -24,6 +26,7 @@ from tokforge.tokenizer import Tokenizer
 from tokforge.words import WordCounter, WordCounts
 
 HELD_OUT_MAX_BYTES = 2 << 20
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,24 +81,66 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
     Blocks of documents go straight from bytes to word counts through numba kernels when the
     pipeline allows it (no normalizer, a preset split, no special token in the block);
     otherwise each document takes the exact, slower Python path. Both give the same counts.
+    Reading and scanning run one block ahead in a second thread while this one counts.
     """
     counter = WordCounter()
     identity = normalizer.names == ("none",)
-    for block in corpus.iter_blocks():
-        data, bounds = block.data, block.bounds
-        if held_out is not None:
-            data, bounds = held_out.filter(data, bounds, block.first_document)
-        if identity and not specials.occurs_in(data):
-            piece_bounds = pretokenizer.scan_bytes(data, bounds)
-            if piece_bounds is not None:
-                counter.add_packed(data, piece_bounds)
-                continue
+
+    def scanned() -> Iterator[tuple[bytes, np.ndarray, np.ndarray | None]]:
+        for block in corpus.iter_blocks():
+            data, bounds = block.data, block.bounds
+            if held_out is not None:
+                data, bounds = held_out.filter(data, bounds, block.first_document)
+            fast = identity and not specials.occurs_in(data)
+            yield data, bounds, pretokenizer.scan_bytes(data, bounds) if fast else None
+
+    for data, bounds, piece_bounds in prefetch(scanned()):
+        if piece_bounds is not None:
+            counter.add_packed(data, piece_bounds)
+            continue
         pieces: list[str] = []
         for doc in _documents(data, bounds):
             for part in specials.plain_parts(doc):
                 pieces.extend(pretokenizer.split(normalizer.normalize(part)))
         counter.add(pieces)
     return counter.result()
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items`` produced by a background thread up to ``depth`` ahead; its exceptions are
+    raised here, and stopping early stops it."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        pass
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as e:  # handed to the consumer
+            queue.put((done, e))
+
+    worker = threading.Thread(target=produce, name="tokforge-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _documents(data: bytes, bounds: np.ndarray) -> list[str]:
