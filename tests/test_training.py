@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tokforge.corpus import Corpus
+from tokforge.corpus import Block, Corpus
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
@@ -35,12 +35,12 @@ def test_held_out_choice_does_not_depend_on_blocks():
     data = b"".join(docs)
     bounds = np.concatenate([[0], np.cumsum([len(d) for d in docs])])
     whole = HeldOut(0.1, seed=1)
-    whole.filter(data, bounds, 0)
+    whole.filter(Block(data, bounds, 0))
     parts = HeldOut(0.1, seed=1)
     for start in range(0, 1000, 300):
         end = min(start + 300, 1000)
         sub = bounds[start:end + 1] - bounds[start]
-        parts.filter(data[bounds[start]:bounds[end]], sub, start)
+        parts.filter(Block(data[bounds[start]:bounds[end]], sub, start))
     assert whole.documents == parts.documents and 50 < len(whole.documents) < 150
 
 

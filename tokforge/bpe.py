@@ -19,7 +19,7 @@ import numpy as np
 from tokforge.bytelevel import BYTE_ORDER
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import bpe_encode, bpe_train
-from tokforge.words import WordCounts
+from tokforge.words import WordCounts, lengths_of, offsets_from_lengths
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
 
@@ -39,10 +39,6 @@ class BPEModel:
     def __post_init__(self) -> None:
         self._tables = None
 
-    @property
-    def byte_ids(self) -> np.ndarray:
-        return self.tables()[0]
-
     def tables(self):
         """(byte -> id, merge pair keys, ranks, result ids) as arrays for the encode kernel."""
         if self._tables is None:
@@ -53,9 +49,7 @@ class BPEModel:
         """BPE-encode each piece (bytes) on its own."""
         if not pieces:
             return []
-        bounds = np.zeros(len(pieces) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=bounds[1:])
-        ids, id_bounds = self.encode_packed(b"".join(pieces), bounds)
+        ids, id_bounds = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
         ids = ids.tolist()
         id_bounds = id_bounds.tolist()
         return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]

@@ -102,8 +102,9 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
     if decoder.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
                                "tokforge imports byte-level BPE tokenizers only")
-    if doc.get("post_processor") not in (None,) and doc["post_processor"].get("type") != "ByteLevel":
-        raise ModelFormatError(f"{source}: post_processor {doc['post_processor'].get('type')!r} "
+    post = doc.get("post_processor")
+    if post is not None and post.get("type") != "ByteLevel":
+        raise ModelFormatError(f"{source}: post_processor {post.get('type')!r} "
                                "(added BOS/EOS or templates) is not supported")
     specials = {}
     for t in doc.get("added_tokens", []):

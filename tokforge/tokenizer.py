@@ -23,6 +23,7 @@ from tokforge.io import write_json_files
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
+from tokforge.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
 FORMAT_VERSION = 1
@@ -109,8 +110,7 @@ class Tokenizer:
     def _encode_chunk(self, texts: list[str]) -> list[list[int]]:
         encoded = [_utf8(t) for t in texts]
         buf = b"".join(encoded)
-        doc_bounds = np.zeros(len(texts) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(texts)), out=doc_bounds[1:])
+        doc_bounds = offsets_from_lengths(lengths_of(encoded))
         piece_bounds = None if self._specials.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
         if piece_bounds is None:
             return [self.encode(t) for t in texts]

@@ -17,13 +17,13 @@ from tqdm.auto import tqdm
 
 from tokforge.bpe import train_bpe
 from tokforge.config import TrainConfig
-from tokforge.corpus import Corpus
+from tokforge.corpus import Block, Corpus
 from tokforge.errors import CorpusError
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.tokenizer import Tokenizer
-from tokforge.words import WordCounter, WordCounts
+from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
 T = TypeVar("T")
@@ -40,12 +40,13 @@ class HeldOut:
     documents: list[str] = field(default_factory=list)
     nbytes: int = 0
 
-    def filter(self, data: bytes, bounds: np.ndarray, first_document: int) -> tuple[bytes, np.ndarray]:
+    def filter(self, block: Block) -> Block:
         """Take the held-out documents of a block; return the block of the documents kept."""
-        if self.fraction <= 0 or self.nbytes >= HELD_OUT_MAX_BYTES or len(bounds) < 2:
-            return data, bounds
-        n = len(bounds) - 1
-        chosen = np.flatnonzero(_uniform(self.seed, first_document + np.arange(n)) < self.fraction)
+        data, bounds = block.data, block.bounds
+        if self.fraction <= 0 or self.nbytes >= HELD_OUT_MAX_BYTES or len(block) == 0:
+            return block
+        n = len(block)
+        chosen = np.flatnonzero(_uniform(self.seed, block.first_document + np.arange(n)) < self.fraction)
         keep = np.ones(n, bool)
         for i in chosen.tolist():
             if self.nbytes >= HELD_OUT_MAX_BYTES:
@@ -55,12 +56,10 @@ class HeldOut:
             self.nbytes += len(doc)
             keep[i] = False
         if keep.all():
-            return data, bounds
+            return block
         lengths = np.diff(bounds)
         kept = np.frombuffer(data, np.uint8)[np.repeat(keep, lengths)].tobytes()
-        kept_bounds = np.zeros(int(keep.sum()) + 1, np.int64)
-        np.cumsum(lengths[keep], out=kept_bounds[1:])
-        return kept, kept_bounds
+        return Block(kept, offsets_from_lengths(lengths[keep]), block.first_document)
 
 
 def _uniform(seed: int, index: np.ndarray) -> np.ndarray:
@@ -86,20 +85,19 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
     counter = WordCounter()
     identity = normalizer.names == ("none",)
 
-    def scanned() -> Iterator[tuple[bytes, np.ndarray, np.ndarray | None]]:
+    def scanned() -> Iterator[tuple[Block, np.ndarray | None]]:
         for block in corpus.iter_blocks():
-            data, bounds = block.data, block.bounds
             if held_out is not None:
-                data, bounds = held_out.filter(data, bounds, block.first_document)
-            fast = identity and not specials.occurs_in(data)
-            yield data, bounds, pretokenizer.scan_bytes(data, bounds) if fast else None
+                block = held_out.filter(block)
+            fast = identity and not specials.occurs_in(block.data)
+            yield block, pretokenizer.scan_bytes(block.data, block.bounds) if fast else None
 
-    for data, bounds, piece_bounds in prefetch(scanned()):
+    for block, piece_bounds in prefetch(scanned()):
         if piece_bounds is not None:
-            counter.add_packed(data, piece_bounds)
+            counter.add_packed(block.data, piece_bounds)
             continue
         pieces: list[str] = []
-        for doc in _documents(data, bounds):
+        for doc in block.documents():
             for part in specials.plain_parts(doc):
                 pieces.extend(pretokenizer.split(normalizer.normalize(part)))
         counter.add(pieces)
@@ -141,11 +139,6 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         worker.join(timeout=5)
-
-
-def _documents(data: bytes, bounds: np.ndarray) -> list[str]:
-    b = bounds.tolist()
-    return [data[b[i]:b[i + 1]].decode("utf-8") for i in range(len(b) - 1)]
 
 
 def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = False, **options: Any) -> Tokenizer:

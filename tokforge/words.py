@@ -45,9 +45,7 @@ class WordCounts:
     def from_dict(cls, counts: dict[bytes | str, int]) -> "WordCounts":
         """Build from ``{word: count}``; str words are UTF-8 encoded. Words are kept in the dict's order."""
         words = [w.encode("utf-8") if isinstance(w, str) else bytes(w) for w in counts]
-        lengths = np.fromiter((len(w) for w in words), np.int64, len(words))
-        offsets = np.zeros(len(words) + 1, np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        offsets = offsets_from_lengths(lengths_of(words))
         arena = np.frombuffer(b"".join(words), np.uint8).copy()
         return cls(arena, offsets, np.fromiter(counts.values(), np.int64, len(words)))
 
@@ -99,6 +97,23 @@ class WordCounter:
         return WordCounts(self._arena[: offsets[-1]].copy(), offsets, counts_by_word(self._slots, n))
 
 
+def offsets_from_lengths(lengths) -> np.ndarray:
+    """int64 offsets [0, l0, l0+l1, ...] of items with the given lengths laid back to back.
+
+    >>> offsets_from_lengths([2, 0, 3]).tolist()
+    [0, 2, 2, 5]
+    """
+    lengths = np.asarray(lengths, np.int64)
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def lengths_of(items) -> np.ndarray:
+    """The ``len`` of each item, as int64."""
+    return np.fromiter(map(len, items), np.int64, len(items))
+
+
 def _pow2(n: int) -> int:
     return 1 << max(3, (n - 1).bit_length())
 
@@ -111,8 +126,7 @@ def _resized(a: np.ndarray, n: int) -> np.ndarray:
 
 def _byte_bounds(buf: bytes, pieces: list[str]) -> np.ndarray:
     """Byte offsets of the piece boundaries in ``buf`` = ``"".join(pieces).encode()``."""
-    char_bounds = np.zeros(len(pieces) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=char_bounds[1:])
+    char_bounds = offsets_from_lengths(lengths_of(pieces))
     if len(buf) == char_bounds[-1]:  # ASCII: one byte per character
         return char_bounds
     data = np.frombuffer(buf, np.uint8)
