@@ -60,9 +60,14 @@ class BPEModel:
         return bpe_encode.encode_words(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks, results)
 
 
-def _encode_tables(model: BPEModel):
+def _regular_ids(model: BPEModel) -> dict[bytes, int]:
+    """bytes -> id of every token that is not a special token."""
     special_ids = set(model.special_tokens.values())
-    regular = {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
+    return {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
+
+
+def _encode_tables(model: BPEModel):
+    regular = _regular_ids(model)
     byte_ids = np.full(256, -1, np.int64)
     for b in range(256):
         byte_ids[b] = regular.get(bytes([b]), -1)
@@ -70,23 +75,40 @@ def _encode_tables(model: BPEModel):
         missing = [b for b in range(256) if byte_ids[b] < 0]
         raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
                                "a byte-level BPE needs all 256 single-byte tokens")
-    keys = np.empty(len(model.merges), np.int64)
+    keys = np.array([(a << 32) | b for a, b in model.merges], np.int64)
+    return (byte_ids,) + bpe_encode.build_merge_table(keys, _merge_results(model, regular))
+
+
+def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:
+    """The id of the token each merge yields, by rank (``regular``: bytes -> id, no specials)."""
     results = np.empty(len(model.merges), np.int64)
     for rank, (a, b) in enumerate(model.merges):
         merged = model.vocab[a] + model.vocab[b]
         if merged not in regular:
             raise ModelFormatError(f"merge #{rank} ({model.vocab[a]!r}, {model.vocab[b]!r}) "
                                    f"yields {merged!r}, which is not in the vocabulary")
-        keys[rank] = (a << 32) | b
         results[rank] = regular[merged]
-    return (byte_ids,) + bpe_encode.build_merge_table(keys, results)
+    return results
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
-              min_frequency: int = 2, max_token_length: int | None = None,
-              on_progress: Callable[[int], None] | None = None) -> BPEModel:
+              min_frequency: int = 2, max_token_length: int | None = None, max_words: int | None = None,
+              start: BPEModel | None = None, on_progress: Callable[[int], None] | None = None) -> BPEModel:
     """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
-    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times."""
+    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times.
+
+    ``max_words`` caps the words (runs of non-whitespace) in a learned token. ``start`` continues
+    from a model trained before (with the same special tokens): its merges are kept as the first
+    merges and replayed on the words (as encoding with it does), then training goes on -- SuperBPE's
+    second stage.
+
+        >>> first = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 257)
+        >>> [first.vocab[a] + first.vocab[b] for a, b in first.merges]
+        [b'a ']
+        >>> more = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 258, start=first)
+        >>> [more.vocab[a] + more.vocab[b] for a, b in more.merges]
+        [b'a ', b'a b']
+    """
     specials = list(dict.fromkeys(special_tokens))
     if len(specials) != len(special_tokens):
         raise ConfigError(f"special tokens must be unique, got {list(special_tokens)}")
@@ -98,22 +120,46 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         raise ConfigError(f"min_frequency must be >= 1, got {min_frequency}")
     if max_token_length is not None and max_token_length < 2:
         raise ConfigError(f"max_token_length must be >= 2 bytes (or None), got {max_token_length}")
-
-    rank_of_byte = np.empty(256, np.int32)
-    rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-    syms = rank_of_byte[word_counts.arena]
-    wstart = word_counts.offsets[:-1]
-    wlen = np.diff(word_counts.offsets)
+    if max_words is not None and max_words < 1:
+        raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
+    offset = len(specials)
+    if start is None:
+        rank_of_byte = np.empty(256, np.int32)
+        rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
+        syms = rank_of_byte[word_counts.arena]
+        wstart = word_counts.offsets[:-1]
+        wlen = np.diff(word_counts.offsets)
+        inherited = np.zeros((0, 3), np.int64)
+    else:
+        if start.special_tokens != {s: i for i, s in enumerate(specials)}:
+            raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
+                              f"not {specials}; continue with the same special tokens")
+        ids, id_bounds = start.encode_packed(word_counts.arena, word_counts.offsets)
+        syms = (ids - offset).astype(np.int32)
+        wstart = id_bounds[:-1]
+        wlen = np.diff(id_bounds)
+        inherited = _internal_merges(start, offset)
     state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts,
-                                 np.array(BYTE_ORDER, np.int64))
-    target = vocab_size - len(specials)
+                                 np.array(BYTE_ORDER, np.int64), inherited)
+    target = vocab_size - offset
     done = False
     while not done:
         state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
-                                            max_token_length or 0)
+                                            max_token_length or 0, max_words or 0)
         if on_progress is not None:
-            on_progress(int(bpe_train.n_tokens(state)) + len(specials))
+            on_progress(int(bpe_train.n_tokens(state)) + offset)
     return _model_from_merges(bpe_train.merges(state), specials)
+
+
+def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
+    """The model's merges as the kernel's rows [left, right, new id] (ids without the specials)."""
+    if list(model.vocab[offset:offset + 256]) != [bytes([b]) for b in BYTE_ORDER]:
+        raise ConfigError("the model to continue from was not trained by tokforge (its byte tokens are "
+                          "not in tokforge's order); train both stages with tokforge")
+    rows = np.empty((len(model.merges), 3), np.int64)
+    rows[:, :2] = np.array(model.merges, np.int64).reshape(-1, 2) - offset
+    rows[:, 2] = _merge_results(model, _regular_ids(model)) - offset
+    return rows
 
 
 def _model_from_merges(merges: np.ndarray, specials: list[str]) -> BPEModel:

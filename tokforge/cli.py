@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tokforge.config import TrainConfig
+from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import TokforgeError
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
@@ -44,8 +44,9 @@ def main() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
                    "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
-@click.option("--algo", type=click.Choice(["bpe"]), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: byte-level BPE.")
+@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
+              help="Training algorithm: bpe (byte-level BPE), or superbpe (BPE up to --transition, then "
+                   "superword tokens that cross spaces, e.g. ' by the way').")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -73,9 +74,19 @@ def main() -> None:
               help="Fraction of documents (lines/records) set aside, up to 2 MB, to report bytes/token.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
               help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer.")
+@click.option("--transition", default=str(DEFAULTS.transition), show_default=True,
+              help="superbpe: where stage 2 starts, as a vocabulary size (48000) or a fraction of "
+                   "--vocab-size (0.8). Equal to --vocab-size gives plain BPE.")
+@click.option("--max-words", type=int, default=DEFAULTS.max_words, show_default=True,
+              help="superbpe: most words (runs of non-whitespace) in one superword token.")
+@click.option("--superword-pattern", default=DEFAULTS.superword_pattern, show_default=True,
+              help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and "
+                   "sentence punctuation followed by a space as boundaries; give your own regex to "
+                   "cross them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_special_tokens,
-          max_token_length, normalizer, pattern, digits, text_field, errors, held_out, seed, quiet):
+          max_token_length, normalizer, pattern, digits, text_field, errors, held_out, seed,
+          transition, max_words, superword_pattern, quiet):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`.
 
@@ -89,11 +100,21 @@ def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_sp
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          special_tokens=tuple(specials), max_token_length=max_token_length,
                          normalizer=tuple(n.strip() for n in normalizer.split(",")), pattern=pattern,
-                         digits=digits, text_field=text_field, errors=errors, held_out=held_out, seed=seed)
+                         digits=digits, text_field=text_field, errors=errors, held_out=held_out, seed=seed,
+                         transition=_size_or_fraction(transition), max_words=max_words,
+                         superword_pattern=superword_pattern)
     tok = train_tokenizer(list(corpus), config, progress=not quiet)
     written = tok.save(output)
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _size_or_fraction(text: str) -> int | float:
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is neither a vocabulary size (48000) nor a fraction (0.8)",
+                                 param_hint="--transition") from None
 
 
 def _summary(report: dict) -> str:
@@ -102,6 +123,9 @@ def _summary(report: dict) -> str:
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
         f"vocab      {report['vocab_size']:,} tokens ({report['merges']:,} merges)",
+        *([f"superbpe   stage 1 up to {report['superbpe']['transition']:,} tokens, then superwords "
+           f"({report['superbpe'].get('stage2_unique_words', 0):,} unique stage-2 words)"]
+          if "superbpe" in report else []),
         f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, merging {s['merge']:.1f} s)",
     ]
     if h["bytes_per_token"] is not None:

@@ -9,7 +9,7 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm (byte-level BPE) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE) or "superbpe" (BPE, then superwords) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
 | min_frequency    | 2                   | stop merging when the best pair occurs fewer times |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
@@ -21,6 +21,9 @@
 | errors           | "strict"            | invalid UTF-8 policy: "strict", "replace", "skip" |
 | held_out         | 0.01                | fraction of documents held out to measure bytes/token (max 2 MB) |
 | seed             | 0                   | seed of the held-out sampling (training itself is deterministic) |
+| transition       | 0.8                 | superbpe: vocabulary size where stage 2 starts (int), or a fraction of vocab_size |
+| max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
+| superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe",)
+ALGORITHMS = ("bpe", "superbpe")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class TrainConfig:
     errors: str = "strict"
     held_out: float = 0.01
     seed: int = 0
+    transition: float | int = 0.8
+    max_words: int = 4
+    superword_pattern: str = "superword"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
@@ -73,6 +79,26 @@ class TrainConfig:
             raise ConfigError(f"errors {self.errors!r} is unknown; choose one of {', '.join(ERROR_POLICIES)}")
         if not 0.0 <= self.held_out <= 0.5:
             raise ConfigError(f"held_out must be a fraction between 0 and 0.5, got {self.held_out}")
+        if self.algo == "superbpe":
+            self.transition_size()
+            if not isinstance(self.max_words, int) or self.max_words < 1:
+                raise ConfigError(f"max_words must be a whole number >= 1, got {self.max_words!r}")
+
+    def transition_size(self) -> int:
+        """SuperBPE's transition as a vocabulary size (``transition`` is a size or a fraction).
+
+        >>> TrainConfig(algo="superbpe", vocab_size=64000, transition=0.75).transition_size()
+        48000
+        """
+        t, n_fixed = self.transition, len(self.special_tokens) + 256
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise ConfigError(f"transition must be a vocabulary size or a fraction of vocab_size, got {t!r}")
+        size = round(t * self.vocab_size) if isinstance(t, float) and t <= 1.0 else t
+        if size != int(size) or not n_fixed <= size <= self.vocab_size:
+            raise ConfigError(f"transition {t!r} gives a stage-1 vocabulary of {size}; it must lie between "
+                              f"{n_fixed} (special + byte tokens) and vocab_size {self.vocab_size} "
+                              "(give a size, or a fraction like 0.8)")
+        return int(size)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -22,6 +22,7 @@ from tokforge.errors import CorpusError
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
+from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
 from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
@@ -161,9 +162,19 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({source.stats.documents} documents, {len(held_out.documents)} held out)")
     bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
-    model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
-                      min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                      on_progress=lambda n: bar.update(n - bar.n))
+    on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
+    superbpe = None
+    if config.algo == "superbpe":
+        def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
+            bar.set_description("counting superwords")
+            counts = feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed))
+            bar.set_description("merging superwords")
+            return counts
+        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress)
+    else:
+        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
+                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                          on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
     tok = Tokenizer(model, normalizer, pretokenizer)
@@ -181,6 +192,11 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         "merges": len(model.merges),
         "held_out": _held_out_report(tok, held_out),
     }
+    if superbpe is not None:
+        tok.training["superbpe"] = superbpe
+        # the second pass is counting too, not merging
+        tok.training["seconds"]["count"] += superbpe["seconds"].get("stage2_count", 0.0)
+        tok.training["seconds"]["merge"] -= superbpe["seconds"].get("stage2_count", 0.0)
     return tok
 
 
