@@ -11,6 +11,8 @@ token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -134,7 +136,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
                               f"not {specials}; continue with the same special tokens")
-        ids, id_bounds = start.encode_packed(word_counts.arena, word_counts.offsets)
+        ids, id_bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets)
         syms = (ids - offset).astype(np.int32)
         wstart = id_bounds[:-1]
         wlen = np.diff(id_bounds)
@@ -149,6 +151,26 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         if on_progress is not None:
             on_progress(int(bpe_train.n_tokens(state)) + offset)
     return _model_from_merges(bpe_train.merges(state), specials)
+
+
+def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
+                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
+    encode kernel releases the GIL); the same result."""
+    threads = threads or os.cpu_count() or 1
+    n_words = len(bounds) - 1
+    if threads == 1 or n_words < 10_000:
+        return model.encode_packed(buf, bounds)
+    model.tables()  # build them once, before the threads
+    cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
+    edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
+    with ThreadPoolExecutor(len(edges) - 1) as pool:
+        parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1]),
+                              range(len(edges) - 1)))
+    ids = np.concatenate([p[0] for p in parts])
+    shifts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    id_bounds = np.concatenate([[0]] + [p[1][1:] + shift for p, shift in zip(parts, shifts)])
+    return ids, id_bounds
 
 
 def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
