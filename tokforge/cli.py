@@ -307,7 +307,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
                              "parallel": parallel, "sweep": sizes})
     if corpus:
         evaluate(toks + swept, corpus, options, report)
-    sweep_rows(report, swept)
+    sweep_rows(report, swept, sizes)
     report.morphology = [evaluate_gold(t, g) for g in golds for t in toks]
     if languages:
         report.premium = evaluate_parallel(toks, languages, reference)

@@ -322,12 +322,15 @@ def sweep_tokenizers(corpus: Sequence[str | os.PathLike], sizes: Sequence[int], 
     return out
 
 
-def sweep_rows(report: Report, sweep: Sequence[EvalTokenizer]) -> None:
-    """Move the rows of the sweep tokenizers from ``report.rows`` to ``report.sweep``."""
-    names = {t.name: t.vocab_size for t in sweep}
-    report.sweep = [{**r, "vocab_size": names[r["tokenizer"]]} for r in report.rows if r["tokenizer"] in names]
-    report.rows = [r for r in report.rows if r["tokenizer"] not in names]
-    report.tokenizers = [t for t in report.tokenizers if t["name"] not in names]
+def sweep_rows(report: Report, sweep: Sequence[EvalTokenizer], sizes: Sequence[int]) -> None:
+    """Move the rows of the sweep tokenizers (trained at ``sizes``) from ``report.rows`` to
+    ``report.sweep``, with the vocabulary size asked for and the one reached (smaller when the
+    corpus runs out of pairs to merge)."""
+    sizes_of = {t.name: (size, t.vocab_size) for t, size in zip(sweep, sizes)}
+    report.sweep = [{**r, "requested_vocab_size": sizes_of[r["tokenizer"]][0], "vocab_size": sizes_of[r["tokenizer"]][1]}
+                    for r in report.rows if r["tokenizer"] in sizes_of]
+    report.rows = [r for r in report.rows if r["tokenizer"] not in sizes_of]
+    report.tokenizers = [t for t in report.tokenizers if t["name"] not in sizes_of]
 
 
 def check_corpus_given(corpus: Sequence[Any], gold: Sequence[Any], parallel: Any) -> None:
