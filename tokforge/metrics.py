@@ -358,13 +358,19 @@ def number_pieces(starts: np.ndarray, ends: np.ndarray, run_starts: np.ndarray,
         >>> pieces.tolist(), aligned.tolist()
         ([3, 2], [True, False])
     """
-    cuts = np.unique(np.concatenate([starts, ends]))
     n = len(run_starts)
-    owner = np.searchsorted(run_starts, cuts, side="right") - 1   # the run that may hold each cut
-    ok = owner >= 0
-    ok[ok] = (cuts[ok] > run_starts[owner[ok]]) & (cuts[ok] < run_ends[owner[ok]])
-    owner, cuts = owner[ok], cuts[ok]
+    cuts = np.unique(np.concatenate([_inside_runs(starts, run_starts, run_ends),
+                                     _inside_runs(ends, run_starts, run_ends)]))
+    owner = np.searchsorted(run_starts, cuts, side="right") - 1
     inside = np.bincount(owner, minlength=n)
     on_triad = np.bincount(owner[(run_ends[owner] - cuts) % 3 == 0], minlength=n)
     triads = (run_ends - run_starts - 1) // 3
     return inside + 1, (on_triad == inside) & (inside == triads)
+
+
+def _inside_runs(positions: np.ndarray, run_starts: np.ndarray, run_ends: np.ndarray) -> np.ndarray:
+    """The positions that lie strictly inside one of the (sorted, disjoint) runs."""
+    owner = np.searchsorted(run_starts, positions, side="right") - 1
+    ok = owner >= 0
+    ok[ok] = (positions[ok] > run_starts[owner[ok]]) & (positions[ok] < run_ends[owner[ok]])
+    return positions[ok]
