@@ -125,6 +125,9 @@ def test_compare_reads_a_file(runner, files, tmp_path):
     result = runner.invoke(main, ["compare", str(files / "hand"), str(files / "hand"), "--text", str(tmp_path / "t.txt")])
     assert result.exit_code == 0, result.output
     assert "text: 6 bytes, 1 words" in result.output and "words cut differently: 0" in result.output
+    long_text = "kitap " * 100  # not a file name (too long for one): the text itself
+    result = runner.invoke(main, ["compare", str(files / "hand"), str(files / "hand"), "--text", long_text])
+    assert result.exit_code == 0 and "100 words" in result.output
 
 
 def test_clear_errors(runner, files, tmp_path, monkeypatch):

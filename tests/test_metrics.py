@@ -174,3 +174,18 @@ def test_hf_offsets_become_byte_spans():
     # "çay " is bytes 0..5, "iç" bytes 5..8: ç [0,2) ay [2,4) iç [5,8)
     assert enc.ids.tolist() == [1, 2, 3]
     assert enc.starts.tolist() == [0, 2, 5] and enc.ends.tolist() == [2, 4, 8] and enc.bounds.tolist() == [0, 2, 3]
+
+
+def test_a_tokforge_model_with_a_normalizer_is_measured_on_the_original_text(tmp_path):
+    # lowercase: "ÇAY IÇ\n" is encoded as "çay iç\n" -> ç|a|y| iç|\n, spans mapped back to the original
+    from tokforge.adapters import from_tokforge
+    from tokforge.normalizers import Normalizer
+
+    plain = hand_tokenizer(CAY).tok
+    plain.normalizer = Normalizer(("lowercase",))
+    tok = from_tokforge(plain, "lower")
+    assert tok.kind.startswith("tokforge (normalizer")
+    enc = tok.encode(TextBatch.of(["ÇAY IÇ\n"]))
+    assert enc.starts.tolist() == [0, 2, 3, 4, 8] and enc.ends.tolist() == [2, 3, 4, 8, 9]
+    row = only_row(evaluate([tok], [corpus(tmp_path, {"tr/a.txt": "ÇAY IÇ\n"})], Options(sample_words=0)))
+    assert (row["bytes"], row["tokens"], row["words"], row["continued_words"]) == (9, 5, 2, 0.5)

@@ -326,6 +326,16 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
         click.echo("\nwrote " + ", ".join(map(str, written)))
 
 
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names an existing file (else it is the text itself)."""
+    if "\n" in text or "\0" in text:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # e.g. a name too long to be a path
+        return False
+
+
 @main.command()
 @click.argument("tokenizer_a", type=click.Path())
 @click.argument("tokenizer_b", type=click.Path())
@@ -345,8 +355,7 @@ def compare(tokenizer_a, tokenizer_b, text, limit):
     from tokforge.adapters import load_tokenizer, unique_names
     from tokforge.compare import compare as compare_tokenizers, render
 
-    path = Path(text)
-    body = _read_text(None, text) if len(text) < 4096 and "\n" not in text and path.is_file() else text
+    body = _read_text(None, text) if _is_file(text) else text
     toks = [load_tokenizer(tokenizer_a), load_tokenizer(tokenizer_b)]
     unique_names(toks)
     click.echo(render(compare_tokenizers(toks[0], toks[1], body, limit)))

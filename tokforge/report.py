@@ -42,6 +42,7 @@ fertility: tokens per whitespace-delimited word; continued: share of words cut i
 vocab used: share of vocabulary ids used; renyi: Renyi efficiency (alpha {alpha}) of the token distribution
 num pieces: tokens per digit run; num rtl3: share of digit runs cut into right-to-left groups of 3
 non-unique: share of sampled distinct words with another segmentation into as few tokens"""
+LEGEND_WORDLIST = "valid words: share of distinct letter-bearing tokens that are in the word list"
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -87,7 +88,10 @@ def render_text(report: Report) -> str:
         parts.append("Vocabulary sweep: bytes/token of tokforge BPE trained on the corpus\n"
                      + format_table(["vocab", *domains], body))
     if report.rows:
-        parts.append(LEGEND.format(alpha=report.options.get("alpha")))
+        legend = LEGEND.format(alpha=report.options.get("alpha"))
+        if any("valid_word_tokens" in r for r in report.rows):
+            legend += "\n" + LEGEND_WORDLIST
+        parts.append(legend)
     return "\n\n".join(parts)
 
 
