@@ -189,3 +189,20 @@ def test_a_tokforge_model_with_a_normalizer_is_measured_on_the_original_text(tmp
     assert enc.starts.tolist() == [0, 2, 3, 4, 8] and enc.ends.tolist() == [2, 3, 4, 8, 9]
     row = only_row(evaluate([tok], [corpus(tmp_path, {"tr/a.txt": "ÇAY IÇ\n"})], Options(sample_words=0)))
     assert (row["bytes"], row["tokens"], row["words"], row["continued_words"]) == (9, 5, 2, 0.5)
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab ç\n\t\u00a0中1"), max_size=30), st.data())
+def test_word_spans_and_overlaps_agree_with_brute_force(text, data):
+    index = metrics.TextIndex.of(text)
+    starts, ends = metrics.word_spans(index)
+    raw = text.encode()
+    assert [raw[s:e].decode() for s, e in zip(starts, ends)] == text.split()
+    # random tokens: cut the bytes anywhere (also inside characters)
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(raw)), max_size=12))) | {0, len(raw)})
+    ts, te = np.array(cuts[:-1], np.int64), np.array(cuts[1:], np.int64)
+    brute = [sum(1 for a, b in zip(ts, te) if a < e and b > s) for s, e in zip(starts, ends)]
+    assert metrics.tokens_per_span(ts, te, starts, ends).tolist() == brute

@@ -290,8 +290,8 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
         raise click.UsageError("--sweep trains on the --corpus: give --corpus")
     check_corpus_given(corpus, gold, parallel)
     if plots:
-        from tokforge.plots import _new_figure
-        _new_figure(1, 1)  # fail now, not after the measurements, when matplotlib is missing
+        from tokforge.plots import require_matplotlib
+        require_matplotlib()  # fail now, not after the measurements
     options = Options(alpha=alpha, max_digits=max_digits, sample_words=sample_words,
                       wordlist=read_wordlist(wordlist) if wordlist else None,
                       text_field=text_field, errors=errors, progress=not quiet)

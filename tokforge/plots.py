@@ -20,11 +20,18 @@ PLOT_INSTALL_HINT = 'pip install "tokforge[plot]"'
 DPI = 100
 
 
-def _new_figure(width: float, height: float):
+def require_matplotlib() -> None:
+    """Fail with a clear ConfigError (how to install it) when matplotlib is missing."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401
     except ImportError:
         raise ConfigError(f"--plots needs matplotlib: {PLOT_INSTALL_HINT}") from None
+
+
+def _new_figure(width: float, height: float):
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
