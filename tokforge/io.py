@@ -17,8 +17,9 @@ from typing import Any
 from tokforge.errors import TokforgeError
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename."""
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` through a temporary file in
+    the same folder and a rename."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +27,8 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     except OSError as e:
         raise TokforgeError(f"cannot write {path}: {e.strerror}; check the folder exists and is writable") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
