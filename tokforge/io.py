@@ -5,6 +5,8 @@
     >>> write_atomic(p, '{"x": 1}')
     >>> p.read_text()
     '{"x": 1}'
+    >>> oct(p.stat().st_mode & 0o777) == oct(0o666 & ~_umask())   # not mkstemp's 0600
+    True
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     except OSError as e:
         raise TokforgeError(f"cannot write {path}: {e.strerror}; check the folder exists and is writable") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
               os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
             f.write(text)
@@ -36,6 +39,12 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json_files(files: dict[str, Any], folder: str | os.PathLike) -> list[Path]:
