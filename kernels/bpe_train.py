@@ -225,7 +225,7 @@ def _joined_words(twords, a, b):
     return (n << WORD_SHIFT) | (twords[a] & STARTS_WORD) | (twords[b] & ENDS_WORD)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def init_state(syms, wstart, wlen, wcount, base_bytes, inherited):
     """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
 
@@ -435,7 +435,7 @@ def _token_for(state, a, b):
     return state, new
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
     no pair is left, or the best count is below ``min_frequency``.

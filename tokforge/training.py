@@ -166,10 +166,7 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     superbpe = None
     if config.algo == "superbpe":
         def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-            bar.set_description("counting superwords")
-            counts = feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed))
-            bar.set_description("merging superwords")
-            return counts
+            return feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed))
         model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress)
     else:
         model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
@@ -195,8 +192,8 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     if superbpe is not None:
         tok.training["superbpe"] = superbpe
         # the second pass is counting too, not merging
-        tok.training["seconds"]["count"] += superbpe["seconds"].get("stage2_count", 0.0)
-        tok.training["seconds"]["merge"] -= superbpe["seconds"].get("stage2_count", 0.0)
+        tok.training["seconds"]["count"] += superbpe["seconds"].get("stage2_count_wait", 0.0)
+        tok.training["seconds"]["merge"] -= superbpe["seconds"].get("stage2_count_wait", 0.0)
     return tok
 
 
