@@ -17,6 +17,7 @@
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
+| numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
 | errors           | "strict"            | invalid UTF-8 policy: "strict", "replace", "skip" |
 | held_out         | 0.01                | fraction of documents held out to measure bytes/token (max 2 MB) |
@@ -29,6 +30,7 @@ from typing import Any
 
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
+from tokforge.numbers import NUMBER_MODES, number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
 ALGORITHMS = ("bpe",)
@@ -44,6 +46,7 @@ class TrainConfig:
     normalizer: tuple[str, ...] = ("none",)
     pattern: str = "cl100k"
     digits: str = "none"
+    numbers: str = "none"
     text_field: str = "text"
     errors: str = "strict"
     held_out: float = 0.01
@@ -55,10 +58,15 @@ class TrainConfig:
         object.__setattr__(self, "normalizer", norm)
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
-        n_fixed = len(set(self.special_tokens)) + 256
+        if self.numbers not in NUMBER_MODES:
+            raise ConfigError(f"numbers {self.numbers!r} is unknown; choose one of {', '.join(NUMBER_MODES)}")
+        stage = number_stage(self.numbers)
+        n_reserved = len(stage.reserved_tokens()) if stage else 0
+        n_fixed = len(set(self.special_tokens)) + n_reserved + 256
         if not isinstance(self.vocab_size, int) or self.vocab_size < n_fixed:
+            reserved = f" + {n_reserved:,} fixed number tokens ({self.numbers})" if n_reserved else ""
             raise ConfigError(f"vocab_size {self.vocab_size} is smaller than the {len(set(self.special_tokens))} "
-                              f"special tokens + 256 byte tokens; use at least {n_fixed}")
+                              f"special tokens{reserved} + 256 byte tokens; use at least {n_fixed}")
         if self.vocab_size >= 2**31:
             raise ConfigError(f"vocab_size {self.vocab_size} is too large (max {2**31 - 1})")
         if len(set(self.special_tokens)) != len(self.special_tokens) or any(not s for s in self.special_tokens):
