@@ -16,6 +16,7 @@ PIPELINES = {
     "o200k-lower-single": {"pattern": "o200k", "normalizer": ("lowercase",), "digits": "single"},
     "whitespace-nfkc-ltr3": {"pattern": "whitespace", "normalizer": ("nfkc",), "digits": "ltr3",
                              "special_tokens": ()},
+    "o200k-single-tst-marker": {"pattern": "o200k", "digits": "single", "numbers": "tst-marker"},
 }
 
 
