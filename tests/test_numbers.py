@@ -245,7 +245,7 @@ def test_every_triad_is_one_fixed_token_in_tst_vocab(vocab_tok, number):
     fixed = [tok.model.vocab[i].decode() for i in ids if i in tok.model.special_tokens.values()]
     assert fixed == ["".join(u) for u in TRIAD.findall(staged)]
     assert all(tok.token_to_id(t) is not None for t in fixed)
-    assert tok.decode(ids) == number
+    assert tok.decode(ids) == tok.decode(ids, skip_special_tokens=True) == number  # fixed tokens are not specials
 
 
 @pytest.mark.parametrize("number", ["1234567", "-1,234.5", "0012", "3.14159"])
@@ -327,6 +327,7 @@ def test_cli_explain():
 
 def test_cli_train_with_numbers(tmp_path):
     runner = CliRunner()
+    assert "--numbers" in runner.invoke(main, ["train", "--help"]).output
     corpus = [str(CORPORA / "en")]
     out = tmp_path / "vocab"
     result = runner.invoke(main, ["train", *corpus, "--vocab-size", "10300", "--numbers", "tst-vocab", "-o", str(out), "-q"])
@@ -342,4 +343,6 @@ def test_cli_train_with_numbers(tmp_path):
     text = "Pay 1,234,567.891 now"
     ids = runner.invoke(main, ["encode", str(out), text]).output.split()
     assert runner.invoke(main, ["decode", str(out), *ids]).output == text
+    shown = runner.invoke(main, ["encode", str(out), "--tokens", text]).output
+    assert "<e6> ," in shown and "<e0> ." in shown and "<e-3>" in shown
     assert "numbers" in runner.invoke(main, ["info", str(out)]).output

@@ -157,7 +157,18 @@ def encode(model, text, file, tokens):
 
     tok = Tokenizer.load(model)
     ids = tok.encode(_read_text(text, file))
-    click.echo(" ".join(tok.id_to_token(i) for i in ids) if tokens else " ".join(map(str, ids)))
+    click.echo(" ".join(_shown_token(tok, i) for i in ids) if tokens else " ".join(map(str, ids)))
+
+
+def _shown_token(tok, i: int) -> str:
+    """The token as in tokenizer.json; a TST marker or fixed token as e.g. <e3> or 234<e3>
+    (their text holds control characters)."""
+    if tok.numbers is not None:
+        from tokforge.numbers import MARKERS, describe
+        raw = tok.model.vocab[i]
+        if any(chr(b) in MARKERS.values() for b in raw):
+            return describe(raw.decode("utf-8", errors="replace"))
+    return tok.id_to_token(i)
 
 
 @main.command()
