@@ -30,7 +30,7 @@ from typing import Any
 
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
-from tokforge.numbers import NUMBER_MODES, number_stage
+from tokforge.numbers import number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
 ALGORITHMS = ("bpe",)
@@ -58,9 +58,7 @@ class TrainConfig:
         object.__setattr__(self, "normalizer", norm)
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
-        if self.numbers not in NUMBER_MODES:
-            raise ConfigError(f"numbers {self.numbers!r} is unknown; choose one of {', '.join(NUMBER_MODES)}")
-        stage = number_stage(self.numbers)
+        stage = number_stage(self.numbers)  # ConfigError if unknown
         n_reserved = len(stage.reserved_tokens()) if stage else 0
         n_fixed = len(set(self.special_tokens)) + n_reserved + 256
         if not isinstance(self.vocab_size, int) or self.vocab_size < n_fixed:
