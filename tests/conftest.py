@@ -18,6 +18,7 @@ PIPELINES = {
                              "special_tokens": ()},
     "superbpe-rtl3": {"algo": "superbpe", "transition": 900, "digits": "rtl3", "max_words": 3,
                       "special_tokens": ("<|endoftext|>", "<pad>")},
+    "o200k-single-tst-marker": {"pattern": "o200k", "digits": "single", "numbers": "tst-marker"},
 }
 
 

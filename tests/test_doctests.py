@@ -7,7 +7,8 @@ import pytest
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
            "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
-           "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare"]
+           "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
+           "tokforge.numbers", "tokforge.superbpe"]
 
 
 @pytest.mark.parametrize("name", MODULES)

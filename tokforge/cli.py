@@ -9,7 +9,8 @@ import click
 
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
-from tokforge.errors import TokforgeError
+from tokforge.errors import ExportError, TokforgeError
+from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
 DEFAULTS = TrainConfig()
@@ -38,6 +39,7 @@ def main() -> None:
       tokforge info out/
       tokforge eval out/ other/tokenizer.json --corpus corpora/ --plots plots/
       tokforge compare out/ other/tokenizer.json --text "Merhaba dünya!"
+      tokforge numbers explain "1,234,567.891"
     """
 
 
@@ -67,6 +69,11 @@ def main() -> None:
 @click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
               help="Digit policy applied before the split: single digits, groups of up to 3 from the "
                    "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567).")
+@click.option("--numbers", type=click.Choice(NUMBER_MODES), default=DEFAULTS.numbers, show_default=True,
+              help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a "
+                   "place marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); "
+                   "tst-vocab makes each triad+place one of 9,990 fixed tokens (tokforge.json only: "
+                   "tokenizer.json cannot express it). See `tokforge numbers explain`.")
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
@@ -87,7 +94,7 @@ def main() -> None:
                    "cross them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_special_tokens,
-          max_token_length, normalizer, pattern, digits, text_field, errors, held_out, seed,
+          max_token_length, normalizer, pattern, digits, numbers, text_field, errors, held_out, seed,
           transition, max_words, superword_pattern, quiet):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`.
@@ -102,13 +109,20 @@ def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_sp
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          special_tokens=tuple(specials), max_token_length=max_token_length,
                          normalizer=tuple(n.strip() for n in normalizer.split(",")), pattern=pattern,
-                         digits=digits, text_field=text_field, errors=errors, held_out=held_out, seed=seed,
-                         transition=_size_or_fraction(transition), max_words=max_words,
-                         superword_pattern=superword_pattern)
+                         digits=digits, numbers=numbers, text_field=text_field, errors=errors,
+                         held_out=held_out, seed=seed, transition=_size_or_fraction(transition),
+                         max_words=max_words, superword_pattern=superword_pattern)
     tok = train_tokenizer(list(corpus), config, progress=not quiet)
-    written = tok.save(output)
+    try:
+        written = tok.save(output)
+        not_exported = None
+    except ExportError as e:  # e.g. numbers=tst-vocab: the native model only, never an approximate file
+        written = tok.save(output, hf=False)
+        not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    if not_exported is not None:
+        click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
 
 
 def _size_or_fraction(text: str) -> int | float:
@@ -168,7 +182,18 @@ def encode(model, text, file, tokens):
 
     tok = Tokenizer.load(model)
     ids = tok.encode(_read_text(text, file))
-    click.echo(" ".join(tok.id_to_token(i) for i in ids) if tokens else " ".join(map(str, ids)))
+    click.echo(" ".join(_shown_token(tok, i) for i in ids) if tokens else " ".join(map(str, ids)))
+
+
+def _shown_token(tok, i: int) -> str:
+    """The token as in tokenizer.json; a TST marker or fixed token as e.g. <e3> or 234<e3>
+    (their text holds control characters)."""
+    if tok.numbers is not None:
+        from tokforge.numbers import MARKERS, describe
+        raw = tok.model.vocab[i]
+        if any(chr(b) in MARKERS.values() for b in raw):
+            return describe(raw.decode("utf-8", errors="replace"))
+    return tok.id_to_token(i)
 
 
 @main.command()
@@ -220,6 +245,7 @@ def info(model, as_json):
         "special_tokens": tok.special_tokens,
         "normalizer": list(tok.normalizer.names),
         "pretokenizer": tok.pretokenizer.config(),
+        "numbers": tok.numbers.mode if tok.numbers else "none",
         "longest_token_bytes": max(len(t) for t in tok.model.vocab),
     }
     if as_json:
@@ -383,3 +409,46 @@ def compare(tokenizer_a, tokenizer_b, text, limit):
     toks = [load_tokenizer(tokenizer_a), load_tokenizer(tokenizer_b)]
     unique_names(toks)
     click.echo(render(compare_tokenizers(toks[0], toks[1], body, limit)))
+@main.group()
+def numbers():
+    """Numbers: digit policies and Triadic Suffix Tokenization (TST)."""
+
+
+@numbers.command()
+@click.argument("text", required=False)
+@click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
+              help=f"Split regex used for the ordinary text: a preset ({', '.join(PRESETS)}) or your own regex.")
+def explain(text, pattern):
+    """Show how TEXT (or standard input) is cut under each digit policy and each TST variant.
+
+    \b
+    Digit policies: the pretokenizer's pieces (digits split before the main regex).
+    TST: <eN> is the marker of a triad's place (10^N) after it; [234 e3] is a fixed
+    token of tst-vocab; other pieces are ordinary text, pretokenized as usual.
+    """
+    from tokforge.numbers import TriadicSuffixStage, describe
+    from tokforge.pretokenizers import Pretokenizer
+
+    text = _read_text(text, None)
+    rows = [(f"digits={d}", [_quoted(p) for p in Pretokenizer(pattern, d).split(text)]) for d in DIGIT_POLICIES]
+    plain = Pretokenizer(pattern, "none")
+    for mode in ("tst-marker", "tst-vocab"):
+        stage = TriadicSuffixStage(mode)
+        shown = []
+        for part, reserved in stage.units(stage.apply(text)):
+            if not reserved:
+                shown += [_quoted(p) for p in plain.split(part)]
+            elif mode == "tst-vocab":
+                shown.append("[" + describe(part).replace("<", " ").rstrip(">") + "]")
+            else:
+                shown.append(describe(part))
+        rows.append((mode, shown))
+    click.echo(f"text           {_quoted(text)}")
+    click.echo(f"pattern        {pattern}")
+    for name, shown in rows:
+        click.echo(f"{name:<14} {' '.join(shown)}")
+
+
+def _quoted(piece: str) -> str:
+    from tokforge.numbers import describe
+    return repr(describe(piece))

@@ -22,7 +22,7 @@ T = TypeVar("T")
     >>> config = TrainConfig(algo="superbpe", vocab_size=300, transition=270, special_tokens=())
     >>> model, pretokenizer, report = train_superbpe(count(Pretokenizer(config.pattern)), count, config)
     >>> max(model.vocab, key=len)
-    b'by the way, I'
+    b' said by the way.'
 """
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ T = TypeVar("T")
 
 def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],
                    config: TrainConfig, on_progress: Callable[[int], None] | None = None,
-                   ) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
+                   reserved: tuple[str, ...] = ()) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
     """Both stages: BPE on ``stage1_counts`` up to the transition, then ``recount(superword split)``
-    and BPE continued from the stage-1 merges. Returns (model, the pretokenizer to encode with,
-    a report of sizes and times)."""
+    and BPE continued from the stage-1 merges. ``reserved`` tokens (the number stage's) follow the
+    special tokens. Returns (model, the pretokenizer to encode with, a report of sizes and times)."""
     transition = config.transition_size()
-    options = dict(special_tokens=config.special_tokens, min_frequency=config.min_frequency,
+    options = dict(special_tokens=config.special_tokens + reserved, min_frequency=config.min_frequency,
                    max_token_length=config.max_token_length, on_progress=on_progress)
     started = time.perf_counter()
     superword = Pretokenizer(config.superword_pattern, config.digits)
