@@ -3,7 +3,7 @@ from hypothesis import given, settings, strategies as st
 
 from reference import reference_bpe_encode, reference_train_bpe, reference_words
 from tokforge.bpe import train_bpe
-from tokforge.words import WordCounter, WordCounts
+from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
 # few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string
 small_words = st.binary(min_size=1, max_size=12).map(lambda b: bytes(x % 4 + 97 for x in b))
@@ -86,3 +86,15 @@ def test_continuing_from_a_model_matches_reference(first, second, size1, extra, 
     assert model.vocab[:len(stage1.vocab)] == stage1.vocab
     assert learned(model) == reference_train_bpe(second, size1 + n_specials + extra, n_specials=n_specials,
                                                  max_words=2, start=learned(stage1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaced_corpora, st.lists(spaced_words.map(lambda w: w * 3), min_size=1, max_size=10))
+def test_long_word_encoding_equals_plain_encoding(counts, words):
+    """Cutting words where no token can span and encoding each distinct part once changes nothing."""
+    model = train_bpe(WordCounts.from_dict(counts), 330, min_frequency=1)
+    buf = b"".join(words)
+    bounds = offsets_from_lengths([len(w) for w in words])
+    plain = model.encode_packed(buf, bounds)
+    fast = model.encode_packed(buf, bounds, long_words=True)
+    assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
