@@ -22,7 +22,7 @@ caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
     >>> import numpy as np
     >>> syms = np.array([0, 1, 2, 0, 1], np.int32)           # words "abc" x3 and "ab" x1
     >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
-    ...                    np.arange(3, dtype=np.int64), np.zeros((0, 3), np.int64))
+    ...                    np.arange(3, dtype=np.int64))
     >>> state, done = merge_steps(state, 10, 5, 1, 0, 0)     # grow to 5 tokens
     >>> merges(state).tolist()                               # [left, right, new id]
     [[0, 1, 3], [3, 2, 4]]
@@ -225,16 +225,58 @@ def _joined_words(twords, a, b):
     return (n << WORD_SHIFT) | (twords[a] & STARTS_WORD) | (twords[b] & ENDS_WORD)
 
 
-@nb.njit(cache=True, nogil=True)
-def init_state(syms, wstart, wlen, wcount, base_bytes, inherited):
+def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, threads=1):
     """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
 
     ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
     replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
-    from the stage-1 encoding of its words); they stay the first merges of the state.
+    from the stage-1 encoding of its words); they stay the first merges of the state. With
+    ``threads`` = 2 the pairs of each half of the words are counted on their own thread (the
+    state, and so the merges, are the same).
     """
+    syms = np.array(syms, np.int32)  # a copy: merging rewrites it
+    wstart = np.ascontiguousarray(wstart, np.int64)
+    wlen = np.ascontiguousarray(wlen, np.int64)
+    wcount = np.ascontiguousarray(wcount, np.int64)
+    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
+    n = len(wstart)
+    cut = n
+    if threads > 1 and n >= 50_000:  # halves of about the same number of symbols
+        cut = int(np.searchsorted(np.cumsum(wlen), wlen.sum() // 2))
+    if cut < n:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(lambda r: count_pairs(syms, wstart, wlen, wcount, *r), [(0, cut), (cut, n)])
+    else:
+        first, second = count_pairs(syms, wstart, wlen, wcount, 0, n), count_pairs(syms, wstart, wlen, wcount, n, n)
+    return _init_from_parts(syms, wstart, wlen, wcount, np.asarray(base_bytes, np.int64), inherited, first, second)
+
+
+@nb.njit(cache=True, nogil=True)
+def count_pairs(syms, wstart, wlen, wcount, w0, w1):
+    """The pairs of words ``w0 .. w1-1`` summed in a per-merge table (stamp 1) with their word
+    chains: (ltab, lkeys, nodes, scal) where ``scal`` holds LOCAL_USED and N_NODES."""
+    scal = np.zeros(8, np.int64)
+    scal[STAMP] = 1
+    ltab = np.full((1 << 12, 6), -1, np.int64)
+    lkeys = np.zeros(len(ltab), np.int64)
+    n_pairs = 0
+    for w in range(w0, w1):
+        n_pairs += max(wlen[w] - 1, 0)
+    nodes = np.zeros((max(1024, n_pairs), 2), np.int32)  # word-list nodes: word, next node
+    for w in range(w0, w1):
+        s = wstart[w]
+        for i in range(s, s + wlen[w] - 1):
+            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
+                ltab, lkeys = _grow_local(ltab, lkeys, scal)
+            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
+            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
+    return ltab, lkeys, nodes, scal
+
+
+@nb.njit(cache=True, nogil=True)
+def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, second):
     n_base = len(base_bytes)
-    syms = syms.astype(np.int32)
     n_words = len(wstart)
     wmeta = np.empty((n_words, 4), np.int64)  # one cache line per word: start, length, count, stamp
     for w in range(n_words):
@@ -261,9 +303,22 @@ def init_state(syms, wstart, wlen, wcount, base_bytes, inherited):
     merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
     scal = np.zeros(8, np.int64)
     scal[N_TOKENS] = n_base
-    ltab = np.full((1 << 12, 6), -1, np.int64)
-    lkeys = np.zeros(len(ltab), np.int64)
-    nodes = np.zeros((max(1024, len(syms)), 2), np.int32)  # word-list nodes: word, next node
+    ltab, lkeys, nodes_a, scal_a = first
+    ltab_b, lkeys_b, nodes_b, scal_b = second
+    # one node array: the second part's nodes follow the first's
+    n_a = scal_a[N_NODES]
+    n_b = scal_b[N_NODES]
+    nodes = np.zeros((max(1024, len(syms), n_a + n_b), 2), np.int32)
+    nodes[:n_a] = nodes_a[:n_a]
+    for k in range(n_b):
+        nodes[n_a + k, 0] = nodes_b[k, 0]
+        nodes[n_a + k, 1] = nodes_b[k, 1] + n_a if nodes_b[k, 1] != -1 else -1
+    for k in range(scal_b[LOCAL_USED]):
+        i, _ = _local_slot(ltab_b, lkeys_b[k], 1)
+        if ltab_b[i, L_HEAD] != -1:
+            ltab_b[i, L_HEAD] += n_a
+            ltab_b[i, L_TAIL] += n_a
+    scal[N_NODES] = n_a + n_b
     none = np.zeros(1, np.int64)
     state = (scal, merges_, syms, wmeta, none, none, none, nodes,
              none, none, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
@@ -274,26 +329,26 @@ def init_state(syms, wstart, wlen, wcount, base_bytes, inherited):
     (scal, merges_, syms, wmeta, _, _, _, nodes,
      _, _, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
 
-    # the initial pairs, summed like the changes of a merge and applied once
-    scal[STAMP] = 1
-    for w in range(n_words):
-        s = wstart[w]
-        for i in range(s, s + wlen[w] - 1):
-            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
-                ltab, lkeys = _grow_local(ltab, lkeys, scal)
-            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
+    # the initial pairs, summed like the changes of a merge and applied once per part
     pcap = 1024
-    while pcap < 4 * scal[LOCAL_USED]:
+    while pcap < 4 * (scal_a[LOCAL_USED] + scal_b[LOCAL_USED]):
         pcap *= 2
     pkey = np.full(pcap, -1, np.int64)
     pcount = np.zeros(len(pkey), np.int64)
     phead = np.full(len(pkey), -1, np.int64)
-    hcount = np.zeros(max(1024, scal[LOCAL_USED]), np.int64)
+    hcount = np.zeros(max(1024, scal_a[LOCAL_USED] + scal_b[LOCAL_USED]), np.int64)
     hkey = np.zeros(len(hcount), np.int64)
-    state = (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-    return _apply_changes(state)
+    scal[STAMP] = 1
+    scal[LOCAL_USED] = scal_a[LOCAL_USED]
+    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys))
+    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
+    scal[LOCAL_USED] = scal_b[LOCAL_USED]
+    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab_b, lkeys_b))
+    # go on with the first part's (larger) table for the per-merge changes
+    return state[:18] + (ltab, lkeys)
 
 
 @nb.njit(cache=True)

@@ -98,3 +98,19 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     plain = model.encode_packed(buf, bounds)
     fast = model.encode_packed(buf, bounds, long_words=True)
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
+
+
+def test_pairs_counted_on_two_threads_give_the_same_merges():
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 12, 60_000)
+    syms = rng.integers(0, 6, int(lengths.sum())).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    counts = rng.integers(1, 5, len(lengths))
+    results = []
+    for threads in (1, 2):
+        state = bpe_train.init_state(syms.copy(), starts, lengths, counts, np.arange(6), threads=threads)
+        state, _ = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
+        results.append(bpe_train.merges(state).tolist())
+    assert len(results[0]) == 194 and results[0] == results[1]

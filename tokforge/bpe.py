@@ -159,8 +159,8 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         wstart = id_bounds[:-1]
         wlen = np.diff(id_bounds)
         inherited = _internal_merges(start, offset)
-    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts,
-                                 np.array(BYTE_ORDER, np.int64), inherited)
+    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts, np.array(BYTE_ORDER, np.int64),
+                                 inherited, threads=min(2, os.cpu_count() or 1))
     target = vocab_size - offset
     done = False
     while not done:
