@@ -106,3 +106,47 @@ def counts_by_word(slots, n_words):
         if slots[s, WORD] != -1:
             counts[slots[s, WORD]] = slots[s, COUNT]
     return counts
+
+
+@nb.njit(cache=True, nogil=True)
+def merge_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena, n_words):
+    """Add the counted words ``src_arena[src_offsets[j]:src_offsets[j+1]]`` (``src_counts[j]``
+    times each), j >= first, to the table; returns (next j, n_words) like ``intern_words``.
+
+    New words get the next ids in the order of ``src``, so merging count tables in a fixed
+    order gives the same table as counting their pieces in that order. Example::
+
+        >>> src = np.frombuffer(b"abcab", np.uint8); src_offsets = np.array([0, 2, 3, 5])
+        >>> slots = new_slots(8); offsets = np.zeros(5, np.int64); arena = np.zeros(16, np.uint8)
+        >>> merge_words(src, src_offsets, np.array([3, 1, 2]), 0, slots, offsets, arena, 0)
+        (3, 2)
+        >>> counts_by_word(slots, 2).tolist(), bytes(arena[:offsets[2]])
+        ([5, 1], b'abc')
+    """
+    max_used = np.int64(len(slots) * MAX_LOAD)
+    mask = len(slots) - 1
+    n_src = len(src_offsets) - 1
+    for j in range(first, n_src):
+        start = src_offsets[j]
+        n = src_offsets[j + 1] - start
+        h = np.int64(fnv1a(src_arena, start, start + n))
+        i = slot_of(h, mask)
+        while True:
+            w = slots[i, WORD]
+            if w == -1 or (slots[i, HASH] == h and _same(arena, offsets, w, src_arena, start, n)):
+                break
+            i = (i + 1) & mask
+        if w >= 0:
+            slots[i, COUNT] += src_counts[j]
+            continue
+        if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
+            return j, n_words
+        base = offsets[n_words]
+        for k in range(n):
+            arena[base + k] = src_arena[start + k]
+        offsets[n_words + 1] = base + n
+        slots[i, HASH] = h
+        slots[i, WORD] = n_words
+        slots[i, COUNT] = src_counts[j]
+        n_words += 1
+    return n_src, n_words

@@ -25,6 +25,8 @@
 | transition       | 0.8                 | superbpe: vocabulary size where stage 2 starts (int), or a fraction of vocab_size |
 | max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
 | superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
+| workers          | 0                   | counting processes: 0 = all cores (one process for corpora under 32 MB); never changes the result |
+| memory_budget    | "2GB"               | bytes (or "512MB", "2GB") the word-count tables of one process may take; beyond it the rarest words are dropped, reproducibly, and reported |
 """
 from __future__ import annotations
 
@@ -57,11 +59,16 @@ class TrainConfig:
     transition: float | int = 0.8
     max_words: int = 4
     superword_pattern: str = "superword"
+    workers: int = 0
+    memory_budget: int | str = "2GB"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
         norm = (self.normalizer,) if isinstance(self.normalizer, str) else tuple(self.normalizer)
         object.__setattr__(self, "normalizer", norm)
+        object.__setattr__(self, "memory_budget", parse_size(self.memory_budget, "memory_budget"))
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {self.workers!r}")
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
         n_reserved = self.n_reserved()  # ConfigError if the number stage is unknown
@@ -123,3 +130,32 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"unknown configuration keys {unknown}; valid keys: {sorted(known)}")
         return cls(**d)
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30,
+          "t": 1 << 40, "tb": 1 << 40}
+MIN_MEMORY_BUDGET = 1 << 20
+
+
+def parse_size(value: int | str, name: str = "size") -> int:
+    """A memory size in bytes from an int or a string such as "512MB", "2GB" or "1.5g" (powers of 1024).
+
+    >>> parse_size("2GB"), parse_size("1.5m"), parse_size(4096 * 1024)
+    (2147483648, 1572864, 4194304)
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a size such as 512MB or 2GB, got {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        text = str(value).strip().lower().replace(" ", "").removesuffix("ib").removesuffix("i")
+        number = text.rstrip("kmgtb")
+        unit = text[len(number):]
+        try:
+            size = int(float(number) * _UNITS[unit])
+        except (ValueError, KeyError):
+            raise ConfigError(f"{name} {value!r} is not a size: give bytes or a number with KB, MB, GB or TB, "
+                              "e.g. 512MB or 2GB") from None
+    if size < MIN_MEMORY_BUDGET:
+        raise ConfigError(f"{name} {value!r} is too small: give at least 1MB")
+    return size

@@ -46,6 +46,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer line is an error: it is read into 
 BINARY_SNIFF_BYTES = 8 * 1024      # a NUL byte in this head of a text stream means the file is binary
 READ_CHUNK_BYTES = 1024 * 1024     # raw reads from disk (and progress updates), and text chunks, are of this size
 DEFAULT_BLOCK_BYTES = 1 << 22      # Corpus.iter_blocks() packs about this many bytes of documents per block
+SHARD_BYTES = 16 << 20             # Corpus.shards() cuts plain text files into byte ranges of about this size
 ZSTD_INPUT_BYTES = 64 * 1024       # compressed bytes decompressed per step
 ZSTD_MAX_WINDOW = 1 << 31          # accept files written with `zstd --long=31`
 PARQUET_BATCH_ROWS = 1024
@@ -82,7 +83,9 @@ class _File:
     path: Path
     format: str              # "text", "jsonl" or "parquet"
     compression: str | None  # None, "gz" or "zst"
-    size: int                # on-disk bytes
+    size: int                # on-disk bytes (of the byte range, for a part of a file)
+    start: int = 0           # a shard of a plain text file is its bytes [start, start + size),
+    whole: bool = True       # cut at line boundaries; whole is False for such a part
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,32 @@ class Corpus:
                 _check_dataset_column(unit, text_field)
         self.stats = CorpusStats(ignored_files=list(self._ignored))
         self._bar: tqdm | None = None
+        self._is_part = False
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable (to send shards to worker processes)
+        return {**self.__dict__, "_bar": None}
+
+    def shards(self, shard_bytes: int = SHARD_BYTES) -> list["Corpus"]:
+        """The corpus cut into parts that can be read independently, in reading order: reading the
+        parts one after the other gives the documents, stats and errors of reading the corpus.
+
+        Each file is a part, and plain (uncompressed) text files larger than ``shard_bytes`` are
+        cut into byte ranges of about ``shard_bytes`` that end at a newline; a ``datasets`` source
+        is one part. The cut depends only on the files and ``shard_bytes``. Parts do not show a
+        progress bar, do not list ignored files and do not raise when they hold no text.
+        """
+        if shard_bytes < 1:
+            raise ConfigError(f"shard_bytes must be a positive number of bytes, got {shard_bytes!r}")
+        parts = []
+        for unit in self._units:
+            ranges = _byte_ranges(unit, shard_bytes) if isinstance(unit, _File) else [unit]
+            for piece in ranges:
+                part = Corpus.__new__(Corpus)
+                part.__dict__.update(self.__getstate__())
+                part._units, part._ignored, part.progress, part._is_part = [piece], [], False, True
+                part.stats = CorpusStats()
+                parts.append(part)
+        return parts
 
     def __repr__(self) -> str:
         return f"Corpus({', '.join(self._names)}; {len(self._units)} source(s), errors={self.errors!r})"
@@ -267,7 +296,7 @@ class Corpus:
         return self.stats, self._bar
 
     def _check_found_text(self) -> None:
-        if self.stats.documents == 0:
+        if self.stats.documents == 0 and not self._is_part:
             raise CorpusError(self._no_text_message())
 
     def _new_bar(self, total: int | None, unit: str, show: bool = True) -> tqdm:
@@ -294,8 +323,9 @@ class Corpus:
     def _file_pieces(self, file: _File) -> Iterator[_Piece]:
         """Open one file, stream its documents, and turn I/O and decompression failures into CorpusErrors."""
         try:
-            with _CountingReader(file.path, self._count_raw_bytes) as raw:
-                self.stats.files += 1
+            with _CountingReader(file.path, self._count_raw_bytes, file.start,
+                                 None if file.whole else file.size) as raw:
+                self.stats.files += file.start == 0
                 if file.format == "parquet":
                     yield from self._parquet_documents(file, raw)
                 else:
@@ -434,7 +464,8 @@ class Corpus:
         bad = line.data[start:end].hex(" ")
         self._invalid(
             f"{file.path}:{offset}",
-            f"invalid UTF-8 in {file.path} at {_offset_text(file, offset)} (line {line.number}, bytes {bad})",
+            f"invalid UTF-8 in {file.path} at {_offset_text(file, offset)} (line {_line_number(file, line.number)}, "
+            f"bytes {bad})",
         )
         return None if self.errors == "skip" else line.data.decode("utf-8", "replace")
 
@@ -767,9 +798,12 @@ def _dataset_length(data: Any) -> int | None:
 class _CountingReader(io.RawIOBase):
     """A raw, unbuffered file that reports every chunk it reads from disk (for stats and progress)."""
 
-    def __init__(self, path: Path, on_read: Callable[[int], None]) -> None:
+    def __init__(self, path: Path, on_read: Callable[[int], None], start: int = 0, length: int | None = None) -> None:
         super().__init__()
         self._file = open(path, "rb", buffering=0)
+        if start:
+            self._file.seek(start)
+        self._left = length  # bytes of the range still to read (None: to the end of the file)
         self._on_read = on_read
         self.count = 0
 
@@ -780,7 +814,13 @@ class _CountingReader(io.RawIOBase):
         return self._file.seekable()
 
     def readinto(self, buffer: Any) -> int:
+        if self._left is not None:
+            if self._left <= 0:
+                return 0
+            buffer = memoryview(buffer)[:self._left]
         n = self._file.readinto(buffer) or 0
+        if self._left is not None:
+            self._left -= n
         if n:
             self.count += n
             self._on_read(n)
@@ -859,14 +899,14 @@ def _iter_chunks(stream: BinaryIO, file: _File) -> Iterator[_Chunk]:
     the chunks raises there), so memory stays bounded whatever the input.
     """
     read = stream.read(BINARY_SNIFF_BYTES)
-    nul = read.find(b"\0")
+    nul = read.find(b"\0") if file.start == 0 else -1  # (the head of the file, as when read whole)
     if nul >= 0:
         raise CorpusError(
             f"{file.path} looks binary (NUL byte at {_offset_text(file, nul)}): it is not a text corpus file. "
             f"tokforge reads {_KNOWN_EXTENSIONS}; remove this file or point at the right files "
             "(e.g. a glob such as 'data/**/*.txt')."
         )
-    number, offset = 1, 0
+    number, offset = 1, file.start  # a line number counts from the start of the byte range: see _line_number
     partial: list[bytes | memoryview] = []  # the start of a line that continues in the next read
     partial_bytes = 0
     while read:
@@ -892,6 +932,32 @@ def _iter_chunks(stream: BinaryIO, file: _File) -> Iterator[_Chunk]:
         yield _Chunk(data, _line_bounds(data), number, offset)
 
 
+def _byte_ranges(file: _File, shard_bytes: int) -> list[_File]:
+    """A plain text file cut into byte ranges of about ``shard_bytes`` that end after a newline."""
+    if file.format != "text" or file.compression is not None or file.size <= shard_bytes:
+        return [file]
+    cuts = [0]
+    with open(file.path, "rb") as f:
+        while cuts[-1] + shard_bytes < file.size:
+            f.seek(cuts[-1] + shard_bytes)
+            ahead, newline = 0, -1
+            while newline < 0 and ahead <= MAX_LINE_BYTES:
+                chunk = f.read(READ_CHUNK_BYTES)
+                if not chunk:
+                    break
+                newline = chunk.find(b"\n")
+                ahead += len(chunk) if newline < 0 else newline + 1
+            if newline < 0:  # no newline left (or a line too long: the reader reports it)
+                break
+            cut = cuts[-1] + shard_bytes + ahead
+            if cut >= file.size:
+                break
+            cuts.append(cut)
+    cuts.append(file.size)
+    return [_File(file.path, file.format, None, end - start, start, len(cuts) == 2)
+            for start, end in zip(cuts, cuts[1:])]
+
+
 def _line_bounds(data: bytes) -> np.ndarray:
     """Where the lines of ``data`` start and end: [0, after each newline..., len(data)] without repeats."""
     ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
@@ -915,7 +981,7 @@ def _chunk_lines(chunk: _Chunk, file: _File) -> Iterator[_Line]:
         offset = chunk.offset + start
         if end - start > MAX_LINE_BYTES:
             raise CorpusError(
-                f"line {number} of {file.path}, at {_offset_text(file, offset)}, is longer than "
+                f"line {_line_number(file, number)} of {file.path}, at {_offset_text(file, offset)}, is longer than "
                 f"{MAX_LINE_BYTES:,} bytes: tokforge reads one line per document and holds it in memory. "
                 "Split the file into shorter lines (e.g. at paragraph or sentence boundaries)."
             )
@@ -1089,7 +1155,23 @@ def _offset_text(file: _File, offset: int) -> str:
 
 
 def _where(file: _File, line: _Line) -> str:
-    return f"{file.path} line {line.number} ({_offset_text(file, line.offset)})"
+    return f"{file.path} line {_line_number(file, line.number)} ({_offset_text(file, line.offset)})"
+
+
+def _line_number(file: _File, number: int) -> int:
+    """The line number in the file of line ``number`` of a byte range (counted once, on an error)."""
+    if file.start == 0:
+        return number
+    newlines = 0
+    with open(file.path, "rb") as f:
+        left = file.start
+        while left > 0:
+            chunk = f.read(min(left, READ_CHUNK_BYTES))
+            if not chunk:
+                break
+            newlines += chunk.count(b"\n")
+            left -= len(chunk)
+    return newlines + number
 
 
 def _unreadable_message(path: Path, exc: OSError) -> str:

@@ -3,6 +3,8 @@
     >>> tok = train("corpora/", vocab_size=2000)          # doctest: +SKIP
     >>> tok.training["held_out"]["bytes_per_token"]        # doctest: +SKIP
     3.9
+
+Counting at scale (shards, worker processes, Dask, memory budget) is ``tokforge.counting``.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from tqdm.auto import tqdm
 from tokforge.bpe import train_bpe
 from tokforge.config import TrainConfig
 from tokforge.corpus import Block, Corpus
-from tokforge.errors import CorpusError
+from tokforge.errors import ConfigError, CorpusError
+from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
@@ -33,60 +36,70 @@ T = TypeVar("T")
 
 @dataclass
 class HeldOut:
-    """Documents set aside to measure compression after training: document ``i`` is held out
-    when a hash of (seed, i) falls below ``fraction`` (so the choice does not depend on how the
-    corpus is cut into blocks), until 2 MB are held out."""
+    """Documents set aside to measure compression after training.
+
+    A document is held out when a seeded hash of its text falls below ``fraction``
+    (``tokforge.kernels.sampling``): the choice depends on the document alone, not on its place in
+    the corpus, so counting the corpus in shards, in parallel, or in parts merged later holds out
+    the same documents. Every chosen document is left out of the counts; the first 2 MB of them
+    (in corpus order) are kept in ``documents`` to measure bytes/token. Equal documents are held
+    out together, so a held-out document never occurs verbatim in the training text.
+    """
 
     fraction: float
     seed: int
     documents: list[str] = field(default_factory=list)
     nbytes: int = 0
+    excluded_documents: int = 0  # every document left out of the counts ...
+    excluded_bytes: int = 0      # ... and their bytes (``documents`` holds the first 2 MB of them)
 
     def filter(self, block: Block) -> Block:
         """Take the held-out documents of a block; return the block of the documents kept."""
         data, bounds = block.data, block.bounds
-        if self.fraction <= 0 or self.nbytes >= HELD_OUT_MAX_BYTES or len(block) == 0:
+        if self.fraction <= 0 or len(block) == 0:
             return block
-        n = len(block)
-        chosen = np.flatnonzero(_uniform(self.seed, block.first_document + np.arange(n)) < self.fraction)
-        keep = np.ones(n, bool)
+        chosen = np.flatnonzero(uniform_of_documents(np.frombuffer(data, np.uint8), bounds,
+                                                     np.uint64(self.seed & (2**64 - 1))) < self.fraction)
+        if len(chosen) == 0:
+            return block
+        lengths = np.diff(bounds)
+        self.excluded_documents += len(chosen)
+        self.excluded_bytes += int(lengths[chosen].sum())
         for i in chosen.tolist():
             if self.nbytes >= HELD_OUT_MAX_BYTES:
                 break
             doc = data[bounds[i]:bounds[i + 1]]
             self.documents.append(doc.decode("utf-8"))
             self.nbytes += len(doc)
-            keep[i] = False
-        if keep.all():
-            return block
-        lengths = np.diff(bounds)
+        keep = np.ones(len(block), bool)
+        keep[chosen] = False
         kept = np.frombuffer(data, np.uint8)[np.repeat(keep, lengths)].tobytes()
         return Block(kept, offsets_from_lengths(lengths[keep]), block.first_document)
 
-
-def _uniform(seed: int, index: np.ndarray) -> np.ndarray:
-    """A uniform number in [0, 1) for each document index: splitmix64 of (seed, index)."""
-    with np.errstate(over="ignore"):
-        z = index.astype(np.uint64) + np.uint64(seed & (2**64 - 1)) * np.uint64(0x9E3779B97F4A7C15)
-        z = z + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    def extend(self, other: "HeldOut") -> None:
+        """Append the held-out documents of the next part of the corpus (as if read after these)."""
+        for doc in other.documents:
+            if self.nbytes >= HELD_OUT_MAX_BYTES:
+                break
+            self.documents.append(doc)
+            self.nbytes += len(doc.encode("utf-8"))
+        self.excluded_documents += other.excluded_documents
+        self.excluded_bytes += other.excluded_bytes
 
 
 def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
          specials: SpecialSplitter, held_out: HeldOut | None = None,
-         numbers: TriadicSuffixStage | None = None) -> WordCounts:
+         numbers: TriadicSuffixStage | None = None, counter: WordCounter | None = None) -> WordCounts:
     """Stream the corpus once: normalize, apply the number stage, pretokenize and count the words
     of every document (the number stage's reserved units are left out, like special tokens).
 
     Blocks of documents go straight from bytes to word counts through numba kernels when the
     pipeline allows it (no normalizer, no number stage, a preset split, no special token in the
     block); otherwise each document takes the exact, slower Python path. Both give the same counts.
-    Reading and scanning run one block ahead in a second thread while this one counts.
+    Reading and scanning run one block ahead in a second thread while this one counts. Give a
+    ``counter`` to count into it (e.g. one with a memory budget).
     """
-    counter = WordCounter()
+    counter = WordCounter() if counter is None else counter
     identity = normalizer.names == ("none",)
 
     def scanned() -> Iterator[tuple[Block, np.ndarray | None]]:
@@ -147,33 +160,48 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join(timeout=5)
 
 
-def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = False, **options: Any) -> Tokenizer:
-    """Train a tokenizer on ``corpus`` (folder, files, globs or a datasets object).
+def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bool = False,
+          from_counts: Any = None, **options: Any) -> Tokenizer:
+    """Train a tokenizer on ``corpus`` (folder, files, globs or a datasets object), or on the word
+    counts saved by ``tokforge count`` (``from_counts``: the folder, or a ``CountResult``).
 
     Options are the fields of ``TrainConfig`` (given as ``config`` or as keywords). The returned
     tokenizer's ``training`` dict holds the config and a report (sizes, times, held-out bytes/token).
     """
+    from tokforge.counting import count_corpus, pipeline_stages
+    from tokforge.saved_counts import check_pipeline, load_counts
+
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **options})
     started = time.perf_counter()
-    source = corpus if isinstance(corpus, Corpus) else Corpus(
-        corpus, text_field=config.text_field, errors=config.errors, progress=progress)
-    normalizer = Normalizer(config.normalizer)
-    pretokenizer = Pretokenizer(config.pattern, config.digits)
-    specials = SpecialSplitter({s: i for i, s in enumerate(config.special_tokens)})
-    numbers = number_stage(config.numbers)
-    held_out = HeldOut(config.held_out, config.seed)
-    counts = feed(source, normalizer, pretokenizer, specials, held_out, numbers)
-    counted = time.perf_counter()
+    if from_counts is not None:
+        if corpus is not None:
+            raise ConfigError("give a corpus or saved counts (from_counts / --from-counts), not both")
+        if config.algo == "superbpe":
+            raise ConfigError("superbpe cannot train from saved counts: its second stage counts the corpus "
+                              "again with another split. Train superbpe from the corpus (--workers and "
+                              "--memory-budget apply to both of its counts)")
+        counted = from_counts if hasattr(from_counts, "counts") else load_counts(from_counts)
+        check_pipeline(counted.pipeline, config, where=str(from_counts) if not hasattr(from_counts, "counts") else "")
+        source = None
+    else:
+        if corpus is None:
+            raise ConfigError("no corpus given: pass files, folders or globs (or saved counts as from_counts)")
+        source = corpus if isinstance(corpus, Corpus) else Corpus(
+            corpus, text_field=config.text_field, errors=config.errors, progress=progress)
+        counted = count_corpus(source, config, progress=progress)
+    normalizer, pretokenizer, _, numbers = pipeline_stages(config)
+    counts, held_out = counted.counts, counted.held_out
+    counted_at = time.perf_counter()
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
-                          f"({source.stats.documents} documents, {len(held_out.documents)} held out)")
+                          f"({counted.corpus['documents']} documents, {held_out.excluded_documents} held out)")
     bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
     on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
     reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
     superbpe = None
     if config.algo == "superbpe":
         def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-            return feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed), numbers)
+            return count_corpus(source, config, pattern=superword.pattern).counts
         model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
     else:
         model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
@@ -182,19 +210,14 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     bar.close()
     trained = time.perf_counter()
     tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
-    stats = source.stats
     tok.training = {
         "config": config.to_dict(),
-        "corpus": {
-            "files": stats.files, "bytes": stats.bytes_read, "documents": stats.documents,
-            "skipped_documents": stats.skipped_documents, "replaced_documents": stats.replaced_documents,
-            "first_invalid_utf8": stats.first_invalid, "ignored_files": list(stats.ignored_files),
-            "word_occurrences": counts.total, "unique_words": len(counts),
-        },
-        "seconds": {"count": round(counted - started, 3), "merge": round(trained - counted, 3)},
+        "corpus": {**counted.corpus, "word_occurrences": counts.total, "unique_words": len(counts)},
+        "seconds": {"count": round(counted_at - started, 3), "merge": round(trained - counted_at, 3)},
         "vocab_size": tok.vocab_size,
         "merges": len(model.merges),
         "held_out": _held_out_report(tok, held_out),
+        "counting": {**counted.report, **({"from_counts": str(from_counts)} if source is None else {})},
     }
     if superbpe is not None:
         tok.training["superbpe"] = superbpe
@@ -209,6 +232,8 @@ def _held_out_report(tok: Tokenizer, held_out: HeldOut) -> dict[str, Any]:
     return {
         "documents": len(held_out.documents),
         "bytes": held_out.nbytes,
+        "excluded_documents": held_out.excluded_documents,
+        "excluded_bytes": held_out.excluded_bytes,
         "tokens": n_tokens,
         "bytes_per_token": round(held_out.nbytes / n_tokens, 4) if n_tokens else None,
     }

@@ -1,0 +1,271 @@
+"""The counting phase at scale: a corpus cut into shards, counted in parallel, merged in order.
+
+``count_corpus`` cuts the corpus into shards (``Corpus.shards``: files, and ranges of large text
+files), counts each shard with ``feed`` in a worker -- processes on this machine
+(``engine="local"``) or a Dask cluster (``engine="dask"``) -- and merges the shard tables in
+shard order in this process. The result does not depend on the number of workers or the engine:
+
+- held-out documents are chosen from their text (``HeldOut``), so every shard knows its own;
+- shards are cut from the files alone, and each is counted the same way wherever it runs;
+- the merge adds the shard tables in shard order, so words keep the order of their first
+  occurrence in the corpus: with no pruning, the table is the very one a single ``feed`` over
+  the whole corpus gives (same words, counts and order).
+
+Memory budget: each word-count table -- a shard's table in a worker, the merged table here --
+stays within half of ``memory_budget``, so the count tables of any one process stay within the
+budget. A table that would outgrow its half drops its rarest words (``WordCounter`` explains the
+rule); where that happens depends only on the corpus, the pipeline and the budget, so pruned
+results are reproducible too, whatever the workers. The report says how much was dropped.
+
+    >>> result = count_corpus("corpora/", TrainConfig(), workers=2)      # doctest: +SKIP
+    >>> result.report["pruning"]["pruned"]                                # doctest: +SKIP
+    False
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from tqdm.auto import tqdm
+
+from tokforge.config import TrainConfig
+from tokforge.corpus import Corpus, CorpusStats
+from tokforge.errors import ConfigError
+from tokforge.normalizers import Normalizer
+from tokforge.numbers import TriadicSuffixStage, number_stage
+from tokforge.pretokenizers import Pretokenizer
+from tokforge.specials import SpecialSplitter
+from tokforge.words import Pruning, WordCounter, WordCounts
+
+PIPELINE_FIELDS = ("normalizer", "numbers", "pattern", "digits", "special_tokens")  # the options that decide the words
+SAMPLING_FIELDS = ("held_out", "seed")                                   # ... and which documents are counted
+AUTO_PARALLEL_BYTES = 32 << 20  # workers=0 (auto) counts smaller corpora in this process
+ENGINES = ("local", "dask")
+
+
+def pipeline_stages(config: TrainConfig, pattern: str | None = None
+                    ) -> tuple[Normalizer, Pretokenizer, SpecialSplitter, TriadicSuffixStage | None]:
+    """The normalizer, pretokenizer (split ``pattern``, default ``config.pattern``), special
+    tokens and number stage of a training config (the arguments of ``feed``)."""
+    return (Normalizer(config.normalizer), Pretokenizer(pattern or config.pattern, config.digits),
+            SpecialSplitter({s: i for i, s in enumerate(config.special_tokens)}), number_stage(config.numbers))
+
+
+def pipeline_of(config: TrainConfig, pattern: str | None = None) -> dict[str, Any]:
+    """What decides the counted words of a config, as saved in a count artefact."""
+    d = config.to_dict()
+    return {**{k: d[k] for k in PIPELINE_FIELDS + SAMPLING_FIELDS}, **({"pattern": pattern} if pattern else {})}
+
+
+@dataclass
+class ShardCount:
+    """What a worker sends back for one shard."""
+
+    counts: WordCounts
+    held_out: Any            # tokforge.training.HeldOut
+    stats: CorpusStats
+    pruning: Pruning
+    peak_table_bytes: int
+
+
+def count_shard(part: Corpus, config: TrainConfig, pattern: str | None, table_budget: int) -> ShardCount:
+    """Count one shard (runs in a worker process)."""
+    from tokforge.training import HeldOut, feed
+
+    held_out = HeldOut(config.held_out, config.seed)
+    counter = WordCounter(budget=table_budget)
+    normalizer, pretokenizer, specials, numbers = pipeline_stages(config, pattern)
+    counts = feed(part, normalizer, pretokenizer, specials, held_out, numbers, counter)
+    return ShardCount(counts, held_out, part.stats, counter.pruning, counter.peak_nbytes)
+
+
+@dataclass
+class CountResult:
+    """Word counts of a corpus and what produced them (what a count artefact holds)."""
+
+    counts: WordCounts
+    pipeline: dict[str, Any]   # PIPELINE_FIELDS and SAMPLING_FIELDS of the config
+    held_out: Any              # tokforge.training.HeldOut: the documents kept to measure, and how many were left out
+    corpus: dict[str, Any]     # files, bytes, documents, invalid UTF-8, ignored files
+    report: dict[str, Any] = field(default_factory=dict)  # engine, workers, shards, seconds, memory, pruning
+
+
+class Reduction:
+    """Merges shard counts, in shard order, into one table within ``table_budget`` bytes."""
+
+    def __init__(self, held_out: Any, table_budget: int | None):
+        self.counter = WordCounter(budget=table_budget)
+        self.held_out = held_out
+        self.stats = CorpusStats()
+        self.shard_pruning = Pruning()
+        self.peak_shard_table_bytes = 0
+        self.shards = 0
+
+    def add(self, shard: ShardCount) -> None:
+        self.counter.add_counts(shard.counts)
+        self.held_out.extend(shard.held_out)
+        _add_stats(self.stats, shard.stats)
+        self.shard_pruning.add(shard.pruning)
+        self.peak_shard_table_bytes = max(self.peak_shard_table_bytes, shard.peak_table_bytes)
+        self.shards += 1
+
+    def pruning(self) -> dict[str, Any]:
+        total = Pruning()
+        total.add(self.shard_pruning)
+        total.add(self.counter.pruning)
+        return pruning_report(total, shard=self.shard_pruning.times, merge=self.counter.pruning.times)
+
+
+def pruning_report(total: Pruning, **times: int) -> dict[str, Any]:
+    return {"pruned": total.times > 0, "times": total.times, **{f"{k}_times": v for k, v in times.items()},
+            "max_threshold": total.threshold, "words_dropped": total.words_dropped,
+            "occurrences_dropped": total.occurrences_dropped}
+
+
+def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int | None = None,
+                 engine: str = "local", scheduler: Any = None, pattern: str | None = None,
+                 progress: bool = False) -> CountResult:
+    """Count the words of ``corpus`` (sources, or a ``Corpus``) with the pipeline of ``config``.
+
+    ``workers``: processes (default ``config.workers``; 0 = all cores, or 1 for corpora under
+    32 MB). ``engine="dask"`` counts the shards on a Dask cluster: ``scheduler`` is its address,
+    a ``dask.distributed.Client``, or ``"local"``/None for a LocalCluster of ``workers``
+    processes on this machine. ``pattern`` replaces the config's split (SuperBPE's stage 2).
+    """
+    from tokforge.training import HeldOut
+
+    config = config or TrainConfig()
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
+    started = time.perf_counter()
+    source = corpus if isinstance(corpus, Corpus) else Corpus(
+        corpus, text_field=config.text_field, errors=config.errors, progress=progress)
+    parts = source.shards()
+    n_workers = _n_workers(config.workers if workers is None else workers, source, len(parts))
+    table_budget = config.memory_budget // 2
+    reduction = Reduction(HeldOut(config.held_out, config.seed), table_budget)
+    bar = tqdm(total=source.total_bytes or None, unit="B", unit_scale=True, desc="counting",
+               disable=not progress)
+    try:
+        with _shard_runner(engine, n_workers, scheduler) as (submit, window):
+            for shard in _in_order(submit, window, parts, config, pattern, table_budget):
+                reduction.add(shard)
+                bar.update(shard.stats.bytes_read)
+    finally:
+        bar.close()
+    source.stats = reduction.stats
+    source.stats.ignored_files = list(source._ignored)
+    source._check_found_text()
+    counts = reduction.counter.result()
+    return CountResult(
+        counts, pipeline_of(config, pattern), reduction.held_out, corpus_report(source.stats),
+        {"engine": engine, "workers": n_workers, "shards": len(parts),
+         "seconds": round(time.perf_counter() - started, 3),
+         "memory_budget": config.memory_budget,
+         "peak_table_bytes": {"merged": reduction.counter.peak_nbytes, "shard": reduction.peak_shard_table_bytes},
+         "pruning": reduction.pruning()})
+
+
+def corpus_report(stats: CorpusStats) -> dict[str, Any]:
+    return {"files": stats.files, "bytes": stats.bytes_read, "documents": stats.documents,
+            "skipped_documents": stats.skipped_documents, "replaced_documents": stats.replaced_documents,
+            "first_invalid_utf8": stats.first_invalid, "ignored_files": list(stats.ignored_files)}
+
+
+def _add_stats(total: CorpusStats, part: CorpusStats) -> None:
+    total.files += part.files
+    total.bytes_read += part.bytes_read
+    total.documents += part.documents
+    total.skipped_documents += part.skipped_documents
+    total.replaced_documents += part.replaced_documents
+    if total.first_invalid is None:
+        total.first_invalid = part.first_invalid
+
+
+def _n_workers(workers: int, source: Corpus, n_parts: int) -> int:
+    if not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
+    if workers == 0:
+        workers = available_cores() if source.total_bytes >= AUTO_PARALLEL_BYTES else 1
+    return max(1, min(workers, n_parts))
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _in_order(submit: Callable[..., Any], window: int, parts: Iterable[Corpus], *args: Any) -> Iterator[ShardCount]:
+    """Run ``count_shard`` on each part, at most ``window`` at a time, and yield the results in
+    the order of the parts."""
+    pending: deque = deque()
+    for part in parts:
+        pending.append(submit(count_shard, part, *args))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+class _Done:
+    """A finished computation, with the interface of a future."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _shard_runner:
+    """Context manager giving (submit(fn, *args) -> future, window) for an engine."""
+
+    def __init__(self, engine: str, workers: int, scheduler: Any):
+        self.engine, self.workers, self.scheduler = engine, workers, scheduler
+        self._close: list[Callable[[], None]] = []
+
+    def __enter__(self) -> tuple[Callable[..., Any], int]:
+        if self.engine == "dask":
+            client = self._dask_client()
+            n = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+            return (lambda fn, *args: client.submit(fn, *args, pure=False)), 2 * n
+        if self.workers == 1:
+            return (lambda fn, *args: _Done(fn(*args))), 1
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["tokforge.counting", "tokforge.training"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        self._close.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
+        return pool.submit, self.workers + 1
+
+    def _dask_client(self):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("engine 'dask' needs dask.distributed: pip install 'tokforge[cluster]'") from None
+        if isinstance(self.scheduler, Client):
+            return self.scheduler
+        if self.scheduler in (None, "local"):
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            self._close.append(cluster.close)
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(self.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as e:
+                raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}. Check the "
+                                  "address (tcp://host:8786), or use --scheduler local") from None
+        self._close.insert(0, client.close)
+        return client
+
+    def __exit__(self, *exc: Any) -> None:
+        for close in self._close:
+            close()
