@@ -171,3 +171,23 @@ def _ref_number(s: str, i: int, max_fraction_digits: int):
         triads = reference_digit_groups(fraction, "ltr3")
         integer += "." + "".join(t + _REF_MARKERS[-3 * (k + 1)] for k, t in enumerate(triads))
     return j, integer
+def reference_merge_counts(tables: list[list[tuple[bytes, int]]]) -> list[tuple[bytes, int]]:
+    """Sum the counts of word tables; words in the order of their first appearance."""
+    total: dict[bytes, int] = {}
+    for table in tables:
+        for word, n in table:
+            total[word] = total.get(word, 0) + n
+    return list(total.items())
+
+
+def reference_uniform_of_document(doc: bytes, seed: int) -> float:
+    """fnv1a(doc) + (seed + 1) * golden ratio, scrambled by MurmurHash3's fmix64; top 53 bits / 2**53."""
+    mask = 2**64 - 1
+    h = 14695981039346656037
+    for b in doc:
+        h = ((h ^ b) * 1099511628211) & mask
+    h = (h + ((seed + 1) * 0x9E3779B97F4A7C15)) & mask
+    for mult in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        h = ((h ^ (h >> 33)) * mult) & mask
+    h ^= h >> 33
+    return (h >> 11) / 2**53

@@ -34,6 +34,7 @@ def main() -> None:
     \b
     Typical use:
       tokforge train corpora/ --vocab-size 8000 -o out/
+      tokforge count corpora/ -o counts/ && tokforge train --from-counts counts/ -o out/
       tokforge encode out/ "Merhaba dünya!"
       tokforge decode out/ 44 1234 99
       tokforge info out/
@@ -43,11 +44,70 @@ def main() -> None:
     """
 
 
+def pipeline_options(command):
+    """The options that decide which words are counted (shared by train and count)."""
+    options = [
+        click.option("--special-token", "special_tokens", multiple=True,
+                     help="A special token (repeat the option for several): never split, never merged, removed "
+                          "from the training text, given the first ids. Default: <|endoftext|>. "
+                          "Pass --no-special-tokens for none."),
+        click.option("--no-special-tokens", is_flag=True, help="Train without any special token."),
+        click.option("--normalizer", default=",".join(DEFAULTS.normalizer), show_default=True,
+                     help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase."),
+        click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
+                     help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex."),
+        click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
+                     help="Digit policy applied before the split: single digits, groups of up to 3 from the "
+                          "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567)."),
+        click.option("--numbers", type=click.Choice(NUMBER_MODES), default=DEFAULTS.numbers, show_default=True,
+                     help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts "
+                          "a place marker token after every triad (1<e6>234<e3>567<e0>; exports to "
+                          "tokenizer.json); tst-vocab makes each triad+place one of 9,990 fixed tokens "
+                          "(tokforge.json only: tokenizer.json cannot express it). See `tokforge numbers explain`."),
+        click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
+                     help="Field (.jsonl) or column (.parquet, datasets) that holds the text."),
+        click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
+                     help="Invalid UTF-8: strict stops with the file and byte offset; replace substitutes "
+                          "U+FFFD; skip drops the line/record. Counts are reported either way."),
+        click.option("--held-out", type=float, default=DEFAULTS.held_out, show_default=True,
+                     help="Fraction of documents (lines/records) left out of training, chosen by a seeded hash "
+                          "of their text; the first 2 MB of them measure bytes/token."),
+        click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
+                     help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer."),
+        click.option("--workers", type=click.IntRange(0), default=DEFAULTS.workers, show_default=True,
+                     help="Processes counting the corpus (0: all cores, or one for corpora under 32 MB). "
+                          "The result is the same for any number."),
+        click.option("--memory-budget", default="2GB", show_default=True,
+                     help="Memory the word-count tables of one process may take (e.g. 512MB, 2GB). Beyond "
+                          "it the rarest words are dropped (reproducibly, whatever --workers) and the "
+                          "report says how many."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, digits, numbers, text_field,
+                     errors, held_out, seed, workers, memory_budget) -> dict:
+    """The TrainConfig fields of the ``pipeline_options``."""
+    if no_special_tokens and special_tokens:
+        raise click.UsageError("--no-special-tokens and --special-token exclude each other")
+    specials = () if no_special_tokens else (special_tokens or DEFAULTS.special_tokens)
+    return dict(special_tokens=tuple(specials), normalizer=tuple(n.strip() for n in normalizer.split(",")),
+                pattern=pattern, digits=digits, numbers=numbers, text_field=text_field, errors=errors,
+                held_out=held_out,
+                seed=seed, workers=workers, memory_budget=memory_budget)
+
+
 @main.command()
-@click.argument("corpus", nargs=-1, required=True)
+@click.argument("corpus", nargs=-1)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
                    "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
+@click.option("--from-counts", type=click.Path(file_okay=False),
+              help="Train on the word counts saved by `tokforge count -o DIR` instead of a corpus. The "
+                   "pipeline options (normalizer, pattern, digits, special tokens, held-out, seed) must be "
+                   "those of the counts. Not for superbpe, which counts the corpus twice.")
 @click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
               help="Training algorithm: bpe (byte-level BPE), or superbpe (BPE up to --transition, then "
                    "superword tokens that cross spaces, e.g. ' by the way').")
@@ -55,34 +115,9 @@ def main() -> None:
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
               help="Stop merging when the most frequent pair occurs fewer times than this.")
-@click.option("--special-token", "special_tokens", multiple=True,
-              help="A special token (repeat the option for several): never split, never merged, removed "
-                   "from the training text, given the first ids. Default: <|endoftext|>. "
-                   "Pass --no-special-tokens for none.")
-@click.option("--no-special-tokens", is_flag=True, help="Train without any special token.")
 @click.option("--max-token-length", type=int, default=None,
               help="Longest learned token in bytes (default: no limit).")
-@click.option("--normalizer", default=",".join(DEFAULTS.normalizer), show_default=True,
-              help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase.")
-@click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
-              help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex.")
-@click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
-              help="Digit policy applied before the split: single digits, groups of up to 3 from the "
-                   "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567).")
-@click.option("--numbers", type=click.Choice(NUMBER_MODES), default=DEFAULTS.numbers, show_default=True,
-              help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a "
-                   "place marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); "
-                   "tst-vocab makes each triad+place one of 9,990 fixed tokens (tokforge.json only: "
-                   "tokenizer.json cannot express it). See `tokforge numbers explain`.")
-@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
-              help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
-@click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8: strict stops with the file and byte offset; replace substitutes U+FFFD; "
-                   "skip drops the line/record. Counts are reported either way.")
-@click.option("--held-out", type=float, default=DEFAULTS.held_out, show_default=True,
-              help="Fraction of documents (lines/records) set aside, up to 2 MB, to report bytes/token.")
-@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
-              help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer.")
+@pipeline_options
 @click.option("--transition", default=str(DEFAULTS.transition), show_default=True,
               help="superbpe: where stage 2 starts, as a vocabulary size (48000) or a fraction of "
                    "--vocab-size (0.8). Equal to --vocab-size gives plain BPE.")
@@ -93,26 +128,22 @@ def main() -> None:
                    "sentence punctuation followed by a space as boundaries; give your own regex to "
                    "cross them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_special_tokens,
-          max_token_length, normalizer, pattern, digits, numbers, text_field, errors, held_out, seed,
-          transition, max_words, superword_pattern, quiet):
+def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_token_length,
+          transition, max_words, superword_pattern, quiet, **pipeline):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
-    optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`.
+    optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`; or on saved
+    word counts (--from-counts DIR, written by `tokforge count`).
 
     Text files are read line by line; each line (with its newline) is a document.
     """
     from tokforge.training import train as train_tokenizer
 
-    if no_special_tokens and special_tokens:
-        raise click.UsageError("--no-special-tokens and --special-token exclude each other")
-    specials = () if no_special_tokens else (special_tokens or DEFAULTS.special_tokens)
+    if bool(corpus) == bool(from_counts):
+        raise click.UsageError("give a CORPUS or --from-counts DIR (one of the two)")
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
-                         special_tokens=tuple(specials), max_token_length=max_token_length,
-                         normalizer=tuple(n.strip() for n in normalizer.split(",")), pattern=pattern,
-                         digits=digits, numbers=numbers, text_field=text_field, errors=errors,
-                         held_out=held_out, seed=seed, transition=_size_or_fraction(transition),
-                         max_words=max_words, superword_pattern=superword_pattern)
-    tok = train_tokenizer(list(corpus), config, progress=not quiet)
+                         max_token_length=max_token_length, transition=_size_or_fraction(transition),
+                         max_words=max_words, superword_pattern=superword_pattern, **_pipeline_config(**pipeline))
+    tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
     try:
         written = tok.save(output)
         not_exported = None
@@ -123,6 +154,56 @@ def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_sp
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if not_exported is not None:
         click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Count folder to write: manifest.json and the .npy arrays of the word counts.")
+@click.option("--merge", is_flag=True,
+              help="SOURCES are count folders (of the same pipeline): merge them, in order, into one.")
+@pipeline_options
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: worker processes on this machine; dask: the workers of a Dask cluster "
+                   "(pip install 'tokforge[cluster]').")
+@click.option("--scheduler", default="local", show_default=True,
+              help="dask: the scheduler address (tcp://host:8786), or 'local' for a LocalCluster of "
+                   "--workers processes on this machine.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
+    """Count the words of a corpus (SOURCES, as for train) and save them to a folder that
+    `tokforge train --from-counts DIR` trains on, possibly on another machine. The corpus is cut
+    into shards (files, and 16 MB ranges of large text files) counted in parallel; the counts do
+    not depend on --workers or --engine.
+
+    \b
+    Examples:
+      tokforge count corpora/ -o counts/ --workers 8 --memory-budget 4GB
+      tokforge count shard1/ -o c1/ && tokforge count shard2/ -o c2/
+      tokforge count --merge c1/ c2/ -o counts/
+      tokforge train --from-counts counts/ --vocab-size 32000 -o out/
+      tokforge count data/ -o counts/ --engine dask --scheduler tcp://10.0.0.5:8786
+    """
+    from tokforge.counting import count_corpus
+    from tokforge.saved_counts import load_counts, merge_saved, save_counts
+
+    config = TrainConfig(**_pipeline_config(**pipeline))
+    if merge:
+        result = merge_saved([load_counts(s) for s in sources], config.memory_budget)
+    else:
+        result = count_corpus(list(sources), config, engine=engine, scheduler=scheduler, progress=not quiet)
+    folder = save_counts(result, output)
+    c, p = result.corpus, result.report.get("pruning", {})
+    click.echo(f"corpus     {c.get('bytes', 0) / 1e6:.2f} MB in {c.get('files', 0)} files, "
+               f"{c.get('documents', 0):,} documents ({result.held_out.excluded_documents:,} held out)")
+    click.echo(f"words      {result.counts.total:,} ({len(result.counts):,} unique)")
+    if "seconds" in result.report:
+        click.echo(f"counting   {result.report['seconds']:.1f} s, {result.report['shards']} shards, "
+                   f"{result.report['workers']} workers ({result.report['engine']})")
+    if p.get("pruned"):
+        click.echo(f"pruned     {p['words_dropped']:,} words ({p['occurrences_dropped']:,} occurrences) dropped "
+                   f"to stay within the memory budget (counts below {p['max_threshold']})")
+    click.echo(f"wrote {folder}")
 
 
 def _size_or_fraction(text: str) -> int | float:
