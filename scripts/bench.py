@@ -5,6 +5,7 @@
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
+    python scripts/bench.py count CORPUS_DIR --workers 1 2 --dask     # counting throughput vs workers
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -245,6 +246,49 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> 
         print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE)")
 
 
+TOKFORGE_COUNT = r'''
+import sys
+from tokforge.cli import main
+main(sys.argv[1:], standalone_mode=True)
+'''
+
+
+def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, budget: str) -> None:
+    """`tokforge count` with each number of workers (and on a local Dask cluster): wall time,
+    MB/s, peak RSS of the largest process; then checks that every run gave the same counts
+    and the same merges as the first (one process)."""
+    import json
+
+    import numpy as np
+
+    from tokforge.bpe import train_bpe
+    from tokforge.saved_counts import load_counts
+
+    runs = [("local", w) for w in workers] + ([("dask", max(workers))] if with_dask else [])
+    print(f"{'engine':<7} {'workers':>7} {'wall s':>8} {'count s':>8} {'MB/s':>7} {'peak MB':>8}  identical")
+    with tempfile.TemporaryDirectory() as tmp:
+        first = None
+        for engine, w in runs:
+            out = Path(tmp) / f"{engine}-{w}"
+            wall, rss = run(TOKFORGE_COUNT, ["count", corpus, "-o", str(out), "-q", "--workers", str(w),
+                                             "--memory-budget", budget, "--engine", engine])
+            manifest = json.loads((out / "manifest.json").read_text())
+            result = load_counts(out)
+            mb = manifest["corpus"]["bytes"] / 1e6
+            merges = train_bpe(result.counts, vocab, special_tokens=["<|endoftext|>"]).merges
+            if first is None:
+                first = (result, merges)
+            same_counts = all(np.array_equal(getattr(result.counts, k), getattr(first[0].counts, k))
+                              for k in ("arena", "offsets", "counts"))
+            same = same_counts and merges == first[1] and result.held_out.documents == first[0].held_out.documents
+            print(f"{engine:<7} {w:>7} {wall:>8.1f} {manifest['counting']['seconds']:>8.1f} "
+                  f"{mb / manifest['counting']['seconds']:>7.1f} {rss:>8.0f}  "
+                  f"{'yes' if same else 'NO'} (counts, held-out, {vocab} merges)")
+            pruning = manifest["counting"]["pruning"]
+            if pruning["pruned"]:
+                print(f"        pruned {pruning['words_dropped']:,} words to stay within {budget}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -265,8 +309,16 @@ def main() -> None:
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
     b.add_argument("--transition", type=float, nargs="+", default=[0.8], help="fractions of the vocab size")
+    c = sub.add_parser("count", help="counting throughput vs workers, and identity of the counts and merges")
+    c.add_argument("corpus")
+    c.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    c.add_argument("--dask", action="store_true", help="also on a local Dask cluster (pip install 'tokforge[cluster]')")
+    c.add_argument("--vocab", type=int, default=8000, help="vocabulary of the merges compared")
+    c.add_argument("--budget", default="2GB", help="--memory-budget of the runs")
     args = parser.parse_args()
-    if args.command == "superbpe":
+    if args.command == "count":
+        bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
+    elif args.command == "superbpe":
         bench_superbpe(args.corpus, args.vocab, args.transition)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)

@@ -30,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from tokforge.config import TrainConfig
@@ -201,6 +202,21 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def warm_up() -> None:
+    """Load the compiled counting kernels (numba's cache) by counting a few words."""
+    from tokforge.kernels.sampling import uniform_of_documents
+    from tokforge.training import HeldOut
+
+    data = "Merhaba dünya, 12345 words!\n".encode("utf-8")
+    bounds = np.array([0, len(data)], np.int64)
+    counter = WordCounter(capacity=4)
+    counter.add_packed(data, Pretokenizer().scan_bytes(data, bounds))
+    counter.add(["a", "b"] * 5)
+    counter.add_counts(counter.result())
+    uniform_of_documents(np.frombuffer(data, np.uint8), bounds, np.uint64(0))
+    HeldOut(0.5, 0)
+
+
 def _in_order(submit: Callable[..., Any], window: int, parts: Iterable[Corpus], *args: Any) -> Iterator[ShardCount]:
     """Run ``count_shard`` on each part, at most ``window`` at a time, and yield the results in
     the order of the parts."""
@@ -240,7 +256,7 @@ class _shard_runner:
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tokforge.counting", "tokforge.training"])
+        context.set_forkserver_preload(["tokforge._preload"])
         pool = ProcessPoolExecutor(self.workers, mp_context=context)
         self._close.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
         return pool.submit, self.workers + 1
