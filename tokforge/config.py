@@ -20,7 +20,7 @@
 | numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
 | errors           | "strict"            | invalid UTF-8 policy: "strict", "replace", "skip" |
-| held_out         | 0.01                | fraction of documents held out to measure bytes/token (max 2 MB) |
+| held_out         | 0.01                | fraction of documents left out of training (chosen by a seeded hash of their text); the first 2 MB of them measure bytes/token |
 | seed             | 0                   | seed of the held-out sampling (training itself is deterministic) |
 | transition       | 0.8                 | superbpe: vocabulary size where stage 2 starts (int), or a fraction of vocab_size |
 | max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
