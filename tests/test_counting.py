@@ -36,7 +36,8 @@ def merges(counts: WordCounts, vocab_size: int = 700):
 def single():
     """Counts of corpora/ by one plain feed over the whole corpus, and its held-out documents."""
     held_out = HeldOut(CONFIG.held_out, CONFIG.seed)
-    return feed(Corpus(str(CORPORA)), *pipeline_stages(CONFIG), held_out), held_out
+    normalizer, pretokenizer, specials, numbers = pipeline_stages(CONFIG)
+    return feed(Corpus(str(CORPORA)), normalizer, pretokenizer, specials, held_out, numbers), held_out
 
 
 # -- kernels -------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def same(a, b):
 
 
 def test_dask_counts_equal_local_counts(cluster):
-    config = TrainConfig(held_out=0.05, seed=3, pattern="gpt2", digits="rtl3")
+    config = TrainConfig(held_out=0.05, seed=3, pattern="gpt2", digits="rtl3", numbers="tst-marker")
     local = count_corpus(str(CORPORA), config, workers=1)
     with distributed.Client(cluster) as client:
         on_dask = count_corpus(str(CORPORA), config, engine="dask", scheduler=client)

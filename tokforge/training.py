@@ -23,7 +23,7 @@ from tokforge.corpus import Block, Corpus
 from tokforge.errors import ConfigError, CorpusError
 from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.normalizers import Normalizer
-from tokforge.numbers import TriadicSuffixStage, number_stage
+from tokforge.numbers import TriadicSuffixStage
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
