@@ -28,7 +28,7 @@ def test_dask_counts_equal_local_counts(cluster):
     local = count_corpus(str(CORPORA), config, workers=1)
     with distributed.Client(cluster) as client:
         on_dask = count_corpus(str(CORPORA), config, engine="dask", scheduler=client)
-    assert on_dask.report["engine"] == "dask"
+    assert on_dask.report["engine"] == "dask" and on_dask.report["workers"] == 2
     assert same(on_dask.counts, local.counts)
     assert on_dask.held_out.documents == local.held_out.documents and on_dask.corpus == local.corpus
 

@@ -153,6 +153,7 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
                disable=not progress)
     try:
         with _shard_runner(engine, n_workers, scheduler) as (submit, window):
+            n_workers = window // 2 if engine == "dask" else n_workers  # a cluster has its own workers
             for shard in _in_order(submit, window, parts, config, pattern, table_budget):
                 reduction.add(shard)
                 bar.update(shard.stats.bytes_read)
