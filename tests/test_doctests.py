@@ -6,7 +6,8 @@ import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
-           "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize"]
+           "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
+           "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram"]
 
 
 @pytest.mark.parametrize("name", MODULES)
