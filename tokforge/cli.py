@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tokforge.config import TrainConfig
+from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import TokforgeError
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
@@ -28,7 +28,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tokforge")
 def main() -> None:
-    """tokforge: train byte-level BPE tokenizers fast on CPU and export them to Hugging Face.
+    """tokforge: train byte-level BPE and Unigram tokenizers fast on CPU and export them to Hugging Face.
 
     \b
     Typical use:
@@ -44,19 +44,21 @@ def main() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
                    "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
-@click.option("--algo", type=click.Choice(["bpe"]), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: byte-level BPE.")
+@click.option("--algo", type=click.Choice(ALGORITHMS), default=DEFAULTS.algo, show_default=True,
+              help="Training algorithm: byte-level BPE, or byte-level Unigram LM (sentencepiece's EM and "
+                   "pruning; encodes with the most likely segmentation).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
-              help="Stop merging when the most frequent pair occurs fewer times than this.")
+              help="BPE: stop merging when the most frequent pair occurs fewer times than this. "
+                   "Unigram: seed pieces must occur at least this many times.")
 @click.option("--special-token", "special_tokens", multiple=True,
               help="A special token (repeat the option for several): never split, never merged, removed "
                    "from the training text, given the first ids. Default: <|endoftext|>. "
                    "Pass --no-special-tokens for none.")
 @click.option("--no-special-tokens", is_flag=True, help="Train without any special token.")
 @click.option("--max-token-length", type=int, default=None,
-              help="Longest learned token in bytes (default: no limit).")
+              help="Longest learned token in bytes (default: no limit; Unigram: 16 characters).")
 @click.option("--normalizer", default=",".join(DEFAULTS.normalizer), show_default=True,
               help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase.")
 @click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
@@ -101,8 +103,9 @@ def _summary(report: dict) -> str:
     lines = [
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
-        f"vocab      {report['vocab_size']:,} tokens ({report['merges']:,} merges)",
-        f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, merging {s['merge']:.1f} s)",
+        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else ""),
+        f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, "
+        f"{'merging' if report['merges'] else 'training'} {s['merge']:.1f} s)",
     ]
     if h["bytes_per_token"] is not None:
         lines.append(f"held-out   {h['bytes_per_token']:.3f} bytes/token on {h['bytes']:,} bytes "
@@ -188,9 +191,9 @@ def info(model, as_json):
 
     tok = Tokenizer.load(model)
     facts = {
-        "algorithm": "bpe (byte-level)",
+        "algorithm": f"{tok.algorithm} (byte-level)",
         "vocab_size": tok.vocab_size,
-        "merges": len(tok.model.merges),
+        **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
         "special_tokens": tok.special_tokens,
         "normalizer": list(tok.normalizer.names),
         "pretokenizer": tok.pretokenizer.config(),

@@ -9,11 +9,11 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm (byte-level BPE) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE) or "unigram" (byte-level Unigram LM) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
-| min_frequency    | 2                   | stop merging when the best pair occurs fewer times |
+| min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
-| max_token_length | None                | longest learned token in bytes (None: no limit) |
+| max_token_length | None                | longest learned token in bytes (None: no limit; unigram: 16 characters) |
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
@@ -31,7 +31,7 @@ from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe",)
+ALGORITHMS = ("bpe", "unigram")
 
 
 @dataclass(frozen=True)

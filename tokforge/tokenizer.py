@@ -1,4 +1,4 @@
-"""The tokenizer: normalizer -> special tokens -> pretokenizer -> BPE model, and back.
+"""The tokenizer: normalizer -> special tokens -> pretokenizer -> model (BPE or Unigram), and back.
 
     >>> tok = Tokenizer.load("out/")                      # doctest: +SKIP
     >>> ids = tok.encode("Merhaba dünya!")                 # doctest: +SKIP
@@ -23,6 +23,7 @@ from tokforge.io import write_json_files
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
+from tokforge.unigram import UnigramModel
 from tokforge.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
@@ -32,10 +33,17 @@ FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (sc
 FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many characters
 
 
-class Tokenizer:
-    """A trained byte-level BPE tokenizer with its text pipeline."""
+ALGORITHMS = {BPEModel: "bpe", UnigramModel: "unigram"}  # model class -> "algorithm" in tokforge.json
 
-    def __init__(self, model: BPEModel, normalizer: Normalizer | None = None,
+
+class Tokenizer:
+    """A trained byte-level tokenizer (BPE or Unigram model) with its text pipeline.
+
+    The model gives ``vocab`` (id -> bytes), ``special_tokens``, ``tables()`` (validates it) and
+    ``encode_pieces`` / ``encode_packed`` (pretokenized pieces -> ids).
+    """
+
+    def __init__(self, model: BPEModel | UnigramModel, normalizer: Normalizer | None = None,
                  pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
         self.model = model
         self.normalizer = normalizer or Normalizer("none")
@@ -159,20 +167,29 @@ class Tokenizer:
                 raise InputError(f"token id {i!r} is not in the vocabulary (ids are 0..{n - 1})")
 
     # ---- saving and loading -----------------------------------------------------------------
+    @property
+    def algorithm(self) -> str:
+        """``"bpe"`` or ``"unigram"``."""
+        return ALGORITHMS[type(self.model)]
+
     def to_native(self) -> dict[str, Any]:
-        """The native, human-readable model file (merges + config)."""
+        """The native, human-readable model file (merges or scored pieces + config)."""
         from tokforge import __version__
-        return {
+        doc = {
             "tokforge_version": __version__,
             "format_version": FORMAT_VERSION,
-            "algorithm": "bpe",
+            "algorithm": self.algorithm,
             "normalizer": list(self.normalizer.names),
             "pretokenizer": self.pretokenizer.config(),
             "special_tokens": self.special_tokens,
-            "vocab": {self.id_to_token(i): i for i in range(self.vocab_size)},
-            "merges": [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges],
-            "training": self.training,
         }
+        if isinstance(self.model, UnigramModel):  # vocab: [[token, score], ...] in id order
+            doc["vocab"] = self.model.to_vocab_list(self.id_to_token)
+        else:
+            doc["vocab"] = {self.id_to_token(i): i for i in range(self.vocab_size)}
+            doc["merges"] = [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges]
+        doc["training"] = self.training
+        return doc
 
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
         """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into folder ``path``.
@@ -188,12 +205,15 @@ class Tokenizer:
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
         try:
-            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") != "bpe":
+            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") not in ALGORITHMS.values():
                 raise ModelFormatError(
                     f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
-                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe'")
+                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe' and 'unigram'")
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
-            model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+            if doc["algorithm"] == "unigram":
+                model = UnigramModel.from_vocab_list(doc["vocab"], specials, source)
+            else:
+                model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
             return cls(model, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
                        doc.get("training"))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -202,7 +222,7 @@ class Tokenizer:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
         """Load a tokforge model: a folder (``tokforge.json`` or ``tokenizer.json`` inside),
-        a ``tokforge.json`` file, or a Hugging Face byte-level BPE ``tokenizer.json``."""
+        a ``tokforge.json`` file, or a Hugging Face byte-level BPE or Unigram ``tokenizer.json``."""
         p = Path(path)
         if p.is_dir():
             for name in (NATIVE_FILE, "tokenizer.json"):

@@ -1,4 +1,5 @@
-"""Training: ``feed`` (corpus I/O -> word counts) then the pure ``train_bpe(word_counts)``.
+"""Training: ``feed`` (corpus I/O -> word counts) then the pure ``train_bpe(word_counts)`` or
+``train_unigram(word_counts)``.
 
     >>> tok = train("corpora/", vocab_size=2000)          # doctest: +SKIP
     >>> tok.training["held_out"]["bytes_per_token"]        # doctest: +SKIP
@@ -23,6 +24,7 @@ from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.tokenizer import Tokenizer
+from tokforge.unigram import train_unigram
 from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
@@ -160,10 +162,16 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({source.stats.documents} documents, {len(held_out.documents)} held out)")
-    bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
-    model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
-                      min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                      on_progress=lambda n: bar.update(n - bar.n))
+    if config.algo == "unigram":
+        bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
+        model = train_unigram(counts, config.vocab_size, special_tokens=config.special_tokens,
+                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                              on_progress=lambda n: (bar.update(1), bar.set_postfix(pieces=n)))
+    else:
+        bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
+        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
+                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                          on_progress=lambda n: bar.update(n - bar.n))
     bar.close()
     trained = time.perf_counter()
     tok = Tokenizer(model, normalizer, pretokenizer)
@@ -178,7 +186,7 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         },
         "seconds": {"count": round(counted - started, 3), "merge": round(trained - counted, 3)},
         "vocab_size": tok.vocab_size,
-        "merges": len(model.merges),
+        "merges": len(getattr(model, "merges", ())),
         "held_out": _held_out_report(tok, held_out),
     }
     return tok

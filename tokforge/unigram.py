@@ -98,6 +98,53 @@ class UnigramModel:
         return float(self.tables()[3][ids].sum())
 
 
+    # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
+    def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
+        """``[[token, score], ...]`` in id order; special tokens have score None."""
+        specials = set(self.special_tokens.values())
+        return [[token_text(i), None if i in specials else self.scores[i]] for i in range(len(self.vocab))]
+
+    @classmethod
+    def from_vocab_list(cls, entries: list, specials: dict[str, int], source: str) -> "UnigramModel":
+        """Inverse of :meth:`to_vocab_list` (also reads tokenizer.json's Unigram ``vocab``)."""
+        from tokforge.bytelevel import visible_to_bytes
+
+        vocab: list[bytes] = []
+        scores: list[float] = []
+        special_ids = set(specials.values())
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
+                raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} is not [token, score]")
+            text, score = entry
+            if i in special_ids:
+                if specials.get(text) != i:
+                    raise ModelFormatError(f"{source}: id {i} is {text!r} in the vocabulary but a different "
+                                           "special token in special_tokens")
+                vocab.append(text.encode("utf-8"))
+                scores.append(0.0)
+                continue
+            if not isinstance(score, (int, float)) or isinstance(score, bool):
+                raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} has no numeric score")
+            vocab.append(visible_to_bytes(text))
+            scores.append(float(score))
+        for text, i in specials.items():
+            if not 0 <= i < len(vocab):
+                raise ModelFormatError(f"{source}: special token {text!r} has id {i}, outside the vocabulary")
+        model = cls(vocab, scores, dict(specials))
+        model.tables()  # validate now
+        return model
+
+    def hf_model(self, token_text: Callable[[int], str]) -> dict:
+        """The ``"model"`` value of tokenizer.json (HF ``Unigram``). Special tokens get a score so low
+        that HF's lattice never prefers them to their bytes (tokforge leaves them out of it)."""
+        specials = set(self.special_tokens.values())
+        regular = [s for i, s in enumerate(self.scores) if i not in specials]
+        longest = max((len(self.vocab[i]) for i in specials), default=0)
+        special_score = float(math.floor((longest + 1) * min(regular + [0.0]))) - 1.0
+        vocab = [[token_text(i), special_score if i in specials else self.scores[i]] for i in range(len(self.vocab))]
+        return {"type": "Unigram", "unk_id": None, "vocab": vocab, "byte_fallback": False}
+
+
 def _encode_tables(model: UnigramModel):
     special_ids = set(model.special_tokens.values())
     if len(model.scores) != len(model.vocab):
