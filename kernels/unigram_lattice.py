@@ -10,8 +10,9 @@ keeps, for each end position, the first edge whose path score is strictly larger
 best so far: among equal scores the path whose last piece starts earliest wins, recursively.
 This is Hugging Face tokenizers' Unigram ``encode_optimized`` (same order, same float sums).
 
-The trie is an open-addressing hash of ``parent_node * 256 + byte`` -> child node (root 0);
-``node_piece[node]`` is the piece ending there or -1. Example::
+The trie is an open-addressing hash of ``parent_node * 256 + byte`` -> (child node, piece
+ending there); the nodes of the first two bytes are also in a direct table, and the longest
+piece's length is kept: these three are "the trie" the other kernels take. Example::
 
     >>> import numpy as np
     >>> pieces = [b"a", b"b", b"ab"]
@@ -21,71 +22,96 @@ The trie is an open-addressing hash of ``parent_node * 256 + byte`` -> child nod
     >>> ids, bounds = viterbi_words(np.frombuffer(b"abba", np.uint8), np.array([0, 4]), *trie, scores)
     >>> [pieces[i] for i in ids]
     [b'ab', b'b', b'a']
-    >>> expected, logz = forward_backward(np.frombuffer(b"ab", np.uint8), np.array([0, 2]),
-    ...                                   np.array([1]), *trie, scores)
+    >>> edges = lattice_edges(np.frombuffer(b"ab", np.uint8), np.array([0, 2]), *trie)
+    >>> expected, logz = forward_backward(np.array([0, 2]), np.array([1]), *edges, scores)
     >>> expected.round(3).tolist()                 # P(a b) = .04 / (.04 + .6)
     [0.062, 0.062, 0.938]
 """
 import numba as nb
 import numpy as np
 
-from .hashtable import probe_int64
+from .hashtable import mix64
 
 NEG_INF = -np.inf
 
 
+@nb.njit(cache=True, inline="always")
+def _find(slots, key):
+    """Row of ``key`` in ``slots`` or of the empty row where it would go (linear probing)."""
+    mask = len(slots) - 1
+    i = np.int64(mix64(key) & np.uint64(mask))
+    while True:
+        k = slots[i, 0]
+        if k == key or k == -1:
+            return i
+        i = (i + 1) & mask
+
+
 @nb.njit(cache=True)
 def build_trie(arena, offsets, piece_ids):
-    """Trie of the pieces ``arena[offsets[p]:offsets[p+1]]``: (slot keys, slot children, node
-    piece). A node ending piece ``p`` stores ``piece_ids[p]``; empty pieces are ignored and the
-    first of two equal pieces wins."""
-    total = offsets[-1]
+    """Trie of the pieces ``arena[offsets[p]:offsets[p+1]]``: (slots, near, longest).
+
+    ``slots[i] = (parent * 256 + byte, child node << 32 | piece + 1)`` (key -1: empty; piece + 1
+    = 0: no piece ends at the child), so one probe gives both the child and its piece;
+    ``near`` holds the same payload for the nodes of the first one and two bytes (-1: none).
+    A node ending piece ``p`` stores ``piece_ids[p]``; empty pieces are ignored and the first of
+    two equal pieces wins.
+    """
+    total = offsets[-1] - offsets[0]
     cap = 8
     while cap < 2 * (total + 1):
         cap *= 2
-    slot_keys = np.full(cap, -1, np.int64)
-    slot_child = np.zeros(cap, np.int32)
-    node_piece = np.full(total + 1, -1, np.int32)
+    slots = np.full((cap, 2), -1, np.int64)
     n_nodes = 1
     for p in range(len(offsets) - 1):
         node = 0
+        row = -1
         for k in range(offsets[p], offsets[p + 1]):
             key = np.int64(node) * 256 + arena[k]
-            i = probe_int64(slot_keys, key)
-            if slot_keys[i] == -1:
-                slot_keys[i] = key
-                slot_child[i] = n_nodes
+            row = _find(slots, key)
+            if slots[row, 0] == -1:
+                slots[row, 0] = key
+                slots[row, 1] = np.int64(n_nodes) << 32
                 node = n_nodes
                 n_nodes += 1
             else:
-                node = slot_child[i]
-        if node != 0 and node_piece[node] == -1:
-            node_piece[node] = piece_ids[p]
-    return slot_keys, slot_child, node_piece[:n_nodes].copy()
-
-
-@nb.njit(cache=True, inline="always")
-def _child(slot_keys, slot_child, node, byte):
-    key = np.int64(node) * 256 + byte
-    i = probe_int64(slot_keys, key)
-    if slot_keys[i] == -1:
-        return -1
-    return slot_child[i]
+                node = slots[row, 1] >> 32
+        if row >= 0 and (slots[row, 1] & 0xFFFFFFFF) == 0:
+            slots[row, 1] |= np.int64(piece_ids[p]) + 1
+    near = np.full(256 + 65536, -1, np.int64)
+    longest = 0
+    for p in range(len(offsets) - 1):
+        n = offsets[p + 1] - offsets[p]
+        longest = max(longest, n)
+        if n >= 1:
+            b0 = arena[offsets[p]]
+            row = _find(slots, np.int64(b0))
+            near[b0] = slots[row, 1]
+            if n >= 2:
+                b1 = arena[offsets[p] + 1]
+                row = _find(slots, (slots[row, 1] >> 32) * 256 + b1)
+                near[256 + 256 * np.int64(b0) + b1] = slots[row, 1]
+    return slots, near, np.int64(longest)
 
 
 @nb.njit(cache=True)
-def _edges(buf, start, end, slot_keys, slot_child, node_piece, e_start, e_end, e_id):
-    """Fill the edges of the lattice of ``buf[start:end]`` (positions relative to ``start``),
-    ordered by start then length; return their number."""
-    m = 0
+def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m):
+    """Write the edges of the lattice of ``buf[start:end]`` (positions relative to ``start``),
+    ordered by start then length, from index ``m`` on; return the index after the last."""
     n = end - start
     for s in range(n):
-        node = 0
+        payload = np.int64(0)
         for k in range(start + s, end):
-            node = _child(slot_keys, slot_child, node, buf[k])
-            if node < 0:
+            if k == start + s:
+                payload = near[buf[k]]
+            elif k == start + s + 1:
+                payload = near[256 + 256 * np.int64(buf[k - 1]) + buf[k]]
+            else:
+                row = _find(slots, (payload >> 32) * 256 + buf[k])
+                payload = slots[row, 1]
+            if payload < 0:
                 break
-            p = node_piece[node]
+            p = (payload & 0xFFFFFFFF) - 1
             if p >= 0:
                 e_start[m] = s
                 e_end[m] = k - start + 1
@@ -94,76 +120,130 @@ def _edges(buf, start, end, slot_keys, slot_child, node_piece, e_start, e_end, e
     return m
 
 
+@nb.njit(cache=True, nogil=True)
+def lattice_edges(buf, bounds, slots, near, longest_piece):
+    """The lattices of the words ``buf[bounds[j]:bounds[j+1]]``: (e_start, e_end, e_id,
+    e_offsets); word j's edges are ``e_offsets[j]:e_offsets[j+1]`` (int32 positions relative to
+    the word, ordered by start then length). Training builds them once and then only removes
+    the edges of dropped pieces (``filter_edges``): the vocabulary only shrinks."""
+    n_words = len(bounds) - 1
+    cap = max(16, 4 * (bounds[-1] - bounds[0]))
+    e_start = np.empty(cap, np.int32)
+    e_end = np.empty(cap, np.int32)
+    e_id = np.empty(cap, np.int32)
+    e_offsets = np.zeros(n_words + 1, np.int64)
+    m = 0
+    for w in range(n_words):
+        n = bounds[w + 1] - bounds[w]
+        need = m + n * min(max(1, longest_piece), n)
+        if need > cap:
+            cap = max(2 * cap, need)
+            e_start = _grown(e_start, cap, m)
+            e_end = _grown(e_end, cap, m)
+            e_id = _grown(e_id, cap, m)
+        m = _edges(buf, bounds[w], bounds[w + 1], slots, near, e_start, e_end, e_id, m)
+        e_offsets[w + 1] = m
+    return e_start[:m].copy(), e_end[:m].copy(), e_id[:m].copy(), e_offsets
+
+
 @nb.njit(cache=True)
-def _max_piece_len(node_piece, slot_keys, slot_child):
-    """Depth of the deepest trie node (the longest piece, in bytes)."""
-    n = len(node_piece)
-    depth = np.zeros(n, np.int64)
-    # children always have larger ids than their parent: one pass in id order
-    parent = np.zeros(n, np.int64)
-    for i in range(len(slot_keys)):
-        if slot_keys[i] != -1:
-            parent[slot_child[i]] = slot_keys[i] // 256
-    best = 0
-    for v in range(1, n):
-        depth[v] = depth[parent[v]] + 1
-        if depth[v] > best:
-            best = depth[v]
-    return best
-
-
-@nb.njit(cache=True, inline="always")
-def _logaddexp(a, b):
-    if a == NEG_INF:
-        return b
-    if b == NEG_INF:
-        return a
-    if a > b:
-        return a + np.log1p(np.exp(b - a))
-    return b + np.log1p(np.exp(a - b))
+def _grown(a, cap, m):
+    out = np.empty(cap, a.dtype)
+    out[:m] = a[:m]
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
-def forward_backward(buf, bounds, counts, slot_keys, slot_child, node_piece, scores):
-    """Expected piece counts over the words ``buf[bounds[j]:bounds[j+1]]`` (word j weighted by
-    ``counts[j]``) under the unigram model ``scores``: (expected[len(scores)], sum of
-    ``counts[j] * log Z_j``). A word with no segmentation contributes nothing."""
+def filter_edges(e_start, e_end, e_id, e_offsets, new_id):
+    """Drop (in place) the edges of pieces with ``new_id[p] < 0`` and renumber the others;
+    return the number of edges left (the arrays' valid prefix; ``e_offsets`` is updated)."""
+    m = 0
+    for w in range(len(e_offsets) - 1):
+        lo = e_offsets[w]
+        hi = e_offsets[w + 1]
+        e_offsets[w] = m
+        for k in range(lo, hi):
+            q = new_id[e_id[k]]
+            if q >= 0:
+                e_start[m] = e_start[k]
+                e_end[m] = e_end[k]
+                e_id[m] = q
+                m += 1
+    e_offsets[len(e_offsets) - 1] = m
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _lse_add(m, acc, e, x):
+    """Add exp(x) to the running log-sum-exp of position e kept as max ``m[e]`` and ``acc[e]`` =
+    sum of exp(. - m[e]): one exp per term, one log when the position is read."""
+    if x > m[e]:
+        acc[e] = acc[e] * np.exp(m[e] - x) + 1.0
+        m[e] = x
+    else:
+        acc[e] += np.exp(x - m[e])
+
+
+@nb.njit(cache=True, nogil=True)
+def forward_backward(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
+    """Expected piece counts over the words of lengths ``bounds[j+1] - bounds[j]`` with the
+    lattices ``e_*`` (from ``lattice_edges``), word j weighted by ``counts[j]``, under the unigram
+    model ``scores``: (expected[len(scores)], sum of ``counts[j] * log Z_j``). A word with no
+    segmentation contributes nothing."""
     expected = np.zeros(len(scores), np.float64)
     total = 0.0
     longest = 1
     for w in range(len(bounds) - 1):
         longest = max(longest, bounds[w + 1] - bounds[w])
-    depth = max(1, _max_piece_len(node_piece, slot_keys, slot_child))
-    cap = longest * min(depth, longest)
-    e_start = np.empty(cap, np.int64)
-    e_end = np.empty(cap, np.int64)
-    e_id = np.empty(cap, np.int64)
     alpha = np.empty(longest + 1, np.float64)
     beta = np.empty(longest + 1, np.float64)
+    acc = np.empty(longest + 1, np.float64)
     for w in range(len(bounds) - 1):
         n = bounds[w + 1] - bounds[w]
-        m = _edges(buf, bounds[w], bounds[w + 1], slot_keys, slot_child, node_piece, e_start, e_end, e_id)
+        lo = e_offsets[w]
+        hi = e_offsets[w + 1]
+        # forward: alpha[e] = log sum over edges (s, e) of exp(alpha[s] + score); edges come by
+        # start, so alpha[s] is complete when its first outgoing edge is reached
         for i in range(n + 1):
             alpha[i] = NEG_INF
-            beta[i] = NEG_INF
+            acc[i] = 0.0
         alpha[0] = 0.0
-        beta[n] = 0.0
-        for k in range(m):
+        acc[0] = 1.0
+        last = -1
+        for k in range(lo, hi):
             s = e_start[k]
+            if s != last:
+                alpha[s] = alpha[s] + np.log(acc[s]) if acc[s] > 0.0 else NEG_INF
+                last = s
             if alpha[s] != NEG_INF:
-                e = e_end[k]
-                alpha[e] = _logaddexp(alpha[e], alpha[s] + scores[e_id[k]])
-        for k in range(m - 1, -1, -1):
-            e = e_end[k]
-            if beta[e] != NEG_INF:
-                s = e_start[k]
-                beta[s] = _logaddexp(beta[s], beta[e] + scores[e_id[k]])
-        z = alpha[n]
+                _lse_add(alpha, acc, e_end[k], alpha[s] + scores[e_id[k]])
+        z = alpha[n] + np.log(acc[n]) if acc[n] > 0.0 else NEG_INF
         if z == NEG_INF:
             continue
+        # backward: beta[s] = log sum over edges (s, e) of exp(score + beta[e]); the edges of one
+        # start are consecutive, and later starts are done first
+        for i in range(n + 1):
+            beta[i] = NEG_INF
+        beta[n] = 0.0
+        k = hi - 1
+        while k >= lo:
+            s = e_start[k]
+            j = k
+            top = NEG_INF
+            while j >= lo and e_start[j] == s:
+                x = scores[e_id[j]] + beta[e_end[j]]
+                if x > top:
+                    top = x
+                j -= 1
+            if top != NEG_INF:
+                sum_ = 0.0
+                for i in range(j + 1, k + 1):
+                    sum_ += np.exp(scores[e_id[i]] + beta[e_end[i]] - top)
+                beta[s] = top + np.log(sum_)
+            k = j
         c = counts[w]
         total += c * z
-        for k in range(m):
+        for k in range(lo, hi):
             a = alpha[e_start[k]]
             b = beta[e_end[k]]
             if a != NEG_INF and b != NEG_INF:
@@ -172,19 +252,15 @@ def forward_backward(buf, bounds, counts, slot_keys, slot_child, node_piece, sco
 
 
 @nb.njit(cache=True)
-def _viterbi_word(buf, start, end, slot_keys, slot_child, node_piece, scores, skip_piece,
-                  e_start, e_end, e_id, best, back_start, back_id, out, out_pos):
-    """Viterbi path of ``buf[start:end]`` written to ``out[out_pos:]``; returns (number of pieces,
-    path score), or (-1, -inf) when no path exists. The edge covering the whole word with piece
-    ``skip_piece`` is left out (-1: none)."""
-    n = end - start
-    m = _edges(buf, start, end, slot_keys, slot_child, node_piece, e_start, e_end, e_id)
+def _viterbi_dp(n, e_start, e_end, e_id, lo, hi, scores, skip_piece, best, back_start, back_id):
+    """Viterbi over the edges ``lo:hi`` of a word of ``n`` bytes, leaving out the edge covering
+    the whole word with piece ``skip_piece`` (-1: none); False when no path exists."""
     for i in range(n + 1):
         best[i] = NEG_INF
         back_start[i] = -1
     best[0] = 0.0
     back_start[0] = 0
-    for k in range(m):
+    for k in range(lo, hi):
         s = e_start[k]
         e = e_end[k]
         p = e_id[k]
@@ -195,7 +271,18 @@ def _viterbi_word(buf, start, end, slot_keys, slot_child, node_piece, scores, sk
             best[e] = cand
             back_start[e] = s
             back_id[e] = p
-    if n > 0 and back_start[n] < 0:
+    return n == 0 or back_start[n] >= 0
+
+
+@nb.njit(cache=True)
+def _viterbi_word(buf, start, end, slots, near, scores, skip_piece,
+                  e_start, e_end, e_id, best, back_start, back_id, out, out_pos):
+    """Viterbi path of ``buf[start:end]`` written to ``out[out_pos:]``; returns (number of pieces,
+    path score), or (-1, -inf) when no path exists. The edge covering the whole word with piece
+    ``skip_piece`` is left out (-1: none)."""
+    n = end - start
+    m = _edges(buf, start, end, slots, near, e_start, e_end, e_id, 0)
+    if not _viterbi_dp(n, e_start, e_end, e_id, 0, m, scores, skip_piece, best, back_start, back_id):
         return -1, NEG_INF
     count = 0
     e = n
@@ -212,17 +299,16 @@ def _viterbi_word(buf, start, end, slot_keys, slot_child, node_piece, scores, sk
 
 
 @nb.njit(cache=True, nogil=True)
-def viterbi_words(buf, bounds, slot_keys, slot_child, node_piece, scores):
+def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     """Best segmentation of each word ``buf[bounds[j]:bounds[j+1]]``: (piece ids, id bounds per
     word). A word without any segmentation gets no ids and id bound -1 (the caller reports it)."""
     n_words = len(bounds) - 1
-    ids = np.empty(len(buf) if len(buf) > 0 else 1, np.int64)
+    ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
     longest = 1
     for w in range(n_words):
         longest = max(longest, bounds[w + 1] - bounds[w])
-    depth = max(1, _max_piece_len(node_piece, slot_keys, slot_child))
-    cap = longest * min(depth, longest)
+    cap = longest * min(max(1, longest_piece), longest)
     e_start = np.empty(cap, np.int64)
     e_end = np.empty(cap, np.int64)
     e_id = np.empty(cap, np.int64)
@@ -231,8 +317,8 @@ def viterbi_words(buf, bounds, slot_keys, slot_child, node_piece, scores):
     back_id = np.empty(longest + 1, np.int64)
     out = 0
     for w in range(n_words):
-        count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slot_keys, slot_child, node_piece, scores, -1,
-                                 e_start, e_end, e_id, best, back_start, back_id, ids, out)
+        count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slots, near, scores,
+                                 -1, e_start, e_end, e_id, best, back_start, back_id, ids, out)
         if count < 0:
             id_bounds[w + 1] = -1
             return ids[:out], id_bounds
@@ -242,28 +328,35 @@ def viterbi_words(buf, bounds, slot_keys, slot_child, node_piece, scores):
 
 
 @nb.njit(cache=True, nogil=True)
-def viterbi_counts(buf, bounds, counts, slot_keys, slot_child, node_piece, scores):
-    """How often each piece is on the Viterbi path of the words, weighted by ``counts``:
-    (piece counts, number of pieces on all paths, sum of ``counts[j] *`` path score)."""
-    ids, id_bounds = viterbi_words(buf, bounds, slot_keys, slot_child, node_piece, scores)
+def viterbi_counts(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
+    """How often each piece is on the Viterbi path of the words (lattices from
+    ``lattice_edges``), weighted by ``counts``: (piece counts, sum of ``counts[j] *`` path score)."""
     freq = np.zeros(len(scores), np.float64)
-    n_tokens = 0
     loglik = 0.0
+    longest = 1
     for w in range(len(bounds) - 1):
-        if id_bounds[w + 1] < 0:
-            break
+        longest = max(longest, bounds[w + 1] - bounds[w])
+    best = np.empty(longest + 1, np.float64)
+    back_start = np.empty(longest + 1, np.int64)
+    back_id = np.empty(longest + 1, np.int64)
+    for w in range(len(bounds) - 1):
+        n = bounds[w + 1] - bounds[w]
+        if not _viterbi_dp(n, e_start, e_end, e_id, e_offsets[w], e_offsets[w + 1], scores, -1,
+                           best, back_start, back_id):
+            continue
         c = counts[w]
-        for k in range(id_bounds[w], id_bounds[w + 1]):
-            freq[ids[k]] += c
-            loglik += c * scores[ids[k]]
-        n_tokens += c * (id_bounds[w + 1] - id_bounds[w])
-    return freq, n_tokens, loglik
+        loglik += c * best[n]
+        e = n
+        while e > 0:
+            freq[back_id[e]] += c
+            e = back_start[e]
+    return freq, loglik
 
 
-@nb.njit(cache=True)
-def alternatives(arena, offsets, slot_keys, slot_child, node_piece, scores):
-    """For each piece ``p = arena[offsets[p]:offsets[p+1]]`` (a piece of the trie with id p): the
-    best segmentation of its bytes that does not use ``p`` itself.
+@nb.njit(cache=True, nogil=True)
+def alternatives(arena, offsets, first_id, slots, near, longest_piece, scores):
+    """For each piece ``arena[offsets[p]:offsets[p+1]]``, which has id ``first_id + p`` in the trie:
+    the best segmentation of its bytes that does not use that piece itself.
 
     Returns (alt ids, alt bounds, alt score per piece); piece p's alternative is
     ``alt_ids[alt_bounds[p]:alt_bounds[p+1]]``, empty with score -inf when there is none.
@@ -279,13 +372,14 @@ def alternatives(arena, offsets, slot_keys, slot_child, node_piece, scores):
     best = np.empty(longest + 1, np.float64)
     back_start = np.empty(longest + 1, np.int64)
     back_id = np.empty(longest + 1, np.int64)
-    alt_ids = np.empty(offsets[-1], np.int64)
+    alt_ids = np.empty(max(1, offsets[-1] - offsets[0]), np.int64)
     alt_bounds = np.zeros(n_pieces + 1, np.int64)
     alt_score = np.empty(n_pieces, np.float64)
     out = 0
     for p in range(n_pieces):
-        count, score = _viterbi_word(arena, offsets[p], offsets[p + 1], slot_keys, slot_child, node_piece,
-                                     scores, p, e_start, e_end, e_id, best, back_start, back_id, alt_ids, out)
+        count, score = _viterbi_word(arena, offsets[p], offsets[p + 1], slots, near,
+                                     scores, first_id + p, e_start, e_end, e_id, best, back_start, back_id,
+                                     alt_ids, out)
         if count < 0:
             count = 0
         out += count
@@ -331,7 +425,7 @@ def removal_loss(freq, alt_ids, alt_bounds, total_words):
 
 
 @nb.njit(cache=True)
-def nbest_word(buf, slot_keys, slot_child, node_piece, scores, n_best):
+def nbest_word(buf, slots, near, longest_piece, scores, n_best):
     """The ``n_best`` best segmentations of ``buf`` (uint8), best first: (piece ids, bounds per
     path, path scores). Equal scores are ordered as Viterbi breaks ties (the path whose last
     piece starts earliest first, recursively), so the first path is the Viterbi path.
@@ -343,12 +437,11 @@ def nbest_word(buf, slot_keys, slot_child, node_piece, scores, n_best):
     ([0, 1, 2], [0, 2, 3], [-2.0, -3.0])
     """
     n = len(buf)
-    depth = max(1, _max_piece_len(node_piece, slot_keys, slot_child))
-    cap = max(1, n * min(depth, n))
+    cap = max(1, n * min(max(1, longest_piece), n))
     e_start = np.empty(cap, np.int64)
     e_end = np.empty(cap, np.int64)
     e_id = np.empty(cap, np.int64)
-    m = _edges(buf, 0, n, slot_keys, slot_child, node_piece, e_start, e_end, e_id)
+    m = _edges(buf, 0, n, slots, near, e_start, e_end, e_id, 0)
     k_max = max(1, n_best)
     score = np.full((n + 1, k_max), NEG_INF)
     from_pos = np.full((n + 1, k_max), -1, np.int64)

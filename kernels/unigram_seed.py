@@ -86,10 +86,11 @@ def _compare(arena, starts, ends, keys, a, b, cap):
 
 
 @nb.njit(cache=True)
-def _sort_suffixes(arena, starts, ends, cap):
-    """Order of the suffixes (stable bottom-up merge sort, ties by position)."""
+def _first_bytes(arena, starts, ends, cap):
+    """The first 8 bytes of each suffix (at most ``cap``) as a big-endian uint64, zero padded:
+    sorting by it orders suffixes correctly except among equal keys."""
     n = len(starts)
-    keys = np.zeros(n, np.uint64)  # first 8 bytes, big-endian, zero padded: a coarse order
+    keys = np.zeros(n, np.uint64)
     for i in range(n):
         k = np.uint64(0)
         length = min(ends[i] - starts[i], cap)
@@ -98,32 +99,52 @@ def _sort_suffixes(arena, starts, ends, cap):
             if j < length:
                 k = k | np.uint64(arena[starts[i] + j])
         keys[i] = k
-    order = np.arange(n)
+    return keys
+
+
+@nb.njit(cache=True)
+def _refine(arena, starts, ends, keys, order, cap):
+    """Sort each run of equal keys in ``order`` by the whole suffix (stable merge sort)."""
+    n = len(order)
     tmp = np.empty(n, np.int64)
-    width = 1
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if _compare(arena, starts, ends, keys, order[j], order[i], cap) < 0:
-                    tmp[k] = order[j]
-                    j += 1
-                else:
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and keys[order[hi]] == keys[order[lo]]:
+            hi += 1
+        width = 1
+        while width < hi - lo:
+            for a in range(lo, hi, 2 * width):
+                mid = min(a + width, hi)
+                b = min(a + 2 * width, hi)
+                i, j, k = a, mid, a
+                while i < mid and j < b:
+                    if _compare(arena, starts, ends, keys, order[j], order[i], cap) < 0:
+                        tmp[k] = order[j]
+                        j += 1
+                    else:
+                        tmp[k] = order[i]
+                        i += 1
+                    k += 1
+                while i < mid:
                     tmp[k] = order[i]
                     i += 1
-                k += 1
-            while i < mid:
-                tmp[k] = order[i]
-                i += 1
-                k += 1
-            while j < hi:
-                tmp[k] = order[j]
-                j += 1
-                k += 1
-        order, tmp = tmp, order
-        width *= 2
+                    k += 1
+                while j < b:
+                    tmp[k] = order[j]
+                    j += 1
+                    k += 1
+            for k in range(lo, hi):
+                order[k] = tmp[k]
+            width *= 2
+        lo = hi
+
+
+def _sort_suffixes(arena, starts, ends, cap):
+    """Order of the suffixes (by their first ``cap`` bytes, a word end first; ties by position)."""
+    keys = _first_bytes(arena, starts, ends, cap)
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    _refine(arena, starts, ends, keys, order, cap)
     return order
 
 
@@ -150,13 +171,18 @@ def _aligned(arena, start, end, length):
     return length
 
 
-@nb.njit(cache=True)
 def substring_candidates(arena, offsets, counts, max_chars, cap):
     """Candidate seed pieces of at least two characters: (start in ``arena``, byte length,
     frequency) of one occurrence of each (see the module docstring)."""
     starts, ends, words = _suffixes(arena, offsets)
-    n = len(starts)
     order = _sort_suffixes(arena, starts, ends, cap)
+    return _nodes(arena, counts, starts, ends, words, order, max_chars, cap)
+
+
+@nb.njit(cache=True)
+def _nodes(arena, counts, starts, ends, words, order, max_chars, cap):
+    """The candidates of the suffix tree given the sorted suffixes."""
+    n = len(starts)
     weight = np.zeros(n + 1, np.int64)  # prefix sums of word counts in sorted order
     for i in range(n):
         weight[i + 1] = weight[i] + counts[words[order[i]]]

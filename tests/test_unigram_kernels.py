@@ -58,10 +58,43 @@ def test_nbest_matches_enumeration(vocab, scores, word, n):
 def test_forward_backward_matches_enumeration(vocab, scores, word_counts):
     ids, trie, scores, _ = model(vocab, scores)
     words = list(word_counts)
-    expected, total = lattice.forward_backward(*packed(words), np.array(list(word_counts.values())), *trie, scores)
+    buf, bounds = packed(words)
+    counts = np.array(list(word_counts.values()))
+    expected, total = lattice.forward_backward(bounds, counts, *lattice.lattice_edges(buf, bounds, *trie), scores)
     ref_expected, ref_total = reference_expected_counts(word_counts, ids, scores)
     assert np.allclose(expected, ref_expected, rtol=1e-9, atol=1e-9)
     assert math.isclose(total, ref_total, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(vocabularies, st.lists(int_scores, min_size=20, max_size=20),
+       st.dictionaries(small_words, st.integers(1, 9), min_size=1, max_size=6), st.data())
+def test_filtered_lattices_are_the_lattices_of_the_smaller_vocabulary(vocab, scores, word_counts, data):
+    """Training builds the lattices once and drops edges as pieces go: same as rebuilding."""
+    ids, trie, scores, pieces = model(vocab, scores)
+    keep = sorted(set(range(4)) | set(data.draw(st.lists(st.integers(4, len(pieces) - 1), max_size=len(pieces)))
+                                        if len(pieces) > 4 else []))
+    new_id = np.full(len(pieces), -1, np.int32)
+    new_id[keep] = np.arange(len(keep))
+    buf, bounds = packed(list(word_counts))
+    edges = lattice.lattice_edges(buf, bounds, *trie)
+    m = lattice.filter_edges(*edges, new_id)
+    filtered = [a[:m] for a in edges[:3]] + [edges[3]]
+    small_ids, small_trie, _, _ = model([pieces[k] for k in keep], [0.0] * 20)
+    assert [pieces[k] for k in keep] == sorted(small_ids, key=small_ids.get)
+    rebuilt = lattice.lattice_edges(buf, bounds, *small_trie)
+    for a, b in zip(filtered, rebuilt):
+        assert a.tolist() == b.tolist()
+    # Viterbi counts over the (filtered) lattices = counts of the reference Viterbi paths
+    small_scores = scores[keep]
+    counts = np.array(list(word_counts.values()))
+    freq, loglik = lattice.viterbi_counts(bounds, counts, *filtered, small_scores)
+    expected = np.zeros(len(keep))
+    for word, c in word_counts.items():
+        path, score = reference_nbest(word, small_ids, small_scores, 1)[0]
+        for p in path:
+            expected[p] += c
+    assert freq.tolist() == expected.tolist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,7 +102,7 @@ def test_forward_backward_matches_enumeration(vocab, scores, word_counts):
 def test_alternatives_are_the_best_segmentation_without_the_piece(vocab, scores):
     ids, trie, scores, pieces = model(vocab, scores)
     arena, offsets = packed(pieces)
-    alt_ids, alt_bounds, alt_score = lattice.alternatives(arena, offsets, *trie, scores)
+    alt_ids, alt_bounds, alt_score = lattice.alternatives(arena, offsets, 0, *trie, scores)
     for p, piece in enumerate(pieces):
         without = {q: i for q, i in ids.items() if i != p}  # inside its own bytes, p only spans them all
         paths = reference_nbest(piece, without, scores, 1)

@@ -26,6 +26,8 @@ byte-level characters (``BYTE_ORDER``, as BPE), then the learned pieces by decre
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -41,6 +43,8 @@ SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses t
 MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)
 DROP_EXPECTED = 0.5      # the M-step drops pieces expected fewer times (sentencepiece's threshold)
 DESIRED_MARGIN = 1.1     # EM and pruning stop at this many times the target; the final cut is by score
+N_CHUNKS = 8             # words (and pieces) are cut into this many chunks, summed in order: the
+                         # result does not depend on the number of threads
 
 
 @dataclass
@@ -59,7 +63,7 @@ class UnigramModel:
         self._tables = None
 
     def tables(self):
-        """(trie slot keys, slot children, node -> id, scores) for the lattice kernels."""
+        """(the trie: slots, near, longest; scores by id) for the lattice kernels."""
         if self._tables is None:
             self._tables = _encode_tables(self)
         return self._tables
@@ -95,7 +99,7 @@ class UnigramModel:
         if not pieces:
             return 0.0
         ids, _ = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
-        return float(self.tables()[3][ids].sum())
+        return float(self.tables()[-1][ids].sum())
 
 
     # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
@@ -227,7 +231,7 @@ def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: S
     if num_sub_iterations < 1 or seed_size < 1:
         raise ConfigError("num_sub_iterations and seed_size must be >= 1")
 
-    words, bounds, counts = word_counts.arena, word_counts.offsets, word_counts.counts
+    words = _Words(word_counts)
     pieces = _seed_pieces(word_counts, min_frequency, max_piece_chars, max_token_length or 4 * max_piece_chars,
                           seed_size)
     if len(pieces) < target:
@@ -236,16 +240,64 @@ def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: S
             f"pieces occur at least min_frequency={min_frequency} times (+ 256 bytes + {len(specials)} specials); "
             f"use a vocab_size of at most {len(pieces) + len(specials)}, a lower min_frequency or more text")
     desired = max(target, 256 + int((target - 256) * DESIRED_MARGIN))
-    while True:
-        for _ in range(num_sub_iterations):
-            expected, _ = lattice.forward_backward(words, bounds, counts, *pieces.trie(), pieces.scores)
-            pieces = _m_step(pieces, expected, target)
-        if on_progress is not None:
-            on_progress(len(pieces) + len(specials))
-        if len(pieces) <= desired:
-            break
-        pieces = _prune(pieces, words, bounds, counts, desired, shrinking_factor)
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        words.pool = pool
+        words.build_lattices(pieces.trie())
+        while True:
+            for _ in range(num_sub_iterations):
+                expected = words.map_sum(lattice.forward_backward, pieces.scores)
+                pieces, new_id = _m_step(pieces, expected, target)
+                words.drop_pieces(new_id)
+            if on_progress is not None:
+                on_progress(len(pieces) + len(specials))
+            if len(pieces) <= desired:
+                break
+            pieces, new_id = _prune(pieces, words, desired, shrinking_factor)
+            words.drop_pieces(new_id)
     return _final_model(pieces, target, specials)
+
+
+class _Words:
+    """The training words cut into ``N_CHUNKS`` chunks of about equal bytes, each with the
+    lattices of its words; kernels run on the chunks on a thread pool (they release the GIL)
+    and their per-chunk results are summed in chunk order."""
+
+    def __init__(self, wc: WordCounts):
+        self.arena, self.offsets, self.counts = wc.arena, wc.offsets, wc.counts
+        cuts = np.searchsorted(wc.offsets, np.linspace(0, wc.offsets[-1], N_CHUNKS + 1)[1:-1])
+        edges = np.unique(np.concatenate([[0], cuts, [len(wc.counts)]]))
+        self.ranges = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        self.pool: ThreadPoolExecutor | None = None
+        self.lattices: list[tuple] = []
+
+    def _map(self, fn, items):
+        return list(self.pool.map(fn, items)) if self.pool else [fn(x) for x in items]
+
+    def build_lattices(self, trie) -> None:
+        self.lattices = self._map(
+            lambda r: lattice.lattice_edges(self.arena, self.offsets[r[0]:r[1] + 1], *trie), self.ranges)
+
+    def drop_pieces(self, new_id: np.ndarray) -> None:
+        """Remove the lattice edges of the pieces with ``new_id < 0``, renumber the others."""
+        def run(lat):
+            m = lattice.filter_edges(*lat, new_id)
+            return lat[0][:m], lat[1][:m], lat[2][:m], lat[3]
+        self.lattices = self._map(run, self.lattices)
+
+    def map_sum(self, kernel, scores) -> np.ndarray:
+        """Sum over chunks of ``kernel(bounds, counts, *lattice, scores)[0]``."""
+        def run(i):
+            lo, hi = self.ranges[i]
+            return kernel(self.offsets[lo:hi + 1], self.counts[lo:hi], *self.lattices[i], scores)[0]
+        results = self._map(run, range(len(self.ranges)))
+        total = results[0]
+        for r in results[1:]:
+            total = total + r
+        return total
+
+    @property
+    def total(self) -> float:
+        return float(self.counts.sum())
 
 
 def _seed_pieces(wc: WordCounts, min_frequency: int, max_chars: int, max_bytes: int, seed_size: int) -> _Pieces:
@@ -280,9 +332,9 @@ def _count_chars(arena: np.ndarray, pos: np.ndarray, length: np.ndarray) -> np.n
     return starts[pos + length] - starts[pos]
 
 
-def _m_step(pieces: _Pieces, expected: np.ndarray, target: int) -> _Pieces:
+def _m_step(pieces: _Pieces, expected: np.ndarray, target: int) -> tuple[_Pieces, np.ndarray]:
     """Drop pieces expected fewer than 0.5 times (never the bytes, never below ``target`` pieces);
-    score the rest ``digamma(expected) - digamma(sum)``."""
+    score the rest ``digamma(expected) - digamma(sum)``. Returns the pieces and old -> new ids."""
     keep = expected >= DROP_EXPECTED
     keep[:256] = True
     if keep.sum() < target:  # keep the most expected of the dropped ones too
@@ -292,23 +344,43 @@ def _m_step(pieces: _Pieces, expected: np.ndarray, target: int) -> _Pieces:
     idx = np.flatnonzero(keep)
     kept = expected[idx]
     scores = digamma(np.maximum(kept, MIN_EXPECTED)) - digamma(max(kept.sum(), MIN_EXPECTED))
-    return pieces.subset(idx, scores)
+    return pieces.subset(idx, scores), _new_ids(len(pieces), idx)
 
 
-def _prune(pieces: _Pieces, words, bounds, counts, desired: int, shrinking_factor: float) -> _Pieces:
+def _new_ids(n: int, keep: np.ndarray) -> np.ndarray:
+    """Old id -> new id (-1: dropped) when the pieces ``keep`` (increasing) are kept."""
+    new_id = np.full(n, -1, np.int32)
+    new_id[keep] = np.arange(len(keep), dtype=np.int32)
+    return new_id
+
+
+def _prune(pieces: _Pieces, words: _Words, desired: int, shrinking_factor: float) -> tuple[_Pieces, np.ndarray]:
     """Keep ``max(desired, shrinking_factor * n)`` pieces: the bytes, then the pieces whose removal
     loses the most likelihood; pieces never on a Viterbi path, or whose own Viterbi segmentation
     is not themselves, go last."""
-    trie = pieces.trie()
-    freq, _, _ = lattice.viterbi_counts(words, bounds, counts, *trie, pieces.scores)
-    alt_ids, alt_bounds, alt_score = lattice.alternatives(pieces.arena, pieces.offsets, *trie, pieces.scores)
-    loss = lattice.removal_loss(freq, alt_ids, alt_bounds, float(counts.sum()))
+    freq = words.map_sum(lattice.viterbi_counts, pieces.scores)
+    alt_ids, alt_bounds, alt_score = _alternatives(pieces, pieces.trie(), words.pool)
+    loss = lattice.removal_loss(freq, alt_ids, alt_bounds, words.total)
     removable = (freq == 0) | (alt_score > pieces.scores)
     n_keep = max(desired, int(shrinking_factor * len(pieces)))
     rest = np.arange(256, len(pieces))
     order = rest[np.lexsort((rest, -loss[rest], removable[rest]))][: n_keep - 256]
     keep = np.concatenate([np.arange(256), np.sort(order)])
-    return pieces.subset(keep, pieces.scores[keep])
+    return pieces.subset(keep, pieces.scores[keep]), _new_ids(len(pieces), keep)
+
+
+def _alternatives(pieces: _Pieces, trie, pool: ThreadPoolExecutor | None):
+    """``lattice.alternatives`` of all pieces, computed in ``N_CHUNKS`` chunks of pieces."""
+    cuts = np.linspace(0, len(pieces), N_CHUNKS + 1).astype(np.int64)
+    ranges = [(lo, hi) for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()) if hi > lo]
+
+    def run(r):
+        lo, hi = r
+        return lattice.alternatives(pieces.arena, pieces.offsets[lo:hi + 1], lo, *trie, pieces.scores)
+    parts = list(pool.map(run, ranges)) if pool else [run(r) for r in ranges]
+    alt_ids = np.concatenate([p[0] for p in parts])
+    sizes = np.concatenate([np.diff(p[1]) for p in parts])
+    return alt_ids, offsets_from_lengths(sizes), np.concatenate([p[2] for p in parts])
 
 
 def _final_model(pieces: _Pieces, target: int, specials: list[str]) -> UnigramModel:
