@@ -22,7 +22,7 @@ piece's length is kept: these three are "the trie" the other kernels take. Examp
     >>> ids, bounds = viterbi_words(np.frombuffer(b"abba", np.uint8), np.array([0, 4]), *trie, scores)
     >>> [pieces[i] for i in ids]
     [b'ab', b'b', b'a']
-    >>> edges = lattice_edges(np.frombuffer(b"ab", np.uint8), np.array([0, 2]), *trie)
+    >>> edges = lattice_edges(np.frombuffer(b"ab", np.uint8), np.array([0, 2]), *trie, np.empty(0, np.int32))
     >>> expected, logz = forward_backward(np.array([0, 2]), np.array([1]), *edges, scores)
     >>> expected.round(3).tolist()                 # P(a b) = .04 / (.04 + .6)
     [0.062, 0.062, 0.938]
@@ -57,9 +57,9 @@ def build_trie(arena, offsets, piece_ids):
     A node ending piece ``p`` stores ``piece_ids[p]``; empty pieces are ignored and the first of
     two equal pieces wins.
     """
-    total = offsets[-1] - offsets[0]
+    total = offsets[-1] - offsets[0]  # at most this many nodes below the root; usually far fewer
     cap = 8
-    while cap < 2 * (total + 1):
+    while cap < (5 * total) // 4 + 2:
         cap *= 2
     slots = np.full((cap, 2), -1, np.int64)
     n_nodes = 1
@@ -121,15 +121,17 @@ def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m):
 
 
 @nb.njit(cache=True, nogil=True)
-def lattice_edges(buf, bounds, slots, near, longest_piece):
+def lattice_edges(buf, bounds, slots, near, longest_piece, positions):
     """The lattices of the words ``buf[bounds[j]:bounds[j+1]]``: (e_start, e_end, e_id,
-    e_offsets); word j's edges are ``e_offsets[j]:e_offsets[j+1]`` (int32 positions relative to
-    the word, ordered by start then length). Training builds them once and then only removes
-    the edges of dropped pieces (``filter_edges``): the vocabulary only shrinks."""
+    e_offsets); word j's edges are ``e_offsets[j]:e_offsets[j+1]``, ordered by start then
+    length, with positions relative to the word of the dtype of ``positions`` (an empty array:
+    uint16 saves memory when no word is longer than 65535 bytes). Training builds them once
+    and then only removes the edges of dropped pieces (``filter_edges``): the vocabulary only
+    shrinks."""
     n_words = len(bounds) - 1
-    cap = max(16, 4 * (bounds[-1] - bounds[0]))
-    e_start = np.empty(cap, np.int32)
-    e_end = np.empty(cap, np.int32)
+    cap = max(16, 3 * (bounds[-1] - bounds[0]))
+    e_start = np.empty(cap, positions.dtype)
+    e_end = np.empty(cap, positions.dtype)
     e_id = np.empty(cap, np.int32)
     e_offsets = np.zeros(n_words + 1, np.int64)
     m = 0

@@ -171,16 +171,29 @@ def _aligned(arena, start, end, length):
     return length
 
 
-def substring_candidates(arena, offsets, counts, max_chars, cap):
-    """Candidate seed pieces of at least two characters: (start in ``arena``, byte length,
-    frequency) of one occurrence of each (see the module docstring)."""
+def substring_candidates(arena, offsets, counts, max_chars, cap, min_frequency=1):
+    """Candidate seed pieces of at least two characters and ``min_frequency``: (start in
+    ``arena``, byte length, frequency) of one occurrence of each (see the module docstring)."""
     starts, ends, words = _suffixes(arena, offsets)
     order = _sort_suffixes(arena, starts, ends, cap)
-    return _nodes(arena, counts, starts, ends, words, order, max_chars, cap)
+    return _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_frequency)
 
 
 @nb.njit(cache=True)
-def _nodes(arena, counts, starts, ends, words, order, max_chars, cap):
+def _emit(out, m, pos, length, freq):
+    """Append a row to ``out`` (grown by doubling when full); return it (maybe new)."""
+    if m == len(out):
+        bigger = np.empty((2 * len(out), 3), np.int64)
+        bigger[:m] = out
+        out = bigger
+    out[m, 0] = pos
+    out[m, 1] = length
+    out[m, 2] = freq
+    return out
+
+
+@nb.njit(cache=True)
+def _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_frequency):
     """The candidates of the suffix tree given the sorted suffixes."""
     n = len(starts)
     weight = np.zeros(n + 1, np.int64)  # prefix sums of word counts in sorted order
@@ -195,19 +208,15 @@ def _nodes(arena, counts, starts, ends, words, order, max_chars, cap):
         while k < m and arena[starts[a] + k] == arena[starts[b] + k]:
             k += 1
         lcp[i] = k
-    out_pos = np.empty(2 * n + 1, np.int64)
-    out_len = np.empty(2 * n + 1, np.int64)
-    out_freq = np.empty(2 * n + 1, np.int64)
+    out = np.empty((n // 8 + 16, 3), np.int64)
     m = 0
     # leaves: the strings only suffix i has
     for i in range(n):
         s = order[i]
         parent = max(lcp[i], lcp[i + 1])
         length = _aligned(arena, starts[s], ends[s], _limit(arena, starts[s], ends[s], max_chars, cap))
-        if length > parent and length > _char_len(arena[starts[s]]):
-            out_pos[m] = starts[s]
-            out_len[m] = length
-            out_freq[m] = counts[words[s]]
+        if length > parent and length > _char_len(arena[starts[s]]) and counts[words[s]] >= min_frequency:
+            out = _emit(out, m, starts[s], length, counts[words[s]])
             m += 1
     # internal nodes: intervals of lcp values, bottom up with a stack of (depth, left bound)
     stack_depth = np.zeros(n + 2, np.int64)
@@ -222,16 +231,14 @@ def _nodes(arena, counts, starts, ends, words, order, max_chars, cap):
             parent = max(lcp[i], stack_depth[top])
             s = order[lb]
             length = _aligned(arena, starts[s], ends[s], min(depth, _limit(arena, starts[s], ends[s], max_chars, cap)))
-            if length > parent and length > _char_len(arena[starts[s]]):
-                out_pos[m] = starts[s]
-                out_len[m] = length
-                out_freq[m] = weight[i] - weight[lb]
+            if length > parent and length > _char_len(arena[starts[s]]) and weight[i] - weight[lb] >= min_frequency:
+                out = _emit(out, m, starts[s], length, weight[i] - weight[lb])
                 m += 1
         if lcp[i] > stack_depth[top]:
             top += 1
             stack_depth[top] = lcp[i]
             stack_lb[top] = lb
-    return out_pos[:m].copy(), out_len[:m].copy(), out_freq[:m].copy()
+    return out[:m, 0].copy(), out[:m, 1].copy(), out[:m, 2].copy()
 
 
 @nb.njit(cache=True)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from hypothesis import assume, given, settings, strategies as st
 
-from reference import (reference_expected_counts, reference_nbest, reference_removal_loss,
+from reference import (reference_expected_counts, reference_nbest, reference_path_score, reference_removal_loss,
                        reference_segmentations, reference_substring_candidates)
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
@@ -43,13 +43,27 @@ def test_viterbi_matches_enumeration_with_ties(vocab, scores, words):
 
 
 @settings(max_examples=300, deadline=None)
-@given(vocabularies, st.lists(st.one_of(int_scores, any_scores), min_size=20, max_size=20), small_words,
-       st.integers(0, 8))
-def test_nbest_matches_enumeration(vocab, scores, word, n):
+@given(vocabularies, st.lists(int_scores, min_size=20, max_size=20), small_words, st.integers(0, 8))
+def test_nbest_matches_enumeration_with_ties(vocab, scores, word, n):
     ids, trie, scores, _ = model(vocab, scores)
     got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, n)
     got = [(got_ids[got_bounds[k]:got_bounds[k + 1]].tolist(), float(got_scores[k])) for k in range(len(got_scores))]
     assert got == reference_nbest(word, ids, scores, n)
+
+
+@settings(max_examples=300, deadline=None)
+@given(vocabularies, st.lists(any_scores, min_size=20, max_size=20), small_words, st.integers(0, 8))
+def test_nbest_scores_match_enumeration(vocab, scores, word, n):
+    """With arbitrary floats two paths may tie only after rounding (their prefixes did not):
+    the scores must be the n best, each path valid, distinct and scored left to right."""
+    ids, trie, scores, pieces = model(vocab, scores)
+    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, n)
+    paths = [got_ids[got_bounds[k]:got_bounds[k + 1]].tolist() for k in range(len(got_scores))]
+    assert got_scores.tolist() == [score for _, score in reference_nbest(word, ids, scores, n)]
+    assert len({tuple(p) for p in paths}) == len(paths)
+    for path, score in zip(paths, got_scores.tolist()):
+        assert b"".join(pieces[p] for p in path) == word
+        assert reference_path_score([(0, 0, p) for p in path], scores) == score
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,7 +74,8 @@ def test_forward_backward_matches_enumeration(vocab, scores, word_counts):
     words = list(word_counts)
     buf, bounds = packed(words)
     counts = np.array(list(word_counts.values()))
-    expected, total = lattice.forward_backward(bounds, counts, *lattice.lattice_edges(buf, bounds, *trie), scores)
+    edges = lattice.lattice_edges(buf, bounds, *trie, np.empty(0, np.uint16))
+    expected, total = lattice.forward_backward(bounds, counts, *edges, scores)
     ref_expected, ref_total = reference_expected_counts(word_counts, ids, scores)
     assert np.allclose(expected, ref_expected, rtol=1e-9, atol=1e-9)
     assert math.isclose(total, ref_total, rel_tol=1e-9, abs_tol=1e-9)
@@ -77,12 +92,12 @@ def test_filtered_lattices_are_the_lattices_of_the_smaller_vocabulary(vocab, sco
     new_id = np.full(len(pieces), -1, np.int32)
     new_id[keep] = np.arange(len(keep))
     buf, bounds = packed(list(word_counts))
-    edges = lattice.lattice_edges(buf, bounds, *trie)
+    edges = lattice.lattice_edges(buf, bounds, *trie, np.empty(0, np.int32))
     m = lattice.filter_edges(*edges, new_id)
     filtered = [a[:m] for a in edges[:3]] + [edges[3]]
     small_ids, small_trie, _, _ = model([pieces[k] for k in keep], [0.0] * 20)
     assert [pieces[k] for k in keep] == sorted(small_ids, key=small_ids.get)
-    rebuilt = lattice.lattice_edges(buf, bounds, *small_trie)
+    rebuilt = lattice.lattice_edges(buf, bounds, *small_trie, np.empty(0, np.int32))
     for a, b in zip(filtered, rebuilt):
         assert a.tolist() == b.tolist()
     # Viterbi counts over the (filtered) lattices = counts of the reference Viterbi paths
@@ -126,13 +141,15 @@ def test_removal_loss_matches_reference(rows, total_words):
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(st.sampled_from("ab\u00e9\u4e2d"), min_size=1, max_size=9), st.integers(1, 5),
                        min_size=1, max_size=8),
-       st.integers(1, 6), st.integers(2, 12))
-def test_substring_candidates_match_enumeration(word_counts, max_chars, cap):
+       st.integers(1, 6), st.integers(2, 12), st.integers(1, 4))
+def test_substring_candidates_match_enumeration(word_counts, max_chars, cap, min_frequency):
     wc = WordCounts.from_dict(word_counts)
-    pos, length, freq = unigram_seed.substring_candidates(wc.arena, wc.offsets, wc.counts, max_chars, cap)
+    pos, length, freq = unigram_seed.substring_candidates(wc.arena, wc.offsets, wc.counts, max_chars, cap,
+                                                          min_frequency)
     got = {wc.arena[p:p + n].tobytes(): f for p, n, f in zip(pos.tolist(), length.tolist(), freq.tolist())}
     assert len(got) == len(pos)  # each candidate once
-    assert got == reference_substring_candidates({w.encode(): c for w, c in word_counts.items()}, max_chars, cap)
+    expected = reference_substring_candidates({w.encode(): c for w, c in word_counts.items()}, max_chars, cap)
+    assert got == {sub: f for sub, f in expected.items() if f >= min_frequency}
 
 
 @settings(max_examples=100, deadline=None)

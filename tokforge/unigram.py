@@ -274,8 +274,10 @@ class _Words:
         return list(self.pool.map(fn, items)) if self.pool else [fn(x) for x in items]
 
     def build_lattices(self, trie) -> None:
+        longest = int(np.diff(self.offsets).max(initial=0))
+        positions = np.empty(0, np.uint16 if longest < 1 << 16 else np.int32)
         self.lattices = self._map(
-            lambda r: lattice.lattice_edges(self.arena, self.offsets[r[0]:r[1] + 1], *trie), self.ranges)
+            lambda r: lattice.lattice_edges(self.arena, self.offsets[r[0]:r[1] + 1], *trie, positions), self.ranges)
 
     def drop_pieces(self, new_id: np.ndarray) -> None:
         """Remove the lattice edges of the pieces with ``new_id < 0``, renumber the others."""
@@ -308,7 +310,8 @@ def _seed_pieces(wc: WordCounts, min_frequency: int, max_chars: int, max_bytes: 
     cap = min(4 * max_chars, max_bytes)
     c_pos, c_len, c_freq = unigram_seed.char_counts(arena, wc.offsets, wc.counts)
     multi = c_len > 1
-    s_pos, s_len, s_freq = unigram_seed.substring_candidates(arena, wc.offsets, wc.counts, max_chars, cap)
+    s_pos, s_len, s_freq = unigram_seed.substring_candidates(arena, wc.offsets, wc.counts, max_chars, cap,
+                                                             min_frequency)
     pos = np.concatenate([c_pos[multi], s_pos])
     length = np.concatenate([c_len[multi], s_len])
     freq = np.concatenate([c_freq[multi], s_freq])
