@@ -4,6 +4,7 @@
     python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
+    python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -60,6 +61,28 @@ def run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"benchmark job failed: {args}")
     return wall, usage.ru_maxrss / 1024
+
+
+TOKFORGE_UNIGRAM = r'''
+import sys, tokforge
+corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0).save(out)
+'''
+
+# "anchor": the settings of ../shared/bench/anchor_spm.py (sentencepiece's default normalization,
+# which collapses whitespace and drops newlines: lossy). "lossless": no normalization, whitespace
+# kept, whitespace-only pieces allowed, every character covered: decode(encode(x)) == x like tokforge.
+SPM_UNIGRAM = r'''
+import glob, os, sys, sentencepiece as spm
+corpus, vocab, out, config = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+options = dict(character_coverage=0.9995)
+if config == "lossless":
+    options = dict(character_coverage=1.0, normalization_rule_name="identity", remove_extra_whitespaces=False,
+                   allow_whitespace_only_pieces=True)
+spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_size=vocab, model_type="unigram",
+    byte_fallback=True, num_threads=os.cpu_count(), minloglevel=2, max_sentence_length=1 << 16, **options)
+'''
 
 
 def same_merges(a: Path, b: Path) -> bool:
@@ -187,6 +210,68 @@ def bench_scaling(corpus: str, sizes_mb: list[int], vocabs: list[int]) -> None:
             print(f"{size:>9.1f} {vocab:>7} {tf:>10.1f} {hf:>8.1f} {tf / hf:>6.2f}x")
 
 
+def split_held_out(corpus: str, out: Path, every: int = 100, max_bytes: int = 2 << 20) -> list[str]:
+    """Copy the corpus's .txt files to ``out`` without the held-out lines (those whose CRC-32 is
+    0 modulo ``every``, up to ``max_bytes``); return the held-out lines."""
+    import zlib
+    held: list[str] = []
+    size = 0
+    out.mkdir(parents=True, exist_ok=True)
+    for k, f in enumerate(sorted(Path(corpus).rglob("*.txt"))):
+        kept = []
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
+            if size < max_bytes and zlib.crc32(line.encode("utf-8")) % every == 0:
+                held.append(line)
+                size += len(line.encode("utf-8"))
+            else:
+                kept.append(line)
+        (out / f"{k:03d}.txt").write_text("".join(kept), encoding="utf-8")
+    return held
+
+
+def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
+    """Unigram: tokforge vs sentencepiece trained on the same lines, measured on the same held-out
+    lines: time, peak RSS, bytes/token, exact round trips, average log-likelihood per byte."""
+    import numpy as np
+    import sentencepiece as spm
+
+    import tokforge
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train_dir = Path(tmp) / "train"
+        held = split_held_out(corpus, train_dir)
+        nbytes = sum(len(d.encode("utf-8")) for d in held)
+        size = sum(p.stat().st_size for p in train_dir.rglob("*.txt"))
+        print(f"train on {size / 1e6:.1f} MB, held out {len(held):,} lines ({nbytes / 1e6:.2f} MB), "
+              f"{os.cpu_count()} cores")
+        print(f"{'vocab':>7} {'system':<22} {'wall s':>8} {'peak MB':>8} {'bytes/tok':>10} {'round trip':>11} "
+              f"{'loglik/byte':>12}")
+        for vocab in vocabs:
+            rows = []
+            out = Path(tmp) / f"tokforge-{vocab}"
+            wall, rss = run(TOKFORGE_UNIGRAM, [str(train_dir), str(vocab), str(out)])
+            tok = tokforge.Tokenizer.load(out)
+            encoded = tok.encode_batch(held)
+            scores = np.asarray(tok.model.scores)
+            loglik = sum(float(scores[ids].sum()) for ids in encoded)
+            exact = sum(tok.decode(ids) == d for ids, d in zip(encoded, held))
+            rows.append(("tokforge unigram", wall, rss, sum(map(len, encoded)), exact, loglik))
+            for config in configs:
+                prefix = Path(tmp) / f"spm-{config}-{vocab}"
+                wall, rss = run(SPM_UNIGRAM, [str(train_dir), str(vocab), str(prefix), config])
+                sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+                encoded = sp.encode(held)
+                loglik = sum(sp.get_score(i) for ids in encoded for i in ids)
+                exact = sum(sp.decode(ids) == d for ids, d in zip(encoded, held))
+                rows.append((f"sentencepiece {config}", wall, rss, sum(map(len, encoded)), exact, loglik))
+            for name, wall, rss, n_tokens, exact, loglik in rows:
+                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {nbytes / n_tokens:>10.4f} "
+                      f"{exact / len(held):>10.1%} {loglik / nbytes:>12.4f}")
+        print("bytes/token: held-out UTF-8 bytes / tokens (higher = better compression); round trip: share of "
+              "held-out lines with decode(encode(line)) == line; loglik/byte: sum of the pieces' scores "
+              "(natural log) / bytes (sentencepiece scores its byte-fallback pieces 0, which flatters it)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,8 +288,16 @@ def main() -> None:
     g.add_argument("corpus")
     g.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40, 85], help="corpus sizes in MB")
     g.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000, 64000])
+    u = sub.add_parser("unigram", help="Unigram vs sentencepiece Unigram: time, RSS, held-out compression")
+    u.add_argument("corpus")
+    u.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
+    u.add_argument("--spm-config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
+                   help="sentencepiece settings: anchor (as ../shared/bench/anchor_spm.py, lossy normalization) "
+                        "and/or lossless (identity normalization, whitespace kept)")
     args = parser.parse_args()
-    if args.command == "scaling":
+    if args.command == "unigram":
+        bench_unigram(args.corpus, args.vocab, args.spm_config)
+    elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)
     elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
