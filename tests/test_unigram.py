@@ -163,3 +163,37 @@ def test_errors(small_words, tmp_path):
         UnigramModel([bytes([i]) for i in range(256)], [float("nan")] * 256).tables()
     with pytest.raises(ConfigError, match="algo"):
         tokforge.TrainConfig(algo="wordpiece")
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(st.sampled_from("ab çş1<|endoftext|>"), max_size=12), st.integers(1, 5))
+def test_encode_nbest_of_texts(unigram_pair, text, n):
+    tok, _, _ = unigram_pair
+    results = tok.encode_nbest(text, n)
+    assert results[0][0] == tok.encode(text)
+    assert 1 <= len(results) <= n and len({tuple(ids) for ids, _ in results}) == len(results)
+    scores = [s for _, s in results]
+    assert scores == sorted(scores, reverse=True)
+    for ids, _ in results:
+        assert tok.decode(ids) == tok.normalizer.normalize(text)
+
+
+def test_results_do_not_depend_on_the_number_of_threads(small_words, monkeypatch):
+    import tokforge.unigram as module
+    models = []
+    for threads in (1, 3):
+        monkeypatch.setattr(module.os, "cpu_count", lambda: threads)
+        models.append(train_unigram(small_words, 700))
+    assert models[0].vocab == models[1].vocab and models[0].scores == models[1].scores
+
+
+def test_special_token_made_by_the_normalizer_is_not_a_piece_in_transformers(tmp_path):
+    """NFKC turns fullwidth <pad> into <pad> after special tokens are matched; with a split that
+    keeps it whole, HF's lattice sees the special token's string: its score keeps it out."""
+    tok = tokforge.train(str(CORPORA / "tr"), algo="unigram", vocab_size=600, pattern=r"\S+|\s+",
+                         normalizer=("nfkc",), special_tokens=("<pad>", "<|endoftext|>"))
+    tok.save(tmp_path)
+    hf = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
+    for text in ["\uff1cpad\uff1e", "x\uff1c|endoftext|\uff1e y", "<pad> \uff1cpad\uff1e<pad>"]:
+        assert hf.encode(text) == tok.encode(text)
+        assert tok.special_tokens["<pad>"] not in tok.encode("\uff1cpad\uff1e")

@@ -101,6 +101,23 @@ class Tokenizer:
                 out.extend(self._encode_plain(segment))
         return out
 
+    def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
+        """Unigram only: the ``n`` most likely encodings of ``text``, best first, with their
+        log-probability (the sum of the pieces' scores); the first is ``encode(text)``."""
+        from tokforge.unigram import combine_nbest
+        if not isinstance(self.model, UnigramModel):
+            raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
+        if not isinstance(text, str):
+            raise InputError(f"encode_nbest takes a str, got {type(text).__name__}")
+        options = []
+        for segment, special in self._specials.segments(text):
+            if special is not None:
+                options.append([([special], 0.0)])
+                continue
+            for piece in self.pretokenizer.split(self.normalizer.normalize(segment)):
+                options.append(self.model.nbest(_utf8(piece), n))
+        return combine_nbest(options, n)
+
     def encode_batch(self, texts: Iterable[str], num_threads: int | None = None) -> list[list[int]]:
         """Token ids of each text: the same as ``encode`` on each, but fast on large batches
         (chunks of texts go through the byte kernels on ``num_threads`` threads, default: all cores)."""

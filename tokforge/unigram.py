@@ -149,6 +149,22 @@ class UnigramModel:
         return {"type": "Unigram", "unk_id": None, "vocab": vocab, "byte_fallback": False}
 
 
+def combine_nbest(options: list[list[tuple[list[int], float]]], n: int) -> list[tuple[list[int], float]]:
+    """The ``n`` best concatenations choosing one (ids, score) from each list (each sorted best
+    first): scores add; ties go to the earlier choices, first part first.
+
+    >>> combine_nbest([[([1], -1.0), ([2, 3], -2.0)], [([4], -0.5), ([5], -3.0)]], 3)
+    [([1, 4], -1.5), ([2, 3, 4], -2.5), ([1, 5], -4.0)]
+    """
+    best: list[tuple[float, tuple[int, ...], list[int]]] = [(0.0, (), [])]
+    for choices in options:
+        merged = [(score + s, ranks + (r,), ids + more)
+                  for score, ranks, ids in best for r, (more, s) in enumerate(choices)]
+        merged.sort(key=lambda x: (-x[0], x[1]))
+        best = merged[:n]
+    return [(ids, score) for score, _, ids in best] if n > 0 else []
+
+
 def _encode_tables(model: UnigramModel):
     special_ids = set(model.special_tokens.values())
     if len(model.scores) != len(model.vocab):
