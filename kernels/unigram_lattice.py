@@ -48,6 +48,17 @@ def _find(slots, key):
 
 
 @nb.njit(cache=True)
+def _rehashed(slots, cap):
+    out = np.full((cap, 2), -1, np.int64)
+    for i in range(len(slots)):
+        if slots[i, 0] != -1:
+            row = _find(out, slots[i, 0])
+            out[row, 0] = slots[i, 0]
+            out[row, 1] = slots[i, 1]
+    return out
+
+
+@nb.njit(cache=True)
 def build_trie(arena, offsets, piece_ids):
     """Trie of the pieces ``arena[offsets[p]:offsets[p+1]]``: (slots, near, longest).
 
@@ -57,15 +68,16 @@ def build_trie(arena, offsets, piece_ids):
     A node ending piece ``p`` stores ``piece_ids[p]``; empty pieces are ignored and the first of
     two equal pieces wins.
     """
-    total = offsets[-1] - offsets[0]  # at most this many nodes below the root; usually far fewer
-    cap = 8
-    while cap < (5 * total) // 4 + 2:
+    cap = 64
+    while cap < len(offsets):  # pieces share prefixes: nodes are often ~1/3 of the bytes
         cap *= 2
     slots = np.full((cap, 2), -1, np.int64)
     n_nodes = 1
     for p in range(len(offsets) - 1):
         node = 0
         row = -1
+        if 2 * (n_nodes + offsets[p + 1] - offsets[p]) > len(slots):  # keep the load under 1/2
+            slots = _rehashed(slots, 2 * len(slots))
         for k in range(offsets[p], offsets[p + 1]):
             key = np.int64(node) * 256 + arena[k]
             row = _find(slots, key)
