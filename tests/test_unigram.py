@@ -150,6 +150,9 @@ def test_cli_train_unigram(tmp_path):
     ids = CliRunner().invoke(main, ["encode", str(out), "kitaplarımızdan"]).output.split()
     assert CliRunner().invoke(main, ["decode", str(out), *ids]).output == "kitaplarımızdan"
     assert "unigram" in CliRunner().invoke(main, ["train", "--help"]).output
+    result = CliRunner().invoke(main, ["export", str(out / "tokforge.json"), "-o", str(tmp_path / "hf")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hf" / "tokenizer.json").read_text() == (out / "tokenizer.json").read_text()
 
 
 def test_errors(small_words, tmp_path):
@@ -197,3 +200,15 @@ def test_special_token_made_by_the_normalizer_is_not_a_piece_in_transformers(tmp
     for text in ["\uff1cpad\uff1e", "x\uff1c|endoftext|\uff1e y", "<pad> \uff1cpad\uff1e<pad>"]:
         assert hf.encode(text) == tok.encode(text)
         assert tok.special_tokens["<pad>"] not in tok.encode("\uff1cpad\uff1e")
+
+
+def test_arbitrary_bytes_and_no_words():
+    """Words need not be UTF-8 (bytes are always pieces); no words at all still gives the bytes."""
+    import random
+    rng = random.Random(1)
+    counts = {bytes(rng.randrange(256) for _ in range(rng.randrange(1, 12))): rng.randrange(1, 9) for _ in range(300)}
+    model = train_unigram(WordCounts.from_dict(counts), 300, min_frequency=1)
+    assert len(model.vocab) == 300
+    for word, ids in zip(counts, model.encode_pieces(list(counts))):
+        assert b"".join(model.vocab[i] for i in ids) == word
+    assert len(train_unigram(WordCounts.from_dict({}), 257, special_tokens=["<s>"]).vocab) == 257

@@ -308,9 +308,9 @@ class _Words:
             lo, hi = self.ranges[i]
             return kernel(self.offsets[lo:hi + 1], self.counts[lo:hi], *self.lattices[i], scores)[0]
         results = self._map(run, range(len(self.ranges)))
-        total = results[0]
-        for r in results[1:]:
-            total = total + r
+        total = np.zeros(len(scores))
+        for r in results:
+            total += r
         return total
 
     @property
@@ -331,9 +331,9 @@ def _seed_pieces(wc: WordCounts, min_frequency: int, max_chars: int, max_bytes: 
     pos = np.concatenate([c_pos[multi], s_pos])
     length = np.concatenate([c_len[multi], s_len])
     freq = np.concatenate([c_freq[multi], s_freq])
-    keep = (freq >= min_frequency) & (length <= max_bytes)
-    pos, length, freq = pos[keep], length[keep], freq[keep]
     n_chars = _count_chars(arena, pos, length)
+    keep = (freq >= min_frequency) & (length <= max_bytes) & (n_chars > 0)  # 0: stray continuation bytes
+    pos, length, freq, n_chars = pos[keep], length[keep], freq[keep], n_chars[keep]
     score = freq.astype(np.float64) * n_chars
     order = np.lexsort((pos, -score))[:seed_size]  # best score first, ties by position
     pos, length, score = pos[order], length[order], score[order]
