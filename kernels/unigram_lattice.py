@@ -69,7 +69,7 @@ def build_trie(arena, offsets, piece_ids):
     two equal pieces wins.
     """
     cap = 64
-    while cap < len(offsets):  # pieces share prefixes: nodes are often ~1/3 of the bytes
+    while cap < (offsets[-1] - offsets[0]) // 2:  # pieces share prefixes: nodes are often ~1/3 of the bytes
         cap *= 2
     slots = np.full((cap, 2), -1, np.int64)
     n_nodes = 1
