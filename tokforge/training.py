@@ -162,11 +162,12 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({source.stats.documents} documents, {len(held_out.documents)} held out)")
+    rounds: list[int] = []  # unigram: pieces left after each EM round
     if config.algo == "unigram":
         bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
         model = train_unigram(counts, config.vocab_size, special_tokens=config.special_tokens,
                               min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                              on_progress=lambda n: (bar.update(1), bar.set_postfix(pieces=n)))
+                              on_progress=lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n)))
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
@@ -187,6 +188,7 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         "seconds": {"count": round(counted - started, 3), "merge": round(trained - counted, 3)},
         "vocab_size": tok.vocab_size,
         "merges": len(getattr(model, "merges", ())),
+        **({"pieces_after_each_em_round": rounds} if rounds else {}),
         "held_out": _held_out_report(tok, held_out),
     }
     return tok
