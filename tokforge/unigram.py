@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tokforge.bytelevel import BYTE_ORDER
+from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
@@ -94,14 +94,6 @@ class UnigramModel:
         ids = ids.tolist()
         return [(ids[bounds[k]:bounds[k + 1]], float(scores[k])) for k in range(len(scores))]
 
-    def log_likelihood(self, pieces: Sequence[bytes]) -> float:
-        """Sum over the pieces of the score of their Viterbi segmentation (natural log)."""
-        if not pieces:
-            return 0.0
-        ids, _ = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
-        return float(self.tables()[-1][ids].sum())
-
-
     # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
     def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
         """``[[token, score], ...]`` in id order; special tokens have score None."""
@@ -111,8 +103,6 @@ class UnigramModel:
     @classmethod
     def from_vocab_list(cls, entries: list, specials: dict[str, int], source: str) -> "UnigramModel":
         """Inverse of :meth:`to_vocab_list` (also reads tokenizer.json's Unigram ``vocab``)."""
-        from tokforge.bytelevel import visible_to_bytes
-
         vocab: list[bytes] = []
         scores: list[float] = []
         special_ids = set(specials.values())
