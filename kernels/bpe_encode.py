@@ -1,8 +1,12 @@
 """BPE encoding of pretokenized words with ranked merges.
 
-Each word starts as its byte tokens; the adjacent pair with the lowest merge rank is merged,
-all its occurrences left to right, until no adjacent pair has a merge. This is the result of
-HF tokenizers' BPE model (with ``ignore_merges`` false) and of tiktoken.
+Each word starts as its byte tokens; the adjacent pair with the lowest merge rank is merged
+(the leftmost one among equal ranks), one at a time, until no adjacent pair has a merge. This is
+HF tokenizers' ``Word::merge_all`` (with ``ignore_merges`` false): a min-heap of (rank, position)
+entries over a linked list of symbols, a stale entry skipped unless the pair now at its position
+still yields the entry's token -- so O(n log n) per word, which matters for SuperBPE's long
+words. (Merging every occurrence of the best pair in one sweep gives the same result except
+after a merge that reuses an existing token's string; HF's order is the one followed here.)
 
 The merge table is an open-addressing hash of pair keys ``(left << 32) | right``. Example::
 
@@ -18,7 +22,7 @@ The merge table is an open-addressing hash of pair keys ``(left << 32) | right``
 import numba as nb
 import numpy as np
 
-from .hashtable import probe_int64
+from .hashtable import fnv1a, probe_int64, slot_of
 
 NO_RANK = np.int64(1 << 62)
 
@@ -50,48 +54,215 @@ def _rank(slot_keys, slot_ranks, a, b):
     return slot_ranks[i], i
 
 
+@nb.njit(cache=True, inline="always")
+def _heap_push(hkey, hnew, size, key, new):
+    """Push (key, new) on the min-heap ``hkey``/``hnew`` of ``size`` entries; returns the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hkey[parent] <= key:
+            break
+        hkey[i] = hkey[parent]
+        hnew[i] = hnew[parent]
+        i = parent
+    hkey[i] = key
+    hnew[i] = new
+    return size + 1
+
+
+@nb.njit(cache=True, inline="always")
+def _heap_pop(hkey, hnew, size):
+    """Remove the smallest entry (the caller read it at index 0); returns the new size."""
+    size -= 1
+    key = hkey[size]
+    new = hnew[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and hkey[child + 1] < hkey[child]:
+            child += 1
+        if key <= hkey[child]:
+            break
+        hkey[i] = hkey[child]
+        hnew[i] = hnew[child]
+        i = child
+    hkey[i] = key
+    hnew[i] = new
+    return size
+
+
+@nb.njit(cache=True, inline="always")
+def _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, left, right, pos):
+    r, slot = _rank(slot_keys, slot_ranks, left, right)
+    if r == NO_RANK:
+        return size
+    return _heap_push(hkey, hnew, size, (r << 32) | pos, slot_results[slot])
+
+
+@nb.njit(cache=True)
+def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, work, ids, out):
+    """BPE-encode ``buf[start:start+n]`` into ``ids[out:]``; returns the new end of ``ids``.
+    ``work`` is (sym, nxt, prv, hkey, hnew) scratch arrays for words up to their size."""
+    sym, nxt, prv, hkey, hnew = work
+    for k in range(n):
+        sym[k] = byte_ids[buf[start + k]]
+        nxt[k] = k + 1
+        prv[k] = k - 1
+    size = 0
+    for k in range(n - 1):
+        size = _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, sym[k], sym[k + 1], k)
+    while size > 0:
+        pos = hkey[0] & 0xFFFFFFFF
+        new = hnew[0]
+        size = _heap_pop(hkey, hnew, size)
+        if sym[pos] < 0 or nxt[pos] >= n:
+            continue                                 # merged away, or now the last symbol
+        right = nxt[pos]
+        r, slot = _rank(slot_keys, slot_ranks, sym[pos], sym[right])
+        if r == NO_RANK or slot_results[slot] != new:
+            continue                                 # stale: this pair is not there any more
+        sym[pos] = new
+        sym[right] = -1
+        nxt[pos] = nxt[right]
+        if nxt[pos] < n:
+            prv[nxt[pos]] = pos
+        if prv[pos] >= 0:
+            size = _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results,
+                              sym[prv[pos]], new, prv[pos])
+        if nxt[pos] < n:
+            size = _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results,
+                              new, sym[nxt[pos]], pos)
+    k = 0
+    while k < n:
+        ids[out] = sym[k]
+        out += 1
+        k = nxt[k]
+    return out
+
+
+@nb.njit(cache=True)
+def _scratch(longest):
+    hkey = np.empty(4 * longest + 4, np.int64)  # each merge pushes at most 2 entries
+    return (np.empty(longest, np.int64), np.empty(longest, np.int64), np.empty(longest, np.int64),
+            hkey, np.empty(len(hkey), np.int64))
+
+
+@nb.njit(cache=True)
+def _longest(bounds):
+    longest = 1
+    for w in range(len(bounds) - 1):
+        longest = max(longest, bounds[w + 1] - bounds[w])
+    return longest
+
+
 @nb.njit(cache=True, nogil=True)
 def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
     """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word)."""
     n_words = len(bounds) - 1
-    ids = np.empty(len(buf), np.int64)  # BPE never produces more ids than bytes
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)  # at most one id per byte
     id_bounds = np.zeros(n_words + 1, np.int64)
+    work = _scratch(_longest(bounds))
     out = 0
-    longest = 1
     for w in range(n_words):
-        longest = max(longest, bounds[w + 1] - bounds[w])
-    work = np.empty(longest, np.int64)
-    for w in range(n_words):
-        start = bounds[w]
-        n = bounds[w + 1] - start
-        for k in range(n):
-            work[k] = byte_ids[buf[start + k]]
-        while n > 1:
-            best = NO_RANK
-            best_slot = -1
-            for k in range(n - 1):
-                r, slot = _rank(slot_keys, slot_ranks, work[k], work[k + 1])
-                if r < best:
-                    best = r
-                    best_slot = slot
-            if best == NO_RANK:
-                break
-            a = slot_keys[best_slot] >> 32
-            b = slot_keys[best_slot] & 0xFFFFFFFF
-            new = slot_results[best_slot]
-            j = 0
-            k = 0
-            while k < n:
-                if k + 1 < n and work[k] == a and work[k + 1] == b:
-                    work[j] = new
-                    k += 2
-                else:
-                    work[j] = work[k]
-                    k += 1
-                j += 1
-            n = j
-        for k in range(n):
-            ids[out + k] = work[k]
-        out += n
+        out = _encode_one(buf, bounds[w], bounds[w + 1] - bounds[w], byte_ids, slot_keys, slot_ranks,
+                          slot_results, work, ids, out)
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
+
+
+@nb.njit(cache=True, nogil=True)
+def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable):
+    """``encode_words`` for long words made of recurring parts (SuperBPE's stage-2 words): each
+    word is cut wherever its two bytes ``a b`` never stand side by side inside a token
+    (``joinable[a * 256 + b] == 0``) -- no merge can ever join across such a cut, so the word's
+    encoding is its parts' encodings in a row -- and each distinct part is encoded once.
+
+    >>> byte_ids = np.arange(256, dtype=np.int64)
+    >>> table = build_merge_table(np.array([(97 << 32) | 98]), np.array([256]))   # a+b -> 256
+    >>> joinable = np.zeros(65536, np.uint8); joinable[97 * 256 + 98] = 1
+    >>> ids, bounds = encode_long_words(np.frombuffer(b"ab ab xab", np.uint8), np.array([0, 9]),
+    ...                                 byte_ids, *table, joinable)
+    >>> ids.tolist()
+    [256, 32, 256, 32, 120, 256]
+    """
+    n_words = len(bounds) - 1
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
+    id_bounds = np.zeros(n_words + 1, np.int64)
+    work = _scratch(_longest(bounds))
+    # the encoded parts: a hash table of slots (hash, part id) over parts stored as bytes + ids
+    cap = 1 << 16
+    slots = np.full((cap, 2), -1, np.int64)
+    part_bytes = np.empty(1 << 20, np.uint8)
+    part_bounds = np.zeros(cap // 2 + 1, np.int64)
+    part_ids = np.empty(1 << 20, np.int64)
+    part_id_bounds = np.zeros(cap // 2 + 1, np.int64)
+    n_parts = 0
+    out = 0
+    for w in range(n_words):
+        end = bounds[w + 1]
+        a = bounds[w]
+        while a < end:
+            b = a + 1
+            while b < end and joinable[np.int64(buf[b - 1]) * 256 + buf[b]]:
+                b += 1
+            n = b - a
+            h = np.int64(fnv1a(buf, a, b))
+            mask = len(slots) - 1
+            i = slot_of(h, mask)
+            found = -1
+            while slots[i, 1] != -1:
+                p = slots[i, 1]
+                if slots[i, 0] == h and part_bounds[p + 1] - part_bounds[p] == n:
+                    same = True
+                    for k in range(n):
+                        if part_bytes[part_bounds[p] + k] != buf[a + k]:
+                            same = False
+                            break
+                    if same:
+                        found = p
+                        break
+                i = (i + 1) & mask
+            if found == -1:  # encode the new part and remember it
+                if 2 * (n_parts + 1) > len(slots):
+                    bigger = np.full((2 * len(slots), 2), -1, np.int64)
+                    for j in range(len(slots)):
+                        if slots[j, 1] != -1:
+                            k = slot_of(slots[j, 0], len(bigger) - 1)
+                            while bigger[k, 1] != -1:
+                                k = (k + 1) & (len(bigger) - 1)
+                            bigger[k, 0] = slots[j, 0]
+                            bigger[k, 1] = slots[j, 1]
+                    slots = bigger
+                    part_bounds = _grown(part_bounds, len(slots) // 2 + 1)
+                    part_id_bounds = _grown(part_id_bounds, len(slots) // 2 + 1)
+                    mask = len(slots) - 1
+                    i = slot_of(h, mask)
+                    while slots[i, 1] != -1:
+                        i = (i + 1) & mask
+                if part_bounds[n_parts] + n > len(part_bytes):
+                    part_bytes = _grown(part_bytes, part_bounds[n_parts] + n)
+                if part_id_bounds[n_parts] + n > len(part_ids):
+                    part_ids = _grown(part_ids, part_id_bounds[n_parts] + n)
+                part_bytes[part_bounds[n_parts]:part_bounds[n_parts] + n] = buf[a:b]
+                part_bounds[n_parts + 1] = part_bounds[n_parts] + n
+                part_id_bounds[n_parts + 1] = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks,
+                                                          slot_results, work, part_ids, part_id_bounds[n_parts])
+                slots[i, 0] = h
+                slots[i, 1] = n_parts
+                found = n_parts
+                n_parts += 1
+            for k in range(part_id_bounds[found], part_id_bounds[found + 1]):
+                ids[out] = part_ids[k]
+                out += 1
+            a = b
+        id_bounds[w + 1] = out
+    return ids[:out], id_bounds
+
+
+@nb.njit(cache=True)
+def _grown(a, n):
+    out = np.empty(max(n, 2 * len(a)), a.dtype)
+    out[: len(a)] = a
+    return out

@@ -23,7 +23,7 @@ caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
     >>> syms = np.array([0, 1, 2, 0, 1], np.int32)           # words "abc" x3 and "ab" x1
     >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
     ...                    np.arange(3, dtype=np.int64))
-    >>> state, done = merge_steps(state, 10, 5, 1, 0)        # grow to 5 tokens
+    >>> state, done = merge_steps(state, 10, 5, 1, 0, 0)     # grow to 5 tokens
     >>> merges(state).tolist()                               # [left, right, new id]
     [[0, 1, 3], [3, 2, 4]]
 """
@@ -39,6 +39,9 @@ LOW32 = np.int64(0xFFFFFFFF)
 N_TOKENS, N_MERGES, HEAP_SIZE, N_NODES, STAMP, PAIRS_USED, DUP_USED, LOCAL_USED = 0, 1, 2, 3, 4, 5, 6, 7
 # columns of the per-merge table of pair changes
 L_KEY, L_DELTA, L_HEAD, L_TAIL, L_LAST_WORD, L_STAMP = 0, 1, 2, 3, 4, 5
+# the word summary of a token (``twords``): words << WORD_SHIFT | STARTS_WORD | ENDS_WORD, where a
+# word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
+WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 # columns of the per-word table
 W_START, W_LEN, W_COUNT, W_STAMP = 0, 1, 2, 3
 
@@ -205,11 +208,75 @@ def _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=True)
-def init_state(syms, wstart, wlen, wcount, base_bytes):
-    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i."""
+@nb.njit(cache=True, inline="always")
+def _byte_words(b):
+    """Word summary of a one-byte token: 0 for ASCII whitespace, else one word touching both ends."""
+    if b == 0x20 or (0x09 <= b and b <= 0x0D):
+        return np.int64(0)
+    return np.int64(WORD_ONE | STARTS_WORD | ENDS_WORD)
+
+
+@nb.njit(cache=True, inline="always")
+def _joined_words(twords, a, b):
+    """Word summary of the token ``a + b`` (a word running across the seam counts once)."""
+    n = (twords[a] >> WORD_SHIFT) + (twords[b] >> WORD_SHIFT)
+    if (twords[a] & ENDS_WORD) and (twords[b] & STARTS_WORD):
+        n -= 1
+    return (n << WORD_SHIFT) | (twords[a] & STARTS_WORD) | (twords[b] & ENDS_WORD)
+
+
+def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, threads=1):
+    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
+
+    ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
+    replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
+    from the stage-1 encoding of its words); they stay the first merges of the state. With
+    ``threads`` = 2 the pairs of each half of the words are counted on their own thread (the
+    state, and so the merges, are the same).
+    """
+    syms = np.array(syms, np.int32)  # a copy: merging rewrites it
+    wstart = np.ascontiguousarray(wstart, np.int64)
+    wlen = np.ascontiguousarray(wlen, np.int64)
+    wcount = np.ascontiguousarray(wcount, np.int64)
+    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
+    n = len(wstart)
+    cut = n
+    if threads > 1 and n >= 50_000:  # halves of about the same number of symbols
+        cut = int(np.searchsorted(np.cumsum(wlen), wlen.sum() // 2))
+    if cut < n:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(lambda r: count_pairs(syms, wstart, wlen, wcount, *r), [(0, cut), (cut, n)])
+    else:
+        first, second = count_pairs(syms, wstart, wlen, wcount, 0, n), count_pairs(syms, wstart, wlen, wcount, n, n)
+    return _init_from_parts(syms, wstart, wlen, wcount, np.asarray(base_bytes, np.int64), inherited, first, second)
+
+
+@nb.njit(cache=True, nogil=True)
+def count_pairs(syms, wstart, wlen, wcount, w0, w1):
+    """The pairs of words ``w0 .. w1-1`` summed in a per-merge table (stamp 1) with their word
+    chains: (ltab, lkeys, nodes, scal) where ``scal`` holds LOCAL_USED and N_NODES."""
+    scal = np.zeros(8, np.int64)
+    scal[STAMP] = 1
+    ltab = np.full((1 << 12, 6), -1, np.int64)
+    lkeys = np.zeros(len(ltab), np.int64)
+    n_pairs = 0
+    for w in range(w0, w1):
+        n_pairs += max(wlen[w] - 1, 0)
+    nodes = np.zeros((max(1024, n_pairs), 2), np.int32)  # word-list nodes: word, next node
+    for w in range(w0, w1):
+        s = wstart[w]
+        for i in range(s, s + wlen[w] - 1):
+            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
+                ltab, lkeys = _grow_local(ltab, lkeys, scal)
+            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
+            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
+    return ltab, lkeys, nodes, scal
+
+
+@nb.njit(cache=True, nogil=True)
+def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, second):
     n_base = len(base_bytes)
-    syms = syms.astype(np.int32)
     n_words = len(wstart)
     wmeta = np.empty((n_words, 4), np.int64)  # one cache line per word: start, length, count, stamp
     for w in range(n_words):
@@ -218,7 +285,7 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
         wmeta[w, W_COUNT] = wcount[w]
         wmeta[w, W_STAMP] = -1
     cap = 1024
-    while cap < 4 * n_base:
+    while cap < 4 * (n_base + len(inherited)):
         cap *= 2
     tlen = np.ones(cap, np.int64)
     thash = np.zeros(cap, np.uint64)
@@ -226,38 +293,62 @@ def init_state(syms, wstart, wlen, wcount, base_bytes):
     tleft = np.full(cap, -1, np.int64)
     tright = np.full(cap, -1, np.int64)
     tbyte = np.zeros(cap, np.uint8)
+    twords = np.zeros(cap, np.int64)
     for t in range(n_base):
         thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
         tpow[t] = HASH_BASE
         tbyte[t] = base_bytes[t]
+        twords[t] = _byte_words(base_bytes[t])
     dslots = np.full(2 * cap, -1, np.int64)
-    merges = np.zeros((1024, 3), np.int64)
+    merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
     scal = np.zeros(8, np.int64)
     scal[N_TOKENS] = n_base
+    ltab, lkeys, nodes_a, scal_a = first
+    ltab_b, lkeys_b, nodes_b, scal_b = second
+    # one node array: the second part's nodes follow the first's
+    n_a = scal_a[N_NODES]
+    n_b = scal_b[N_NODES]
+    nodes = np.zeros((max(1024, len(syms), n_a + n_b), 2), np.int32)
+    nodes[:n_a] = nodes_a[:n_a]
+    for k in range(n_b):
+        nodes[n_a + k, 0] = nodes_b[k, 0]
+        nodes[n_a + k, 1] = nodes_b[k, 1] + n_a if nodes_b[k, 1] != -1 else -1
+    for k in range(scal_b[LOCAL_USED]):
+        i, _ = _local_slot(ltab_b, lkeys_b[k], 1)
+        if ltab_b[i, L_HEAD] != -1:
+            ltab_b[i, L_HEAD] += n_a
+            ltab_b[i, L_TAIL] += n_a
+    scal[N_NODES] = n_a + n_b
+    none = np.zeros(1, np.int64)
+    state = (scal, merges_, syms, wmeta, none, none, none, nodes,
+             none, none, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
+    for k in range(len(inherited)):
+        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
+        if new != inherited[k, 2]:
+            raise ValueError("inherited merges must be given in the order learned, with their ids")
+    (scal, merges_, syms, wmeta, _, _, _, nodes,
+     _, _, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
 
-    # the initial pairs, summed like the changes of a merge and applied once
-    ltab = np.full((1 << 12, 6), -1, np.int64)
-    lkeys = np.zeros(len(ltab), np.int64)
-    nodes = np.zeros((max(1024, len(syms)), 2), np.int32)  # word-list nodes: word, next node
-    scal[STAMP] = 1
-    for w in range(n_words):
-        s = wstart[w]
-        for i in range(s, s + wlen[w] - 1):
-            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
-                ltab, lkeys = _grow_local(ltab, lkeys, scal)
-            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
+    # the initial pairs, summed like the changes of a merge and applied once per part
     pcap = 1024
-    while pcap < 4 * scal[LOCAL_USED]:
+    while pcap < 4 * (scal_a[LOCAL_USED] + scal_b[LOCAL_USED]):
         pcap *= 2
     pkey = np.full(pcap, -1, np.int64)
     pcount = np.zeros(len(pkey), np.int64)
     phead = np.full(len(pkey), -1, np.int64)
-    hcount = np.zeros(max(1024, scal[LOCAL_USED]), np.int64)
+    hcount = np.zeros(max(1024, scal_a[LOCAL_USED] + scal_b[LOCAL_USED]), np.int64)
     hkey = np.zeros(len(hcount), np.int64)
-    state = (scal, merges, syms, wmeta, pkey, pcount, phead, nodes,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
-    return _apply_changes(state)
+    scal[STAMP] = 1
+    scal[LOCAL_USED] = scal_a[LOCAL_USED]
+    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys))
+    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
+    scal[LOCAL_USED] = scal_b[LOCAL_USED]
+    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
+                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab_b, lkeys_b))
+    # go on with the first part's (larger) table for the per-merge changes
+    return state[:18] + (ltab, lkeys)
 
 
 @nb.njit(cache=True)
@@ -265,7 +356,7 @@ def _apply_changes(state):
     """Add the per-merge table's sums to the global pair table, hand over the new word chains,
     and queue every pair that gained occurrences."""
     (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
     stamp = scal[STAMP]
     n_local = scal[LOCAL_USED]
     while 2 * (scal[PAIRS_USED] + n_local) > len(pkey):
@@ -288,7 +379,7 @@ def _apply_changes(state):
                 scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
     scal[LOCAL_USED] = 0
     return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
 
 
 @nb.njit(cache=True)
@@ -308,7 +399,7 @@ def _merge_in_words(state, a, b, new, head):
     """Rewrite every word on the chain from node ``head`` (a pair's word list), replacing
     ``a b`` by ``new`` left to right, and record the pair changes as HF's Word::merge does."""
     (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
     stamp = scal[STAMP]
     node = head
     while node != -1:
@@ -345,14 +436,14 @@ def _merge_in_words(state, a, b, new, head):
                 j += 1
         wmeta[w, W_LEN] = out - s
     return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
 
 
 @nb.njit(cache=True)
 def _token_for(state, a, b):
     """The id of the token with the bytes of ``a`` + ``b``: an existing one, or a new one."""
     (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys) = state
+     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
     n = tlen[a] + tlen[b]
     h = thash[a] * tpow[b] + thash[b]
     if 2 * (scal[DUP_USED] + 1) > len(dslots):
@@ -375,11 +466,13 @@ def _token_for(state, a, b):
             tleft = _grown(tleft, 0)
             tright = _grown(tright, 0)
             tbyte = _grown(tbyte, 0)
+            twords = _grown(twords, 0)
         tlen[new] = n
         thash[new] = h
         tpow[new] = tpow[a] * tpow[b]
         tleft[new] = a
         tright[new] = b
+        twords[new] = _joined_words(twords, a, b)
         dslots[dslot] = new
         scal[DUP_USED] += 1
         scal[N_TOKENS] += 1
@@ -393,15 +486,16 @@ def _token_for(state, a, b):
     merges_[m, 2] = new
     scal[N_MERGES] = m + 1
     state = (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, dslots, ltab, lkeys)
+             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
     return state, new
 
 
-@nb.njit(cache=True)
-def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length):
+@nb.njit(cache=True, nogil=True)
+def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
     no pair is left, or the best count is below ``min_frequency``.
-    ``max_token_length`` > 0 forbids merges whose result is longer (in bytes).
+    ``max_token_length`` > 0 forbids merges whose result is longer (in bytes), ``max_words`` > 0
+    those whose result holds more words (runs of bytes other than ASCII whitespace).
     Returns (state, done)."""
     done = False
     steps = 0
@@ -425,6 +519,8 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
         b = key & LOW32
         if max_token_length > 0 and tlen[a] + tlen[b] > max_token_length:
             continue  # never merged; dropped from the queue
+        if max_words > 0 and (_joined_words(state[16], a, b) >> WORD_SHIFT) > max_words:
+            continue
         steps += 1
         state, new = _token_for(state, a, b)
         scal[STAMP] += 1

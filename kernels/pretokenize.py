@@ -89,6 +89,9 @@ REGEXES = {
              r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
              r"""|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
     "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
+    "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
+                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
+                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
 }
 #: The digit pre-split each digit policy reproduces.
 DIGIT_REGEXES = {
@@ -96,9 +99,9 @@ DIGIT_REGEXES = {
     "ltr3": r"\p{N}{1,3}",
     "rtl3": r"\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))",
 }
-PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3}
+PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3, "superword": 4}
 DIGIT_IDS = {"none": 0, "single": 1, "ltr3": 2, "rtl3": 3}
-_GPT2, _CL100K, _O200K, _WHITESPACE = 0, 1, 2, 3
+_GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD = 0, 1, 2, 3, 4
 
 
 # ---- characters -----------------------------------------------------------------------------
@@ -373,6 +376,36 @@ def _match_whitespace(buf, i, e, table):
     return _spaces(buf, i, e, table, False)        # \s+(?!\S)|\s+
 
 
+@nb.njit(cache=True, inline="always")
+def _sentence_end(cp):
+    """Is ``cp`` one of the superword preset's sentence punctuation ``. ! ? ; :`` (and CJK full-width)."""
+    return (cp == 0x2E or cp == 0x21 or cp == 0x3F or cp == 0x3B or cp == 0x3A or cp == 0x3002
+            or cp == 0xFF01 or cp == 0xFF1F or cp == 0xFF1B or cp == 0xFF1A)
+
+
+@nb.njit(**_HOT)
+def _match_superword(buf, i, e, table):
+    cp, j = _decode(buf, i, e)
+    if table[cp] & NUMBER:                         # \p{N}{1,3}
+        return _numbers_1_3(buf, j, e, table)
+    if cp == 0x0A or cp == 0x0D:                   # [\r\n]+
+        return _run_cps(buf, j, e, 0x0A, 0x0D, 0x0A)
+    # (?:[^\r\n\p{N}P]|P(?!\s))+P* | P+ : everything up to a newline or a digit, and up to
+    # (including) sentence punctuation followed by whitespace; the greedy loop never backtracks
+    # because P* after it always matches (here: the one P before the whitespace).
+    q = i
+    while q < e:
+        cp, k = _decode(buf, q, e)
+        if (table[cp] & NUMBER) or cp == 0x0A or cp == 0x0D:
+            return q
+        if _sentence_end(cp) and k < e:
+            f2, _ = _flags(buf, k, e, table)
+            if f2 & SPACE:
+                return k
+        q = k
+    return q
+
+
 # ---- driving ----------------------------------------------------------------------------------
 
 @nb.njit(**_HOT)
@@ -383,6 +416,8 @@ def _match(buf, i, e, table, preset):
         return _match_o200k(buf, i, e, table)
     if preset == _GPT2:
         return _match_gpt2(buf, i, e, table)
+    if preset == _SUPERWORD:
+        return _match_superword(buf, i, e, table)
     return _match_whitespace(buf, i, e, table)
 
 
@@ -466,7 +501,7 @@ def scan(buf, doc_bounds, table, preset, digits):
         return np.zeros(0, np.int64)
     if len(table) < 0x110000:
         raise ValueError("table must have an entry for every code point")
-    if preset < 0 or preset > 3 or digits < 0 or digits > 3:
+    if preset < 0 or preset > _SUPERWORD or digits < 0 or digits > 3:
         raise ValueError("unknown preset or digit policy id")
     if doc_bounds[0] < 0 or doc_bounds[len(doc_bounds) - 1] > len(buf):
         raise ValueError("doc_bounds outside buf")
@@ -543,7 +578,20 @@ def scan_whitespace(buf, doc_bounds, table):
     return scan(_read_only(buf), doc_bounds, table, _WHITESPACE, 0)
 
 
+def scan_superword(buf, doc_bounds, table):
+    r"""Piece boundaries of the ``superword`` preset (no digit split): SuperBPE's stage-2 pieces.
+
+    >>> from tokforge.unicode_classes import class_table
+    >>> text = "By the way, it works. Really?!\nYes: 12345"
+    >>> b = scan_superword(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
+    >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]
+    ['By the way, it works.', ' Really?!', '\n', 'Yes:', ' ', '123', '45']
+    """
+    return scan(_read_only(buf), doc_bounds, table, _SUPERWORD, 0)
+
+
 #: The scanner of each preset by name (all take ``(buf, doc_bounds, table)``).  They are Python
 #: functions calling the one compiled kernel ``scan`` (each njit wrapper would cost its own ~20 s
 #: compilation); numba code calls ``scan`` with ``PRESET_IDS[name]`` instead.
-SCANNERS = {"gpt2": scan_gpt2, "cl100k": scan_cl100k, "o200k": scan_o200k, "whitespace": scan_whitespace}
+SCANNERS = {"gpt2": scan_gpt2, "cl100k": scan_cl100k, "o200k": scan_o200k, "whitespace": scan_whitespace,
+            "superword": scan_superword}

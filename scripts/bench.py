@@ -5,6 +5,7 @@
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
     python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
+    python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -49,6 +50,13 @@ files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
 spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_size=vocab, model_type="bpe",
     byte_fallback=True, character_coverage=1.0, num_threads=os.cpu_count(), minloglevel=2,
     max_sentence_length=1 << 16)
+'''
+
+
+TOKFORGE_TRAIN_ALGO = r'''
+import sys, tokforge
+corpus, vocab, out, algo, transition = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+tokforge.train(corpus, vocab_size=vocab, held_out=0.0, algo=algo, transition=transition).save(out)
 '''
 
 
@@ -210,23 +218,54 @@ def bench_scaling(corpus: str, sizes_mb: list[int], vocabs: list[int]) -> None:
             print(f"{size:>9.1f} {vocab:>7} {tf:>10.1f} {hf:>8.1f} {tf / hf:>6.2f}x")
 
 
-def split_held_out(corpus: str, out: Path, every: int = 100, max_bytes: int = 2 << 20) -> list[str]:
-    """Copy the corpus's .txt files to ``out`` without the held-out lines (those whose CRC-32 is
-    0 modulo ``every``, up to ``max_bytes``); return the held-out lines."""
-    import zlib
-    held: list[str] = []
-    size = 0
-    out.mkdir(parents=True, exist_ok=True)
-    for k, f in enumerate(sorted(Path(corpus).rglob("*.txt"))):
-        kept = []
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
-            if size < max_bytes and zlib.crc32(line.encode("utf-8")) % every == 0:
-                held.append(line)
-                size += len(line.encode("utf-8"))
-            else:
-                kept.append(line)
-        (out / f"{k:03d}.txt").write_text("".join(kept), encoding="utf-8")
-    return held
+def split_held_out(corpus: str, out: Path, every: int = 50) -> tuple[Path, dict[str, list[str]]]:
+    """Copy the corpus to ``out/train`` without every ``every``-th line of each file; return that
+    folder and the held-out lines by domain (the corpus's top-level folder, or the file name)."""
+    held: dict[str, list[str]] = {}
+    for f in sorted(Path(corpus).rglob("*.txt")):
+        rel = f.relative_to(corpus)
+        domain = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        keep, drop = [], held.setdefault(domain, [])
+        for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(keepends=True)):
+            (drop if i % every == every // 2 else keep).append(line)
+        target = out / "train" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(keep), encoding="utf-8")
+    return out / "train", held
+
+
+def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> None:
+    """SuperBPE vs BPE at the same vocab: training time, and tokens on held-out lines per domain."""
+    import tokforge
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train_dir, held = split_held_out(corpus, Path(tmp))
+        size = sum(p.stat().st_size for p in train_dir.rglob("*.txt")) / 1e6
+        print(f"train on {size:.1f} MB; held out every 50th line: "
+              + ", ".join(f"{d} {sum(len(x.encode()) for x in v) / 1e6:.2f} MB" for d, v in held.items()))
+        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9"])  # compile
+        print(f"{'vocab':>7} {'tokenizer':<16} {'train s':>8} {'peak MB':>8} {'time/BPE':>9}   "
+              + "  ".join(f"{d + ' B/tok':>12} {'tok/word':>8} {'vs BPE':>7}" for d in held))
+        for vocab in vocabs:
+            systems = [("bpe", 1.0)] + [("superbpe", t) for t in transitions]
+            base: dict[str, int] = {}
+            base_time = 0.0
+            for algo, t in systems:
+                out = Path(tmp) / f"{algo}-{vocab}-{t}"
+                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t)])
+                tok = tokforge.Tokenizer.load(out)
+                name = "bpe" if algo == "bpe" else f"superbpe t={t:g}"
+                base_time = base_time or wall
+                cells = []
+                for domain, lines in held.items():
+                    n_tokens = sum(map(len, tok.encode_batch(lines)))
+                    n_bytes = sum(len(x.encode()) for x in lines)
+                    n_words = sum(len(x.split()) for x in lines)
+                    base.setdefault(domain, n_tokens)
+                    cells.append(f"{n_bytes / n_tokens:>12.3f} {n_tokens / n_words:>8.3f} "
+                                 f"{100 * (n_tokens / base[domain] - 1):>+6.1f}%")
+                print(f"{vocab:>7} {name:<16} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x   " + "  ".join(cells))
+        print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE)")
 
 
 def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
@@ -238,8 +277,8 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
     import tokforge
 
     with tempfile.TemporaryDirectory() as tmp:
-        train_dir = Path(tmp) / "train"
-        held = split_held_out(corpus, train_dir)
+        train_dir, by_domain = split_held_out(corpus, Path(tmp))
+        held = [line for lines in by_domain.values() for line in lines]
         nbytes = sum(len(d.encode("utf-8")) for d in held)
         size = sum(p.stat().st_size for p in train_dir.rglob("*.txt"))
         print(f"train on {size / 1e6:.1f} MB, held out {len(held):,} lines ({nbytes / 1e6:.2f} MB), "
@@ -294,8 +333,14 @@ def main() -> None:
     u.add_argument("--spm-config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
                    help="sentencepiece settings: anchor (as ../shared/bench/anchor_spm.py, lossy normalization) "
                         "and/or lossless (identity normalization, whitespace kept)")
+    b = sub.add_parser("superbpe", help="SuperBPE vs BPE: training time and held-out tokens per domain")
+    b.add_argument("corpus")
+    b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
+    b.add_argument("--transition", type=float, nargs="+", default=[0.8], help="fractions of the vocab size")
     args = parser.parse_args()
-    if args.command == "unigram":
+    if args.command == "superbpe":
+        bench_superbpe(args.corpus, args.vocab, args.transition)
+    elif args.command == "unigram":
         bench_unigram(args.corpus, args.vocab, args.spm_config)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)

@@ -1,9 +1,9 @@
 """The numba BPE kernels agree with the slow references in tests/reference.py."""
 from hypothesis import given, settings, strategies as st
 
-from reference import reference_bpe_encode, reference_train_bpe
+from reference import reference_bpe_encode, reference_train_bpe, reference_words
 from tokforge.bpe import train_bpe
-from tokforge.words import WordCounter, WordCounts
+from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
 # few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string
 small_words = st.binary(min_size=1, max_size=12).map(lambda b: bytes(x % 4 + 97 for x in b))
@@ -59,3 +59,58 @@ def test_word_counter_matches_counter(batches):
         counter.add(pieces)
         expected.update(p.encode("utf-8") for p in pieces if p)
     assert dict(counter.result().items()) == dict(expected)
+
+
+# words over a few letters and ASCII whitespace: multi-word tokens, seams inside words
+spaced_words = st.binary(min_size=1, max_size=14).map(lambda b: bytes(b" \tab\nc "[x % 7] for x in b))
+spaced_corpora = st.dictionaries(spaced_words, st.integers(1, 6), min_size=1, max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaced_corpora, st.integers(1, 3))
+def test_max_words_matches_reference(counts, max_words):
+    model = train_bpe(WordCounts.from_dict(counts), 330, min_frequency=1, max_words=max_words)
+    assert learned(model) == reference_train_bpe(counts, 330, max_words=max_words)
+    assert all(reference_words(model.vocab[a] + model.vocab[b]) <= max_words for a, b in model.merges)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaced_corpora, spaced_corpora, st.integers(256, 290), st.integers(0, 40), st.integers(0, 2))
+def test_continuing_from_a_model_matches_reference(first, second, size1, extra, n_specials):
+    """Stage two of SuperBPE: other words, the first model's merges replayed, then more merges."""
+    specials = [f"<s{i}>" for i in range(n_specials)]
+    stage1 = train_bpe(WordCounts.from_dict(first), size1 + n_specials, special_tokens=specials, min_frequency=1)
+    model = train_bpe(WordCounts.from_dict(second), size1 + n_specials + extra, special_tokens=specials,
+                      min_frequency=1, max_words=2, start=stage1)
+    assert model.merges[:len(stage1.merges)] == stage1.merges
+    assert model.vocab[:len(stage1.vocab)] == stage1.vocab
+    assert learned(model) == reference_train_bpe(second, size1 + n_specials + extra, n_specials=n_specials,
+                                                 max_words=2, start=learned(stage1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaced_corpora, st.lists(spaced_words.map(lambda w: w * 3), min_size=1, max_size=10))
+def test_long_word_encoding_equals_plain_encoding(counts, words):
+    """Cutting words where no token can span and encoding each distinct part once changes nothing."""
+    model = train_bpe(WordCounts.from_dict(counts), 330, min_frequency=1)
+    buf = b"".join(words)
+    bounds = offsets_from_lengths([len(w) for w in words])
+    plain = model.encode_packed(buf, bounds)
+    fast = model.encode_packed(buf, bounds, long_words=True)
+    assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
+
+
+def test_pairs_counted_on_two_threads_give_the_same_merges():
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 12, 60_000)
+    syms = rng.integers(0, 6, int(lengths.sum())).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    counts = rng.integers(1, 5, len(lengths))
+    results = []
+    for threads in (1, 2):
+        state = bpe_train.init_state(syms.copy(), starts, lengths, counts, np.arange(6), threads=threads)
+        state, _ = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
+        results.append(bpe_train.merges(state).tolist())
+    assert len(results[0]) == 194 and results[0] == results[1]

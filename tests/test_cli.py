@@ -111,3 +111,16 @@ def test_help_explains_every_option(runner):
     for option in ["--vocab-size", "--min-frequency", "--special-token", "--max-token-length", "--normalizer",
                    "--pattern", "--digits", "--text-field", "--errors", "--held-out", "--seed"]:
         assert option in out
+
+
+def test_train_superbpe(runner, tmp_path):
+    out = tmp_path / "sb"
+    result = runner.invoke(main, ["train", str(CORPORA / "en"), "--algo", "superbpe", "--vocab-size", "900",
+                                  "--transition", "0.6", "--max-words", "2", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "superbpe   stage 1 up to 540 tokens" in result.output
+    native = json.loads((out / "tokforge.json").read_text(encoding="utf-8"))
+    assert native["pretokenizer"]["pattern"] == "superword" and len(native["vocab"]) == 900
+    bad = runner.invoke(main, ["train", str(CORPORA / "en"), "--algo", "superbpe", "--transition", "x", "-o",
+                               str(out)])
+    assert bad.exit_code != 0 and "neither a vocabulary size" in bad.output

@@ -30,8 +30,8 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
         "print(tokforge.__file__)\n"
         "print(importlib.util.find_spec('kernels'))\n"
         "s = k.init_state(np.array([0, 1, 0, 1], np.int32), np.array([0, 2]), np.array([2, 2]),"
-        " np.array([1, 1]), np.arange(2, dtype=np.int64))\n"
-        "s, done = k.merge_steps(s, 5, 3, 1, 0)\n"
+        " np.array([1, 1]), np.arange(2, dtype=np.int64), np.zeros((0, 3), np.int64))\n"
+        "s, done = k.merge_steps(s, 5, 3, 1, 0, 0)\n"
         "print(k.merges(s).tolist())\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

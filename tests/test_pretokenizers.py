@@ -144,14 +144,21 @@ def test_custom_patterns_equal_hf(pattern):
     pre = Pretokenizer(pattern, "rtl3")
     spec = pre.to_hf()
 
+    # U+0295 is Ll for Oniguruma, Lo for `regex`: the one documented difference custom \p{Ll}/\p{Lo}
+    # patterns see (test_u0295_is_the_known_custom_pattern_difference)
     @settings(max_examples=60, deadline=None)
-    @given(texts)
+    @given(texts.map(lambda t: t.replace("\u0295", "")))
     @example("abc banana\na\naa")
     @example("aßb ẞA ﬆc STRASSE")
     def check(text):
         assert pre.split(text) == hf_split(spec, text)
 
     check()
+
+
+def test_u0295_is_the_known_custom_pattern_difference():
+    pre = Pretokenizer(r"[\p{Lo}]+", "none")
+    assert pre.split("a\u0295") == ["a", "\u0295"] and hf_split(pre.to_hf(), "a\u0295") == ["a\u0295"]
 
 
 def test_plain_bytelevel_is_gpt2():

@@ -11,6 +11,8 @@ token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -38,6 +40,7 @@ class BPEModel:
 
     def __post_init__(self) -> None:
         self._tables = None
+        self._joinable = None
 
     def tables(self):
         """(byte -> id, merge pair keys, ranks, result ids) as arrays for the encode kernel."""
@@ -54,15 +57,37 @@ class BPEModel:
         id_bounds = id_bounds.tolist()
         return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
 
-    def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """BPE-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
+    def encode_packed(self, buf: bytes, bounds: np.ndarray, *, long_words: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """BPE-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece).
+        ``long_words``: the same result, faster when pieces are long runs of recurring parts."""
         byte_ids, keys, ranks, results = self.tables()
-        return bpe_encode.encode_words(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks, results)
+        data = np.frombuffer(buf, np.uint8)
+        if long_words:
+            return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable())
+        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results)
+
+    def joinable(self) -> np.ndarray:
+        """``joinable[a * 256 + b]`` is 1 when bytes ``a b`` stand side by side inside some token."""
+        if self._joinable is None:
+            pairs = np.zeros(65536, np.uint8)
+            specials = set(self.special_tokens.values())
+            for i, token in enumerate(self.vocab):
+                if i not in specials and len(token) > 1:
+                    t = np.frombuffer(token, np.uint8).astype(np.int64)
+                    pairs[t[:-1] * 256 + t[1:]] = 1
+            self._joinable = pairs
+        return self._joinable
+
+
+def _regular_ids(model: BPEModel) -> dict[bytes, int]:
+    """bytes -> id of every token that is not a special token."""
+    special_ids = set(model.special_tokens.values())
+    return {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
 
 
 def _encode_tables(model: BPEModel):
-    special_ids = set(model.special_tokens.values())
-    regular = {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
+    regular = _regular_ids(model)
     byte_ids = np.full(256, -1, np.int64)
     for b in range(256):
         byte_ids[b] = regular.get(bytes([b]), -1)
@@ -70,23 +95,40 @@ def _encode_tables(model: BPEModel):
         missing = [b for b in range(256) if byte_ids[b] < 0]
         raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
                                "a byte-level BPE needs all 256 single-byte tokens")
-    keys = np.empty(len(model.merges), np.int64)
+    keys = np.array([(a << 32) | b for a, b in model.merges], np.int64)
+    return (byte_ids,) + bpe_encode.build_merge_table(keys, _merge_results(model, regular))
+
+
+def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:
+    """The id of the token each merge yields, by rank (``regular``: bytes -> id, no specials)."""
     results = np.empty(len(model.merges), np.int64)
     for rank, (a, b) in enumerate(model.merges):
         merged = model.vocab[a] + model.vocab[b]
         if merged not in regular:
             raise ModelFormatError(f"merge #{rank} ({model.vocab[a]!r}, {model.vocab[b]!r}) "
                                    f"yields {merged!r}, which is not in the vocabulary")
-        keys[rank] = (a << 32) | b
         results[rank] = regular[merged]
-    return (byte_ids,) + bpe_encode.build_merge_table(keys, results)
+    return results
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
-              min_frequency: int = 2, max_token_length: int | None = None,
-              on_progress: Callable[[int], None] | None = None) -> BPEModel:
+              min_frequency: int = 2, max_token_length: int | None = None, max_words: int | None = None,
+              start: BPEModel | None = None, on_progress: Callable[[int], None] | None = None) -> BPEModel:
     """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
-    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times."""
+    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times.
+
+    ``max_words`` caps the words (runs of non-whitespace) in a learned token. ``start`` continues
+    from a model trained before (with the same special tokens): its merges are kept as the first
+    merges and replayed on the words (as encoding with it does), then training goes on -- SuperBPE's
+    second stage.
+
+        >>> first = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 257)
+        >>> [first.vocab[a] + first.vocab[b] for a, b in first.merges]
+        [b'a ']
+        >>> more = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 258, start=first)
+        >>> [more.vocab[a] + more.vocab[b] for a, b in more.merges]
+        [b'a ', b'a b']
+    """
     specials = list(dict.fromkeys(special_tokens))
     if len(specials) != len(special_tokens):
         raise ConfigError(f"special tokens must be unique, got {list(special_tokens)}")
@@ -98,22 +140,66 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         raise ConfigError(f"min_frequency must be >= 1, got {min_frequency}")
     if max_token_length is not None and max_token_length < 2:
         raise ConfigError(f"max_token_length must be >= 2 bytes (or None), got {max_token_length}")
-
-    rank_of_byte = np.empty(256, np.int32)
-    rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-    syms = rank_of_byte[word_counts.arena]
-    wstart = word_counts.offsets[:-1]
-    wlen = np.diff(word_counts.offsets)
-    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts,
-                                 np.array(BYTE_ORDER, np.int64))
-    target = vocab_size - len(specials)
+    if max_words is not None and max_words < 1:
+        raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
+    offset = len(specials)
+    if start is None:
+        rank_of_byte = np.empty(256, np.int32)
+        rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
+        syms = rank_of_byte[word_counts.arena]
+        wstart = word_counts.offsets[:-1]
+        wlen = np.diff(word_counts.offsets)
+        inherited = np.zeros((0, 3), np.int64)
+    else:
+        if start.special_tokens != {s: i for i, s in enumerate(specials)}:
+            raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
+                              f"not {specials}; continue with the same special tokens")
+        ids, id_bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets)
+        syms = (ids - offset).astype(np.int32)
+        wstart = id_bounds[:-1]
+        wlen = np.diff(id_bounds)
+        inherited = _internal_merges(start, offset)
+    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts, np.array(BYTE_ORDER, np.int64),
+                                 inherited, threads=min(2, os.cpu_count() or 1))
+    target = vocab_size - offset
     done = False
     while not done:
         state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
-                                            max_token_length or 0)
+                                            max_token_length or 0, max_words or 0)
         if on_progress is not None:
-            on_progress(int(bpe_train.n_tokens(state)) + len(specials))
+            on_progress(int(bpe_train.n_tokens(state)) + offset)
     return _model_from_merges(bpe_train.merges(state), specials)
+
+
+def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
+                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
+    encode kernel releases the GIL); the same result."""
+    threads = threads or os.cpu_count() or 1
+    n_words = len(bounds) - 1
+    if threads == 1 or n_words < 10_000:
+        return model.encode_packed(buf, bounds, long_words=True)
+    model.tables(), model.joinable()  # build them once, before the threads
+    cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
+    edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
+    with ThreadPoolExecutor(len(edges) - 1) as pool:
+        parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1], long_words=True),
+                              range(len(edges) - 1)))
+    ids = np.concatenate([p[0] for p in parts])
+    shifts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    id_bounds = np.concatenate([[0]] + [p[1][1:] + shift for p, shift in zip(parts, shifts)])
+    return ids, id_bounds
+
+
+def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
+    """The model's merges as the kernel's rows [left, right, new id] (ids without the specials)."""
+    if list(model.vocab[offset:offset + 256]) != [bytes([b]) for b in BYTE_ORDER]:
+        raise ConfigError("the model to continue from was not trained by tokforge (its byte tokens are "
+                          "not in tokforge's order); train both stages with tokforge")
+    rows = np.empty((len(model.merges), 3), np.int64)
+    rows[:, :2] = np.array(model.merges, np.int64).reshape(-1, 2) - offset
+    rows[:, 2] = _merge_results(model, _regular_ids(model)) - offset
+    return rows
 
 
 def _model_from_merges(merges: np.ndarray, specials: list[str]) -> BPEModel:

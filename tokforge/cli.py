@@ -1,4 +1,4 @@
-"""The ``tokforge`` command line: train, encode, decode, export, info."""
+"""The ``tokforge`` command line: train, encode, decode, export, info, eval, compare."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,8 @@ import click
 
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
-from tokforge.errors import TokforgeError
+from tokforge.errors import ExportError, TokforgeError
+from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
 DEFAULTS = TrainConfig()
@@ -36,6 +37,9 @@ def main() -> None:
       tokforge encode out/ "Merhaba dünya!"
       tokforge decode out/ 44 1234 99
       tokforge info out/
+      tokforge eval out/ other/tokenizer.json --corpus corpora/ --plots plots/
+      tokforge compare out/ other/tokenizer.json --text "Merhaba dünya!"
+      tokforge numbers explain "1,234,567.891"
     """
 
 
@@ -44,9 +48,10 @@ def main() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
                    "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
-@click.option("--algo", type=click.Choice(ALGORITHMS), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: byte-level BPE, or byte-level Unigram LM (sentencepiece's EM and "
-                   "pruning; encodes with the most likely segmentation).")
+@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
+              help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
+                   "superword tokens that cross spaces, e.g. ' by the way'), or unigram (byte-level Unigram LM: "
+                   "sentencepiece's EM and pruning; encodes with the most likely segmentation).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -66,6 +71,11 @@ def main() -> None:
 @click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
               help="Digit policy applied before the split: single digits, groups of up to 3 from the "
                    "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567).")
+@click.option("--numbers", type=click.Choice(NUMBER_MODES), default=DEFAULTS.numbers, show_default=True,
+              help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a "
+                   "place marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); "
+                   "tst-vocab makes each triad+place one of 9,990 fixed tokens (tokforge.json only: "
+                   "tokenizer.json cannot express it). See `tokforge numbers explain`.")
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
@@ -75,9 +85,19 @@ def main() -> None:
               help="Fraction of documents (lines/records) set aside, up to 2 MB, to report bytes/token.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
               help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer.")
+@click.option("--transition", default=str(DEFAULTS.transition), show_default=True,
+              help="superbpe: where stage 2 starts, as a vocabulary size (48000) or a fraction of "
+                   "--vocab-size (0.8). Equal to --vocab-size gives plain BPE.")
+@click.option("--max-words", type=int, default=DEFAULTS.max_words, show_default=True,
+              help="superbpe: most words (runs of non-whitespace) in one superword token.")
+@click.option("--superword-pattern", default=DEFAULTS.superword_pattern, show_default=True,
+              help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and "
+                   "sentence punctuation followed by a space as boundaries; give your own regex to "
+                   "cross them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_special_tokens,
-          max_token_length, normalizer, pattern, digits, text_field, errors, held_out, seed, quiet):
+          max_token_length, normalizer, pattern, digits, numbers, text_field, errors, held_out, seed,
+          transition, max_words, superword_pattern, quiet):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`.
 
@@ -91,11 +111,28 @@ def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_sp
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          special_tokens=tuple(specials), max_token_length=max_token_length,
                          normalizer=tuple(n.strip() for n in normalizer.split(",")), pattern=pattern,
-                         digits=digits, text_field=text_field, errors=errors, held_out=held_out, seed=seed)
+                         digits=digits, numbers=numbers, text_field=text_field, errors=errors,
+                         held_out=held_out, seed=seed, transition=_size_or_fraction(transition),
+                         max_words=max_words, superword_pattern=superword_pattern)
     tok = train_tokenizer(list(corpus), config, progress=not quiet)
-    written = tok.save(output)
+    try:
+        written = tok.save(output)
+        not_exported = None
+    except ExportError as e:  # e.g. numbers=tst-vocab: the native model only, never an approximate file
+        written = tok.save(output, hf=False)
+        not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    if not_exported is not None:
+        click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
+
+
+def _size_or_fraction(text: str) -> int | float:
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is neither a vocabulary size (48000) nor a fraction (0.8)",
+                                 param_hint="--transition") from None
 
 
 def _summary(report: dict) -> str:
@@ -104,6 +141,9 @@ def _summary(report: dict) -> str:
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
         f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else ""),
+        *([f"superbpe   stage 1 up to {report['superbpe']['transition']:,} tokens, then superwords "
+           f"({report['superbpe'].get('stage2_unique_words', 0):,} unique stage-2 words)"]
+          if "superbpe" in report else []),
         f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, "
         f"{'merging' if report['merges'] else 'training'} {s['merge']:.1f} s)",
     ]
@@ -145,7 +185,18 @@ def encode(model, text, file, tokens):
 
     tok = Tokenizer.load(model)
     ids = tok.encode(_read_text(text, file))
-    click.echo(" ".join(tok.id_to_token(i) for i in ids) if tokens else " ".join(map(str, ids)))
+    click.echo(" ".join(_shown_token(tok, i) for i in ids) if tokens else " ".join(map(str, ids)))
+
+
+def _shown_token(tok, i: int) -> str:
+    """The token as in tokenizer.json; a TST marker or fixed token as e.g. <e3> or 234<e3>
+    (their text holds control characters)."""
+    if tok.numbers is not None:
+        from tokforge.numbers import MARKERS, describe
+        raw = tok.model.vocab[i]
+        if any(chr(b) in MARKERS.values() for b in raw):
+            return describe(raw.decode("utf-8", errors="replace"))
+    return tok.id_to_token(i)
 
 
 @main.command()
@@ -197,6 +248,7 @@ def info(model, as_json):
         "special_tokens": tok.special_tokens,
         "normalizer": list(tok.normalizer.names),
         "pretokenizer": tok.pretokenizer.config(),
+        "numbers": tok.numbers.mode if tok.numbers else "none",
         "longest_token_bytes": max(len(t) for t in tok.model.vocab),
     }
     if as_json:
@@ -206,3 +258,200 @@ def info(model, as_json):
         click.echo(f"{k:<20} {v}")
     if "corpus" in tok.training:
         click.echo(_summary(tok.training))
+
+
+def _sizes(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        sizes = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give vocabulary sizes separated by commas, e.g. 2000,4000,8000",
+                                 param_hint="--sweep") from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("give positive vocabulary sizes, e.g. 2000,4000,8000", param_hint="--sweep")
+    return sorted(set(sizes))
+
+
+@main.command("eval")
+@click.argument("tokenizers", nargs=-1)
+@click.option("--corpus", "corpus", multiple=True,
+              help="Corpus to measure on (repeatable): a folder whose top-level subfolders and files are the "
+                   "domains (e.g. corpora/ gives ar, code, de, ...), or a file (one domain).")
+@click.option("--name", "names", multiple=True,
+              help="A label for each TOKENIZER, in order (default: the folder or file name).")
+@click.option("--gold", multiple=True, type=click.Path(dir_okay=False),
+              help="Gold morpheme segmentations (repeatable), for %pure tokens and boundary precision/recall/F1: "
+                   "'word<TAB>seg1 seg2 ...' lines, or a .conllu file (the lemma ends the root).")
+@click.option("--wordlist", type=click.Path(dir_okay=False),
+              help="Word list (one word a line, first field) for the share of valid-word tokens.")
+@click.option("--parallel", type=click.Path(file_okay=False),
+              help="Folder of line-aligned translations, one file per language (en.txt, tr.txt, ...), for the "
+                   "token premium of each language.")
+@click.option("--reference", default=None, help="Reference language of --parallel (default: en, if present).")
+@click.option("--sweep", default=None,
+              help="Also train tokforge BPE on the corpus at these vocabulary sizes (e.g. 2000,4000,8000) and "
+                   "report (and plot) bytes/token against vocabulary size.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of the --sweep training.")
+@click.option("--alpha", type=float, default=2.5, show_default=True, help="Order of the Renyi efficiency.")
+@click.option("--max-digits", type=click.IntRange(1, 100), default=12, show_default=True,
+              help="Number splitting is reported per digit-run length 1..N (longer runs pooled at N).")
+@click.option("--sample-words", type=click.IntRange(0), default=2000, show_default=True,
+              help="Distinct words per domain checked for non-unique encodings (0: skip).")
+@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
+              help="Field (.jsonl) or column (.parquet) that holds the text.")
+@click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
+              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write every table to this CSV file.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON.")
+@click.option("--plots", type=click.Path(file_okay=False),
+              help='Write PNG plots into this folder (needs matplotlib: pip install "tokforge[plot]").')
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference, sweep, seed, alpha, max_digits,
+                 sample_words, text_field, errors, csv_path, json_path, plots, quiet):
+    """Measure and compare TOKENIZERS: tokforge models (a folder from `tokforge train -o`, or its
+    tokforge.json) and any Hugging Face tokenizer (a tokenizer.json, or a folder with one).
+
+    \b
+    Per domain of --corpus: bytes and characters per token, fertility (tokens per word), the share
+    of words cut into several tokens, vocabulary use, Renyi efficiency, how numbers are split, and
+    the share of words the vocabulary could also spell with as few tokens (non-unique encodings).
+    With --gold: %pure tokens and morpheme-boundary precision/recall/F1; with --wordlist: the share
+    of tokens that are words; with --parallel: token premiums; with --sweep: compression against
+    vocabulary size. Prints tables; --csv, --json and --plots write files.
+
+    \b
+    Examples:
+      tokforge eval out/ gpt2/tokenizer.json --corpus corpora/ --plots plots/
+      tokforge eval out/ --gold tr_segments.tsv --wordlist tr_words.txt
+      tokforge eval --corpus corpora/ --sweep 1000,2000,4000,8000 --plots plots/
+    """
+    from tokforge.adapters import load_tokenizer, unique_names
+    from tokforge.evaluate import (Options, Report, check_corpus_given, evaluate, evaluate_gold,
+                                   evaluate_parallel, parallel_files, sweep_rows, sweep_tokenizers)
+    from tokforge.gold import read_gold, read_wordlist
+    from tokforge.io import write_atomic
+    from tokforge.report import render_csv, render_json, render_text
+
+    sizes = _sizes(sweep)
+    if not tokenizers and not sizes:
+        raise click.UsageError("give at least one TOKENIZER (or --sweep sizes to train)")
+    if names and len(names) != len(tokenizers):
+        raise click.UsageError(f"--name was given {len(names)} times for {len(tokenizers)} tokenizers; "
+                               "give one name per tokenizer, in order")
+    if sizes and not corpus:
+        raise click.UsageError("--sweep trains on the --corpus: give --corpus")
+    check_corpus_given(corpus, gold, parallel)
+    if plots:
+        from tokforge.plots import require_matplotlib
+        require_matplotlib()  # fail now, not after the measurements
+    options = Options(alpha=alpha, max_digits=max_digits, sample_words=sample_words,
+                      wordlist=read_wordlist(wordlist) if wordlist else None,
+                      text_field=text_field, errors=errors, progress=not quiet)
+    golds = [read_gold(g) for g in gold]
+    languages = parallel_files(parallel, options) if parallel else None
+    toks = [load_tokenizer(t, n) for t, n in zip(tokenizers, names or [None] * len(tokenizers))]
+    unique_names(toks)
+    swept = sweep_tokenizers(corpus, sizes, seed=seed, text_field=text_field, errors=errors,
+                             progress=not quiet) if sizes else []
+    report = Report([t.describe() for t in toks + swept],
+                    options={"alpha": alpha, "max_digits": max_digits, "sample_words": sample_words,
+                             "corpus": list(corpus), "gold": list(gold), "wordlist": wordlist,
+                             "parallel": parallel, "sweep": sizes})
+    if corpus:
+        evaluate(toks + swept, corpus, options, report)
+    sweep_rows(report, swept, sizes)
+    report.morphology = [evaluate_gold(t, g) for g in golds for t in toks]
+    if languages:
+        report.premium = evaluate_parallel(toks, languages, reference)
+    click.echo(render_text(report))
+    written = []
+    if csv_path:
+        write_atomic(csv_path, render_csv(report))
+        written.append(csv_path)
+    if json_path:
+        write_atomic(json_path, render_json(report))
+        written.append(json_path)
+    if plots:
+        from tokforge.plots import write_plots
+        written += [str(p) for p in write_plots(report, plots)]
+    if written:
+        click.echo("\nwrote " + ", ".join(map(str, written)))
+
+
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names an existing file (else it is the text itself)."""
+    if "\n" in text or "\0" in text:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # e.g. a name too long to be a path
+        return False
+
+
+@main.command()
+@click.argument("tokenizer_a", type=click.Path())
+@click.argument("tokenizer_b", type=click.Path())
+@click.option("--text", "text", required=True,
+              help="The text to encode: a path to a UTF-8 file, or else the text itself.")
+@click.option("-n", "--limit", type=click.IntRange(0), default=20, show_default=True,
+              help="How many differing words to show.")
+def compare(tokenizer_a, tokenizer_b, text, limit):
+    """Show how TOKENIZER_A and TOKENIZER_B (tokforge models or Hugging Face tokenizers) cut the
+    same text differently: token counts, the number of words cut differently and the first of
+    them, each cut at its token boundaries (kit|ap|ları).
+
+    \b
+    Example:
+      tokforge compare out/ gpt2/tokenizer.json --text corpora/tr/denemeler_tokforge_tr.txt
+    """
+    from tokforge.adapters import load_tokenizer, unique_names
+    from tokforge.compare import compare as compare_tokenizers, render
+
+    body = _read_text(None, text) if _is_file(text) else text
+    toks = [load_tokenizer(tokenizer_a), load_tokenizer(tokenizer_b)]
+    unique_names(toks)
+    click.echo(render(compare_tokenizers(toks[0], toks[1], body, limit)))
+@main.group()
+def numbers():
+    """Numbers: digit policies and Triadic Suffix Tokenization (TST)."""
+
+
+@numbers.command()
+@click.argument("text", required=False)
+@click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
+              help=f"Split regex used for the ordinary text: a preset ({', '.join(PRESETS)}) or your own regex.")
+def explain(text, pattern):
+    """Show how TEXT (or standard input) is cut under each digit policy and each TST variant.
+
+    \b
+    Digit policies: the pretokenizer's pieces (digits split before the main regex).
+    TST: <eN> is the marker of a triad's place (10^N) after it; [234 e3] is a fixed
+    token of tst-vocab; other pieces are ordinary text, pretokenized as usual.
+    """
+    from tokforge.numbers import TriadicSuffixStage, describe
+    from tokforge.pretokenizers import Pretokenizer
+
+    text = _read_text(text, None)
+    rows = [(f"digits={d}", [_quoted(p) for p in Pretokenizer(pattern, d).split(text)]) for d in DIGIT_POLICIES]
+    plain = Pretokenizer(pattern, "none")
+    for mode in ("tst-marker", "tst-vocab"):
+        stage = TriadicSuffixStage(mode)
+        shown = []
+        for part, reserved in stage.units(stage.apply(text)):
+            if not reserved:
+                shown += [_quoted(p) for p in plain.split(part)]
+            elif mode == "tst-vocab":
+                shown.append("[" + describe(part).replace("<", " ").rstrip(">") + "]")
+            else:
+                shown.append(describe(part))
+        rows.append((mode, shown))
+    click.echo(f"text           {_quoted(text)}")
+    click.echo(f"pattern        {pattern}")
+    for name, shown in rows:
+        click.echo(f"{name:<14} {' '.join(shown)}")
+
+
+def _quoted(piece: str) -> str:
+    from tokforge.numbers import describe
+    return repr(describe(piece))

@@ -9,7 +9,7 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE) or "unigram" (byte-level Unigram LM) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords) or "unigram" (byte-level Unigram LM) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
 | min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
@@ -17,10 +17,14 @@
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
+| numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
 | errors           | "strict"            | invalid UTF-8 policy: "strict", "replace", "skip" |
 | held_out         | 0.01                | fraction of documents held out to measure bytes/token (max 2 MB) |
 | seed             | 0                   | seed of the held-out sampling (training itself is deterministic) |
+| transition       | 0.8                 | superbpe: vocabulary size where stage 2 starts (int), or a fraction of vocab_size |
+| max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
+| superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
 """
 from __future__ import annotations
 
@@ -29,9 +33,10 @@ from typing import Any
 
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
+from tokforge.numbers import number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe", "unigram")
+ALGORITHMS = ("bpe", "superbpe", "unigram")
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,14 @@ class TrainConfig:
     normalizer: tuple[str, ...] = ("none",)
     pattern: str = "cl100k"
     digits: str = "none"
+    numbers: str = "none"
     text_field: str = "text"
     errors: str = "strict"
     held_out: float = 0.01
     seed: int = 0
+    transition: float | int = 0.8
+    max_words: int = 4
+    superword_pattern: str = "superword"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
@@ -55,10 +64,12 @@ class TrainConfig:
         object.__setattr__(self, "normalizer", norm)
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
-        n_fixed = len(set(self.special_tokens)) + 256
+        n_reserved = self.n_reserved()  # ConfigError if the number stage is unknown
+        n_fixed = len(set(self.special_tokens)) + n_reserved + 256
         if not isinstance(self.vocab_size, int) or self.vocab_size < n_fixed:
+            reserved = f" + {n_reserved:,} fixed number tokens ({self.numbers})" if n_reserved else ""
             raise ConfigError(f"vocab_size {self.vocab_size} is smaller than the {len(set(self.special_tokens))} "
-                              f"special tokens + 256 byte tokens; use at least {n_fixed}")
+                              f"special tokens{reserved} + 256 byte tokens; use at least {n_fixed}")
         if self.vocab_size >= 2**31:
             raise ConfigError(f"vocab_size {self.vocab_size} is too large (max {2**31 - 1})")
         if len(set(self.special_tokens)) != len(self.special_tokens) or any(not s for s in self.special_tokens):
@@ -73,6 +84,34 @@ class TrainConfig:
             raise ConfigError(f"errors {self.errors!r} is unknown; choose one of {', '.join(ERROR_POLICIES)}")
         if not 0.0 <= self.held_out <= 0.5:
             raise ConfigError(f"held_out must be a fraction between 0 and 0.5, got {self.held_out}")
+        if self.algo == "unigram" and self.numbers != "none":
+            raise ConfigError(f"numbers={self.numbers!r} is not supported with algo 'unigram' yet; "
+                              "use numbers='none', or algo 'bpe'/'superbpe'")
+        if self.algo == "superbpe":
+            self.transition_size()
+            if not isinstance(self.max_words, int) or self.max_words < 1:
+                raise ConfigError(f"max_words must be a whole number >= 1, got {self.max_words!r}")
+
+    def n_reserved(self) -> int:
+        """How many fixed tokens the number stage reserves (after the special tokens)."""
+        stage = number_stage(self.numbers)
+        return len(stage.reserved_tokens()) if stage else 0
+
+    def transition_size(self) -> int:
+        """SuperBPE's transition as a vocabulary size (``transition`` is a size or a fraction).
+
+        >>> TrainConfig(algo="superbpe", vocab_size=64000, transition=0.75).transition_size()
+        48000
+        """
+        t, n_fixed = self.transition, len(self.special_tokens) + self.n_reserved() + 256
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise ConfigError(f"transition must be a vocabulary size or a fraction of vocab_size, got {t!r}")
+        size = round(t * self.vocab_size) if isinstance(t, float) and t <= 1.0 else t
+        if size != int(size) or not n_fixed <= size <= self.vocab_size:
+            raise ConfigError(f"transition {t!r} gives a stage-1 vocabulary of {size}; it must lie between "
+                              f"{n_fixed} (special, reserved and byte tokens) and vocab_size {self.vocab_size} "
+                              "(give a size, or a fraction like 0.8)")
+        return int(size)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

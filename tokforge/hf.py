@@ -25,6 +25,7 @@ MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model de
 
 def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
     """The ``tokenizer.json`` document of a byte-level BPE or Unigram tokenizer."""
+    numbers = tok.numbers.hf_parts() if tok.numbers else None  # ExportError if it cannot be expressed
     vocab = {}
     for i in range(tok.vocab_size):
         text = tok.id_to_token(i)
@@ -33,7 +34,7 @@ def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
                 f"token {text!r} appears twice in the vocabulary (ids {vocab[text]} and {i}); "
                 "tokenizer.json needs unique strings — rename the special token that collides")
         vocab[text] = i
-    return {
+    doc = {
         "version": "1.0",
         "truncation": None,
         "padding": None,
@@ -59,6 +60,20 @@ def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
             "merges": [[tok.id_to_token(a), tok.id_to_token(b)] for a, b in tok.model.merges],
         },
     }
+    if numbers is not None:
+        _add_number_stage(doc, numbers)
+    return doc
+
+
+def _add_number_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> None:
+    """Put the number stage's steps into a tokenizer.json document: its normalizers after the
+    normalizer, its split first in the pre-tokenizer, its decoders after ByteLevel."""
+    norm = doc["normalizer"]
+    before = [] if norm is None else norm["normalizers"] if norm["type"] == "Sequence" else [norm]
+    doc["normalizer"] = {"type": "Sequence", "normalizers": before + parts["normalizers"]}
+    pre = doc["pre_tokenizer"]
+    doc["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": parts["pre_tokenizers"] + pre["pretokenizers"]}
+    doc["decoder"] = {"type": "Sequence", "decoders": [doc["decoder"]] + parts["decoders"]}
 
 
 def hf_files(tok: "Tokenizer") -> dict[str, Any]:
@@ -89,9 +104,13 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
 
     if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
         raise ModelFormatError(f"{source}: not a tokenizer.json (no 'model' object)")
+    from tokforge.numbers import split_hf_stage
+    numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
     model = doc["model"]
     if model.get("type") == "Unigram":
-        return _from_hf_unigram(doc, source)
+        if numbers is not None:
+            raise ModelFormatError(f"{source}: a number stage with a Unigram model is not supported")
+        return _from_hf_unigram(doc, source, normalizer, pre_tokenizer, decoder)
     if model.get("type", "BPE") != "BPE" or "merges" not in model:
         raise ModelFormatError(f"{source}: model type {model.get('type')!r} is not supported; "
                                "tokforge imports byte-level BPE and Unigram tokenizers")
@@ -100,16 +119,16 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
                     ("ignore_merges", (None, False))):
         if model.get(key) not in ok:
             raise ModelFormatError(f"{source}: BPE option {key}={model.get(key)!r} is not supported")
-    specials = _check_pipeline(doc, source)
+    specials = _check_pipeline(doc, decoder, source)
     vocab = dict(model["vocab"])
     for text, i in specials.items():
         vocab.setdefault(text, i)
     bpe = _model_from_vocab_merges(vocab, model["merges"], specials, source)
-    return Tokenizer(bpe, Normalizer.from_hf(doc.get("normalizer")),
-                     Pretokenizer.from_hf(doc.get("pre_tokenizer")), {"imported_from": source})
+    return Tokenizer(bpe, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
+                     {"imported_from": source}, numbers)
 
 
-def _from_hf_unigram(doc: dict[str, Any], source: str) -> "Tokenizer":
+def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer, decoder) -> "Tokenizer":
     """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback)."""
     from tokforge.tokenizer import Tokenizer
     from tokforge.unigram import UnigramModel
@@ -119,15 +138,15 @@ def _from_hf_unigram(doc: dict[str, Any], source: str) -> "Tokenizer":
         raise ModelFormatError(f"{source}: Unigram with unk_id={model.get('unk_id')!r} / byte_fallback="
                                f"{model.get('byte_fallback')!r} is not supported; tokforge imports byte-level "
                                "Unigram models (every byte a piece, no unknown token)")
-    specials = _check_pipeline(doc, source)
+    specials = _check_pipeline(doc, decoder, source)
     unigram = UnigramModel.from_vocab_list(model.get("vocab") or [], specials, source)
-    return Tokenizer(unigram, Normalizer.from_hf(doc.get("normalizer")),
-                     Pretokenizer.from_hf(doc.get("pre_tokenizer")), {"imported_from": source})
+    return Tokenizer(unigram, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
+                     {"imported_from": source})
 
 
-def _check_pipeline(doc: dict[str, Any], source: str) -> dict[str, int]:
+def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str) -> dict[str, int]:
     """Check the decoder, post-processor and added tokens tokforge supports; return the specials."""
-    decoder = doc.get("decoder") or {}
+    decoder = decoder or {}
     if decoder.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
                                "tokforge imports byte-level tokenizers only")

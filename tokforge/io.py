@@ -5,6 +5,8 @@
     >>> write_atomic(p, '{"x": 1}')
     >>> p.read_text()
     '{"x": 1}'
+    >>> oct(p.stat().st_mode & 0o777) == oct(0o666 & ~_umask())   # not mkstemp's 0600
+    True
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from typing import Any
 from tokforge.errors import TokforgeError
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename."""
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` through a temporary file in
+    the same folder and a rename."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +29,9 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     except OSError as e:
         raise TokforgeError(f"cannot write {path}: {e.strerror}; check the folder exists and is writable") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -34,6 +39,12 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json_files(files: dict[str, Any], folder: str | os.PathLike) -> list[Path]:

@@ -98,6 +98,12 @@ PRESETS: dict[str, str] = {
     # Lossless whitespace split: each run of non-space with at most one leading space; other
     # whitespace stays together (its last space goes to the next word when one follows).
     "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
+    # SuperBPE's stage 2 (tokforge.superbpe): no split at whitespace, so pieces are runs of words.
+    # Pieces end at newlines (isolated), at digits (1-3 per piece, as cl100k) and after sentence
+    # punctuation . ! ? ; : (and CJK full-width) that is followed by whitespace.
+    "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
+                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
+                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
 }
 
 #: Digit policies, applied before the main regex.

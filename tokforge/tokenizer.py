@@ -1,4 +1,5 @@
-"""The tokenizer: normalizer -> special tokens -> pretokenizer -> model (BPE or Unigram), and back.
+"""The tokenizer: special tokens -> normalizer -> number stage -> pretokenizer -> model (BPE or Unigram),
+and back.
 
     >>> tok = Tokenizer.load("out/")                      # doctest: +SKIP
     >>> ids = tok.encode("Merhaba dünya!")                 # doctest: +SKIP
@@ -21,6 +22,7 @@ from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.io import write_json_files
 from tokforge.normalizers import Normalizer
+from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.unigram import UnigramModel
@@ -44,12 +46,21 @@ class Tokenizer:
     """
 
     def __init__(self, model: BPEModel | UnigramModel, normalizer: Normalizer | None = None,
-                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
+                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
+                 numbers: TriadicSuffixStage | None = None):
         self.model = model
         self.normalizer = normalizer or Normalizer("none")
         self.pretokenizer = pretokenizer or Pretokenizer("cl100k")
         self.training = dict(training or {})
-        self._specials = SpecialSplitter(model.special_tokens)
+        # number stage (tokforge/numbers.py): its fixed tokens are model specials matched only by the stage
+        self.numbers = numbers
+        reserved = set(numbers.reserved_tokens()) if numbers else set()
+        missing = sorted(reserved - set(model.special_tokens))
+        if missing:
+            raise ModelFormatError(f"numbers={numbers.mode!r} needs its {len(reserved):,} fixed tokens in the "
+                                   f"vocabulary as reserved tokens; {len(missing):,} are missing (e.g. {missing[0]!r})")
+        self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved}
+        self._specials = SpecialSplitter(self._user_specials)
         self._cache: dict[str, list[int]] = {}
         model.tables()  # validate the vocabulary and merges now, not at the first encode
 
@@ -60,7 +71,8 @@ class Tokenizer:
 
     @property
     def special_tokens(self) -> dict[str, int]:
-        return dict(self.model.special_tokens)
+        """The special tokens (not the fixed number tokens of ``numbers='tst-vocab'``)."""
+        return dict(self._user_specials)
 
     def id_to_token(self, i: int) -> str:
         """The token's text as in tokenizer.json (byte-level characters; specials as they are)."""
@@ -73,7 +85,7 @@ class Tokenizer:
         return self._token_ids.get(token)
 
     @property
-    def _special_ids(self) -> set[int]:
+    def _special_ids(self) -> set[int]:  # special and fixed number tokens: stored as UTF-8, not byte-level
         return set(self.model.special_tokens.values())
 
     @functools.cached_property
@@ -85,9 +97,23 @@ class Tokenizer:
         """The pretokenized pieces of ``text`` (special tokens kept whole), for inspection."""
         out: list[str] = []
         for segment, special in self._specials.segments(text):
-            out.extend([segment] if special is not None else
-                       self.pretokenizer.split(self.normalizer.normalize(segment)))
+            if special is not None:
+                out.append(segment)
+            else:
+                for part, reserved in self._staged(self.normalizer.normalize(segment)):
+                    out.extend([part] if reserved else self.pretokenizer.split(part))
         return out
+
+    def _staged(self, normalized: str) -> list[tuple[str, bool]]:
+        """Normalized text through the number stage: (text, is a reserved unit) pieces."""
+        if self.numbers is None:
+            return [(normalized, False)]
+        return self.numbers.units(self.numbers.apply(normalized))
+
+    def _reserved_id(self, unit: str) -> int:
+        """Id of a reserved unit of the number stage: a fixed token, or a marker's byte token."""
+        i = self.model.special_tokens.get(unit)
+        return i if i is not None else int(self.model.tables()[0][ord(unit)])
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``; special tokens in the text become their ids."""
@@ -125,7 +151,7 @@ class Tokenizer:
         for t in texts:
             if not isinstance(t, str):
                 raise InputError(f"encode_batch takes str texts, got {type(t).__name__}")
-        if self.normalizer.names != ("none",) or sum(map(len, texts)) < FAST_PATH_MIN_CHARS:
+        if self.normalizer.names != ("none",) or self.numbers is not None or sum(map(len, texts)) < FAST_PATH_MIN_CHARS:
             return [self.encode(t) for t in texts]
         chunks = [texts[i:j] for i, j in _chunk_ranges(texts, FAST_PATH_CHUNK_CHARS)]
         with ThreadPoolExecutor(num_threads or os.cpu_count() or 1) as pool:
@@ -145,7 +171,15 @@ class Tokenizer:
         return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
 
     def _encode_plain(self, text: str) -> list[int]:
-        pieces = self.pretokenizer.split(self.normalizer.normalize(text))
+        out: list[int] = []
+        for part, reserved in self._staged(self.normalizer.normalize(text)):
+            if reserved:
+                out.append(self._reserved_id(part))
+            else:
+                out.extend(self._encode_pieces(self.pretokenizer.split(part)))
+        return out
+
+    def _encode_pieces(self, pieces: list[str]) -> list[int]:
         cache = self._cache
         known: dict[str, list[int]] = {}
         missing: list[str] = []
@@ -167,15 +201,20 @@ class Tokenizer:
 
     # ---- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
-        ids = list(ids)
-        self._check_ids(ids)
-        vocab = self.model.vocab
-        specials = self._special_ids
-        return b"".join(vocab[i] for i in ids if not (skip_special_tokens and i in specials))
+        data = self._joined_bytes(ids, skip_special_tokens)
+        return data if self.numbers is None else self.numbers.inverse_bytes(data)
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         """Text of ``ids``; byte sequences that are not valid UTF-8 become U+FFFD."""
-        return self.decode_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
+        text = self._joined_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
+        return text if self.numbers is None else self.numbers.inverse(text)  # as HF: UTF-8 first, then the stage
+
+    def _joined_bytes(self, ids: Sequence[int], skip_special_tokens: bool) -> bytes:
+        ids = list(ids)
+        self._check_ids(ids)
+        vocab = self.model.vocab
+        skipped = set(self._user_specials.values()) if skip_special_tokens else set()
+        return b"".join(vocab[i] for i in ids if i not in skipped)
 
     def _check_ids(self, ids: Sequence[int]) -> None:
         n = self.vocab_size
@@ -198,6 +237,7 @@ class Tokenizer:
             "algorithm": self.algorithm,
             "normalizer": list(self.normalizer.names),
             "pretokenizer": self.pretokenizer.config(),
+            "numbers": self.numbers.mode if self.numbers else "none",
             "special_tokens": self.special_tokens,
         }
         if isinstance(self.model, UnigramModel):  # vocab: [[token, score], ...] in id order
@@ -227,12 +267,20 @@ class Tokenizer:
                     f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
                     f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe' and 'unigram'")
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
+            numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
             if doc["algorithm"] == "unigram":
+                if numbers:
+                    raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
                 model = UnigramModel.from_vocab_list(doc["vocab"], specials, source)
             else:
+                for token in numbers.reserved_tokens() if numbers else ():
+                    if token not in doc["vocab"]:
+                        raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
+                                               f"fixed token {token!r}")
+                    specials[token] = int(doc["vocab"][token])
                 model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
             return cls(model, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
-                       doc.get("training"))
+                       doc.get("training"), numbers)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
 

@@ -21,8 +21,10 @@ from tokforge.config import TrainConfig
 from tokforge.corpus import Block, Corpus
 from tokforge.errors import CorpusError
 from tokforge.normalizers import Normalizer
+from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
+from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
 from tokforge.unigram import train_unigram
 from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
@@ -76,12 +78,14 @@ def _uniform(seed: int, index: np.ndarray) -> np.ndarray:
 
 
 def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
-         specials: SpecialSplitter, held_out: HeldOut | None = None) -> WordCounts:
-    """Stream the corpus once: normalize, pretokenize and count the words of every document.
+         specials: SpecialSplitter, held_out: HeldOut | None = None,
+         numbers: TriadicSuffixStage | None = None) -> WordCounts:
+    """Stream the corpus once: normalize, apply the number stage, pretokenize and count the words
+    of every document (the number stage's reserved units are left out, like special tokens).
 
     Blocks of documents go straight from bytes to word counts through numba kernels when the
-    pipeline allows it (no normalizer, a preset split, no special token in the block);
-    otherwise each document takes the exact, slower Python path. Both give the same counts.
+    pipeline allows it (no normalizer, no number stage, a preset split, no special token in the
+    block); otherwise each document takes the exact, slower Python path. Both give the same counts.
     Reading and scanning run one block ahead in a second thread while this one counts.
     """
     counter = WordCounter()
@@ -91,7 +95,7 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
         for block in corpus.iter_blocks():
             if held_out is not None:
                 block = held_out.filter(block)
-            fast = identity and not specials.occurs_in(block.data)
+            fast = identity and numbers is None and not specials.occurs_in(block.data)
             yield block, pretokenizer.scan_bytes(block.data, block.bounds) if fast else None
 
     for block, piece_bounds in prefetch(scanned()):
@@ -101,7 +105,9 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
         pieces: list[str] = []
         for doc in block.documents():
             for part in specials.plain_parts(doc):
-                pieces.extend(pretokenizer.split(normalizer.normalize(part)))
+                text = normalizer.normalize(part)
+                for plain in numbers.plain_parts(text) if numbers else [text]:
+                    pieces.extend(pretokenizer.split(plain))
         counter.add(pieces)
     return counter.result()
 
@@ -156,12 +162,15 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     normalizer = Normalizer(config.normalizer)
     pretokenizer = Pretokenizer(config.pattern, config.digits)
     specials = SpecialSplitter({s: i for i, s in enumerate(config.special_tokens)})
+    numbers = number_stage(config.numbers)
     held_out = HeldOut(config.held_out, config.seed)
-    counts = feed(source, normalizer, pretokenizer, specials, held_out)
+    counts = feed(source, normalizer, pretokenizer, specials, held_out, numbers)
     counted = time.perf_counter()
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({source.stats.documents} documents, {len(held_out.documents)} held out)")
+    reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
+    superbpe = None
     rounds: list[int] = []  # unigram: pieces left after each EM round
     if config.algo == "unigram":
         bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
@@ -170,12 +179,18 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
                               on_progress=lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n)))
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
-        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens,
-                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                          on_progress=lambda n: bar.update(n - bar.n))
+        on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
+        if config.algo == "superbpe":
+            def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
+                return feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed), numbers)
+            model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
+        else:
+            model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
+                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                              on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
-    tok = Tokenizer(model, normalizer, pretokenizer)
+    tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
     stats = source.stats
     tok.training = {
         "config": config.to_dict(),
@@ -191,6 +206,11 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         **({"pieces_after_each_em_round": rounds} if rounds else {}),
         "held_out": _held_out_report(tok, held_out),
     }
+    if superbpe is not None:
+        tok.training["superbpe"] = superbpe
+        # the second pass is counting too, not merging
+        tok.training["seconds"]["count"] += superbpe["seconds"].get("stage2_count_wait", 0.0)
+        tok.training["seconds"]["merge"] -= superbpe["seconds"].get("stage2_count_wait", 0.0)
     return tok
 
 

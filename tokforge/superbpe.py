@@ -1,0 +1,90 @@
+"""SuperBPE (Liu et al. 2025): subwords first, then superword tokens that bridge whitespace.
+
+Stage 1 is ordinary byte-level BPE with the configured, whitespace-respecting split, up to the
+transition vocabulary size ``t``. Stage 2 counts the corpus again (streamed, not held in memory;
+on the second core while stage 1 merges) with the ``superword`` split, which keeps only these boundaries: newlines, digits (1-3 per piece)
+and sentence punctuation ``. ! ? ; :`` followed by whitespace. Its words are first written with
+the stage-1 merges (the replay), then merging goes on, with at most ``max_words`` words per token,
+up to the final vocabulary size. The result is one BPE model whose merges are the stage-1 merges
+followed by the stage-2 ones, used with the superword split: encoding applies merges by rank over
+the stage-2 pieces, as the reference does, and it exports to tokenizer.json like any tokforge BPE.
+
+With ``t`` equal to the vocabulary size there is no stage 2: the result is plain BPE, exactly.
+
+    >>> from tokforge.words import WordCounts
+
+T = TypeVar("T")
+    >>> from tokforge.config import TrainConfig
+    >>> from tokforge.pretokenizers import Pretokenizer
+    >>> text = "by the way, I said by the way. " * 20
+    >>> def count(pretokenizer):
+    ...     return WordCounts.from_dict(Counter(pretokenizer.split(text)))
+    >>> config = TrainConfig(algo="superbpe", vocab_size=300, transition=270, special_tokens=())
+    >>> model, pretokenizer, report = train_superbpe(count(Pretokenizer(config.pattern)), count, config)
+    >>> max(model.vocab, key=len)
+    b' said by the way.'
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter  # noqa: F401  (used by the example above)
+from typing import Any, Callable, TypeVar
+
+from tokforge.bpe import BPEModel, train_bpe
+from tokforge.config import TrainConfig
+from tokforge.pretokenizers import Pretokenizer
+from tokforge.words import WordCounts
+
+T = TypeVar("T")
+
+
+def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],
+                   config: TrainConfig, on_progress: Callable[[int], None] | None = None,
+                   reserved: tuple[str, ...] = ()) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
+    """Both stages: BPE on ``stage1_counts`` up to the transition, then ``recount(superword split)``
+    and BPE continued from the stage-1 merges. ``reserved`` tokens (the number stage's) follow the
+    special tokens. Returns (model, the pretokenizer to encode with, a report of sizes and times)."""
+    transition = config.transition_size()
+    options = dict(special_tokens=config.special_tokens + reserved, min_frequency=config.min_frequency,
+                   max_token_length=config.max_token_length, on_progress=on_progress)
+    started = time.perf_counter()
+    superword = Pretokenizer(config.superword_pattern, config.digits)
+    # the stage-2 count does not depend on stage 1: it runs on the other core meanwhile
+    stage2_counts = _in_background(recount, superword) if transition < config.vocab_size else None
+    stage1 = train_bpe(stage1_counts, transition, **options)
+    stage1_done = time.perf_counter()
+    report: dict[str, Any] = {"transition": transition, "stage1_tokens": len(stage1.vocab),
+                              "seconds": {"stage1_merge": round(stage1_done - started, 3)}}
+    if stage2_counts is None:
+        return stage1, Pretokenizer(config.pattern, config.digits), report
+    counts = stage2_counts()
+    counted = time.perf_counter()
+    model = train_bpe(counts, config.vocab_size, max_words=config.max_words, start=stage1, **options)
+    report["stage2_unique_words"] = len(counts)
+    report["stage2_word_occurrences"] = counts.total
+    report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),
+                             stage2_merge=round(time.perf_counter() - counted, 3))
+    return model, superword, report
+
+
+def _in_background(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``fn(*args)`` in a thread; the returned function waits for its result (or raises
+    its exception)."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = fn(*args)
+        except BaseException as e:  # handed to the waiting caller
+            outcome["error"] = e
+
+    thread = threading.Thread(target=work, name="tokforge-stage2-count", daemon=True)
+    thread.start()
+
+    def wait() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+    return wait
