@@ -212,3 +212,8 @@ def test_arbitrary_bytes_and_no_words():
     for word, ids in zip(counts, model.encode_pieces(list(counts))):
         assert b"".join(model.vocab[i] for i in ids) == word
     assert len(train_unigram(WordCounts.from_dict({}), 257, special_tokens=["<s>"]).vocab) == 257
+
+
+def test_number_stage_is_refused_with_unigram():
+    with pytest.raises(ConfigError, match="not supported with algo 'unigram'"):
+        tokforge.TrainConfig(algo="unigram", numbers="tst-marker")
