@@ -4,6 +4,7 @@
     python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
+    python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
     python scripts/bench.py count CORPUS_DIR --workers 1 2 --dask     # counting throughput vs workers
 
@@ -69,6 +70,28 @@ def run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"benchmark job failed: {args}")
     return wall, usage.ru_maxrss / 1024
+
+
+TOKFORGE_UNIGRAM = r'''
+import sys, tokforge
+corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0).save(out)
+'''
+
+# "anchor": the settings of ../shared/bench/anchor_spm.py (sentencepiece's default normalization,
+# which collapses whitespace and drops newlines: lossy). "lossless": no normalization, whitespace
+# kept, whitespace-only pieces allowed, every character covered: decode(encode(x)) == x like tokforge.
+SPM_UNIGRAM = r'''
+import glob, os, sys, sentencepiece as spm
+corpus, vocab, out, config = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+options = dict(character_coverage=0.9995)
+if config == "lossless":
+    options = dict(character_coverage=1.0, normalization_rule_name="identity", remove_extra_whitespaces=False,
+                   allow_whitespace_only_pieces=True)
+spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_size=vocab, model_type="unigram",
+    byte_fallback=True, num_threads=os.cpu_count(), minloglevel=2, max_sentence_length=1 << 16, **options)
+'''
 
 
 def same_merges(a: Path, b: Path) -> bool:
@@ -289,6 +312,49 @@ def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, bu
                 print(f"        pruned {pruning['words_dropped']:,} words to stay within {budget}")
 
 
+def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
+    """Unigram: tokforge vs sentencepiece trained on the same lines, measured on the same held-out
+    lines: time, peak RSS, bytes/token, exact round trips, average log-likelihood per byte."""
+    import numpy as np
+    import sentencepiece as spm
+
+    import tokforge
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train_dir, by_domain = split_held_out(corpus, Path(tmp))
+        held = [line for lines in by_domain.values() for line in lines]
+        nbytes = sum(len(d.encode("utf-8")) for d in held)
+        size = sum(p.stat().st_size for p in train_dir.rglob("*.txt"))
+        print(f"train on {size / 1e6:.1f} MB, held out {len(held):,} lines ({nbytes / 1e6:.2f} MB), "
+              f"{os.cpu_count()} cores")
+        print(f"{'vocab':>7} {'system':<22} {'wall s':>8} {'peak MB':>8} {'bytes/tok':>10} {'round trip':>11} "
+              f"{'loglik/byte':>12}")
+        for vocab in vocabs:
+            rows = []
+            out = Path(tmp) / f"tokforge-{vocab}"
+            wall, rss = run(TOKFORGE_UNIGRAM, [str(train_dir), str(vocab), str(out)])
+            tok = tokforge.Tokenizer.load(out)
+            encoded = tok.encode_batch(held)
+            scores = np.asarray(tok.model.scores)
+            loglik = sum(float(scores[ids].sum()) for ids in encoded)
+            exact = sum(tok.decode(ids) == d for ids, d in zip(encoded, held))
+            rows.append(("tokforge unigram", wall, rss, sum(map(len, encoded)), exact, loglik))
+            for config in configs:
+                prefix = Path(tmp) / f"spm-{config}-{vocab}"
+                wall, rss = run(SPM_UNIGRAM, [str(train_dir), str(vocab), str(prefix), config])
+                sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+                encoded = sp.encode(held)
+                loglik = sum(sp.get_score(i) for ids in encoded for i in ids)
+                exact = sum(sp.decode(ids) == d for ids, d in zip(encoded, held))
+                rows.append((f"sentencepiece {config}", wall, rss, sum(map(len, encoded)), exact, loglik))
+            for name, wall, rss, n_tokens, exact, loglik in rows:
+                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {nbytes / n_tokens:>10.4f} "
+                      f"{exact / len(held):>10.1%} {loglik / nbytes:>12.4f}")
+        print("bytes/token: held-out UTF-8 bytes / tokens (higher = better compression); round trip: share of "
+              "held-out lines with decode(encode(line)) == line; loglik/byte: sum of the pieces' scores "
+              "(natural log) / bytes (sentencepiece scores its byte-fallback pieces 0, which flatters it)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -305,6 +371,12 @@ def main() -> None:
     g.add_argument("corpus")
     g.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40, 85], help="corpus sizes in MB")
     g.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000, 64000])
+    u = sub.add_parser("unigram", help="Unigram vs sentencepiece Unigram: time, RSS, held-out compression")
+    u.add_argument("corpus")
+    u.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
+    u.add_argument("--spm-config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
+                   help="sentencepiece settings: anchor (as ../shared/bench/anchor_spm.py, lossy normalization) "
+                        "and/or lossless (identity normalization, whitespace kept)")
     b = sub.add_parser("superbpe", help="SuperBPE vs BPE: training time and held-out tokens per domain")
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
@@ -320,6 +392,8 @@ def main() -> None:
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":
         bench_superbpe(args.corpus, args.vocab, args.transition)
+    elif args.command == "unigram":
+        bench_unigram(args.corpus, args.vocab, args.spm_config)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)
     elif args.command == "train":

@@ -29,7 +29,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tokforge")
 def main() -> None:
-    """tokforge: train byte-level BPE tokenizers fast on CPU and export them to Hugging Face.
+    """tokforge: train byte-level BPE and Unigram tokenizers fast on CPU and export them to Hugging Face.
 
     \b
     Typical use:
@@ -109,14 +109,16 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "pipeline options (normalizer, pattern, digits, special tokens, held-out, seed) must be "
                    "those of the counts. Not for superbpe, which counts the corpus twice.")
 @click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: bpe (byte-level BPE), or superbpe (BPE up to --transition, then "
-                   "superword tokens that cross spaces, e.g. ' by the way').")
+              help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
+                   "superword tokens that cross spaces, e.g. ' by the way'), or unigram (byte-level Unigram LM: "
+                   "sentencepiece's EM and pruning; encodes with the most likely segmentation).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
-              help="Stop merging when the most frequent pair occurs fewer times than this.")
+              help="BPE: stop merging when the most frequent pair occurs fewer times than this. "
+                   "Unigram: seed pieces must occur at least this many times.")
 @click.option("--max-token-length", type=int, default=None,
-              help="Longest learned token in bytes (default: no limit).")
+              help="Longest learned token in bytes (default: no limit; Unigram: 16 characters).")
 @pipeline_options
 @click.option("--transition", default=str(DEFAULTS.transition), show_default=True,
               help="superbpe: where stage 2 starts, as a vocabulary size (48000) or a fraction of "
@@ -219,11 +221,12 @@ def _summary(report: dict) -> str:
     lines = [
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
-        f"vocab      {report['vocab_size']:,} tokens ({report['merges']:,} merges)",
+        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else ""),
         *([f"superbpe   stage 1 up to {report['superbpe']['transition']:,} tokens, then superwords "
            f"({report['superbpe'].get('stage2_unique_words', 0):,} unique stage-2 words)"]
           if "superbpe" in report else []),
-        f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, merging {s['merge']:.1f} s)",
+        f"time       {s['count'] + s['merge']:.1f} s (counting {s['count']:.1f} s, "
+        f"{'merging' if report['merges'] else 'training'} {s['merge']:.1f} s)",
     ]
     if h["bytes_per_token"] is not None:
         lines.append(f"held-out   {h['bytes_per_token']:.3f} bytes/token on {h['bytes']:,} bytes "
@@ -320,9 +323,9 @@ def info(model, as_json):
 
     tok = Tokenizer.load(model)
     facts = {
-        "algorithm": "bpe (byte-level)",
+        "algorithm": f"{tok.algorithm} (byte-level)",
         "vocab_size": tok.vocab_size,
-        "merges": len(tok.model.merges),
+        **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
         "special_tokens": tok.special_tokens,
         "normalizer": list(tok.normalizer.names),
         "pretokenizer": tok.pretokenizer.config(),

@@ -9,11 +9,11 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE) or "superbpe" (BPE, then superwords) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords) or "unigram" (byte-level Unigram LM) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
-| min_frequency    | 2                   | stop merging when the best pair occurs fewer times |
+| min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
-| max_token_length | None                | longest learned token in bytes (None: no limit) |
+| max_token_length | None                | longest learned token in bytes (None: no limit; unigram: 16 characters) |
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
@@ -38,7 +38,7 @@ from tokforge.errors import ConfigError
 from tokforge.numbers import number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe", "superbpe")
+ALGORITHMS = ("bpe", "superbpe", "unigram")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ class TrainConfig:
             raise ConfigError(f"errors {self.errors!r} is unknown; choose one of {', '.join(ERROR_POLICIES)}")
         if not 0.0 <= self.held_out <= 0.5:
             raise ConfigError(f"held_out must be a fraction between 0 and 0.5, got {self.held_out}")
+        if self.algo == "unigram" and self.numbers != "none":
+            raise ConfigError(f"numbers={self.numbers!r} is not supported with algo 'unigram' yet; "
+                              "use numbers='none', or algo 'bpe'/'superbpe'")
         if self.algo == "superbpe":
             self.transition_size()
             if not isinstance(self.max_words, int) or self.max_words < 1:

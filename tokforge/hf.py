@@ -24,7 +24,7 @@ MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model de
 
 
 def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
-    """The ``tokenizer.json`` document of a byte-level BPE tokenizer."""
+    """The ``tokenizer.json`` document of a byte-level BPE or Unigram tokenizer."""
     numbers = tok.numbers.hf_parts() if tok.numbers else None  # ExportError if it cannot be expressed
     vocab = {}
     for i in range(tok.vocab_size):
@@ -47,7 +47,7 @@ def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
         "pre_tokenizer": tok.pretokenizer.to_hf(),
         "post_processor": None,
         "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
-        "model": {
+        "model": tok.model.hf_model(tok.id_to_token) if tok.algorithm == "unigram" else {
             "type": "BPE",
             "dropout": None,
             "unk_token": None,
@@ -99,7 +99,7 @@ def hf_files(tok: "Tokenizer") -> dict[str, Any]:
 
 
 def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
-    """Import a byte-level BPE ``tokenizer.json`` (as written by tokforge, GPT-2 or similar)."""
+    """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar)."""
     from tokforge.tokenizer import Tokenizer, _model_from_vocab_merges
 
     if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
@@ -107,18 +107,49 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
     from tokforge.numbers import split_hf_stage
     numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
     model = doc["model"]
+    if model.get("type") == "Unigram":
+        if numbers is not None:
+            raise ModelFormatError(f"{source}: a number stage with a Unigram model is not supported")
+        return _from_hf_unigram(doc, source, normalizer, pre_tokenizer, decoder)
     if model.get("type", "BPE") != "BPE" or "merges" not in model:
         raise ModelFormatError(f"{source}: model type {model.get('type')!r} is not supported; "
-                               "tokforge imports byte-level BPE tokenizers")
+                               "tokforge imports byte-level BPE and Unigram tokenizers")
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
                     ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
                     ("ignore_merges", (None, False))):
         if model.get(key) not in ok:
             raise ModelFormatError(f"{source}: BPE option {key}={model.get(key)!r} is not supported")
+    specials = _check_pipeline(doc, decoder, source)
+    vocab = dict(model["vocab"])
+    for text, i in specials.items():
+        vocab.setdefault(text, i)
+    bpe = _model_from_vocab_merges(vocab, model["merges"], specials, source)
+    return Tokenizer(bpe, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
+                     {"imported_from": source}, numbers)
+
+
+def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer, decoder) -> "Tokenizer":
+    """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback)."""
+    from tokforge.tokenizer import Tokenizer
+    from tokforge.unigram import UnigramModel
+
+    model = doc["model"]
+    if model.get("unk_id") is not None or model.get("byte_fallback"):
+        raise ModelFormatError(f"{source}: Unigram with unk_id={model.get('unk_id')!r} / byte_fallback="
+                               f"{model.get('byte_fallback')!r} is not supported; tokforge imports byte-level "
+                               "Unigram models (every byte a piece, no unknown token)")
+    specials = _check_pipeline(doc, decoder, source)
+    unigram = UnigramModel.from_vocab_list(model.get("vocab") or [], specials, source)
+    return Tokenizer(unigram, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
+                     {"imported_from": source})
+
+
+def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str) -> dict[str, int]:
+    """Check the decoder, post-processor and added tokens tokforge supports; return the specials."""
     decoder = decoder or {}
     if decoder.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
-                               "tokforge imports byte-level BPE tokenizers only")
+                               "tokforge imports byte-level tokenizers only")
     post = doc.get("post_processor")
     if post is not None and post.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: post_processor {post.get('type')!r} "
@@ -129,9 +160,4 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
             raise ModelFormatError(f"{source}: added token {t['content']!r} uses lstrip/rstrip/"
                                    "single_word/normalized, which tokforge does not support")
         specials[t["content"]] = int(t["id"])
-    vocab = dict(model["vocab"])
-    for text, i in specials.items():
-        vocab.setdefault(text, i)
-    bpe = _model_from_vocab_merges(vocab, model["merges"], specials, source)
-    return Tokenizer(bpe, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
-                     {"imported_from": source}, numbers)
+    return specials

@@ -1,4 +1,5 @@
-"""The tokenizer: special tokens -> normalizer -> number stage -> pretokenizer -> BPE model, and back.
+"""The tokenizer: special tokens -> normalizer -> number stage -> pretokenizer -> model (BPE or Unigram),
+and back.
 
     >>> tok = Tokenizer.load("out/")                      # doctest: +SKIP
     >>> ids = tok.encode("Merhaba dünya!")                 # doctest: +SKIP
@@ -24,6 +25,7 @@ from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
+from tokforge.unigram import UnigramModel
 from tokforge.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
@@ -33,10 +35,17 @@ FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (sc
 FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many characters
 
 
-class Tokenizer:
-    """A trained byte-level BPE tokenizer with its text pipeline."""
+ALGORITHMS = {BPEModel: "bpe", UnigramModel: "unigram"}  # model class -> "algorithm" in tokforge.json
 
-    def __init__(self, model: BPEModel, normalizer: Normalizer | None = None,
+
+class Tokenizer:
+    """A trained byte-level tokenizer (BPE or Unigram model) with its text pipeline.
+
+    The model gives ``vocab`` (id -> bytes), ``special_tokens``, ``tables()`` (validates it) and
+    ``encode_pieces`` / ``encode_packed`` (pretokenized pieces -> ids).
+    """
+
+    def __init__(self, model: BPEModel | UnigramModel, normalizer: Normalizer | None = None,
                  pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
                  numbers: TriadicSuffixStage | None = None):
         self.model = model
@@ -118,6 +127,23 @@ class Tokenizer:
                 out.extend(self._encode_plain(segment))
         return out
 
+    def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
+        """Unigram only: the ``n`` most likely encodings of ``text``, best first, with their
+        log-probability (the sum of the pieces' scores); the first is ``encode(text)``."""
+        from tokforge.unigram import combine_nbest
+        if not isinstance(self.model, UnigramModel):
+            raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
+        if not isinstance(text, str):
+            raise InputError(f"encode_nbest takes a str, got {type(text).__name__}")
+        options = []
+        for segment, special in self._specials.segments(text):
+            if special is not None:
+                options.append([([special], 0.0)])
+                continue
+            for piece in self.pretokenizer.split(self.normalizer.normalize(segment)):
+                options.append(self.model.nbest(_utf8(piece), n))
+        return combine_nbest(options, n)
+
     def encode_batch(self, texts: Iterable[str], num_threads: int | None = None) -> list[list[int]]:
         """Token ids of each text: the same as ``encode`` on each, but fast on large batches
         (chunks of texts go through the byte kernels on ``num_threads`` threads, default: all cores)."""
@@ -197,21 +223,30 @@ class Tokenizer:
                 raise InputError(f"token id {i!r} is not in the vocabulary (ids are 0..{n - 1})")
 
     # ---- saving and loading -----------------------------------------------------------------
+    @property
+    def algorithm(self) -> str:
+        """``"bpe"`` or ``"unigram"``."""
+        return ALGORITHMS[type(self.model)]
+
     def to_native(self) -> dict[str, Any]:
-        """The native, human-readable model file (merges + config)."""
+        """The native, human-readable model file (merges or scored pieces + config)."""
         from tokforge import __version__
-        return {
+        doc = {
             "tokforge_version": __version__,
             "format_version": FORMAT_VERSION,
-            "algorithm": "bpe",
+            "algorithm": self.algorithm,
             "normalizer": list(self.normalizer.names),
             "pretokenizer": self.pretokenizer.config(),
             "numbers": self.numbers.mode if self.numbers else "none",
             "special_tokens": self.special_tokens,
-            "vocab": {self.id_to_token(i): i for i in range(self.vocab_size)},
-            "merges": [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges],
-            "training": self.training,
         }
+        if isinstance(self.model, UnigramModel):  # vocab: [[token, score], ...] in id order
+            doc["vocab"] = self.model.to_vocab_list(self.id_to_token)
+        else:
+            doc["vocab"] = {self.id_to_token(i): i for i in range(self.vocab_size)}
+            doc["merges"] = [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges]
+        doc["training"] = self.training
+        return doc
 
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
         """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into folder ``path``.
@@ -227,18 +262,23 @@ class Tokenizer:
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
         try:
-            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") != "bpe":
+            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") not in ALGORITHMS.values():
                 raise ModelFormatError(
                     f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
-                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe'")
+                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe' and 'unigram'")
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
             numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
-            for token in numbers.reserved_tokens() if numbers else ():
-                if token not in doc["vocab"]:
-                    raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
-                                           f"fixed token {token!r}")
-                specials[token] = int(doc["vocab"][token])
-            model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+            if doc["algorithm"] == "unigram":
+                if numbers:
+                    raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
+                model = UnigramModel.from_vocab_list(doc["vocab"], specials, source)
+            else:
+                for token in numbers.reserved_tokens() if numbers else ():
+                    if token not in doc["vocab"]:
+                        raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
+                                               f"fixed token {token!r}")
+                    specials[token] = int(doc["vocab"][token])
+                model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
             return cls(model, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
                        doc.get("training"), numbers)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -247,7 +287,7 @@ class Tokenizer:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
         """Load a tokforge model: a folder (``tokforge.json`` or ``tokenizer.json`` inside),
-        a ``tokforge.json`` file, or a Hugging Face byte-level BPE ``tokenizer.json``."""
+        a ``tokforge.json`` file, or a Hugging Face byte-level BPE or Unigram ``tokenizer.json``."""
         p = Path(path)
         if p.is_dir():
             for name in (NATIVE_FILE, "tokenizer.json"):

@@ -1,4 +1,5 @@
-"""Training: ``feed`` (corpus I/O -> word counts) then the pure ``train_bpe(word_counts)``.
+"""Training: ``feed`` (corpus I/O -> word counts) then the pure ``train_bpe(word_counts)`` or
+``train_unigram(word_counts)``.
 
     >>> tok = train("corpora/", vocab_size=2000)          # doctest: +SKIP
     >>> tok.training["held_out"]["bytes_per_token"]        # doctest: +SKIP
@@ -28,6 +29,7 @@ from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
+from tokforge.unigram import train_unigram
 from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
@@ -195,18 +197,25 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({counted.corpus['documents']} documents, {held_out.excluded_documents} held out)")
-    bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
-    on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
     reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
     superbpe = None
-    if config.algo == "superbpe":
-        def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-            return count_corpus(source, config, pattern=superword.pattern).counts
-        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
+    rounds: list[int] = []  # unigram: pieces left after each EM round
+    if config.algo == "unigram":
+        bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
+        model = train_unigram(counts, config.vocab_size, special_tokens=config.special_tokens,
+                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                              on_progress=lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n)))
     else:
-        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
-                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                          on_progress=on_progress)
+        bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
+        on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
+        if config.algo == "superbpe":
+            def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
+                return count_corpus(source, config, pattern=superword.pattern).counts
+            model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
+        else:
+            model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
+                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                              on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
     tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
@@ -215,7 +224,8 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         "corpus": {**counted.corpus, "word_occurrences": counts.total, "unique_words": len(counts)},
         "seconds": {"count": round(counted_at - started, 3), "merge": round(trained - counted_at, 3)},
         "vocab_size": tok.vocab_size,
-        "merges": len(model.merges),
+        "merges": len(getattr(model, "merges", ())),
+        **({"pieces_after_each_em_round": rounds} if rounds else {}),
         "held_out": _held_out_report(tok, held_out),
         "counting": {**counted.report, **({"from_counts": str(from_counts)} if source is None else {})},
     }

@@ -1,0 +1,421 @@
+"""Byte-level Unigram LM: the pure trainer ``train_unigram(word_counts) -> UnigramModel`` and the model.
+
+A Unigram model gives every piece (a byte string) a score, its log probability; a word is
+encoded as the segmentation with the highest total score (Viterbi; ties as in
+``tokforge.kernels.unigram_lattice``). The 256 single bytes are always pieces, so no input is
+ever unknown.
+
+Training follows sentencepiece's ``unigram_model_trainer``: seed pieces are the frequent
+substrings of the words (``tokforge.kernels.unigram_seed``), scored by frequency x characters;
+then rounds of EM (forward-backward E-step, Bayesian M-step ``digamma(count) - digamma(total)``)
+and pruning (keep the pieces whose removal would cost the corpus log-likelihood the most, by
+sentencepiece's approximation, shrinking the vocabulary by ``shrinking_factor`` a round) until
+at most 1.1 x the target is left; the best-scored pieces then make exactly ``vocab_size``.
+
+Ids: special tokens first (in the order given), then the 256 byte tokens in the order of their
+byte-level characters (``BYTE_ORDER``, as BPE), then the learned pieces by decreasing score.
+
+    >>> from tokforge.words import WordCounts
+    >>> counts = WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5, "pun": 4, "bun": 6})
+    >>> model = train_unigram(counts, vocab_size=260)
+    >>> sorted(model.vocab[256:])
+    [b'bun', b'hug', b'pug', b'pun']
+    >>> [model.vocab[i] for i in model.encode_pieces([b"hugs"])[0]]
+    [b'hug', b's']
+"""
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
+from tokforge.errors import ConfigError, InputError, ModelFormatError
+from tokforge.kernels import unigram_lattice as lattice
+from tokforge.kernels import unigram_seed
+from tokforge.words import WordCounts, lengths_of, offsets_from_lengths
+
+SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses them to the same double
+MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)
+DROP_EXPECTED = 0.5      # the M-step drops pieces expected fewer times (sentencepiece's threshold)
+DESIRED_MARGIN = 1.1     # EM and pruning stop at this many times the target; the final cut is by score
+N_CHUNKS = 8             # words (and pieces) are cut into this many chunks, summed in order: the
+                         # result does not depend on the number of threads
+
+
+@dataclass
+class UnigramModel:
+    """A Unigram vocabulary: ``vocab[id]`` is the piece's bytes and ``scores[id]`` its log probability.
+
+    ``special_tokens`` maps each special token's text to its id; its entry in ``vocab`` is its
+    UTF-8 and its score is ignored (special tokens are matched in the text, never by the lattice).
+    """
+
+    vocab: list[bytes]
+    scores: list[float]
+    special_tokens: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tables = None
+
+    def tables(self):
+        """(the trie: slots, near, longest; scores by id) for the lattice kernels."""
+        if self._tables is None:
+            self._tables = _encode_tables(self)
+        return self._tables
+
+    def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
+        """Viterbi-encode each piece (bytes) on its own."""
+        if not pieces:
+            return []
+        ids, id_bounds = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
+        ids = ids.tolist()
+        id_bounds = id_bounds.tolist()
+        return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
+
+    def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
+        ids, id_bounds = lattice.viterbi_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
+                                               *self.tables())
+        if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
+            raise InputError("a piece has no segmentation over this vocabulary")
+        return ids, id_bounds
+
+    def nbest(self, piece: bytes, n: int) -> list[tuple[list[int], float]]:
+        """The ``n`` best segmentations of one piece (bytes), best first: (ids, total score).
+        The first is the Viterbi segmentation."""
+        if n < 0:
+            raise InputError(f"n must be >= 0, got {n}")
+        ids, bounds, scores = lattice.nbest_word(np.frombuffer(piece, np.uint8), *self.tables(), n)
+        ids = ids.tolist()
+        return [(ids[bounds[k]:bounds[k + 1]], float(scores[k])) for k in range(len(scores))]
+
+    # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
+    def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
+        """``[[token, score], ...]`` in id order; special tokens have score None."""
+        specials = set(self.special_tokens.values())
+        return [[token_text(i), None if i in specials else self.scores[i]] for i in range(len(self.vocab))]
+
+    @classmethod
+    def from_vocab_list(cls, entries: list, specials: dict[str, int], source: str) -> "UnigramModel":
+        """Inverse of :meth:`to_vocab_list` (also reads tokenizer.json's Unigram ``vocab``)."""
+        vocab: list[bytes] = []
+        scores: list[float] = []
+        special_ids = set(specials.values())
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
+                raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} is not [token, score]")
+            text, score = entry
+            if i in special_ids:
+                if specials.get(text) != i:
+                    raise ModelFormatError(f"{source}: id {i} is {text!r} in the vocabulary but a different "
+                                           "special token in special_tokens")
+                vocab.append(text.encode("utf-8"))
+                scores.append(0.0)
+                continue
+            if not isinstance(score, (int, float)) or isinstance(score, bool):
+                raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} has no numeric score")
+            vocab.append(visible_to_bytes(text))
+            scores.append(float(score))
+        for text, i in specials.items():
+            if not 0 <= i < len(vocab):
+                raise ModelFormatError(f"{source}: special token {text!r} has id {i}, outside the vocabulary")
+        model = cls(vocab, scores, dict(specials))
+        model.tables()  # validate now
+        return model
+
+    def hf_model(self, token_text: Callable[[int], str]) -> dict:
+        """The ``"model"`` value of tokenizer.json (HF ``Unigram``). Special tokens get a score so low
+        that HF's lattice never prefers them to their bytes (tokforge leaves them out of it)."""
+        specials = set(self.special_tokens.values())
+        regular = [s for i, s in enumerate(self.scores) if i not in specials]
+        longest = max((len(self.vocab[i]) for i in specials), default=0)
+        special_score = float(math.floor((longest + 1) * min(regular + [0.0]))) - 1.0
+        vocab = [[token_text(i), special_score if i in specials else self.scores[i]] for i in range(len(self.vocab))]
+        return {"type": "Unigram", "unk_id": None, "vocab": vocab, "byte_fallback": False}
+
+
+def combine_nbest(options: list[list[tuple[list[int], float]]], n: int) -> list[tuple[list[int], float]]:
+    """The ``n`` best concatenations choosing one (ids, score) from each list (each sorted best
+    first): scores add; ties go to the earlier choices, first part first.
+
+    >>> combine_nbest([[([1], -1.0), ([2, 3], -2.0)], [([4], -0.5), ([5], -3.0)]], 3)
+    [([1, 4], -1.5), ([2, 3, 4], -2.5), ([1, 5], -4.0)]
+    """
+    best: list[tuple[float, tuple[int, ...], list[int]]] = [(0.0, (), [])]
+    for choices in options:
+        merged = [(score + s, ranks + (r,), ids + more)
+                  for score, ranks, ids in best for r, (more, s) in enumerate(choices)]
+        merged.sort(key=lambda x: (-x[0], x[1]))
+        best = merged[:n]
+    return [(ids, score) for score, _, ids in best] if n > 0 else []
+
+
+def _encode_tables(model: UnigramModel):
+    special_ids = set(model.special_tokens.values())
+    if len(model.scores) != len(model.vocab):
+        raise ModelFormatError(f"{len(model.vocab)} pieces but {len(model.scores)} scores")
+    regular = [i for i in range(len(model.vocab)) if i not in special_ids]
+    seen: dict[bytes, int] = {}
+    for i in regular:
+        piece = model.vocab[i]
+        if not piece:
+            raise ModelFormatError(f"piece {i} is empty")
+        if piece in seen:
+            raise ModelFormatError(f"pieces {seen[piece]} and {i} are both {piece!r}; pieces must be unique")
+        seen[piece] = i
+        if not math.isfinite(model.scores[i]):
+            raise ModelFormatError(f"piece {i} ({piece!r}) has score {model.scores[i]!r}; scores must be finite")
+    missing = [b for b in range(256) if bytes([b]) not in seen]
+    if missing:
+        raise ModelFormatError(f"the vocabulary lacks byte pieces for bytes {missing[:10]}: "
+                               "a byte-level Unigram model needs all 256 single-byte pieces")
+    pieces = [model.vocab[i] for i in regular]
+    arena = np.frombuffer(b"".join(pieces), np.uint8)
+    trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(pieces)), np.array(regular, np.int32))
+    scores = np.array([0.0 if i in special_ids else s for i, s in enumerate(model.scores)], np.float64)
+    return trie + (scores,)
+
+
+# ---- training ---------------------------------------------------------------------------------
+
+@dataclass
+class _Pieces:
+    """The pieces being trained: ``arena[offsets[p]:offsets[p+1]]``; pieces 0..255 are the bytes."""
+
+    arena: np.ndarray
+    offsets: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def trie(self):
+        return lattice.build_trie(self.arena, self.offsets, np.arange(len(self), dtype=np.int32))
+
+    def subset(self, keep: np.ndarray, scores: np.ndarray) -> "_Pieces":
+        """The pieces ``keep`` (indices, increasing, starting with the 256 bytes) with new scores."""
+        lengths = np.diff(self.offsets)[keep]
+        offsets = offsets_from_lengths(lengths)
+        gather = np.repeat(self.offsets[keep] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        return _Pieces(self.arena[gather], offsets, scores)
+
+    def piece(self, p: int) -> bytes:
+        return self.arena[self.offsets[p]:self.offsets[p + 1]].tobytes()
+
+
+def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
+                  min_frequency: int = 2, max_piece_chars: int = 16, max_token_length: int | None = None,
+                  seed_size: int = 1_000_000, shrinking_factor: float = 0.75, num_sub_iterations: int = 2,
+                  on_progress: Callable[[int], None] | None = None) -> UnigramModel:
+    """Train a byte-level Unigram model of exactly ``vocab_size`` tokens (specials + 256 bytes +
+    learned pieces) on word counts.
+
+    Seeds are substrings of at most ``max_piece_chars`` characters (and ``max_token_length``
+    bytes) occurring at least ``min_frequency`` times, the ``seed_size`` best by frequency x
+    characters. ``on_progress`` receives the number of pieces left after each round.
+    """
+    specials = list(dict.fromkeys(special_tokens))
+    if len(specials) != len(special_tokens):
+        raise ConfigError(f"special tokens must be unique, got {list(special_tokens)}")
+    target = vocab_size - len(specials)
+    if target < 256:
+        raise ConfigError(f"vocab_size {vocab_size} is smaller than the {len(specials)} special "
+                          f"tokens + 256 byte tokens; use at least {len(specials) + 256}")
+    if min_frequency < 1:
+        raise ConfigError(f"min_frequency must be >= 1, got {min_frequency}")
+    if max_piece_chars < 1:
+        raise ConfigError(f"max_piece_chars must be >= 1, got {max_piece_chars}")
+    if max_token_length is not None and max_token_length < 2:
+        raise ConfigError(f"max_token_length must be >= 2 bytes (or None), got {max_token_length}")
+    if not 0.0 < shrinking_factor < 1.0:
+        raise ConfigError(f"shrinking_factor must be between 0 and 1, got {shrinking_factor}")
+    if num_sub_iterations < 1 or seed_size < 1:
+        raise ConfigError("num_sub_iterations and seed_size must be >= 1")
+
+    words = _Words(word_counts)
+    pieces = _seed_pieces(word_counts, min_frequency, max_piece_chars, max_token_length or 4 * max_piece_chars,
+                          seed_size)
+    if len(pieces) < target:
+        raise ConfigError(
+            f"vocab_size {vocab_size} is larger than the corpus supports: only {len(pieces) - 256} candidate "
+            f"pieces occur at least min_frequency={min_frequency} times (+ 256 bytes + {len(specials)} specials); "
+            f"use a vocab_size of at most {len(pieces) + len(specials)}, a lower min_frequency or more text")
+    desired = max(target, 256 + int((target - 256) * DESIRED_MARGIN))
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        words.pool = pool
+        words.build_lattices(pieces.trie())
+        while True:
+            for _ in range(num_sub_iterations):
+                expected = words.map_sum(lattice.forward_backward, pieces.scores)
+                pieces, new_id = _m_step(pieces, expected, target)
+                words.drop_pieces(new_id)
+            if on_progress is not None:
+                on_progress(len(pieces) + len(specials))
+            if len(pieces) <= desired:
+                break
+            pieces, new_id = _prune(pieces, words, desired, shrinking_factor)
+            words.drop_pieces(new_id)
+    return _final_model(pieces, target, specials)
+
+
+class _Words:
+    """The training words cut into ``N_CHUNKS`` chunks of about equal bytes, each with the
+    lattices of its words; kernels run on the chunks on a thread pool (they release the GIL)
+    and their per-chunk results are summed in chunk order."""
+
+    def __init__(self, wc: WordCounts):
+        self.arena, self.offsets, self.counts = wc.arena, wc.offsets, wc.counts
+        cuts = np.searchsorted(wc.offsets, np.linspace(0, wc.offsets[-1], N_CHUNKS + 1)[1:-1])
+        edges = np.unique(np.concatenate([[0], cuts, [len(wc.counts)]]))
+        self.ranges = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        self.pool: ThreadPoolExecutor | None = None
+        self.lattices: list[tuple] = []
+
+    def _map(self, fn, items):
+        return list(self.pool.map(fn, items)) if self.pool else [fn(x) for x in items]
+
+    def build_lattices(self, trie) -> None:
+        longest = int(np.diff(self.offsets).max(initial=0))
+        positions = np.empty(0, np.uint16 if longest < 1 << 16 else np.int32)
+        self.lattices = self._map(
+            lambda r: lattice.lattice_edges(self.arena, self.offsets[r[0]:r[1] + 1], *trie, positions), self.ranges)
+
+    def drop_pieces(self, new_id: np.ndarray) -> None:
+        """Remove the lattice edges of the pieces with ``new_id < 0``, renumber the others."""
+        def run(lat):
+            m = lattice.filter_edges(*lat, new_id)
+            return lat[0][:m], lat[1][:m], lat[2][:m], lat[3]
+        self.lattices = self._map(run, self.lattices)
+
+    def map_sum(self, kernel, scores) -> np.ndarray:
+        """Sum over chunks of ``kernel(bounds, counts, *lattice, scores)[0]``."""
+        def run(i):
+            lo, hi = self.ranges[i]
+            return kernel(self.offsets[lo:hi + 1], self.counts[lo:hi], *self.lattices[i], scores)[0]
+        results = self._map(run, range(len(self.ranges)))
+        total = np.zeros(len(scores))
+        for r in results:
+            total += r
+        return total
+
+    @property
+    def total(self) -> float:
+        return float(self.counts.sum())
+
+
+def _seed_pieces(wc: WordCounts, min_frequency: int, max_chars: int, max_bytes: int, seed_size: int) -> _Pieces:
+    """The 256 bytes, then the best multi-byte characters and substrings by frequency x characters."""
+    arena = wc.arena
+    byte_freq = np.bincount(arena, weights=np.repeat(wc.counts, np.diff(wc.offsets)).astype(np.float64),
+                            minlength=256)
+    cap = min(4 * max_chars, max_bytes)
+    c_pos, c_len, c_freq = unigram_seed.char_counts(arena, wc.offsets, wc.counts)
+    multi = c_len > 1
+    s_pos, s_len, s_freq = unigram_seed.substring_candidates(arena, wc.offsets, wc.counts, max_chars, cap,
+                                                             min_frequency)
+    pos = np.concatenate([c_pos[multi], s_pos])
+    length = np.concatenate([c_len[multi], s_len])
+    freq = np.concatenate([c_freq[multi], s_freq])
+    n_chars = _count_chars(arena, pos, length)
+    keep = (freq >= min_frequency) & (length <= max_bytes) & (n_chars > 0)  # 0: stray continuation bytes
+    pos, length, freq, n_chars = pos[keep], length[keep], freq[keep], n_chars[keep]
+    score = freq.astype(np.float64) * n_chars
+    order = np.lexsort((pos, -score))[:seed_size]  # best score first, ties by position
+    pos, length, score = pos[order], length[order], score[order]
+    lengths = np.concatenate([np.ones(256, np.int64), length])
+    offsets = offsets_from_lengths(lengths)
+    gather = np.repeat(pos - offsets[256:-1], length) + np.arange(256, offsets[-1])
+    piece_arena = np.concatenate([np.arange(256, dtype=np.uint8), arena[gather]])
+    all_scores = np.concatenate([np.maximum(byte_freq, 1.0), score])
+    return _Pieces(piece_arena, offsets, np.log(all_scores) - np.log(all_scores.sum()))
+
+
+def _count_chars(arena: np.ndarray, pos: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Characters (UTF-8 start bytes) in each ``arena[pos:pos+length]``."""
+    starts = np.concatenate([[0], np.cumsum((arena & 0xC0) != 0x80)])
+    return starts[pos + length] - starts[pos]
+
+
+def _m_step(pieces: _Pieces, expected: np.ndarray, target: int) -> tuple[_Pieces, np.ndarray]:
+    """Drop pieces expected fewer than 0.5 times (never the bytes, never below ``target`` pieces);
+    score the rest ``digamma(expected) - digamma(sum)``. Returns the pieces and old -> new ids."""
+    keep = expected >= DROP_EXPECTED
+    keep[:256] = True
+    if keep.sum() < target:  # keep the most expected of the dropped ones too
+        dropped = np.flatnonzero(~keep)
+        best = dropped[np.lexsort((dropped, -expected[dropped]))][: target - int(keep.sum())]
+        keep[best] = True
+    idx = np.flatnonzero(keep)
+    kept = expected[idx]
+    scores = digamma(np.maximum(kept, MIN_EXPECTED)) - digamma(max(kept.sum(), MIN_EXPECTED))
+    return pieces.subset(idx, scores), _new_ids(len(pieces), idx)
+
+
+def _new_ids(n: int, keep: np.ndarray) -> np.ndarray:
+    """Old id -> new id (-1: dropped) when the pieces ``keep`` (increasing) are kept."""
+    new_id = np.full(n, -1, np.int32)
+    new_id[keep] = np.arange(len(keep), dtype=np.int32)
+    return new_id
+
+
+def _prune(pieces: _Pieces, words: _Words, desired: int, shrinking_factor: float) -> tuple[_Pieces, np.ndarray]:
+    """Keep ``max(desired, shrinking_factor * n)`` pieces: the bytes, then the pieces whose removal
+    loses the most likelihood; pieces never on a Viterbi path, or whose own Viterbi segmentation
+    is not themselves, go last."""
+    freq = words.map_sum(lattice.viterbi_counts, pieces.scores)
+    alt_ids, alt_bounds, alt_score = _alternatives(pieces, pieces.trie(), words.pool)
+    loss = lattice.removal_loss(freq, alt_ids, alt_bounds, words.total)
+    removable = (freq == 0) | (alt_score > pieces.scores)
+    n_keep = max(desired, int(shrinking_factor * len(pieces)))
+    rest = np.arange(256, len(pieces))
+    order = rest[np.lexsort((rest, -loss[rest], removable[rest]))][: n_keep - 256]
+    keep = np.concatenate([np.arange(256), np.sort(order)])
+    return pieces.subset(keep, pieces.scores[keep]), _new_ids(len(pieces), keep)
+
+
+def _alternatives(pieces: _Pieces, trie, pool: ThreadPoolExecutor | None):
+    """``lattice.alternatives`` of all pieces, computed in ``N_CHUNKS`` chunks of pieces."""
+    cuts = np.linspace(0, len(pieces), N_CHUNKS + 1).astype(np.int64)
+    ranges = [(lo, hi) for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()) if hi > lo]
+
+    def run(r):
+        lo, hi = r
+        return lattice.alternatives(pieces.arena, pieces.offsets[lo:hi + 1], lo, *trie, pieces.scores)
+    parts = list(pool.map(run, ranges)) if pool else [run(r) for r in ranges]
+    alt_ids = np.concatenate([p[0] for p in parts])
+    sizes = np.concatenate([np.diff(p[1]) for p in parts])
+    return alt_ids, offsets_from_lengths(sizes), np.concatenate([p[2] for p in parts])
+
+
+def _final_model(pieces: _Pieces, target: int, specials: list[str]) -> UnigramModel:
+    rest = np.arange(256, len(pieces))
+    learned = rest[np.lexsort((rest, -pieces.scores[rest]))][: target - 256]
+    scores = np.round(pieces.scores, SCORE_DECIMALS)
+    vocab = [s.encode("utf-8") for s in specials] + [bytes([b]) for b in BYTE_ORDER]
+    vocab += [pieces.piece(p) for p in learned.tolist()]
+    piece_scores = [0.0] * len(specials) + [float(scores[b]) for b in BYTE_ORDER]
+    piece_scores += [float(scores[p]) for p in learned.tolist()]
+    return UnigramModel(vocab, piece_scores, {s: i for i, s in enumerate(specials)})
+
+
+def digamma(x: np.ndarray | float) -> np.ndarray:
+    """The digamma function for x > 0 (recurrence to x >= 7, then the asymptotic series).
+
+    >>> round(float(digamma(1.0)), 6)                      # -Euler's constant
+    -0.577216
+    """
+    x = np.array(x, np.float64, copy=True)
+    result = np.zeros_like(x)
+    for _ in range(7):
+        small = x < 7
+        result[small] -= 1.0 / x[small]
+        x[small] += 1.0
+    x = x - 0.5
+    xx2 = 1.0 / (x * x)
+    xx4 = xx2 * xx2
+    return result + np.log(x) + xx2 / 24.0 - 7.0 / 960.0 * xx4 + 31.0 / 8064.0 * xx4 * xx2 - 127.0 / 30720.0 * xx4 * xx4
