@@ -86,14 +86,23 @@ class Tokenizer:
     # ---- encoding ---------------------------------------------------------------------------
     def pieces(self, text: str) -> list[str]:
         """The pretokenized pieces of ``text`` (special tokens kept whole), for inspection."""
-        out: list[str] = []
+        return [unit for unit, _ in self.model_units(text)]
+
+    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+        """What the model is given for ``text``, in order: ``(piece, None)`` for each pretokenized
+        piece it encodes, ``(text, id)`` for a special token or a reserved unit of the number stage
+        (that one id). ``encode`` is these ids with each piece's model encoding in between."""
+        units: list[tuple[str, int | None]] = []
         for segment, special in self._specials.segments(text):
             if special is not None:
-                out.append(segment)
-            else:
-                for part, reserved in self._staged(self.normalizer.normalize(segment)):
-                    out.extend([part] if reserved else self.pretokenizer.split(part))
-        return out
+                units.append((segment, special))
+                continue
+            for part, reserved in self._staged(self.normalizer.normalize(segment)):
+                if reserved:
+                    units.append((part, self._reserved_id(part)))
+                else:
+                    units.extend((piece, None) for piece in self.pretokenizer.split(part))
+        return units
 
     def _staged(self, normalized: str) -> list[tuple[str, bool]]:
         """Normalized text through the number stage: (text, is a reserved unit) pieces."""
@@ -110,12 +119,14 @@ class Tokenizer:
         """Token ids of ``text``; special tokens in the text become their ids."""
         if not isinstance(text, str):
             raise InputError(f"encode takes a str, got {type(text).__name__}")
+        units = self.model_units(text)
+        encoded = self._encoded_pieces([piece for piece, i in units if i is None])
         out: list[int] = []
-        for segment, special in self._specials.segments(text):
-            if special is not None:
-                out.append(special)
+        for piece, i in units:
+            if i is None:
+                out.extend(encoded[piece])
             else:
-                out.extend(self._encode_plain(segment))
+                out.append(i)
         return out
 
     def encode_batch(self, texts: Iterable[str], num_threads: int | None = None) -> list[list[int]]:
@@ -144,16 +155,8 @@ class Tokenizer:
         ids = ids.tolist()
         return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
 
-    def _encode_plain(self, text: str) -> list[int]:
-        out: list[int] = []
-        for part, reserved in self._staged(self.normalizer.normalize(text)):
-            if reserved:
-                out.append(self._reserved_id(part))
-            else:
-                out.extend(self._encode_pieces(self.pretokenizer.split(part)))
-        return out
-
-    def _encode_pieces(self, pieces: list[str]) -> list[int]:
+    def _encoded_pieces(self, pieces: list[str]) -> dict[str, list[int]]:
+        """The model's ids of each distinct piece (cached)."""
         cache = self._cache
         known: dict[str, list[int]] = {}
         missing: list[str] = []
@@ -168,10 +171,7 @@ class Tokenizer:
             if len(cache) + len(missing) > CACHE_LIMIT:
                 cache.clear()
             cache.update((p, known[p]) for p in missing)
-        out: list[int] = []
-        for p in pieces:
-            out.extend(known[p])
-        return out
+        return known
 
     # ---- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
