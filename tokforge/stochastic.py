@@ -223,11 +223,20 @@ class _ShardWriter:
         self.tokens = 0
 
     def add(self, ids: np.ndarray, bounds: np.ndarray) -> None:
-        self._ids.append(ids.astype(self.dtype))
-        self._lengths.append(np.diff(bounds))
-        self._tokens += len(ids)
-        if self._tokens >= self.shard_tokens:
-            self.flush()
+        lengths = np.diff(bounds)
+        ends = np.cumsum(lengths)
+        start = 0
+        while start < len(lengths):
+            # the documents up to the first one that brings the shard to shard_tokens ids
+            need = self.shard_tokens - self._tokens + (ends[start - 1] if start else 0)
+            stop = min(int(np.searchsorted(ends, need)) + 1, len(lengths))
+            first, last = bounds[start] - bounds[0], bounds[stop] - bounds[0]
+            self._ids.append(ids[first:last].astype(self.dtype))
+            self._lengths.append(lengths[start:stop])
+            self._tokens += last - first
+            if self._tokens >= self.shard_tokens:
+                self.flush()
+            start = stop
 
     def flush(self) -> None:
         if not self._ids:
@@ -272,9 +281,9 @@ def _encode_epochs(texts: list[str], first_id: int, epochs: list[int],
                                    example_seeds(encoder.seed, e, example_ids, rng.STOCHASTOK)) for e in epochs]
 
 
-def _batches(corpus: Any) -> Iterator[tuple[list[str], int]]:
+def _batches(corpus: Any, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
     first = 0
-    for block in corpus.iter_blocks(BATCH_BYTES):
+    for block in corpus.iter_blocks(batch_bytes):
         docs = block.documents()
         if docs:
             yield docs, first
@@ -283,14 +292,16 @@ def _batches(corpus: Any) -> Iterator[tuple[list[str], int]]:
 
 def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
                  seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 1,
-                 shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None) -> dict[str, Any]:
+                 shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> dict[str, Any]:
     """Encode every document of ``corpus`` (a ``tokforge.Corpus``) into token-id shards in ``output``:
     ``epoch-NNNN/shard-NNNNN.ids.npy`` (the ids of its documents, concatenated; uint16 when the
     vocabulary fits, else uint32) and ``.bounds.npy`` (int64, document d is
     ``ids[bounds[d]:bounds[d+1]]``), and ``manifest.json`` last. Documents keep corpus order, and
     document k (0-based, over the whole corpus) is example id k: the output does not depend on
     ``workers``. Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
-    ``static`` writes one folder, sampled once (epoch 0), for every epoch. Returns the manifest."""
+    ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
+    workers in tasks of about ``batch_bytes`` of text. Returns the manifest."""
     seed = check_seed(seed)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -309,12 +320,12 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
             writer.add(ids, bounds)
 
     if workers == 1:
-        for texts, first in _batches(corpus):
+        for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
             pending: list[Future] = []
-            for texts, first in _batches(corpus):
+            for texts, first in _batches(corpus, batch_bytes):
                 pending.append(pool.submit(_encode_epochs, texts, first, sampled))
                 while len(pending) > 2 * workers:       # bounded memory; results in corpus order
                     consume(pending.pop(0).result())
