@@ -8,7 +8,8 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforg
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
            "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
-           "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling"]
+           "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
+           "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.stochastic"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -323,7 +324,9 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
         for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
+        # spawn: a fresh interpreter per worker, safe whatever threads this process runs
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(encoder,)) as pool:
             pending: list[Future] = []
             for texts, first in _batches(corpus, batch_bytes):
                 pending.append(pool.submit(_encode_epochs, texts, first, sampled))
