@@ -7,10 +7,10 @@ neither split nor used as pieces; single bytes have no split.
 
 ``expand`` makes ``floor(p * n)`` attempts on a sequence of n ids: each picks a uniform position
 in the current sequence and, if the token there has splits, replaces it by one chosen uniformly
-(the sequence grows by one; pieces may be split again). A token is kept at the byte offset where it
-starts in the example's text, with a Fenwick tree over the offsets that hold a token, so the k-th
-token of the current sequence is found in O(log bytes): O(bytes + attempts * log bytes) per example,
-never quadratic. Example (``a``=0, ``b``=1, ``ab``=2, ``abb``=3)::
+(the sequence grows by one; pieces may be split again). A Fenwick tree over the original tokens
+counts the pieces each one has become, so the k-th token of the current sequence is found in
+O(log n) plus a walk over that token's pieces (at most its bytes): O(n + attempts * (log n +
+longest token)) per example, never quadratic. Example (``a``=0, ``b``=1, ``ab``=2, ``abb``=3)::
 
     >>> import numpy as np
     >>> arena = np.frombuffer(b"a" b"b" b"ab" b"abb", np.uint8)
@@ -18,8 +18,8 @@ never quadratic. Example (``a``=0, ``b``=1, ``ab``=2, ``abb``=3)::
     >>> split_offsets, left, right = build_split_table(arena, offsets, usable)
     >>> split_offsets.tolist(), left.tolist(), right.tolist()     # ab = a+b, abb = ab+b
     ([0, 0, 0, 1, 2], [0, 2], [1, 1])
-    >>> ids, bounds = expand(np.array([3, 3]), np.array([0, 2]), np.diff(offsets),
-    ...                      split_offsets, left, right, 1.0, np.array([5], np.uint64))
+    >>> ids, bounds = expand(np.array([3, 3]), np.array([0, 2]), split_offsets, left, right,
+    ...                      1.0, np.array([5], np.uint64))
     >>> b"".join([b"a", b"b", b"ab", b"abb"][i] for i in ids.tolist())  # the bytes never change
     b'abbabb'
     >>> len(ids) <= 2 + 2, bounds.tolist() == [0, len(ids)]
@@ -128,9 +128,9 @@ def _fenwick_add(tree, i, delta):
 
 
 @nb.njit(cache=True, inline="always")
-def _fenwick_kth(tree, k, top):
-    """The index of the (k+1)-th one (k from 0) in the 0/1 array summed by ``tree``;
-    ``top``: the largest power of two <= len(tree) - 1."""
+def _fenwick_find(tree, k, top):
+    """For counts summed by ``tree`` (1-based, ``top``: the largest power of two < len(tree)):
+    (the 0-based index i whose range of ranks holds rank k, k minus the counts before i)."""
     pos = 0
     step = top
     while step > 0:
@@ -139,70 +139,92 @@ def _fenwick_kth(tree, k, top):
             pos = nxt
             k -= tree[nxt]
         step >>= 1
-    return pos
+    return pos, k
 
 
 @nb.njit(cache=True, nogil=True)
-def expand(ids, bounds, token_len, split_offsets, split_left, split_right, p, seeds):
+def expand(ids, bounds, split_offsets, split_left, split_right, p, seeds):
     """StochasTok on each example ``ids[bounds[d]:bounds[d+1]]`` with random stream ``seeds[d]``;
-    returns (ids, bounds) of the expanded examples. ``token_len[t]`` >= 1: token t's bytes."""
+    returns (ids, bounds) of the expanded examples.
+
+    Each original token j holds ``count[j]`` pieces of the current sequence (a Fenwick tree sums
+    them), kept in a linked list once it is split. The k-th token of the current sequence is found
+    in O(log n) in the tree, then within its token's pieces (at most the token's bytes)."""
     n_docs = len(bounds) - 1
     total = 0
     longest = 1
-    for d in range(n_docs):
-        n = bounds[d + 1] - bounds[d]
-        total += n + np.int64(np.floor(p * n))
-        width = 0
-        for j in range(bounds[d], bounds[d + 1]):
-            width += token_len[ids[j]]
-        longest = max(longest, width)
-    out = np.empty(total, ids.dtype)
-    out_bounds = np.zeros(n_docs + 1, np.int64)
-    at = np.full(longest, -1, np.int64)      # at[offset]: the token starting at that byte offset
-    tree = np.zeros(longest + 1, np.int64)
-    state = np.zeros(1, np.uint64)
-    o = 0
+    most = 1
     for d in range(n_docs):
         n = bounds[d + 1] - bounds[d]
         attempts = np.int64(np.floor(p * n))
+        total += n + attempts
+        longest = max(longest, n)
+        most = max(most, attempts)
+    out = np.empty(total, ids.dtype)
+    out_bounds = np.zeros(n_docs + 1, np.int64)
+    tree = np.zeros(longest + 1, np.int32)
+    head = np.full(longest, -1, np.int64)       # first piece of a split original token, or -1
+    piece = np.empty(2 * most + 2, np.int64)    # pieces of split tokens: id, next piece (-1: none)
+    after = np.empty(2 * most + 2, np.int64)
+    state = np.zeros(1, np.uint64)
+    o = 0
+    for d in range(n_docs):
+        base = bounds[d]
+        n = bounds[d + 1] - base
+        attempts = np.int64(np.floor(p * n))
         if attempts == 0:
-            out[o:o + n] = ids[bounds[d]:bounds[d + 1]]
+            out[o:o + n] = ids[base:base + n]
             o += n
             out_bounds[d + 1] = o
             continue
-        width = 0
-        for j in range(bounds[d], bounds[d + 1]):
-            at[width] = ids[j]
-            width += token_len[ids[j]]
-        tree[:width + 1] = 0
-        for i in range(1, width + 1):                # O(width) build of the tree over `at >= 0`
-            tree[i] += 1 if at[i - 1] >= 0 else 0
-            parent = i + (i & (-i))
-            if parent <= width:
-                tree[parent] += tree[i]
+        for i in range(1, n + 1):
+            tree[i] = i & (-i)                       # the Fenwick tree of n ones
+        view = tree[:n + 1]
         top = 1
-        while top * 2 <= width:
+        while top * 2 <= n:
             top *= 2
-        view = tree[:width + 1]
         state[0] = seeds[d]
         m = n
+        used = 0
         for _ in range(attempts):
-            pos = _fenwick_kth(view, below(state, m), top)
-            t = at[pos]
+            j, r = _fenwick_find(view, below(state, m), top)
+            node = head[j]
+            if node == -1:
+                t = ids[base + j]
+            else:
+                for _step in range(r):
+                    node = after[node]
+                t = piece[node]
             first = split_offsets[t]
             count = split_offsets[t + 1] - first
             if count == 0:
                 continue
-            j = first + below(state, count)
-            a = split_left[j]
-            at[pos] = a
-            at[pos + token_len[a]] = split_right[j]
-            _fenwick_add(view, pos + token_len[a], 1)
+            s = first + below(state, count)
+            if node == -1:
+                piece[used] = split_left[s]
+                after[used] = used + 1
+                piece[used + 1] = split_right[s]
+                after[used + 1] = -1
+                head[j] = used
+                used += 2
+            else:
+                piece[used] = split_right[s]
+                after[used] = after[node]
+                piece[node] = split_left[s]
+                after[node] = used
+                used += 1
+            _fenwick_add(view, j, 1)
             m += 1
-        for i in range(width):
-            if at[i] >= 0:
-                out[o] = at[i]
+        for j in range(n):
+            node = head[j]
+            if node == -1:
+                out[o] = ids[base + j]
                 o += 1
-                at[i] = -1
+                continue
+            while node != -1:
+                out[o] = piece[node]
+                o += 1
+                node = after[node]
+            head[j] = -1
         out_bounds[d + 1] = o
     return out[:o], out_bounds

@@ -112,7 +112,6 @@ class SplitTable:
         usable = np.ones(len(vocab), np.bool_)
         usable[list(special_ids)] = False
         self.offsets, self.left, self.right = stochastok.build_split_table(arena, offsets, usable)
-        self.token_len = np.maximum(np.diff(offsets), 1)   # a token holds >= 1 byte slot in the kernel
 
     @classmethod
     def of(cls, model: Any) -> "SplitTable":
@@ -125,7 +124,7 @@ class SplitTable:
     def expand(self, ids: np.ndarray, bounds: np.ndarray, p: float, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """StochasTok on each example ``ids[bounds[d]:bounds[d+1]]`` with stream ``seeds[d]``."""
         return stochastok.expand(np.ascontiguousarray(ids, np.int64), np.ascontiguousarray(bounds, np.int64),
-                                 self.token_len, self.offsets, self.left, self.right, float(p), seeds)
+                                 self.offsets, self.left, self.right, float(p), seeds)
 
 
 class StochasticEncoder:
