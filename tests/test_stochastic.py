@@ -167,7 +167,7 @@ def _toy_model() -> BPEModel:
     return BPEModel(vocab, merges)
 
 
-@pytest.mark.parametrize("word,p", [(b"abcd", 0.3), (b"abcd", 0.7), (b"abcab", 0.5)])
+@pytest.mark.parametrize("word,p", [(b"abcd", 0.3), (b"abcbcd", 0.3), (b"abcab", 0.5)])
 def test_dropout_frequencies_match_exact_enumeration(word, p):
     model = _toy_model()
     exact = enumerate_bpe_dropout(_start(model, word), _merge_map(model), p)
@@ -178,9 +178,11 @@ def test_dropout_frequencies_match_exact_enumeration(word, p):
     _frequencies_match([tuple(ids[bounds[k]:bounds[k + 1]].tolist()) for k in range(n_samples)], exact)
 
 
-@pytest.mark.parametrize("word,p", [(b"abcd", 0.3), (b"abcab", 0.5)])
+@pytest.mark.parametrize("word,p", [(b"abcbcd", 0.3), (b"abcd", 0.7)])
 def test_hf_dropout_has_the_same_distribution(word, p):
-    """Hugging Face tokenizers' BPE(dropout=p) (unseeded): its empirical distribution matches our exact one."""
+    """Hugging Face tokenizers' BPE(dropout=p) (unseeded): its empirical distribution matches our
+    exact one. Discriminating: putting skipped merges back only after the next *successful* merge
+    (instead of the next kept pop) moves an outcome of abcbcd by 0.059, about 17 sd here."""
     from tokenizers import Tokenizer as HFTokenizer, models
     model = _toy_model()
     letters_used = sorted(set(word) | set(b"abcd"))
@@ -192,11 +194,11 @@ def test_hf_dropout_has_the_same_distribution(word, p):
     hf = HFTokenizer(models.BPE(hf_vocab, hf_merges, dropout=p))
     ours = {bytes([b]).decode(): b for b in letters_used} | {t: 256 + k for k, t in enumerate(extra)}
     exact = enumerate_bpe_dropout(_start(model, word), _merge_map(model), p)
-    samples = [tuple(ours[t] for t in hf.encode(word.decode()).tokens) for _ in range(8000)]
+    samples = [tuple(ours[t] for t in hf.encode(word.decode()).tokens) for _ in range(20_000)]
     n = len(samples)
     counts = Counter(samples)
     assert set(counts) <= set(exact)
-    for outcome, prob in exact.items():   # HF is unseeded: a wider band (6 sd), still tight at n = 8000
+    for outcome, prob in exact.items():   # HF is unseeded: a wider band (6 sd)
         assert abs(counts[outcome] / n - prob) <= 6 * math.sqrt(prob * (1 - prob) / n) + 1e-9, outcome
 
 
@@ -205,7 +207,7 @@ def _toy_tokenizer() -> Tokenizer:
     return Tokenizer(_toy_model(), pretokenizer=Pretokenizer("whitespace"))
 
 
-texts = st.text(st.sampled_from("abcd é<|endoftext|>\n12"), max_size=60)
+texts = st.lists(st.sampled_from(["a", "b", "cd", " ", "é", "<|endoftext|>", "\n", "12", "  "]), max_size=20).map("".join)
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +237,22 @@ def test_zero_probabilities_are_the_deterministic_encoding(tok, text, seed):
     assert StochasticEncoder(tok, Sampling(stochastok=0.0, dropout=0.0), seed).encode(text) == tok.encode(text)
 
 
+def test_every_pipeline_samples_its_own_encoding(trained, corpus_files):
+    """BPE and SuperBPE, with normalizers, digit policies, several special tokens and the number stage."""
+    tok, _ = trained
+    lines = [line for f in corpus_files for line in f.read_text(encoding="utf-8").splitlines(keepends=True)[:4]]
+    lines += ["a<|endoftext|>b <pad>1,234,567.891 x86<|im_start|>", ""]
+    plain = [tok.encode(line) for line in lines]
+    fixed = set(tok.model.special_tokens.values())
+    for sampling in (Sampling(stochastok=0.5), Sampling(dropout=0.3), Sampling(stochastok=0.2, dropout=0.1)):
+        got = StochasticEncoder(tok, sampling, seed=2).encode_batch(lines, epoch=1, example_ids=range(7, 7 + len(lines)))
+        assert [x.tolist() for x in got] != plain
+        for ids, expected in zip(got, plain):
+            assert tok.decode_bytes(ids.tolist()) == tok.decode_bytes(expected)
+            assert [i for i in ids.tolist() if i in fixed] == [i for i in expected if i in fixed]
+    assert [x.tolist() for x in StochasticEncoder(tok, Sampling(), 2).encode_batch(lines)] == plain
+
+
 def test_special_tokens_have_no_splits(tok):
     table = SplitTable.of(tok.model)
     assert all(table.splits(i) == [] for i in tok.special_tokens.values())
@@ -242,14 +260,17 @@ def test_special_tokens_have_no_splits(tok):
 
 
 def test_order_and_batching_do_not_change_an_example(tok, corpus_files):
-    docs = corpus_files[0].read_text(encoding="utf-8").splitlines(keepends=True)[:40]
+    docs = [line for f in corpus_files[::2] for line in f.read_text(encoding="utf-8").splitlines(keepends=True)[:5]]
+    docs.append("a special token <|endoftext|> sends its whole batch down the slow path\n")
+    n = len(docs)
+    assert n > 30
     enc = StochasticEncoder(tok, Sampling(stochastok=0.3, dropout=0.1), seed=9)
-    together = enc.encode_batch(docs, epoch=2, example_ids=range(100, 140))
-    order = list(reversed(range(40)))
+    together = enc.encode_batch(docs, epoch=2, example_ids=range(100, 100 + n))
+    order = list(reversed(range(n)))
     shuffled = enc.encode_batch([docs[k] for k in order], epoch=2, example_ids=[100 + k for k in order])
     for k, ids in zip(order, shuffled):
         assert ids.tolist() == together[k].tolist() == enc.encode(docs[k], epoch=2, example_id=100 + k)
-    other_epoch = enc.encode_batch(docs, epoch=3, example_ids=range(100, 140))
+    other_epoch = enc.encode_batch(docs, epoch=3, example_ids=range(100, 100 + n))
     assert any(a.tolist() != b.tolist() for a, b in zip(together, other_epoch))
 
 

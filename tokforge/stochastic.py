@@ -174,12 +174,19 @@ class StochasticEncoder:
             encoded = self.tokenizer.encode_batch(texts)
             return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
                     offsets_from_lengths([len(e) for e in encoded]))
+        seeds = example_seeds(self.seed, epoch, example_ids, rng.BPE_DROPOUT)   # piece k of a text: stream k
+        packed = self.tokenizer.packed_pieces(texts)
+        if packed is not None:
+            buf, piece_bounds, first_piece = packed
+            ids, id_bounds = self.tokenizer.model.encode_packed_dropout(
+                buf, piece_bounds, self.sampling.dropout, rng.sub_seeds(seeds, np.diff(first_piece)))
+            return ids, id_bounds[first_piece]
         units = [self.tokenizer.model_units(t) for t in texts]
         pieces = [_utf8(p) for u in units for p, i in u if i is None]
         per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        word_seeds = rng.sub_seeds(example_seeds(self.seed, epoch, example_ids, rng.BPE_DROPOUT), per_text)
         piece_ids, piece_bounds = self.tokenizer.model.encode_packed_dropout(
-            b"".join(pieces), offsets_from_lengths(lengths_of(pieces)), self.sampling.dropout, word_seeds)
+            b"".join(pieces), offsets_from_lengths(lengths_of(pieces)), self.sampling.dropout,
+            rng.sub_seeds(seeds, per_text))
         piece_ids = piece_ids.tolist()
         piece_bounds = piece_bounds.tolist()
         out: list[int] = []

@@ -144,16 +144,29 @@ class Tokenizer:
         return [ids for chunk in results for ids in chunk]
 
     def _encode_chunk(self, texts: list[str]) -> list[list[int]]:
+        packed = self.packed_pieces(texts)
+        if packed is None:
+            return [self.encode(t) for t in texts]
+        buf, piece_bounds, first_piece = packed
+        ids, id_bounds = self.model.encode_packed(buf, piece_bounds)
+        cuts = id_bounds[first_piece].tolist()
+        ids = ids.tolist()
+        return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
+
+    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+        """The byte kernels' pretokenization of ``texts`` when it applies (no normalizer, number
+        stage or special token; a split the scanner knows), else None: (the UTF-8 of the texts
+        joined, bounds of the pieces in it, index of each text's first piece and the end). The
+        pieces are those of ``model_units``."""
+        if self.normalizer.names != ("none",) or self.numbers is not None:
+            return None
         encoded = [_utf8(t) for t in texts]
         buf = b"".join(encoded)
         doc_bounds = offsets_from_lengths(lengths_of(encoded))
         piece_bounds = None if self._specials.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
         if piece_bounds is None:
-            return [self.encode(t) for t in texts]
-        ids, id_bounds = self.model.encode_packed(buf, piece_bounds)
-        cuts = id_bounds[np.searchsorted(piece_bounds, doc_bounds)].tolist()
-        ids = ids.tolist()
-        return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
+            return None
+        return buf, piece_bounds, np.searchsorted(piece_bounds, doc_bounds)
 
     def _encoded_pieces(self, pieces: list[str]) -> dict[str, list[int]]:
         """The model's ids of each distinct piece (cached)."""
