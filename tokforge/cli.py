@@ -309,8 +309,9 @@ def _shown_token(tok, i: int) -> str:
 @click.option("--bpe-dropout", type=float, default=0.0, show_default=True, help="BPE-dropout probability.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed: a document's sampling depends only on (seed, epoch, its index in the corpus).")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Processes that encode; the output does not depend on it.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Processes that encode (0: all cores, or one for corpora under 32 MB). "
+                   "The output is the same for any number.")
 @click.option("--shard-tokens", type=click.IntRange(1), default=50_000_000, show_default=True,
               help="A shard closes at the first document boundary past this many token ids.")
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,

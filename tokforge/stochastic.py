@@ -298,7 +298,7 @@ def _batches(corpus: Any, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
 
 
 def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
-                 seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 1,
+                 seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 0,
                  shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
                  batch_bytes: int = BATCH_BYTES) -> dict[str, Any]:
     """Encode every document of ``corpus`` (a ``tokforge.Corpus``) into token-id shards in ``output``:
@@ -306,14 +306,18 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     vocabulary fits, else uint32) and ``.bounds.npy`` (int64, document d is
     ``ids[bounds[d]:bounds[d+1]]``), and ``manifest.json`` last. Documents keep corpus order, and
     document k (0-based, over the whole corpus) is example id k: the output does not depend on
-    ``workers``. Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
+    ``workers`` (processes; 0: all cores, or this process alone for corpora under 32 MB, as
+    ``tokforge count``). Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
     ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
     workers in tasks of about ``batch_bytes`` of text. Returns the manifest."""
     seed = check_seed(seed)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
+    if workers == 0:
+        from tokforge.counting import AUTO_PARALLEL_BYTES, available_cores
+        workers = available_cores() if getattr(corpus, "total_bytes", 0) >= AUTO_PARALLEL_BYTES else 1
     if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or shard_tokens < 1:
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
     encoder = StochasticEncoder(tokenizer, sampling, seed)
@@ -330,9 +334,11 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
         for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
-        # spawn: a fresh interpreter per worker, safe whatever threads this process runs
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(encoder,)) as pool:
+        # workers fork from a warm forkserver (as tokforge.counting's): safe whatever threads run here
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["tokforge._preload"])
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(encoder,)) as pool:
             pending: list[Future] = []
             for texts, first in _batches(corpus, batch_bytes):
                 pending.append(pool.submit(_encode_epochs, texts, first, sampled))
