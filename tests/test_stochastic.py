@@ -233,6 +233,7 @@ def test_sampled_encoding_decodes_to_the_text(tok, text, stochastok, dropout, se
 @settings(max_examples=40, deadline=None)
 @given(st.text(max_size=80) | texts, seeds64)
 def test_zero_probabilities_are_the_deterministic_encoding(tok, text, seed):
+    assert StochasticEncoder(tok, Sampling(stochastok=0.5, dropout=0.5)).encode_batch([]) == []
     assert StochasticEncoder(tok, Sampling(), seed).encode(text, example_id=3) == tok.encode(text)
     assert StochasticEncoder(tok, Sampling(stochastok=0.0, dropout=0.0), seed).encode(text) == tok.encode(text)
 

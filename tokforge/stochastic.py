@@ -80,7 +80,7 @@ class Sampling:
     def __post_init__(self) -> None:
         if not (isinstance(self.stochastok, (int, float)) and math.isfinite(self.stochastok)
                 and 0 <= self.stochastok <= 100):
-            raise ConfigError(f"stochastok must be a proportion >= 0 (0.1 splits about one token in ten), "
+            raise ConfigError(f"stochastok must be a proportion in [0, 100] (0.1: about one split attempt per ten tokens), "
                               f"got {self.stochastok!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout <= 1):
             raise ConfigError(f"BPE-dropout must be a probability in [0, 1], got {self.dropout!r}")
@@ -151,7 +151,7 @@ class StochasticEncoder:
                      example_ids: Sequence[int] | None = None) -> list[np.ndarray]:
         """The sampled ids of each text (default example ids: 0, 1, ...), as int64 arrays."""
         ids, bounds = self.encode_packed(texts, epoch=epoch, example_ids=example_ids)
-        return np.split(ids, bounds[1:-1])
+        return [ids[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
 
     def encode_packed(self, texts: Sequence[str], *, epoch: int = 0,
                       example_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
