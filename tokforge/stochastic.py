@@ -9,8 +9,8 @@ Sampling lives here, in tokforge's data pipeline, never in exported files (token
   single bytes are never split.
 - **BPE-dropout** (Provilkov et al. 2020), BPE models: each merge is skipped with probability p, with
   Hugging Face tokenizers' exact queue semantics (``tokforge.kernels.bpe_encode``).
-- Unigram sampling (alpha, n-best) plugs in at ``Sampling.unigram_alpha`` with the Unigram model;
-  until then asking for it raises ``ConfigError``.
+- Unigram sampling (alpha, n-best) plugs in with the Unigram model: ``Sampling.unigram_alpha`` /
+  ``unigram_nbest`` and a branch of ``sample_pieces``; until then asking for it raises ``ConfigError``.
 
 Reproducibility: the randomness of an example is a function of (seed, epoch, example id) only
 (``tokforge.kernels.rng``), so the same triple gives the same ids in one process or many, in any
@@ -86,8 +86,13 @@ class Sampling:
             raise ConfigError(f"BPE-dropout must be a probability in [0, 1], got {self.dropout!r}")
 
     @property
+    def samples_segmentation(self) -> bool:
+        """Whether the model's own encoding is sampled (BPE-dropout, Unigram sampling)."""
+        return self.dropout > 0 or self.unigram_alpha is not None
+
+    @property
     def is_deterministic(self) -> bool:
-        return self.stochastok == 0 and self.dropout == 0 and self.unigram_alpha is None
+        return self.stochastok == 0 and not self.samples_segmentation
 
 
 def check_seed(value: int, what: str = "seed") -> int:
@@ -135,12 +140,8 @@ class StochasticEncoder:
         self.sampling = sampling
         self.seed = check_seed(seed)
         model = tokenizer.model
-        if sampling.dropout > 0 and not isinstance(model, BPEModel):
-            raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
-                              f"{type(model).__name__}; use stochastok (any model) instead")
-        if sampling.unigram_alpha is not None:
-            raise ConfigError("Unigram sampling (alpha, n-best) is not available yet: it arrives with the "
-                              "Unigram model (tokforge/unigram.py); use stochastok or BPE-dropout meanwhile")
+        if sampling.samples_segmentation:   # fail now, not at the first text
+            sample_pieces(model, b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
         self._splits = SplitTable.of(model) if sampling.stochastok > 0 else None
 
     def encode(self, text: str, *, epoch: int = 0, example_id: int = 0) -> list[int]:
@@ -170,7 +171,7 @@ class StochasticEncoder:
 
     def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's encoding of each text (sampled by the model when asked), packed."""
-        if self.sampling.dropout == 0:
+        if not self.sampling.samples_segmentation:
             encoded = self.tokenizer.encode_batch(texts)
             return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
                     offsets_from_lengths([len(e) for e in encoded]))
@@ -178,15 +179,15 @@ class StochasticEncoder:
         packed = self.tokenizer.packed_pieces(texts)
         if packed is not None:
             buf, piece_bounds, first_piece = packed
-            ids, id_bounds = self.tokenizer.model.encode_packed_dropout(
-                buf, piece_bounds, self.sampling.dropout, rng.sub_seeds(seeds, np.diff(first_piece)))
+            ids, id_bounds = sample_pieces(self.tokenizer.model, buf, piece_bounds, self.sampling,
+                                           rng.sub_seeds(seeds, np.diff(first_piece)))
             return ids, id_bounds[first_piece]
-        units = [self.tokenizer.model_units(t) for t in texts]
+        units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
         pieces = [_utf8(p) for u in units for p, i in u if i is None]
         per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        piece_ids, piece_bounds = self.tokenizer.model.encode_packed_dropout(
-            b"".join(pieces), offsets_from_lengths(lengths_of(pieces)), self.sampling.dropout,
-            rng.sub_seeds(seeds, per_text))
+        piece_ids, piece_bounds = sample_pieces(self.tokenizer.model, b"".join(pieces),
+                                                offsets_from_lengths(lengths_of(pieces)), self.sampling,
+                                                rng.sub_seeds(seeds, per_text))
         piece_ids = piece_ids.tolist()
         piece_bounds = piece_bounds.tolist()
         out: list[int] = []
@@ -201,6 +202,20 @@ class StochasticEncoder:
                     out.append(i)
             bounds.append(len(out))
         return np.array(out, np.int64), np.array(bounds, np.int64)
+
+
+def sample_pieces(model: Any, buf: bytes, bounds: np.ndarray, sampling: Sampling,
+                  piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's own sampled encoding of the pieces ``buf[bounds[j]:bounds[j+1]]`` (piece j draws
+    from the stream ``piece_seeds[j]``): (ids, id bounds per piece). The one place where a model's
+    sampler is chosen: BPE-dropout for a BPE model; Unigram sampling plugs in here."""
+    if sampling.unigram_alpha is not None:
+        raise ConfigError("Unigram sampling (alpha, n-best) is not available yet: it arrives with the "
+                          "Unigram model (tokforge/unigram.py); use stochastok or BPE-dropout meanwhile")
+    if not isinstance(model, BPEModel):
+        raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
+                          f"{type(model).__name__}; use stochastok (any model) instead")
+    return model.encode_packed_dropout(buf, bounds, sampling.dropout, piece_seeds)
 
 
 def _utf8(piece: str) -> bytes:
@@ -279,7 +294,7 @@ def _encode_epochs(texts: list[str], first_id: int, epochs: list[int],
     """(ids, bounds) of the documents ``first_id, first_id + 1, ...`` for each epoch."""
     encoder = encoder or _worker_encoders[0]
     example_ids = np.arange(first_id, first_id + len(texts))
-    if encoder.sampling.dropout > 0:  # the segmentation itself is sampled: once per epoch
+    if encoder.sampling.samples_segmentation:  # the segmentation itself is sampled: once per epoch
         return [encoder.encode_packed(texts, epoch=e, example_ids=example_ids) for e in epochs]
     ids, bounds = encoder._segmented(texts, 0, example_ids)  # deterministic: encode once
     if encoder._splits is None:
