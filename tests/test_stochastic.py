@@ -17,9 +17,7 @@ from tokforge.cli import main
 from tokforge.corpus import Corpus
 from tokforge.errors import ConfigError
 from tokforge.kernels import rng
-from tokforge.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds, write_shards
-from tokforge.tokenizer import Tokenizer
 from tokforge.words import WordCounts
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
@@ -203,10 +201,6 @@ def test_hf_dropout_has_the_same_distribution(word, p):
 
 
 # ---- the tokenizer pipeline ------------------------------------------------------------------------
-def _toy_tokenizer() -> Tokenizer:
-    return Tokenizer(_toy_model(), pretokenizer=Pretokenizer("whitespace"))
-
-
 texts = st.lists(st.sampled_from(["a", "b", "cd", " ", "é", "<|endoftext|>", "\n", "12", "  "]), max_size=20).map("".join)
 
 
