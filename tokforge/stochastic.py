@@ -171,12 +171,15 @@ class StochasticEncoder:
 
     def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's encoding of each text (sampled by the model when asked), packed."""
+        packed = self.tokenizer.packed_pieces(texts)
         if not self.sampling.samples_segmentation:
-            encoded = self.tokenizer.encode_batch(texts)
+            if packed is not None:
+                ids, id_bounds = self.tokenizer.model.encode_packed(packed[0], packed[1])
+                return ids, id_bounds[packed[2]]
+            encoded = [self.tokenizer.encode(t) for t in texts]
             return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
                     offsets_from_lengths([len(e) for e in encoded]))
         seeds = example_seeds(self.seed, epoch, example_ids, rng.BPE_DROPOUT)   # piece k of a text: stream k
-        packed = self.tokenizer.packed_pieces(texts)
         if packed is not None:
             buf, piece_bounds, first_piece = packed
             ids, id_bounds = sample_pieces(self.tokenizer.model, buf, piece_bounds, self.sampling,
