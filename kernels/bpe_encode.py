@@ -7,6 +7,7 @@ entries over a linked list of symbols, a stale entry skipped unless the pair now
 still yields the entry's token -- so O(n log n) per word, which matters for SuperBPE's long
 words. (Merging every occurrence of the best pair in one sweep gives the same result except
 after a merge that reuses an existing token's string; HF's order is the one followed here.)
+``encode_words_dropout`` is the same loop with BPE-dropout, as HF's ``merge_all`` with a dropout.
 
 The merge table is an open-addressing hash of pair keys ``(left << 32) | right``. Example::
 
@@ -23,6 +24,7 @@ import numba as nb
 import numpy as np
 
 from .hashtable import fnv1a, probe_int64, slot_of
+from .rng import uniform
 
 NO_RANK = np.int64(1 << 62)
 
@@ -102,10 +104,15 @@ def _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, left, righ
 
 
 @nb.njit(cache=True)
-def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, work, ids, out):
+def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, work, ids, out, dropout):
     """BPE-encode ``buf[start:start+n]`` into ``ids[out:]``; returns the new end of ``ids``.
-    ``work`` is (sym, nxt, prv, hkey, hnew) scratch arrays for words up to their size."""
-    sym, nxt, prv, hkey, hnew = work
+    ``work`` is (sym, nxt, prv, hkey, hnew, skey, snew, state) scratch arrays for words up to their size.
+
+    With ``dropout`` > 0, each popped entry is skipped with that probability (one draw from the
+    stream ``state``, ``tokforge.kernels.rng``) and kept aside; the entries kept aside go
+    back on the heap when an entry is next popped and not skipped, before it is checked -- HF
+    tokenizers' ``Word::merge_all`` with dropout. ``dropout`` = 0 draws nothing."""
+    sym, nxt, prv, hkey, hnew, skey, snew, state = work
     for k in range(n):
         sym[k] = byte_ids[buf[start + k]]
         nxt[k] = k + 1
@@ -113,10 +120,20 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
     size = 0
     for k in range(n - 1):
         size = _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, sym[k], sym[k + 1], k)
+    skipped = 0
     while size > 0:
-        pos = hkey[0] & 0xFFFFFFFF
+        key = hkey[0]
         new = hnew[0]
         size = _heap_pop(hkey, hnew, size)
+        if dropout > 0.0 and uniform(state) < dropout:
+            skey[skipped] = key
+            snew[skipped] = new
+            skipped += 1
+            continue
+        for s in range(skipped):
+            size = _heap_push(hkey, hnew, size, skey[s], snew[s])
+        skipped = 0
+        pos = key & 0xFFFFFFFF
         if sym[pos] < 0 or nxt[pos] >= n:
             continue                                 # merged away, or now the last symbol
         right = nxt[pos]
@@ -146,7 +163,9 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
 def _scratch(longest):
     hkey = np.empty(4 * longest + 4, np.int64)  # each merge pushes at most 2 entries
     return (np.empty(longest, np.int64), np.empty(longest, np.int64), np.empty(longest, np.int64),
-            hkey, np.empty(len(hkey), np.int64))
+            hkey, np.empty(len(hkey), np.int64),
+            np.empty(len(hkey), np.int64), np.empty(len(hkey), np.int64),   # entries skipped by dropout
+            np.zeros(1, np.uint64))                                          # the dropout's random stream
 
 
 @nb.njit(cache=True)
@@ -167,10 +186,35 @@ def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
     out = 0
     for w in range(n_words):
         out = _encode_one(buf, bounds[w], bounds[w + 1] - bounds[w], byte_ids, slot_keys, slot_ranks,
-                          slot_results, work, ids, out)
+                          slot_results, work, ids, out, 0.0)
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
 
+
+
+@nb.njit(cache=True, nogil=True)
+def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, dropout, word_seeds):
+    """``encode_words`` with BPE-dropout ``dropout``; word j draws from the stream ``word_seeds[j]``
+    (``tokforge.kernels.rng``), so its result depends on nothing else. Dropout 1 keeps the bytes:
+
+    >>> keys = np.array([(97 << 32) | 98]); table = build_merge_table(keys, np.array([256]))
+    >>> args = (np.frombuffer(b"abab", np.uint8), np.array([0, 2, 4]), np.arange(256), *table)
+    >>> encode_words_dropout(*args, 1.0, np.array([1, 2], np.uint64))[0].tolist()
+    [97, 98, 97, 98]
+    >>> encode_words_dropout(*args, 0.0, np.array([1, 2], np.uint64))[0].tolist()
+    [256, 256]
+    """
+    n_words = len(bounds) - 1
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
+    id_bounds = np.zeros(n_words + 1, np.int64)
+    work = _scratch(_longest(bounds))
+    out = 0
+    for w in range(n_words):
+        work[7][0] = word_seeds[w]
+        out = _encode_one(buf, bounds[w], bounds[w + 1] - bounds[w], byte_ids, slot_keys, slot_ranks,
+                          slot_results, work, ids, out, dropout)
+        id_bounds[w + 1] = out
+    return ids[:out], id_bounds
 
 @nb.njit(cache=True, nogil=True)
 def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable):
@@ -247,8 +291,8 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                     part_ids = _grown(part_ids, part_id_bounds[n_parts] + n)
                 part_bytes[part_bounds[n_parts]:part_bounds[n_parts] + n] = buf[a:b]
                 part_bounds[n_parts + 1] = part_bounds[n_parts] + n
-                part_id_bounds[n_parts + 1] = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks,
-                                                          slot_results, work, part_ids, part_id_bounds[n_parts])
+                part_id_bounds[n_parts + 1] = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks, slot_results,
+                                                          work, part_ids, part_id_bounds[n_parts], 0.0)
                 slots[i, 0] = h
                 slots[i, 1] = n_parts
                 found = n_parts

@@ -7,6 +7,7 @@
     python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
     python scripts/bench.py count CORPUS_DIR --workers 1 2 --dask     # counting throughput vs workers
+    python scripts/bench.py stochastok MODEL_DIR CORPUS_DIR --p 0.1  # StochasTok expansion tokens/s
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -183,6 +184,66 @@ def bench_encode(model_dir: str, corpus: str, repeat: int) -> None:
     print(f"ids identical to HF tokenizers: {outputs['tokforge'] == outputs['hf-tokenizers']}; "
           f"to tiktoken: {outputs['tokforge'] == outputs['tiktoken']}; "
           f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+
+
+def _reference_style_expand(ids: list[int], expansions: dict[int, list[tuple[int, int]]], p: float, rnd) -> list[int]:
+    """StochasTok as the reference implementation does it (anyasims/stochastok): list splicing."""
+    for _ in range(int(len(ids) * p)):
+        i = rnd.randrange(len(ids))
+        if ids[i] in expansions:
+            ids = ids[:i] + list(rnd.choice(expansions[ids[i]])) + ids[i + 1:]
+    return ids
+
+
+def bench_stochastok(model_dir: str, corpus: str, p: float, repeat: int) -> None:
+    """Encode the corpus deterministically once, then time the StochasTok expansion alone (one
+    kernel call over every paragraph, each with its own seed); also BPE-dropout end to end."""
+    import random
+
+    import numpy as np
+
+    import tokforge
+    from tokforge.kernels import rng
+    from tokforge.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
+
+    docs = paragraphs(corpus)
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    tok = tokforge.Tokenizer.load(model_dir)
+    encoded = tok.encode_batch(docs)
+    ids = np.fromiter((i for e in encoded for i in e), np.int64)
+    bounds = np.cumsum([0] + [len(e) for e in encoded])
+    started = time.perf_counter()
+    table = SplitTable.of(tok.model)
+    build = time.perf_counter() - started
+    seeds = example_seeds(0, 0, range(len(docs)), rng.STOCHASTOK)
+    table.expand(ids[:1000], np.array([0, min(1000, len(ids))]), p, seeds[:1])   # compiled before timing
+    best = float("inf")
+    for r in range(repeat):
+        started = time.perf_counter()
+        out, _ = table.expand(ids, bounds, p, seeds)
+        best = min(best, time.perf_counter() - started)
+    print(f"{len(ids):,} tokens ({nbytes / 1e6:.1f} MB, {len(docs):,} paragraphs), vocab {tok.vocab_size}, p = {p}")
+    print(f"split table: {len(table.left):,} splits of {int((np.diff(table.offsets) > 0).sum()):,} tokens, "
+          f"built in {build:.2f} s")
+    print(f"stochastok expansion   {len(ids) / best / 1e6:8.2f} M tokens/s   {nbytes / 1e6 / best:8.1f} MB/s   "
+          f"+{(len(out) - len(ids)) / len(ids):.2%} tokens")
+    expansions = {t: table.splits(t) for t in range(tok.vocab_size) if table.splits(t)}
+    sample = encoded[:max(1, len(encoded) // 100)]
+    n_sample = sum(map(len, sample))
+    rnd = random.Random(0)
+    started = time.perf_counter()
+    for e in sample:
+        _reference_style_expand(list(e), expansions, p, rnd)
+    t = time.perf_counter() - started
+    print(f"reference-style Python {n_sample / t / 1e6:8.2f} M tokens/s   (list splicing, on 1% of the paragraphs)")
+    started = time.perf_counter()
+    tok.encode_batch(docs)
+    plain = time.perf_counter() - started
+    dropout = StochasticEncoder(tok, Sampling(dropout=p), seed=0)
+    started = time.perf_counter()
+    dropout.encode_packed(docs, example_ids=range(len(docs)))
+    t = time.perf_counter() - started
+    print(f"bpe-dropout encode     {nbytes / 1e6 / t:8.2f} MB/s   (deterministic encode_batch: {nbytes / 1e6 / plain:.2f} MB/s)")
 
 
 def prefix_corpus(corpus: str, nbytes: int, out: Path) -> Path:
@@ -387,6 +448,11 @@ def main() -> None:
     c.add_argument("--dask", action="store_true", help="also on a local Dask cluster (pip install 'tokforge[cluster]')")
     c.add_argument("--vocab", type=int, default=8000, help="vocabulary of the merges compared")
     c.add_argument("--budget", default="2GB", help="--memory-budget of the runs")
+    z = sub.add_parser("stochastok", help="StochasTok expansion throughput (tokens/s) after one deterministic encode")
+    z.add_argument("model", help="a folder written by `tokforge train -o`")
+    z.add_argument("corpus")
+    z.add_argument("--p", type=float, default=0.1, help="StochasTok proportion (and BPE-dropout probability)")
+    z.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
@@ -396,6 +462,8 @@ def main() -> None:
         bench_unigram(args.corpus, args.vocab, args.spm_config)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)
+    elif args.command == "stochastok":
+        bench_stochastok(args.model, args.corpus, args.p, args.repeat)
     elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
     else:

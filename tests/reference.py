@@ -294,3 +294,164 @@ def reference_uniform_of_document(doc: bytes, seed: int) -> float:
         h = ((h ^ (h >> 33)) * mult) & mask
     h ^= h >> 33
     return (h >> 11) / 2**53
+
+
+# ---- stochastic tokenization ---------------------------------------------------------------------
+import heapq  # noqa: E402
+import math  # noqa: E402
+
+_M64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def reference_mix64(x: int) -> int:
+    """MurmurHash3's fmix64 on Python ints."""
+    x &= _M64
+    x = ((x ^ (x >> 33)) * 0xFF51AFD7ED558CCD) & _M64
+    x = ((x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53) & _M64
+    return x ^ (x >> 33)
+
+
+def reference_derive(a: int, b: int) -> int:
+    return reference_mix64(reference_mix64(a + _GOLDEN) ^ b)
+
+
+def reference_example_seed(seed: int, epoch: int, example_id: int, purpose: int) -> int:
+    base = reference_derive(reference_derive(reference_derive(purpose, seed), epoch), 0)
+    return reference_derive(base, example_id)
+
+
+class ReferenceStream:
+    """The k-th number of a stream is mix64(seed + k * golden); floats take the top 53 bits."""
+
+    def __init__(self, seed: int):
+        self.counter = seed
+
+    def uniform(self) -> float:
+        self.counter = (self.counter + _GOLDEN) & _M64
+        return (reference_mix64(self.counter) >> 11) / float(1 << 53)
+
+    def below(self, m: int) -> int:
+        return min(int(self.uniform() * m), m - 1)
+
+
+def reference_split_table(vocab: list[bytes], special_ids: set[int]) -> list[list[tuple[int, int]]]:
+    """For each token, every (left, right) of non-special tokens with left + right == token, by the
+    length of left (the lowest id among tokens with equal bytes)."""
+    ids: dict[bytes, int] = {}
+    for i, t in enumerate(vocab):
+        if i not in special_ids:
+            ids.setdefault(t, i)
+    table = []
+    for i, t in enumerate(vocab):
+        splits = []
+        if i not in special_ids:
+            for k in range(1, len(t)):
+                if t[:k] in ids and t[k:] in ids:
+                    splits.append((ids[t[:k]], ids[t[k:]]))
+        table.append(splits)
+    return table
+
+
+def reference_stochastok(ids: list[int], table: list[list[tuple[int, int]]], p: float, seed: int) -> list[int]:
+    """StochasTok on a Python list: floor(p * n) attempts, each a uniform position of the current
+    list, then (if the token has splits) a uniform split replacing it."""
+    stream = ReferenceStream(seed)
+    seq = list(ids)
+    for _ in range(math.floor(p * len(ids))):
+        i = stream.below(len(seq))
+        splits = table[seq[i]]
+        if splits:
+            left, right = splits[stream.below(len(splits))]
+            seq[i:i + 1] = [left, right]
+    return seq
+
+
+def enumerate_stochastok(ids: list[int], table: list[list[tuple[int, int]]], attempts: int) -> dict[tuple, float]:
+    """The exact distribution of StochasTok's output after ``attempts`` attempts."""
+    dist = {tuple(ids): 1.0}
+    for _ in range(attempts):
+        nxt: dict[tuple, float] = {}
+        for seq, prob in dist.items():
+            for i, token in enumerate(seq):
+                splits = table[token]
+                if not splits:
+                    nxt[seq] = nxt.get(seq, 0.0) + prob / len(seq)
+                for left, right in splits:
+                    out = seq[:i] + (left, right) + seq[i + 1:]
+                    nxt[out] = nxt.get(out, 0.0) + prob / len(seq) / len(splits)
+        dist = nxt
+    return dist
+
+
+def reference_bpe_dropout(word: list[int], merges: dict[tuple[int, int], tuple[int, int]], skip) -> list[int]:
+    """HF tokenizers' ``Word::merge_all`` written plainly: a heap of (rank, position, new id); each
+    pop asks ``skip()``; a skipped entry waits in a list that goes back on the heap when the next
+    entry is popped and not skipped (before that entry is checked). ``merges``: pair -> (rank, new)."""
+    symbols = list(word)
+    alive = [True] * len(symbols)
+    heap = [(merges[p][0], i, merges[p][1]) for i, p in enumerate(zip(symbols, symbols[1:])) if p in merges]
+    heapq.heapify(heap)
+    waiting = []
+
+    def right_of(i):
+        j = i + 1
+        while j < len(symbols) and not alive[j]:
+            j += 1
+        return j if j < len(symbols) else None
+
+    def left_of(i):
+        j = i - 1
+        while j >= 0 and not alive[j]:
+            j -= 1
+        return j if j >= 0 else None
+
+    while heap:
+        entry = heapq.heappop(heap)
+        if skip():
+            waiting.append(entry)
+            continue
+        for w in waiting:
+            heapq.heappush(heap, w)
+        waiting = []
+        _, i, new = entry
+        j = right_of(i) if alive[i] else None
+        if j is None or merges.get((symbols[i], symbols[j]), (None, None))[1] != new:
+            continue
+        symbols[i] = new
+        alive[j] = False
+        k = left_of(i)
+        if k is not None and (symbols[k], new) in merges:
+            heapq.heappush(heap, (merges[symbols[k], new][0], k, merges[symbols[k], new][1]))
+        j = right_of(i)
+        if j is not None and (new, symbols[j]) in merges:
+            heapq.heappush(heap, (merges[new, symbols[j]][0], i, merges[new, symbols[j]][1]))
+    return [s for s, a in zip(symbols, alive) if a]
+
+
+def enumerate_bpe_dropout(word: list[int], merges: dict[tuple[int, int], tuple[int, int]],
+                          p: float) -> dict[tuple, float]:
+    """The exact distribution of BPE-dropout's output: every sequence of skip decisions, explored
+    depth first, weighted p per skip and 1 - p per kept entry."""
+    class _More(Exception):
+        pass
+
+    dist: dict[tuple, float] = {}
+    stack = [()]
+    while stack:
+        prefix = stack.pop()
+        used = iter(prefix)
+
+        def skip():
+            try:
+                return next(used)
+            except StopIteration:
+                raise _More from None
+        try:
+            out = tuple(reference_bpe_dropout(word, merges, skip))
+        except _More:
+            stack.extend([prefix + (True,), prefix + (False,)])
+            continue
+        prob = math.prod(p if s else 1 - p for s in prefix)
+        dist[out] = dist.get(out, 0.0) + prob
+    return dist

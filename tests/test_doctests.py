@@ -9,7 +9,8 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforg
            "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
-           "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling"]
+           "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
+           "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.stochastic"]
 
 
 @pytest.mark.parametrize("name", MODULES)

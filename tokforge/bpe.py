@@ -79,6 +79,14 @@ class BPEModel:
             self._joinable = pairs
         return self._joinable
 
+    def encode_packed_dropout(self, buf: bytes, bounds: np.ndarray, dropout: float,
+                              word_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_packed`` with BPE-dropout (Hugging Face tokenizers' semantics): piece j draws
+        from the random stream ``word_seeds[j]`` (see ``tokforge.stochastic``)."""
+        byte_ids, keys, ranks, results = self.tables()
+        return bpe_encode.encode_words_dropout(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks,
+                                               results, float(dropout), word_seeds)
+
 
 def _regular_ids(model: BPEModel) -> dict[bytes, int]:
     """bytes -> id of every token that is not a special token."""

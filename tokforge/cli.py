@@ -1,4 +1,4 @@
-"""The ``tokforge`` command line: train, encode, decode, export, info, eval, compare."""
+"""The ``tokforge`` command line: train, encode, shards, decode, export, info, eval, compare."""
 from __future__ import annotations
 
 import json
@@ -36,6 +36,8 @@ def main() -> None:
       tokforge train corpora/ --vocab-size 8000 -o out/
       tokforge count corpora/ -o counts/ && tokforge train --from-counts counts/ -o out/
       tokforge encode out/ "Merhaba dünya!"
+      tokforge encode out/ "Merhaba dünya!" --stochastok 0.1 --seed 1
+      tokforge shards corpora/ --model out/ -o shards/ --epochs 2 --stochastok 0.1
       tokforge decode out/ 44 1234 99
       tokforge info out/
       tokforge eval out/ other/tokenizer.json --corpus corpora/ --plots plots/
@@ -259,13 +261,30 @@ def _read_text(text: str | None, file: str | None) -> str:
 @click.argument("text", required=False)
 @click.option("--file", "file", type=click.Path(dir_okay=False), help="Encode this UTF-8 file instead of TEXT.")
 @click.option("--tokens", is_flag=True, help="Print the tokens (byte-level text) instead of ids.")
-def encode(model, text, file, tokens):
+@click.option("--stochastok", type=float, default=0.0, show_default=True,
+              help="StochasTok: after encoding n tokens, make floor(P*n) attempts to split a random token "
+                   "into two vocabulary tokens (0.1 in the paper). Decoding is unchanged.")
+@click.option("--bpe-dropout", type=float, default=0.0, show_default=True,
+              help="BPE-dropout: skip each merge with this probability (Hugging Face tokenizers' semantics).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the sampling: the same seed, epoch and example id give the same ids.")
+@click.option("--epoch", type=int, default=0, show_default=True, help="Epoch of the sampling.")
+@click.option("--example-id", type=int, default=0, show_default=True,
+              help="Example id of the sampling (in `tokforge shards`: the document's index in the corpus).")
+def encode(model, text, file, tokens, stochastok, bpe_dropout, seed, epoch, example_id):
     """Encode TEXT (or --file, or standard input) with MODEL (a folder, tokforge.json or
-    tokenizer.json) and print the ids separated by spaces."""
+    tokenizer.json) and print the ids separated by spaces. --stochastok / --bpe-dropout sample a
+    stochastic encoding, reproducibly from --seed, --epoch and --example-id."""
     from tokforge.tokenizer import Tokenizer
 
     tok = Tokenizer.load(model)
-    ids = tok.encode(_read_text(text, file))
+    body = _read_text(text, file)
+    if stochastok or bpe_dropout:
+        from tokforge.stochastic import Sampling, StochasticEncoder
+        sampler = StochasticEncoder(tok, Sampling(stochastok=stochastok, dropout=bpe_dropout), seed)
+        ids = sampler.encode(body, epoch=epoch, example_id=example_id)
+    else:
+        ids = tok.encode(body)
     click.echo(" ".join(_shown_token(tok, i) for i in ids) if tokens else " ".join(map(str, ids)))
 
 
@@ -278,6 +297,57 @@ def _shown_token(tok, i: int) -> str:
         if any(chr(b) in MARKERS.values() for b in raw):
             return describe(raw.decode("utf-8", errors="replace"))
     return tok.id_to_token(i)
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True)
+@click.option("--model", required=True, type=click.Path(), help="The tokenizer: a folder, tokforge.json or tokenizer.json.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Folder to write: epoch-NNNN/shard-NNNNN.ids.npy + .bounds.npy, and manifest.json (last).")
+@click.option("--epochs", type=click.IntRange(1), default=1, show_default=True,
+              help="Epochs to write, each sampled with its own epoch number (one folder each).")
+@click.option("--static", is_flag=True, help="Sample once (epoch 0) and write one folder for every epoch.")
+@click.option("--stochastok", type=float, default=0.0, show_default=True,
+              help="StochasTok proportion P: floor(P*n) split attempts per document of n tokens (0.1 in the paper).")
+@click.option("--bpe-dropout", type=float, default=0.0, show_default=True, help="BPE-dropout probability.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed: a document's sampling depends only on (seed, epoch, its index in the corpus).")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Processes that encode (0: all cores, or one for corpora under 32 MB). "
+                   "The output is the same for any number.")
+@click.option("--shard-tokens", type=click.IntRange(1), default=50_000_000, show_default=True,
+              help="A shard closes at the first document boundary past this many token ids.")
+@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
+              help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
+@click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
+              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, seed, workers, shard_tokens,
+           text_field, errors, quiet):
+    """Turn CORPUS (as for `tokforge train`) into token-id shards for training, optionally with
+    stochastic tokenization, reproducibly.
+
+    \b
+    Each document (a line of a text file, a record of .jsonl/.parquet) becomes one sequence of ids;
+    uint16 when the vocabulary fits, else uint32. Read a shard with numpy:
+      ids = np.load("epoch-0000/shard-00000.ids.npy"); bounds = np.load(".../shard-00000.bounds.npy")
+      document d = ids[bounds[d]:bounds[d + 1]]
+    Example:
+      tokforge shards corpora/ --model out/ -o shards/ --epochs 3 --stochastok 0.1 --seed 1 --workers 2
+    """
+    from tokforge.corpus import Corpus
+    from tokforge.stochastic import Sampling, write_shards
+    from tokforge.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(model)
+    sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout)
+    source = Corpus(list(corpus), text_field=text_field, errors=errors, progress=not quiet, desc="encoding")
+    manifest = write_shards(source, tok, output, sampling=sampling, seed=seed, epochs=epochs, static=static,
+                            workers=workers, shard_tokens=shard_tokens, tokenizer_source=str(model))
+    for folder in manifest["folders"]:
+        click.echo(f"{folder['name']}: {manifest['documents']:,} documents, {folder['tokens']:,} tokens "
+                   f"in {len(folder['shards'])} shards")
+    click.echo(f"wrote {Path(output) / 'manifest.json'}")
 
 
 @main.command()

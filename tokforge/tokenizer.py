@@ -95,14 +95,23 @@ class Tokenizer:
     # ---- encoding ---------------------------------------------------------------------------
     def pieces(self, text: str) -> list[str]:
         """The pretokenized pieces of ``text`` (special tokens kept whole), for inspection."""
-        out: list[str] = []
+        return [unit for unit, _ in self.model_units(text)]
+
+    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+        """What the model is given for ``text``, in order: ``(piece, None)`` for each pretokenized
+        piece it encodes, ``(text, id)`` for a special token or a reserved unit of the number stage
+        (that one id). ``encode`` is these ids with each piece's model encoding in between."""
+        units: list[tuple[str, int | None]] = []
         for segment, special in self._specials.segments(text):
             if special is not None:
-                out.append(segment)
-            else:
-                for part, reserved in self._staged(self.normalizer.normalize(segment)):
-                    out.extend([part] if reserved else self.pretokenizer.split(part))
-        return out
+                units.append((segment, special))
+                continue
+            for part, reserved in self._staged(self.normalizer.normalize(segment)):
+                if reserved:
+                    units.append((part, self._reserved_id(part)))
+                else:
+                    units.extend((piece, None) for piece in self.pretokenizer.split(part))
+        return units
 
     def _staged(self, normalized: str) -> list[tuple[str, bool]]:
         """Normalized text through the number stage: (text, is a reserved unit) pieces."""
@@ -119,12 +128,14 @@ class Tokenizer:
         """Token ids of ``text``; special tokens in the text become their ids."""
         if not isinstance(text, str):
             raise InputError(f"encode takes a str, got {type(text).__name__}")
+        units = self.model_units(text)
+        encoded = self._encoded_pieces([piece for piece, i in units if i is None])
         out: list[int] = []
-        for segment, special in self._specials.segments(text):
-            if special is not None:
-                out.append(special)
+        for piece, i in units:
+            if i is None:
+                out.extend(encoded[piece])
             else:
-                out.extend(self._encode_plain(segment))
+                out.append(i)
         return out
 
     def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
@@ -159,27 +170,32 @@ class Tokenizer:
         return [ids for chunk in results for ids in chunk]
 
     def _encode_chunk(self, texts: list[str]) -> list[list[int]]:
+        packed = self.packed_pieces(texts)
+        if packed is None:
+            return [self.encode(t) for t in texts]
+        buf, piece_bounds, first_piece = packed
+        ids, id_bounds = self.model.encode_packed(buf, piece_bounds)
+        cuts = id_bounds[first_piece].tolist()
+        ids = ids.tolist()
+        return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
+
+    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+        """The byte kernels' pretokenization of ``texts`` when it applies (no normalizer, number
+        stage or special token; a split the scanner knows), else None: (the UTF-8 of the texts
+        joined, bounds of the pieces in it, index of each text's first piece and the end). The
+        pieces are those of ``model_units``."""
+        if self.normalizer.names != ("none",) or self.numbers is not None:
+            return None
         encoded = [_utf8(t) for t in texts]
         buf = b"".join(encoded)
         doc_bounds = offsets_from_lengths(lengths_of(encoded))
         piece_bounds = None if self._specials.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
         if piece_bounds is None:
-            return [self.encode(t) for t in texts]
-        ids, id_bounds = self.model.encode_packed(buf, piece_bounds)
-        cuts = id_bounds[np.searchsorted(piece_bounds, doc_bounds)].tolist()
-        ids = ids.tolist()
-        return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
+            return None
+        return buf, piece_bounds, np.searchsorted(piece_bounds, doc_bounds)
 
-    def _encode_plain(self, text: str) -> list[int]:
-        out: list[int] = []
-        for part, reserved in self._staged(self.normalizer.normalize(text)):
-            if reserved:
-                out.append(self._reserved_id(part))
-            else:
-                out.extend(self._encode_pieces(self.pretokenizer.split(part)))
-        return out
-
-    def _encode_pieces(self, pieces: list[str]) -> list[int]:
+    def _encoded_pieces(self, pieces: list[str]) -> dict[str, list[int]]:
+        """The model's ids of each distinct piece (cached)."""
         cache = self._cache
         known: dict[str, list[int]] = {}
         missing: list[str] = []
@@ -194,10 +210,7 @@ class Tokenizer:
             if len(cache) + len(missing) > CACHE_LIMIT:
                 cache.clear()
             cache.update((p, known[p]) for p in missing)
-        out: list[int] = []
-        for p in pieces:
-            out.extend(known[p])
-        return out
+        return known
 
     # ---- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:

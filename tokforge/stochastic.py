@@ -1,0 +1,385 @@
+"""Stochastic tokenization for training data: StochasTok and BPE-dropout, seeded per example.
+
+Sampling lives here, in tokforge's data pipeline, never in exported files (tokenizer.json keeps
+``dropout: null``: a loader would otherwise sample on every encode, unseeded).
+
+- **StochasTok** (Sims et al. 2025), any vocabulary: after encoding, ``floor(p * n)`` attempts each
+  pick a uniform position of the current sequence and split the token there into a uniformly
+  chosen pair of tokens whose bytes make it (``tokforge.kernels.stochastok``). Special tokens and
+  single bytes are never split.
+- **BPE-dropout** (Provilkov et al. 2020), BPE models: each merge is skipped with probability p, with
+  Hugging Face tokenizers' exact queue semantics (``tokforge.kernels.bpe_encode``).
+- Unigram sampling (alpha, n-best) plugs in with the Unigram model: ``Sampling.unigram_alpha`` /
+  ``unigram_nbest`` and a branch of ``sample_pieces``; until then asking for it raises ``ConfigError``.
+
+Reproducibility: the randomness of an example is a function of (seed, epoch, example id) only
+(``tokforge.kernels.rng``), so the same triple gives the same ids in one process or many, in any
+order, with any batch. ``write_shards`` uses the document's global index in the corpus as its id.
+
+    >>> import tokforge
+    >>> tok = tokforge.Tokenizer.load("out/")                                 # doctest: +SKIP
+    >>> sampler = StochasticEncoder(tok, Sampling(stochastok=0.1), seed=1)    # doctest: +SKIP
+    >>> ids = sampler.encode("Merhaba dünya!", epoch=0, example_id=42)       # doctest: +SKIP
+    >>> tok.decode(ids) == "Merhaba dünya!"                                   # doctest: +SKIP
+    True
+
+Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257):
+
+    >>> from tokforge.bpe import BPEModel
+    >>> from tokforge.tokenizer import Tokenizer
+    >>> from tokforge.pretokenizers import Pretokenizer
+    >>> vocab = [bytes([b]) for b in range(256)] + [b"ab", b"abab"]
+    >>> tok = Tokenizer(BPEModel(vocab, [(97, 98), (256, 256)]), pretokenizer=Pretokenizer("whitespace"))
+    >>> tok.encode("abab abab")
+    [257, 32, 257]
+    >>> s = StochasticEncoder(tok, Sampling(stochastok=1.0), seed=3)
+    >>> a = s.encode("abab abab", epoch=0, example_id=5)
+    >>> a == s.encode("abab abab", epoch=0, example_id=5), tok.decode(a), len(a) <= 3 + 3
+    (True, 'abab abab', True)
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from tokforge.bpe import BPEModel
+from tokforge.errors import ConfigError, InputError
+from tokforge.io import write_atomic
+from tokforge.kernels import rng, stochastok
+from tokforge.words import lengths_of, offsets_from_lengths
+
+MANIFEST = "manifest.json"
+SHARD_FORMAT = "tokforge-shards"
+SHARD_VERSION = 1
+DEFAULT_SHARD_TOKENS = 50_000_000   # a shard closes at the first document boundary past this many ids
+BATCH_BYTES = 1 << 20               # documents per task of write_shards, about this much text
+MAX_SEED = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What to sample. ``stochastok``: StochasTok proportion p (attempts = floor(p * n); 0.1 in the
+    paper), any model. ``dropout``: BPE-dropout probability in [0, 1], BPE models.
+    ``unigram_alpha``/``unigram_nbest``: Unigram subword regularization, which arrives with the
+    Unigram model (an error until then). All zero: the deterministic encoding, exactly."""
+
+    stochastok: float = 0.0
+    dropout: float = 0.0
+    unigram_alpha: float | None = None
+    unigram_nbest: int = -1
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.stochastok, (int, float)) and math.isfinite(self.stochastok)
+                and 0 <= self.stochastok <= 100):
+            raise ConfigError(f"stochastok must be a proportion in [0, 100] (0.1: about one split attempt per ten tokens), "
+                              f"got {self.stochastok!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout <= 1):
+            raise ConfigError(f"BPE-dropout must be a probability in [0, 1], got {self.dropout!r}")
+
+    @property
+    def samples_segmentation(self) -> bool:
+        """Whether the model's own encoding is sampled (BPE-dropout, Unigram sampling)."""
+        return self.dropout > 0 or self.unigram_alpha is not None
+
+    @property
+    def is_deterministic(self) -> bool:
+        return self.stochastok == 0 and not self.samples_segmentation
+
+
+def check_seed(value: int, what: str = "seed") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{what} must be an integer in 0..2**64-1, got {value!r}")
+    return int(value)
+
+
+def example_seeds(seed: int, epoch: int, example_ids: Sequence[int] | np.ndarray, purpose: int) -> np.ndarray:
+    """The random stream (uint64 seed) of each example for one purpose (``rng.STOCHASTOK``, ...)."""
+    ids = np.asarray(example_ids, np.uint64)
+    return rng.example_seeds(np.uint64(check_seed(seed)), np.uint64(check_seed(epoch, "epoch")), ids,
+                             np.uint64(purpose))
+
+
+class SplitTable:
+    """Every two-piece split of every token of a vocabulary (special tokens: none), CSR arrays."""
+
+    def __init__(self, vocab: Sequence[bytes], special_ids: Iterable[int]):
+        arena = np.frombuffer(b"".join(vocab), np.uint8)
+        offsets = offsets_from_lengths(lengths_of(vocab))
+        usable = np.ones(len(vocab), np.bool_)
+        usable[list(special_ids)] = False
+        self.offsets, self.left, self.right = stochastok.build_split_table(arena, offsets, usable)
+
+    @classmethod
+    def of(cls, model: Any) -> "SplitTable":
+        return cls(model.vocab, model.special_tokens.values())
+
+    def splits(self, token: int) -> list[tuple[int, int]]:
+        a, b = self.offsets[token], self.offsets[token + 1]
+        return list(zip(self.left[a:b].tolist(), self.right[a:b].tolist()))
+
+    def expand(self, ids: np.ndarray, bounds: np.ndarray, p: float, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """StochasTok on each example ``ids[bounds[d]:bounds[d+1]]`` with stream ``seeds[d]``."""
+        return stochastok.expand(np.ascontiguousarray(ids, np.int64), np.ascontiguousarray(bounds, np.int64),
+                                 self.offsets, self.left, self.right, float(p), seeds)
+
+
+class StochasticEncoder:
+    """Encodes texts with ``Sampling`` for training data; each call names (epoch, example id)."""
+
+    def __init__(self, tokenizer: Any, sampling: Sampling = Sampling(), seed: int = 0):
+        self.tokenizer = tokenizer
+        self.sampling = sampling
+        self.seed = check_seed(seed)
+        model = tokenizer.model
+        if sampling.samples_segmentation:   # fail now, not at the first text
+            sample_pieces(model, b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
+        self._splits = SplitTable.of(model) if sampling.stochastok > 0 else None
+
+    def encode(self, text: str, *, epoch: int = 0, example_id: int = 0) -> list[int]:
+        """The sampled ids of ``text`` as example ``example_id`` of ``epoch``."""
+        return self.encode_batch([text], epoch=epoch, example_ids=[example_id])[0].tolist()
+
+    def encode_batch(self, texts: Sequence[str], *, epoch: int = 0,
+                     example_ids: Sequence[int] | None = None) -> list[np.ndarray]:
+        """The sampled ids of each text (default example ids: 0, 1, ...), as int64 arrays."""
+        ids, bounds = self.encode_packed(texts, epoch=epoch, example_ids=example_ids)
+        return [ids[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
+
+    def encode_packed(self, texts: Sequence[str], *, epoch: int = 0,
+                      example_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Like ``encode_batch``, as (all ids, bounds per text)."""
+        texts = list(texts)
+        example_ids = np.arange(len(texts)) if example_ids is None else np.asarray(example_ids)
+        if len(example_ids) != len(texts):
+            raise InputError(f"{len(texts)} texts but {len(example_ids)} example ids")
+        if len(example_ids) and example_ids.min() < 0:
+            raise InputError("example ids must be >= 0")
+        ids, bounds = self._segmented(texts, epoch, example_ids)
+        if self._splits is not None:
+            seeds = example_seeds(self.seed, epoch, example_ids, rng.STOCHASTOK)
+            ids, bounds = self._splits.expand(ids, bounds, self.sampling.stochastok, seeds)
+        return ids, bounds
+
+    def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's encoding of each text (sampled by the model when asked), packed."""
+        packed = self.tokenizer.packed_pieces(texts)
+        if not self.sampling.samples_segmentation:
+            if packed is not None:
+                ids, id_bounds = self.tokenizer.model.encode_packed(packed[0], packed[1])
+                return ids, id_bounds[packed[2]]
+            encoded = [self.tokenizer.encode(t) for t in texts]
+            return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
+                    offsets_from_lengths([len(e) for e in encoded]))
+        seeds = example_seeds(self.seed, epoch, example_ids, rng.BPE_DROPOUT)   # piece k of a text: stream k
+        if packed is not None:
+            buf, piece_bounds, first_piece = packed
+            ids, id_bounds = sample_pieces(self.tokenizer.model, buf, piece_bounds, self.sampling,
+                                           rng.sub_seeds(seeds, np.diff(first_piece)))
+            return ids, id_bounds[first_piece]
+        units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
+        pieces = [_utf8(p) for u in units for p, i in u if i is None]
+        per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
+        piece_ids, piece_bounds = sample_pieces(self.tokenizer.model, b"".join(pieces),
+                                                offsets_from_lengths(lengths_of(pieces)), self.sampling,
+                                                rng.sub_seeds(seeds, per_text))
+        piece_ids = piece_ids.tolist()
+        piece_bounds = piece_bounds.tolist()
+        out: list[int] = []
+        bounds = [0]
+        w = 0
+        for u in units:
+            for _, i in u:
+                if i is None:
+                    out.extend(piece_ids[piece_bounds[w]:piece_bounds[w + 1]])
+                    w += 1
+                else:
+                    out.append(i)
+            bounds.append(len(out))
+        return np.array(out, np.int64), np.array(bounds, np.int64)
+
+
+def sample_pieces(model: Any, buf: bytes, bounds: np.ndarray, sampling: Sampling,
+                  piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's own sampled encoding of the pieces ``buf[bounds[j]:bounds[j+1]]`` (piece j draws
+    from the stream ``piece_seeds[j]``): (ids, id bounds per piece). The one place where a model's
+    sampler is chosen: BPE-dropout for a BPE model; Unigram sampling plugs in here."""
+    if sampling.unigram_alpha is not None:
+        raise ConfigError("Unigram sampling (alpha, n-best) is not available yet: it arrives with the "
+                          "Unigram model (tokforge/unigram.py); use stochastok or BPE-dropout meanwhile")
+    if not isinstance(model, BPEModel):
+        raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
+                          f"{type(model).__name__}; use stochastok (any model) instead")
+    return model.encode_packed_dropout(buf, bounds, sampling.dropout, piece_seeds)
+
+
+def _utf8(piece: str) -> bytes:
+    try:
+        return piece.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"text holds a lone surrogate {piece[e.start]!r} that has no UTF-8 form; "
+                         "decode your input with errors='replace' or remove it") from None
+
+
+# ---- shards ----------------------------------------------------------------------------------------
+def shard_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.uint32)
+
+
+class _ShardWriter:
+    """Collects one epoch's examples in order; writes a shard (ids .npy + bounds .npy) atomically
+    each time it holds ``shard_tokens`` ids, at a document boundary."""
+
+    def __init__(self, folder: Path, name: str, dtype: np.dtype, shard_tokens: int):
+        self.folder, self.name, self.dtype, self.shard_tokens = folder, name, dtype, shard_tokens
+        self.shards: list[dict[str, Any]] = []
+        self._ids: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._tokens = 0
+        self.documents = 0
+        self.tokens = 0
+
+    def add(self, ids: np.ndarray, bounds: np.ndarray) -> None:
+        lengths = np.diff(bounds)
+        ends = np.cumsum(lengths)
+        start = 0
+        while start < len(lengths):
+            # the documents up to the first one that brings the shard to shard_tokens ids
+            need = self.shard_tokens - self._tokens + (ends[start - 1] if start else 0)
+            stop = min(int(np.searchsorted(ends, need)) + 1, len(lengths))
+            first, last = bounds[start] - bounds[0], bounds[stop] - bounds[0]
+            self._ids.append(ids[first:last].astype(self.dtype))
+            self._lengths.append(lengths[start:stop])
+            self._tokens += last - first
+            if self._tokens >= self.shard_tokens:
+                self.flush()
+            start = stop
+
+    def flush(self) -> None:
+        if not self._ids:
+            return
+        ids = np.concatenate(self._ids)
+        bounds = offsets_from_lengths(np.concatenate(self._lengths))
+        stem = f"{self.name}/shard-{len(self.shards):05d}"
+        _save_npy(self.folder / f"{stem}.ids.npy", ids)
+        _save_npy(self.folder / f"{stem}.bounds.npy", bounds)
+        n_docs = len(bounds) - 1
+        self.shards.append({"ids": f"{stem}.ids.npy", "bounds": f"{stem}.bounds.npy",
+                            "first_document": self.documents, "documents": n_docs, "tokens": len(ids)})
+        self.documents += n_docs
+        self.tokens += len(ids)
+        self._ids, self._lengths, self._tokens = [], [], 0
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    buffer = BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_atomic(path, buffer.getvalue())
+
+
+_worker_encoders: list[StochasticEncoder] = []
+
+
+def _init_worker(encoder: StochasticEncoder) -> None:
+    _worker_encoders[:] = [encoder]
+
+
+def _encode_epochs(texts: list[str], first_id: int, epochs: list[int],
+                   encoder: StochasticEncoder | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(ids, bounds) of the documents ``first_id, first_id + 1, ...`` for each epoch."""
+    encoder = encoder or _worker_encoders[0]
+    example_ids = np.arange(first_id, first_id + len(texts))
+    if encoder.sampling.samples_segmentation:  # the segmentation itself is sampled: once per epoch
+        return [encoder.encode_packed(texts, epoch=e, example_ids=example_ids) for e in epochs]
+    ids, bounds = encoder._segmented(texts, 0, example_ids)  # deterministic: encode once
+    if encoder._splits is None:
+        return [(ids, bounds)] * len(epochs)
+    return [encoder._splits.expand(ids, bounds, encoder.sampling.stochastok,
+                                   example_seeds(encoder.seed, e, example_ids, rng.STOCHASTOK)) for e in epochs]
+
+
+def _batches(corpus: Any, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
+    first = 0
+    for block in corpus.iter_blocks(batch_bytes):
+        docs = block.documents()
+        if docs:
+            yield docs, first
+            first += len(docs)
+
+
+def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
+                 seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 0,
+                 shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> dict[str, Any]:
+    """Encode every document of ``corpus`` (a ``tokforge.Corpus``) into token-id shards in ``output``:
+    ``epoch-NNNN/shard-NNNNN.ids.npy`` (the ids of its documents, concatenated; uint16 when the
+    vocabulary fits, else uint32) and ``.bounds.npy`` (int64, document d is
+    ``ids[bounds[d]:bounds[d+1]]``), and ``manifest.json`` last. Documents keep corpus order, and
+    document k (0-based, over the whole corpus) is example id k: the output does not depend on
+    ``workers`` (processes; 0: all cores, or this process alone for corpora under 32 MB, as
+    ``tokforge count``). Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
+    ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
+    workers in tasks of about ``batch_bytes`` of text. Returns the manifest."""
+    seed = check_seed(seed)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
+    if workers == 0:
+        from tokforge.counting import AUTO_PARALLEL_BYTES, available_cores
+        workers = available_cores() if getattr(corpus, "total_bytes", 0) >= AUTO_PARALLEL_BYTES else 1
+    if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or shard_tokens < 1:
+        raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
+    encoder = StochasticEncoder(tokenizer, sampling, seed)
+    sampled = [0] if static or sampling.is_deterministic else list(range(epochs))
+    folder = Path(output)
+    dtype = shard_dtype(tokenizer.vocab_size)
+    writers = [_ShardWriter(folder, f"epoch-{e:04d}", dtype, shard_tokens) for e in sampled]
+
+    def consume(parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        for writer, (ids, bounds) in zip(writers, parts):
+            writer.add(ids, bounds)
+
+    if workers == 1:
+        for texts, first in _batches(corpus, batch_bytes):
+            consume(_encode_epochs(texts, first, sampled, encoder))
+    else:
+        # workers fork from a warm forkserver (as tokforge.counting's): safe whatever threads run here
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["tokforge._preload"])
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(encoder,)) as pool:
+            pending: list[Future] = []
+            for texts, first in _batches(corpus, batch_bytes):
+                pending.append(pool.submit(_encode_epochs, texts, first, sampled))
+                while len(pending) > 2 * workers:       # bounded memory; results in corpus order
+                    consume(pending.pop(0).result())
+            for future in pending:
+                consume(future.result())
+    for writer in writers:
+        writer.flush()
+    manifest = {
+        "format": SHARD_FORMAT,
+        "version": SHARD_VERSION,
+        "tokenizer": {"source": tokenizer_source, "vocab_size": tokenizer.vocab_size,
+                      "special_tokens": tokenizer.special_tokens},
+        "sampling": asdict(sampling),
+        "seed": seed,
+        "epochs": epochs,
+        "static": bool(static or sampling.is_deterministic),
+        "dtype": dtype.name,
+        "documents": writers[0].documents,
+        "example_ids": "document index in the corpus, from 0",
+        "folders": [{"epoch": e, "name": w.name, "tokens": w.tokens, "shards": w.shards}
+                    for e, w in zip(sampled, writers)],
+    }
+    write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    return manifest
