@@ -75,7 +75,7 @@ def derived(rules: RuleSet, candidates: set[str], word: str, sources: set[str] =
                    for k in derivational)
     for i in range(rules.min_root_length, len(word) - 1):
         stem = word[:i]
-        if stem in candidates and (deriv_chain(i) or (stem in sources and rules._chain(word, i, 0, {}) is not None)):
+        if stem in candidates and (deriv_chain(i) or (stem in sources and rules._chain(word, i, 0, "", {}) is not None)):
             return True
     return False
 

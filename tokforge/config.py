@@ -9,7 +9,7 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE) or "superbpe" (BPE, then superwords) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords) or "morph" (root-affix stage + BPE fallback) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
 | min_frequency    | 2                   | stop merging when the best pair occurs fewer times |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
@@ -25,6 +25,9 @@
 | transition       | 0.8                 | superbpe: vocabulary size where stage 2 starts (int), or a fraction of vocab_size |
 | max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
 | superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
+| morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
+| morph_roots      | 0.5                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens |
+| morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves ("bpe"; Unigram to come) |
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from tokforge.errors import ConfigError
 from tokforge.numbers import number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe", "superbpe")
+ALGORITHMS = ("bpe", "superbpe", "morph")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class TrainConfig:
     transition: float | int = 0.8
     max_words: int = 4
     superword_pattern: str = "superword"
+    morph_rules: str = "tr"
+    morph_roots: float = 0.5
+    morph_fallback: str = "bpe"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
@@ -88,6 +94,28 @@ class TrainConfig:
             self.transition_size()
             if not isinstance(self.max_words, int) or self.max_words < 1:
                 raise ConfigError(f"max_words must be a whole number >= 1, got {self.max_words!r}")
+
+        if self.algo == "morph":
+            self._check_morph()
+
+    def _check_morph(self) -> None:
+        from tokforge.morph import load_rules
+        from tokforge.morph_tokenizer import FALLBACKS
+
+        if self.numbers != "none":
+            raise ConfigError(f"algo 'morph' does not combine with numbers={self.numbers!r}; use numbers='none' "
+                              "(digits policies such as rtl3 work)")
+        if self.morph_fallback not in FALLBACKS:
+            raise ConfigError(f"morph_fallback {self.morph_fallback!r} is not available; choose one of {', '.join(FALLBACKS)}")
+        if isinstance(self.morph_roots, bool) or not isinstance(self.morph_roots, (int, float)) \
+                or not 0.0 <= self.morph_roots <= 1.0:
+            raise ConfigError(f"morph_roots must be a fraction between 0 and 1, got {self.morph_roots!r}")
+        rules = load_rules(self.morph_rules)
+        n_fixed = len(set(self.special_tokens)) + 2 + len(rules.affixes) + 256
+        if self.vocab_size < n_fixed:
+            raise ConfigError(f"vocab_size {self.vocab_size} is smaller than the {len(set(self.special_tokens))} special "
+                              f"tokens + 2 case markers + {len(rules.affixes)} affix tokens of rule set "
+                              f"{rules.name!r} + 256 byte tokens; use at least {n_fixed}")
 
     def n_reserved(self) -> int:
         """How many fixed tokens the number stage reserves (after the special tokens)."""

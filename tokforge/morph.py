@@ -15,7 +15,7 @@ for any language). Its JSON object has these keys:
   "gloss": "plural"}``. Every surface form (allomorph) of a group (``ler``, ``lar``) is the
   template realized after its left context, so all of them share the group's token id. In a word,
   an affix may follow only when its ``order`` is greater than the state, which becomes its ``next``
-  (default: its order); the state starts at 0. Derivational affixes use ``next`` 0 (they can be
+  (default: its order); the state starts at 0. ``"requires": ["P3"]``: only right after these affixes. Derivational affixes use ``next`` 0 (they can be
   followed by any affix), ``ki`` goes back to nominal inflection, etc.
 - ``roots``: a file name (relative to the JSON file) of a TSV: ``root`` or ``root<TAB>altered``
   a line (``kitap<TAB>kitab``; ``#`` comments), or a list of such strings.
@@ -63,7 +63,8 @@ class Affix(NamedTuple):
     order: int
     next: int
     gloss: str
-    parts: tuple  # parsed template: ("lit", "l") / ("sym", "A") / ("opt", key, inner parts)
+    parts: tuple
+    requires: tuple[str, ...] = ()  # when given: the affix right before must be one of these  # parsed template: ("lit", "l") / ("sym", "A") / ("opt", key, inner parts)
 
 
 class Analysis(NamedTuple):
@@ -222,38 +223,50 @@ class RuleSet:
 
     def analyze(self, word: str, max_stem: int | None = None) -> Analysis | None:
         """The analysis of a lowercase word as a known root + a valid affix chain whose writing
-        with the rules is ``word`` exactly: the longest root first, then the fewest affixes.
-        None when there is none (the word goes to the statistical model). ``max_stem`` caps the
-        length of the root's written stem."""
+        with the rules is ``word`` exactly, or None (the word goes to the statistical model).
+        Preference: a root written as it is over an altered stem, then the longest stem, then
+        the fewest affixes (``gönderdik`` is ``gönder-di-k``, not ``göndert~gönderd-i-k``).
+        ``max_stem`` caps the length of the written stem.
+
+            >>> load_rules("tr").analyze("gönderdik")
+            Analysis(root='gönder', altered=False, affixes=('PAST', 'A1PL_K'))
+        """
         if len(word) < self.min_root_length or not _LETTERS.match(word):
             return None
         longest = min(len(word), self._longest_stem, max_stem or len(word))
+        memo: dict = {}
+        best: Analysis | None = None
         for i in range(longest, self.min_root_length - 1, -1):
             for root, altered in self._stems.get(word[:i], ()):
-                chain = self._chain(word, i, 0, {})
+                if best is not None and (altered or not best.altered):
+                    continue  # found already: a longer stem with at least as good a kind
+                chain = self._chain(word, i, 0, "", memo)
                 if chain is None:
                     continue
                 affixes = tuple(self.affixes[k].id for k in chain)
                 if (altered and not chain) or self.render(root, affixes) != word:
                     continue
-                return Analysis(root, altered, affixes)
-        return None
+                best = Analysis(root, altered, affixes)
+            if best is not None and not best.altered:
+                return best
+        return best
 
-    def _chain(self, word: str, pos: int, state: int, memo: dict) -> list[int] | None:
-        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes)."""
+    def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict) -> list[int] | None:
+        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes), the
+        state and the previous affix id being ``state`` and ``prev``."""
         if pos == len(word):
             return []
-        key = (pos, state)
+        key = (pos, state, prev)
         if key in memo:
             return memo[key]
         best = None
         context = word[:pos]
         for k, a in enumerate(self.affixes):
-            if a.order <= state:
+            if a.order <= state or (a.requires and prev not in a.requires):
                 continue
             s = self.realize(k, context)
             if s and word.startswith(s, pos):
-                rest = self._chain(word, pos + len(s), a.next, memo)
+                rest = self._chain(word, pos + len(s), a.next, a.id, memo)
                 if rest is not None and (best is None or len(rest) + 1 < len(best)):
                     best = [k] + rest
         memo[key] = best
@@ -266,8 +279,8 @@ class RuleSet:
             **(self.meta or {}), "name": self.name, "case": self.case, "vowels": self.vowels,
             "symbols": {k: [[c, out] for c, out in v] for k, v in self.symbols.items()},
             "optional": self.optional, "min_root_length": self.min_root_length,
-            "affixes": [{"id": a.id, "template": a.template, "order": a.order, "next": a.next, "gloss": a.gloss}
-                        for a in self.affixes],
+            "affixes": [{"id": a.id, "template": a.template, "order": a.order, "next": a.next, "gloss": a.gloss,
+                         **({"requires": list(a.requires)} if a.requires else {})} for a in self.affixes],
             "roots": [r + ("\t" + alt if alt else "") for r, alt in self.roots.items()],
         }
 
@@ -314,7 +327,8 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
             order = int(a["order"])
             affixes.append(Affix(str(a["id"]), str(a["template"]), order, int(a.get("next", order)),
                                  str(a.get("gloss", "")), parse_template(str(a["template"]), symbols, optional,
-                                                                          f"{where}: affix {a['id']!r}")))
+                                                                          f"{where}: affix {a['id']!r}"),
+                                 tuple(map(str, a.get("requires", ())))))
         roots_spec = doc["roots"]
         if isinstance(roots_spec, str):
             path = (base or Path(".")) / roots_spec

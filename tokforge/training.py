@@ -170,8 +170,11 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
     bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
     on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
     reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
-    superbpe = None
-    if config.algo == "superbpe":
+    superbpe = morph = None
+    if config.algo == "morph":
+        from tokforge.morph_tokenizer import train_morph
+        model, stage, morph = train_morph(counts, config, on_progress)
+    elif config.algo == "superbpe":
         def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
             return feed(source, normalizer, superword, specials, HeldOut(config.held_out, config.seed), numbers)
         model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
@@ -181,7 +184,11 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
                           on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
-    tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
+    if morph is not None:
+        from tokforge.morph_tokenizer import MorphTokenizer
+        tok = MorphTokenizer(model, stage, normalizer, pretokenizer, fallback=config.morph_fallback)
+    else:
+        tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
     stats = source.stats
     tok.training = {
         "config": config.to_dict(),
@@ -196,6 +203,8 @@ def train(corpus: Any, config: TrainConfig | None = None, *, progress: bool = Fa
         "merges": len(model.merges),
         "held_out": _held_out_report(tok, held_out),
     }
+    if morph is not None:
+        tok.training["morph"] = morph
     if superbpe is not None:
         tok.training["superbpe"] = superbpe
         # the second pass is counting too, not merging
