@@ -8,8 +8,9 @@ package ``hunspell-tr``). Its ``.aff`` file is a list of plain suffixes (``SFX n
 the word forms are each entry plus each of its flags' suffixes. Roots are the entries that carry
 flags (the dictionary's stems), lowercase letters only, minus those that the rule set analyses as
 a shorter stem + derivational affixes (``kitapçı`` = ``kitap`` + ``-CI``), or as a shorter stem
-whose forms (by its flags) include the entry + any valid affix chain (``abandık`` = ``aban`` +
-``-DI`` + ``-k``), two letters or more (``kalem`` stays), so that derived and inflected entries are
+whose forms (by its flags) include the entry + any valid affix chain when the entry itself has
+fewer than 20 flags, i.e. is an inflected form rather than a lexeme (``abandık`` = ``aban`` +
+``-DI`` + ``-k``; ``sorun`` with 108 flags stays although ``sor`` + ``-(I)n`` spells it), two letters or more (``kalem`` stays), so that derived and inflected entries are
 segmented. A root ending in p/ç/t/k (or with a last high vowel between consonants:
 ``burun``, ``ağız``) gets an altered stem (``kitab``, ``burn``) when the dictionary's forms show
 it (``kitabı`` is a form and ``kitapı`` is not). ``--wordlist`` also writes every word form
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from tokforge.io import write_atomic  # noqa: E402
 from tokforge.morph import DATA_DIR, RuleSet, rules_from_dict  # noqa: E402
 
+FEW_FLAGS = 20
 SOFTEN = {"p": "b", "ç": "c", "t": "d", "k": "ğ"}
 TR_LETTERS = re.compile(r"[a-zçğıöşü]+\Z")
 
@@ -90,6 +92,8 @@ def build_tr(dic: Path, wordlist: Path | None) -> str:
         if word:
             entries.append((word, flags.split(",") if flags else []))
     stems = {w for w, flags in entries if flags and TR_LETTERS.match(w) and len(w) >= rules.min_root_length}
+    # a lexeme has many flags (sorun: 108); an inflected form listed as a stem has few (abandık: 1)
+    few_flags = {w for w, flags in entries if len(flags) < FEW_FLAGS}
     forms: set[str] = set()
     sources: dict[str, set[str]] = collections.defaultdict(set)  # stem -> shorter stems that generate it
     for word, flags in entries:
@@ -97,7 +101,7 @@ def build_tr(dic: Path, wordlist: Path | None) -> str:
         for flag in flags:
             for s in suffixes.get(flag, ()):
                 forms.add(word + s)
-                if s and word + s in stems:
+                if s and word + s in stems and word + s in few_flags:
                     sources[word + s].add(word)
     if wordlist is not None:
         write_atomic(wordlist, "".join(w + "\n" for w in sorted(forms)).encode("utf-8"))

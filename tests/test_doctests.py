@@ -8,7 +8,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforg
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
            "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
-           "tokforge.numbers", "tokforge.superbpe"]
+           "tokforge.numbers", "tokforge.superbpe", "tokforge.morph", "tokforge.morph_tokenizer"]
 
 
 @pytest.mark.parametrize("name", MODULES)

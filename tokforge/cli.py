@@ -49,8 +49,9 @@ def main() -> None:
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
                    "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
 @click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: bpe (byte-level BPE), or superbpe (BPE up to --transition, then "
-                   "superword tokens that cross spaces, e.g. ' by the way').")
+              help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
+                   "superword tokens that cross spaces, e.g. ' by the way'), or morph (root-affix stage with "
+                   "shared allomorph ids and case markers, then BPE for the rest; tokforge.json only).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -92,10 +93,16 @@ def main() -> None:
               help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and "
                    "sentence punctuation followed by a space as boundaries; give your own regex to "
                    "cross them.")
+@click.option("--morph-rules", default=DEFAULTS.morph_rules, show_default=True,
+              help="morph: rule set (roots, affix groups, phonological rules): tr, en, or the path of your "
+                   "JSON rule set (format in tokforge/morph.py).")
+@click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
+              help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
+                   "of the corpus); the rest goes to the BPE fallback.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_special_tokens,
           max_token_length, normalizer, pattern, digits, numbers, text_field, errors, held_out, seed,
-          transition, max_words, superword_pattern, quiet):
+          transition, max_words, superword_pattern, morph_rules, morph_roots, quiet):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`.
 
@@ -111,12 +118,13 @@ def train(corpus, output, algo, vocab_size, min_frequency, special_tokens, no_sp
                          normalizer=tuple(n.strip() for n in normalizer.split(",")), pattern=pattern,
                          digits=digits, numbers=numbers, text_field=text_field, errors=errors,
                          held_out=held_out, seed=seed, transition=_size_or_fraction(transition),
-                         max_words=max_words, superword_pattern=superword_pattern)
+                         max_words=max_words, superword_pattern=superword_pattern,
+                         morph_rules=morph_rules, morph_roots=morph_roots)
     tok = train_tokenizer(list(corpus), config, progress=not quiet)
     try:
         written = tok.save(output)
         not_exported = None
-    except ExportError as e:  # e.g. numbers=tst-vocab: the native model only, never an approximate file
+    except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
         written = tok.save(output, hf=False)
         not_exported = e
     click.echo(_summary(tok.training))

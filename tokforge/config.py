@@ -26,7 +26,7 @@
 | max_words        | 4                   | superbpe: most words (runs of non-whitespace) in one superword token |
 | superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
 | morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
-| morph_roots      | 0.5                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens |
+| morph_roots      | 0.8                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens (the most frequent roots seen) |
 | morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves ("bpe"; Unigram to come) |
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class TrainConfig:
     max_words: int = 4
     superword_pattern: str = "superword"
     morph_rules: str = "tr"
-    morph_roots: float = 0.5
+    morph_roots: float = 0.8
     morph_fallback: str = "bpe"
 
     def __post_init__(self) -> None:

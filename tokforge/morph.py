@@ -251,6 +251,27 @@ class RuleSet:
                 return best
         return best
 
+    def guess(self, word: str, min_stem: int = 3) -> Analysis | None:
+        """For a word without analysis: an unknown stem (at least ``min_stem`` letters, with a
+        vowel) + a valid affix chain of two letters or more that the rules write back exactly, the
+        shortest such stem first (``debianları`` -> ``debian`` + PL + P3). The stem is text for the
+        statistical model. None when there is none.
+
+            >>> load_rules("tr").guess("debianları")
+            Analysis(root='debian', altered=False, affixes=('PL', 'P3'))
+        """
+        if not _LETTERS.match(word):
+            return None
+        memo: dict = {}
+        for i in range(min_stem, len(word) - 1):
+            stem = word[:i]
+            if not any(c in self._vowel_set for c in stem):
+                continue
+            chain = self._chain(word, i, 0, "", memo)
+            if chain:
+                return Analysis(stem, False, tuple(self.affixes[k].id for k in chain))
+        return None
+
     def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict) -> list[int] | None:
         """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes), the
         state and the previous affix id being ``state`` and ``prev``."""

@@ -7,7 +7,8 @@ goes through the stage:
    case mapping (Turkish: I/ı, İ/i) after a marker token, ``⟦Cap⟧`` or ``⟦CAPS⟧``; so ``Kitap``
    and ``kitap`` share their ids. Other casings (``iPhone``) are left as they are.
 2. **Root + affixes.** The lowercase word is analysed (``tokforge.morph``): a known root + a valid
-   affix chain that the phonological rules write back exactly. Each affix group has one token
+   affix chain that the phonological rules write back exactly; failing that, an unknown stem +
+   an affix chain (``debian-lar-ı``, the stem going to the fallback model). Each affix group has one token
    ``⟦PL:lAr⟧`` for all its allomorphs (``-ler``/``-lar``): decoding writes the form the rules give
    after the text before it. A root gets its own token ``⟦kitap⟧`` (shared by ``kitap``/``kitab-``)
    when it is among the most frequent roots of the training corpus (``morph_roots``: the share
@@ -115,11 +116,14 @@ class MorphStage:
             return whole
         units = [Unit(CAP if mode == "cap" else CAPS, "", 0, 0)] if mode != "lower" else []
         analysis = rules.analyze(low)
+        known = analysis is not None  # else an unknown stem: plain text, even if it spells a root
+        if not known:
+            analysis = rules.guess(low)
         if analysis is None:
             return units + [Unit(None, prefix + low, 0, len(piece))]
         first = rules.affix_index[analysis.affixes[0]] if analysis.affixes else None
-        stem_end = len(prefix) + len(rules.stem_before(analysis.root, first))
-        if (has_token or self._root_set.__contains__)(analysis.root):
+        stem_end = len(prefix) + (len(rules.stem_before(analysis.root, first)) if known else len(analysis.root))
+        if known and (has_token or self._root_set.__contains__)(analysis.root):
             if prefix:
                 units.append(Unit(None, prefix, 0, len(prefix)))
             units.append(Unit(root_token(analysis.root), "", len(prefix), stem_end))
@@ -395,7 +399,7 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
     base = len(config.special_tokens) + 2 + len(rules.affixes)
     budget = int(config.morph_roots * max(0, config.vocab_size - base - 256))
     chosen = [r for r, n in sorted(root_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-              if n >= config.min_frequency][:budget]
+              if n >= 1][:budget]
     stage = MorphStage(rules, chosen)
     fallback: Counter[str] = Counter()
     for word, n in words:
