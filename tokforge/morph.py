@@ -225,11 +225,11 @@ class RuleSet:
         """The analysis of a lowercase word as a known root + a valid affix chain whose writing
         with the rules is ``word`` exactly, or None (the word goes to the statistical model).
         Preference: a root written as it is over an altered stem, then the longest stem, then
-        the fewest affixes (``gönderdik`` is ``gönder-di-k``, not ``göndert~gönderd-i-k``).
+        the fewest affixes (``gönderdi-k``... is preferred to ``göndert~gönderd-i-k``).
         ``max_stem`` caps the length of the written stem.
 
-            >>> load_rules("tr").analyze("gönderdik")
-            Analysis(root='gönder', altered=False, affixes=('PAST', 'A1PL_K'))
+            >>> load_rules("tr").analyze("kitabımızdaki")
+            Analysis(root='kitap', altered=True, affixes=('P1PL', 'LOC', 'KI'))
         """
         if len(word) < self.min_root_length or not _LETTERS.match(word):
             return None
