@@ -248,6 +248,8 @@ def info(model, as_json):
     tok = Tokenizer.load(model)
     facts = {
         "algorithm": "bpe (byte-level)",
+        **({"algorithm": "morph (root-affix stage + byte-level BPE fallback)",
+            "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
         "vocab_size": tok.vocab_size,
         "merges": len(tok.model.merges),
         "special_tokens": tok.special_tokens,

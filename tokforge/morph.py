@@ -104,6 +104,7 @@ class RuleSet:
         self._vowel_set = set(self.vowels)
         self._longest_stem = max(map(len, self._stems), default=0)
         self._realized: dict[tuple[int, str], str | None] = {}
+        self._surface_lists: dict[str, list] = {}
         conds = [c for rules in self.symbols.values() for c, _ in rules] + list(self.optional.values())
         self._tail = 1 + max((len(x) for c in conds for k in ("after", "not_after") for x in c.get(k, ())), default=1)
 
@@ -189,6 +190,17 @@ class RuleSet:
                     return None
                 out += inner
         return out or None
+
+    def _surfaces(self, context: str) -> list[tuple[int, str, Affix]]:
+        """(index, surface, affix) of every affix that can be written after ``context`` (cached
+        by what the rules look at)."""
+        last_vowel = next((c for c in reversed(context) if c in self._vowel_set), "")
+        key = context[-self._tail:] + "|" + last_vowel
+        out = self._surface_lists.get(key)
+        if out is None:
+            out = [(k, s, a) for k, a in enumerate(self.affixes) for s in [self.realize(k, context)] if s]
+            self._surface_lists[key] = out
+        return out
 
     def allomorphs(self, affix_id: str) -> list[str]:
         """The surface forms of an affix group after the roots of the rule set (sorted).
@@ -281,12 +293,10 @@ class RuleSet:
         if key in memo:
             return memo[key]
         best = None
-        context = word[:pos]
-        for k, a in enumerate(self.affixes):
+        for k, s, a in self._surfaces(word[:pos]):
             if a.order <= state or (a.requires and prev not in a.requires):
                 continue
-            s = self.realize(k, context)
-            if s and word.startswith(s, pos):
+            if word.startswith(s, pos):
                 rest = self._chain(word, pos + len(s), a.next, a.id, memo)
                 if rest is not None and (best is None or len(rest) + 1 < len(best)):
                     best = [k] + rest
