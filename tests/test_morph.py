@@ -262,6 +262,8 @@ def test_cli_trains_native_only_with_a_notice(tmp_path):
     text = "Kitaplarımızı İSTANBUL'da okuduk."
     ids = runner.invoke(main, ["encode", str(out), text]).output.split()
     assert runner.invoke(main, ["decode", str(out), *ids]).output == text
+    evaluated = runner.invoke(main, ["eval", str(out), "--gold", str(ROOT / "tests" / "data" / "morph_gold_tr.tsv")])
+    assert evaluated.exit_code == 0 and "morph_gold_tr.tsv" in evaluated.output, evaluated.output
     info = runner.invoke(main, ["info", str(out)])
     assert info.exit_code == 0 and "morph (root-affix stage" in info.output and "'rules': 'tr'" in info.output
     refused = runner.invoke(main, ["export", str(out / "tokforge.json"), "-o", str(tmp_path / "hf")])
