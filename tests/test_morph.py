@@ -191,6 +191,26 @@ def test_every_word_of_the_turkish_corpus_round_trips():
     assert len(used & set(model.special_tokens.values())) > 1000  # the stage was used, not only bytes
 
 
+@pytest.fixture(scope="module")
+def en_tok():
+    stage = MorphStage(EN, ["make", "run", "file", "process", "care"])
+    model = train_bpe(WordCounts.from_dict({" the": 5, " ing": 2}), len(stage.reserved_tokens()) + 270,
+                      special_tokens=stage.reserved_tokens())
+    return MorphTokenizer(model, stage)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["making", "Making", "MAKES", "running", "runs", "files", "Processes",
+                                 "carefully", "I", "İ", "ß", " ", "\n", "'s", "naïve", "x"]), max_size=10).map(" ".join))
+def test_english_round_trip(en_tok, text):
+    assert en_tok.decode(en_tok.encode(text)) == text
+
+
+def test_english_shares_the_plural_id(en_tok):
+    plural = en_tok.token_to_id(affix_token(EN, EN.affix_index["PL"]))
+    assert en_tok.encode(" files")[-1] == en_tok.encode(" processes")[-1] == plural
+
+
 def test_offsets_cover_the_text_in_order(tok):
     text = " Kitaplarımızdan evlerde\tsaat 123"
     ids, starts, ends = tok.encode_with_offsets(text)

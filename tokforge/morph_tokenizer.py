@@ -28,7 +28,7 @@ Export: a tokenizer.json cannot express the stage (rule-based analysis, context-
 surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` and
 ``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
 
-The fallback is chosen by name (``FALLBACKS``): a trainer from word counts to a model with
+The fallback is chosen by name (``FALLBACK_TRAINERS``): a trainer from word counts to a model with
 ``encode_pieces``/``vocab``/``merges``; only BPE is there today.
 """
 from __future__ import annotations
@@ -48,7 +48,6 @@ from tokforge.tokenizer import FORMAT_VERSION, Tokenizer, _model_from_vocab_merg
 from tokforge.words import WordCounts
 
 CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
-FALLBACKS = ("bpe",)
 _WORD = regex.compile(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")
 _LETTER = regex.compile(r"\p{L}")
 _TRAILING_LETTERS = regex.compile(r"\p{L}+\Z")
@@ -343,6 +342,20 @@ class MorphTokenizer(Tokenizer):
             raise ModelFormatError(f"{source}: not a valid tokforge morph model ({type(e).__name__}: {e})") from None
 
 
+def _train_bpe_fallback(counts: WordCounts, config, specials: tuple[str, ...],
+                        on_progress: Callable[[int], None] | None) -> BPEModel:
+    return train_bpe(counts, config.vocab_size, special_tokens=specials, min_frequency=config.min_frequency,
+                     max_token_length=config.max_token_length, on_progress=on_progress)
+
+
+#: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
+#: config, special + stage tokens (first ids), progress callback) -> a model whose vocabulary has
+#: ``config.vocab_size`` tokens at most and that encodes text pieces (``encode_pieces``). A Unigram
+#: trainer with that interface plugs in here.
+FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel]] = {"bpe": _train_bpe_fallback}
+FALLBACKS = tuple(FALLBACK_TRAINERS)
+
+
 def export_error() -> ExportError:
     return ExportError(
         "algo='morph' cannot be exported to tokenizer.json exactly: its root-affix analysis (a dictionary and "
@@ -409,9 +422,8 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
     if not fallback:
         fallback[" "] = 1
     specials = tuple(config.special_tokens) + tuple(stage.reserved_tokens())
-    model = train_bpe(WordCounts.from_dict(dict(fallback)), config.vocab_size, special_tokens=specials,
-                      min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                      on_progress=on_progress)
+    trainer = FALLBACK_TRAINERS[config.morph_fallback]
+    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress)
     analysed = sum(n for w, n in words if _WORD.fullmatch(w))
     report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len(root_counts),
               "root_occurrences": sum(root_counts.values()), "word_pieces": analysed,
