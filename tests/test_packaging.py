@@ -19,6 +19,7 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
     (wheel,) = dist.glob("tokforge-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "tokforge/kernels/bpe_train.py" in names
+    assert {"tokforge/data/morph/tr.json", "tokforge/data/morph/tr_roots.tsv", "tokforge/data/morph/en.json"} <= set(names)
     assert not any(n.startswith("kernels/") for n in names), "a top-level kernels/ would clash with PyPI's `kernels`"
 
     env_dir = tmp_path / "venv"

@@ -111,6 +111,42 @@ class TokforgeTokenizer(EvalTokenizer):
         return [None if i in specials else t for i, t in enumerate(self.tok.model.vocab)]
 
 
+class MorphEvalTokenizer(EvalTokenizer):
+    """A tokforge morph model (``tokforge.morph_tokenizer``): its tokens do not spell the text
+    (affix tokens stand for several surface forms, case markers for none), so the spans come from
+    the stage: a root token spans its stem, an affix token its surface form, a case marker is
+    empty, at the start of its piece."""
+
+    def __init__(self, tok, name: str, source: str):
+        if tok.normalizer.names != ("none",):
+            raise ConfigError(f"{name}: evaluating a morph model trained with a normalizer is not supported "
+                              "(its spans are in the normalized text); train it with --normalizer none")
+        self.tok, self.name, self.source = tok, name, source
+        self.kind = "tokforge (morph)"
+        self.vocab_size = tok.vocab_size
+
+    def encode(self, batch: TextBatch) -> Encoded:
+        ids: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        lengths = np.zeros(len(batch.texts), np.int64)
+        shift = 0
+        for k, text in enumerate(batch.texts):
+            i, s, e = self.tok.encode_with_offsets(text)
+            ids += i
+            starts += [shift + x for x in s]
+            ends += [shift + x for x in e]
+            lengths[k] = len(i)
+            shift += len(text)
+        to_bytes = batch.index.to_bytes
+        return Encoded(np.array(ids, np.int64), to_bytes(np.array(starts, np.int64)),
+                       to_bytes(np.array(ends, np.int64)), _bounds(lengths))
+
+    def token_bytes(self) -> list[bytes | None]:
+        specials = set(self.tok.model.special_tokens.values())  # stage tokens have no fixed bytes
+        return [None if i in specials else t for i, t in enumerate(self.tok.model.vocab)]
+
+
 class HFTokenizer(EvalTokenizer):
     """A ``tokenizers.Tokenizer``: ids and character offsets, turned into byte spans."""
 
@@ -177,6 +213,8 @@ def _tokenizers_module():
 
 def from_tokforge(tok: Tokenizer, name: str, source: str = "<memory>") -> EvalTokenizer:
     """Wrap a tokforge ``Tokenizer`` (a model with a normalizer goes through its tokenizer.json)."""
+    if getattr(tok, "algorithm", "bpe") == "morph":
+        return MorphEvalTokenizer(tok, name, source)
     if tok.normalizer.names == ("none",):
         return TokforgeTokenizer(tok, name, source)
     from tokforge.hf import to_hf_json

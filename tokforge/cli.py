@@ -112,8 +112,10 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "those of the counts. Not for superbpe, which counts the corpus twice.")
 @click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
               help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
-                   "superword tokens that cross spaces, e.g. ' by the way'), or unigram (byte-level Unigram LM: "
-                   "sentencepiece's EM and pruning; encodes with the most likely segmentation).")
+                   "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
+                   "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
+                   "(root-affix stage with shared allomorph ids and case markers, then BPE for the rest; "
+                   "tokforge.json only).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -131,9 +133,15 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
               help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and "
                    "sentence punctuation followed by a space as boundaries; give your own regex to "
                    "cross them.")
+@click.option("--morph-rules", default=DEFAULTS.morph_rules, show_default=True,
+              help="morph: rule set (roots, affix groups, phonological rules): tr, en, or the path of your "
+                   "JSON rule set (format in tokforge/morph.py).")
+@click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
+              help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
+                   "of the corpus); the rest goes to the BPE fallback.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_token_length,
-          transition, max_words, superword_pattern, quiet, **pipeline):
+          transition, max_words, superword_pattern, morph_rules, morph_roots, quiet, **pipeline):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`; or on saved
     word counts (--from-counts DIR, written by `tokforge count`).
@@ -146,12 +154,13 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
         raise click.UsageError("give a CORPUS or --from-counts DIR (one of the two)")
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
-                         max_words=max_words, superword_pattern=superword_pattern, **_pipeline_config(**pipeline))
+                         max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
+                         morph_roots=morph_roots, **_pipeline_config(**pipeline))
     tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
     try:
         written = tok.save(output)
         not_exported = None
-    except ExportError as e:  # e.g. numbers=tst-vocab: the native model only, never an approximate file
+    except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
         written = tok.save(output, hf=False)
         not_exported = e
     click.echo(_summary(tok.training))
@@ -394,6 +403,8 @@ def info(model, as_json):
     tok = Tokenizer.load(model)
     facts = {
         "algorithm": f"{tok.algorithm} (byte-level)",
+        **({"algorithm": "morph (root-affix stage + byte-level BPE fallback)",
+            "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
         "vocab_size": tok.vocab_size,
         **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
         "special_tokens": tok.special_tokens,

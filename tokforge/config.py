@@ -9,7 +9,7 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords) or "unigram" (byte-level Unigram LM) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords), "unigram" (byte-level Unigram LM) or "morph" (root-affix stage + BPE fallback) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
 | min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
@@ -27,6 +27,9 @@
 | superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
 | workers          | 0                   | counting processes: 0 = all cores (one process for corpora under 32 MB); never changes the result |
 | memory_budget    | "2GB"               | bytes (or "512MB", "2GB") the word-count tables of one process may take; beyond it the rarest words are dropped, reproducibly, and reported |
+| morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
+| morph_roots      | 0.8                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens (the most frequent roots seen) |
+| morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves ("bpe"; Unigram to come) |
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from tokforge.errors import ConfigError
 from tokforge.numbers import number_stage
 from tokforge.pretokenizers import DIGIT_POLICIES
 
-ALGORITHMS = ("bpe", "superbpe", "unigram")
+ALGORITHMS = ("bpe", "superbpe", "unigram", "morph")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class TrainConfig:
     superword_pattern: str = "superword"
     workers: int = 0
     memory_budget: int | str = "2GB"
+    morph_rules: str = "tr"
+    morph_roots: float = 0.8
+    morph_fallback: str = "bpe"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
@@ -98,6 +104,28 @@ class TrainConfig:
             self.transition_size()
             if not isinstance(self.max_words, int) or self.max_words < 1:
                 raise ConfigError(f"max_words must be a whole number >= 1, got {self.max_words!r}")
+
+        if self.algo == "morph":
+            self._check_morph()
+
+    def _check_morph(self) -> None:
+        from tokforge.morph import load_rules
+        from tokforge.morph_tokenizer import FALLBACKS
+
+        if self.numbers != "none":
+            raise ConfigError(f"algo 'morph' does not combine with numbers={self.numbers!r}; use numbers='none' "
+                              "(digits policies such as rtl3 work)")
+        if self.morph_fallback not in FALLBACKS:
+            raise ConfigError(f"morph_fallback {self.morph_fallback!r} is not available; choose one of {', '.join(FALLBACKS)}")
+        if isinstance(self.morph_roots, bool) or not isinstance(self.morph_roots, (int, float)) \
+                or not 0.0 <= self.morph_roots <= 1.0:
+            raise ConfigError(f"morph_roots must be a fraction between 0 and 1, got {self.morph_roots!r}")
+        rules = load_rules(self.morph_rules)
+        n_fixed = len(set(self.special_tokens)) + 2 + len(rules.affixes) + 256
+        if self.vocab_size < n_fixed:
+            raise ConfigError(f"vocab_size {self.vocab_size} is smaller than the {len(set(self.special_tokens))} special "
+                              f"tokens + 2 case markers + {len(rules.affixes)} affix tokens of rule set "
+                              f"{rules.name!r} + 256 byte tokens; use at least {n_fixed}")
 
     def n_reserved(self) -> int:
         """How many fixed tokens the number stage reserves (after the special tokens)."""

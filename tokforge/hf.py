@@ -25,6 +25,9 @@ MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model de
 
 def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
     """The ``tokenizer.json`` document of a byte-level BPE or Unigram tokenizer."""
+    if getattr(tok, "algorithm", "bpe") == "morph":
+        from tokforge.morph_tokenizer import export_error
+        raise export_error()  # the root-affix stage has no tokenizer.json equivalent
     numbers = tok.numbers.hf_parts() if tok.numbers else None  # ExportError if it cannot be expressed
     vocab = {}
     for i in range(tok.vocab_size):

@@ -274,11 +274,14 @@ class Tokenizer:
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
+        if doc.get("algorithm") == "morph":
+            from tokforge.morph_tokenizer import MorphTokenizer
+            return MorphTokenizer.from_native(doc, source)
         try:
             if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") not in ALGORITHMS.values():
                 raise ModelFormatError(
                     f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
-                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe' and 'unigram'")
+                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe', 'unigram' and 'morph'")
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
             numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
             if doc["algorithm"] == "unigram":

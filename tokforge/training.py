@@ -198,7 +198,7 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({counted.corpus['documents']} documents, {held_out.excluded_documents} held out)")
     reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
-    superbpe = None
+    superbpe = morph = None
     rounds: list[int] = []  # unigram: pieces left after each EM round
     if config.algo == "unigram":
         bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
@@ -208,7 +208,10 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
-        if config.algo == "superbpe":
+        if config.algo == "morph":
+            from tokforge.morph_tokenizer import train_morph
+            model, stage, morph = train_morph(counts, config, on_progress)
+        elif config.algo == "superbpe":
             def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
                 return count_corpus(source, config, pattern=superword.pattern).counts
             model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
@@ -218,7 +221,11 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
                               on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
-    tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
+    if morph is not None:
+        from tokforge.morph_tokenizer import MorphTokenizer
+        tok = MorphTokenizer(model, stage, normalizer, pretokenizer, fallback=config.morph_fallback)
+    else:
+        tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
     tok.training = {
         "config": config.to_dict(),
         "corpus": {**counted.corpus, "word_occurrences": counts.total, "unique_words": len(counts)},
@@ -229,6 +236,8 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         "held_out": _held_out_report(tok, held_out),
         "counting": {**counted.report, **({"from_counts": str(from_counts)} if source is None else {})},
     }
+    if morph is not None:
+        tok.training["morph"] = morph
     if superbpe is not None:
         tok.training["superbpe"] = superbpe
         # the second pass is counting too, not merging

@@ -1,0 +1,412 @@
+"""Morphology rule sets and the root-affix analyzer of the morphology hybrid (``--algo morph``).
+
+A rule set is data (``tokforge/data/morph/<name>.json`` plus its roots file; give your own path
+for any language). Its JSON object has these keys:
+
+- ``name``, ``description``, ``source``, ``licence``: free text (documentation).
+- ``case``: ``"turkish"`` (I/ı and İ/i pair up) or ``"default"`` (Python's str.lower/upper).
+- ``vowels``: the vowel letters (for ``last_vowel_in`` conditions and the root alternation rule).
+- ``symbols``: archiphonemes. ``{"A": [[COND, "e"], [COND, "a"]]}``: the first rule whose
+  condition holds on the text before the symbol gives the letter; none holds -> the affix cannot
+  be realized here.
+- ``optional``: the condition under which a parenthesized part of a template is written,
+  ``{"y": COND, "I": COND}`` for ``(y)`` and ``(I)``.
+- ``affixes``: a list of groups ``{"id": "PL", "template": "lAr", "order": 20, "next": 20,
+  "gloss": "plural"}``. Every surface form (allomorph) of a group (``ler``, ``lar``) is the
+  template realized after its left context, so all of them share the group's token id. In a word,
+  an affix may follow only when its ``order`` is greater than the state, which becomes its ``next``
+  (default: its order); the state starts at 0. ``"requires": ["P3"]``: only right after these affixes. Derivational affixes use ``next`` 0 (they can be
+  followed by any affix), ``ki`` goes back to nominal inflection, etc.
+- ``roots``: a file name (relative to the JSON file) of a TSV: ``root`` or ``root<TAB>altered``
+  a line (``kitap<TAB>kitab``; ``#`` comments), or a list of such strings.
+- ``min_root_length`` (default 2).
+
+A condition ``COND`` is ``{}`` (always), ``{"after": [s, ...]}`` (the text ends with one of
+them), ``{"not_after": [...]}`` or ``{"last_vowel_in": "eiöü"}`` (its last vowel is one of them).
+
+Root alternation (``kitap``/``kitab-``, ``burun``/``burn-``): a root's altered stem is written
+exactly when the affix after it, realized after the altered stem, starts with a vowel; otherwise
+the root is written as it is. The analyzer accepts an analysis only when writing it back with
+these rules gives the word exactly, so decoding never guesses.
+
+    >>> rules = load_rules("tr")
+    >>> rules.realize(rules.affix_index["PL"], "kitap"), rules.realize(rules.affix_index["PL"], "ev")
+    ('lar', 'ler')
+    >>> rules.analyze("kitaplarımızdan")
+    Analysis(root='kitap', altered=False, affixes=('PL', 'P1PL', 'ABL'))
+    >>> rules.render("kitap", ("ACC",))
+    'kitabı'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import regex
+
+from tokforge.errors import ConfigError
+
+DATA_DIR = Path(__file__).parent / "data" / "morph"
+BUILTIN_RULES = ("tr", "en")
+CASE_MODES = ("turkish", "default")
+_LETTERS = regex.compile(r"\p{L}+\Z")
+
+
+class Affix(NamedTuple):
+    id: str
+    template: str
+    order: int
+    next: int
+    gloss: str
+    parts: tuple
+    requires: tuple[str, ...] = ()  # when given: the affix right before must be one of these  # parsed template: ("lit", "l") / ("sym", "A") / ("opt", key, inner parts)
+
+
+class Analysis(NamedTuple):
+    """A word as root + affixes: the root's base form, whether its altered stem is written, and
+    the affix group ids in order."""
+
+    root: str
+    altered: bool
+    affixes: tuple[str, ...]
+
+
+@dataclass
+class RuleSet:
+    """A language's roots, affix groups and phonological rules (see the module docstring)."""
+
+    name: str
+    case: str
+    vowels: str
+    symbols: dict[str, list[tuple[dict, str]]]
+    optional: dict[str, dict]
+    affixes: list[Affix]
+    roots: dict[str, str | None]          # base form -> altered stem (or None)
+    min_root_length: int = 2
+    meta: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.case not in CASE_MODES:
+            raise ConfigError(f"morph rules {self.name!r}: case {self.case!r} is unknown; use one of {CASE_MODES}")
+        self.affix_index = {a.id: i for i, a in enumerate(self.affixes)}
+        if len(self.affix_index) != len(self.affixes):
+            raise ConfigError(f"morph rules {self.name!r}: affix ids must be unique")
+        self._stems: dict[str, list[tuple[str, bool]]] = {}
+        for root, alt in self.roots.items():
+            self._stems.setdefault(root, []).append((root, False))
+            if alt:
+                self._stems.setdefault(alt, []).append((root, True))
+        self._vowel_set = set(self.vowels)
+        self._longest_stem = max(map(len, self._stems), default=0)
+        self._realized: dict[tuple[int, str], str | None] = {}
+        self._surface_lists: dict[str, list] = {}
+        conds = [c for rules in self.symbols.values() for c, _ in rules] + list(self.optional.values())
+        self._tail = 1 + max((len(x) for c in conds for k in ("after", "not_after") for x in c.get(k, ())), default=1)
+
+    # ---- case ------------------------------------------------------------------------------
+    def lower(self, text: str) -> str:
+        """Lowercase with the rule set's case mapping (Turkish: I -> ı, İ -> i)."""
+        if self.case == "turkish":
+            text = text.replace("I", "ı").replace("İ", "i")
+        return text.lower()
+
+    def upper(self, text: str) -> str:
+        """Uppercase with the rule set's case mapping (Turkish: i -> İ, ı -> I)."""
+        if self.case == "turkish":
+            text = text.replace("i", "İ").replace("ı", "I")
+        return text.upper()
+
+    def case_of(self, word: str) -> str | None:
+        """``"lower"``, ``"cap"`` (first letter upper, rest lower) or ``"caps"`` (all upper, 2+
+        letters) when lowercasing and restoring gives ``word`` back exactly; None otherwise.
+
+            >>> r = load_rules("tr")
+            >>> r.case_of("istanbul"), r.case_of("İstanbul"), r.case_of("ISPARTA"), r.case_of("iPhone")
+            ('lower', 'cap', 'caps', None)
+        """
+        low = self.lower(word)
+        if low == word:
+            return "lower"
+        if self.restore_case(low, "cap") == word:
+            return "cap"
+        if len(word) > 1 and self.restore_case(low, "caps") == word:
+            return "caps"
+        return None
+
+    def restore_case(self, low: str, mode: str) -> str:
+        if mode == "cap":
+            return self.upper(low[:1]) + low[1:]
+        if mode == "caps":
+            return self.upper(low)
+        return low
+
+    # ---- phonology -------------------------------------------------------------------------
+    def holds(self, cond: dict, context: str) -> bool:
+        if "after" in cond and not any(context.endswith(s) for s in cond["after"]):
+            return False
+        if "not_after" in cond and any(context.endswith(s) for s in cond["not_after"]):
+            return False
+        if "last_vowel_in" in cond:
+            last = next((c for c in reversed(context) if c in self._vowel_set), None)
+            if last is None or last not in cond["last_vowel_in"]:
+                return False
+        return True
+
+    def realize(self, affix: int, context: str) -> str | None:
+        """The surface form of affix group ``affix`` (an index) after ``context`` (the word so
+        far, lowercase), or None when the rules give none (e.g. no vowel to harmonize with).
+
+            >>> r = load_rules("tr")
+            >>> [r.realize(r.affix_index["LOC"], w) for w in ("ev", "kitap", "okul")]
+            ['de', 'ta', 'da']
+        """
+        # the rules look only at the last vowel and the last few letters
+        last_vowel = next((c for c in reversed(context) if c in self._vowel_set), "")
+        key = (affix, context[-self._tail:] + "|" + last_vowel)
+        if key not in self._realized:
+            self._realized[key] = self._write(self.affixes[affix].parts, context)
+        return self._realized[key]
+
+    def _write(self, parts: tuple, context: str) -> str | None:
+        out = ""
+        for part in parts:
+            if part[0] == "lit":
+                out += part[1]
+            elif part[0] == "sym":
+                for cond, letter in self.symbols[part[1]]:
+                    if self.holds(cond, context + out):
+                        out += letter
+                        break
+                else:
+                    return None
+            elif self.holds(self.optional[part[1]], context + out):
+                inner = self._write(part[2], context + out)
+                if inner is None:
+                    return None
+                out += inner
+        return out or None
+
+    def _surfaces(self, context: str) -> list[tuple[int, str, Affix]]:
+        """(index, surface, affix) of every affix that can be written after ``context`` (cached
+        by what the rules look at)."""
+        last_vowel = next((c for c in reversed(context) if c in self._vowel_set), "")
+        key = context[-self._tail:] + "|" + last_vowel
+        out = self._surface_lists.get(key)
+        if out is None:
+            out = [(k, s, a) for k, a in enumerate(self.affixes) for s in [self.realize(k, context)] if s]
+            self._surface_lists[key] = out
+        return out
+
+    def allomorphs(self, affix_id: str) -> list[str]:
+        """The surface forms of an affix group after the roots of the rule set (sorted).
+
+            >>> load_rules("tr").allomorphs("LOC")
+            ['da', 'de', 'ta', 'te']
+        """
+        i = self.affix_index[affix_id]
+        return sorted({s for r in self.roots for s in [self.realize(i, r)] if s})
+
+    # ---- writing and analysing words ---------------------------------------------------------
+    def stem_before(self, root: str, next_affix: int | None) -> str:
+        """The root as written before ``next_affix`` (an index, or None at the end of the word):
+        the altered stem when the affix, realized after it, starts with a vowel."""
+        alt = self.roots.get(root)
+        if alt and next_affix is not None:
+            s = self.realize(next_affix, alt)
+            if s and s[0] in self._vowel_set:
+                return alt
+        return root
+
+    def render(self, root: str, affixes: tuple[str, ...] | list[str]) -> str | None:
+        """Write root + affixes with the rules (lowercase); None if an affix cannot be realized."""
+        idx = [self.affix_index[a] for a in affixes]
+        word = self.stem_before(root, idx[0] if idx else None)
+        for i in idx:
+            s = self.realize(i, word)
+            if s is None:
+                return None
+            word += s
+        return word
+
+    def analyze(self, word: str, max_stem: int | None = None) -> Analysis | None:
+        """The analysis of a lowercase word as a known root + a valid affix chain whose writing
+        with the rules is ``word`` exactly, or None (the word goes to the statistical model).
+        Preference: a root written as it is over an altered stem, then the longest stem, then
+        the fewest affixes (``gönderdi-k``... is preferred to ``göndert~gönderd-i-k``).
+        ``max_stem`` caps the length of the written stem.
+
+            >>> load_rules("tr").analyze("kitabımızdaki")
+            Analysis(root='kitap', altered=True, affixes=('P1PL', 'LOC', 'KI'))
+        """
+        if len(word) < self.min_root_length or not _LETTERS.match(word):
+            return None
+        longest = min(len(word), self._longest_stem, max_stem or len(word))
+        memo: dict = {}
+        best: Analysis | None = None
+        for i in range(longest, self.min_root_length - 1, -1):
+            for root, altered in self._stems.get(word[:i], ()):
+                if best is not None and (altered or not best.altered):
+                    continue  # found already: a longer stem with at least as good a kind
+                chain = self._chain(word, i, 0, "", memo)
+                if chain is None:
+                    continue
+                affixes = tuple(self.affixes[k].id for k in chain)
+                if (altered and not chain) or self.render(root, affixes) != word:
+                    continue
+                best = Analysis(root, altered, affixes)
+            if best is not None and not best.altered:
+                return best
+        return best
+
+    def guess(self, word: str, min_stem: int = 3) -> Analysis | None:
+        """For a word without analysis: an unknown stem (at least ``min_stem`` letters, with a
+        vowel) + a valid affix chain of two letters or more that the rules write back exactly, the
+        shortest such stem first (``debianları`` -> ``debian`` + PL + P3). The stem is text for the
+        statistical model. None when there is none.
+
+            >>> load_rules("tr").guess("debianları")
+            Analysis(root='debian', altered=False, affixes=('PL', 'P3'))
+        """
+        if not _LETTERS.match(word):
+            return None
+        memo: dict = {}
+        for i in range(min_stem, len(word) - 1):
+            stem = word[:i]
+            if not any(c in self._vowel_set for c in stem):
+                continue
+            chain = self._chain(word, i, 0, "", memo)
+            if chain:
+                return Analysis(stem, False, tuple(self.affixes[k].id for k in chain))
+        return None
+
+    def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict) -> list[int] | None:
+        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes), the
+        state and the previous affix id being ``state`` and ``prev``."""
+        if pos == len(word):
+            return []
+        key = (pos, state, prev)
+        if key in memo:
+            return memo[key]
+        best = None
+        for k, s, a in self._surfaces(word[:pos]):
+            if a.order <= state or (a.requires and prev not in a.requires):
+                continue
+            if word.startswith(s, pos):
+                rest = self._chain(word, pos + len(s), a.next, a.id, memo)
+                if rest is not None and (best is None or len(rest) + 1 < len(best)):
+                    best = [k] + rest
+        memo[key] = best
+        return best
+
+    # ---- files -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The rule set as one JSON object with its roots inline (saved in model files)."""
+        return {
+            **(self.meta or {}), "name": self.name, "case": self.case, "vowels": self.vowels,
+            "symbols": {k: [[c, out] for c, out in v] for k, v in self.symbols.items()},
+            "optional": self.optional, "min_root_length": self.min_root_length,
+            "affixes": [{"id": a.id, "template": a.template, "order": a.order, "next": a.next, "gloss": a.gloss,
+                         **({"requires": list(a.requires)} if a.requires else {})} for a in self.affixes],
+            "roots": [r + ("\t" + alt if alt else "") for r, alt in self.roots.items()],
+        }
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def parse_template(template: str, symbols: dict, optional: dict, where: str) -> tuple:
+    """``"(y)AcAk"`` -> parts (see ``Affix.parts``).
+
+        >>> parse_template("(y)Im", {"I": []}, {"y": {}}, "")
+        (('opt', 'y', (('lit', 'y'),)), ('sym', 'I'), ('lit', 'm'))
+    """
+    parts: list = []
+    i = 0
+    while i < len(template):
+        c = template[i]
+        if c == "(":
+            j = template.find(")", i)
+            if j < 0:
+                raise ConfigError(f"{where}: template {template!r} has an unclosed '('")
+            key = template[i + 1:j]
+            if key not in optional:
+                raise ConfigError(f"{where}: template {template!r} uses optional part ({key}) but the rule set's "
+                                  f"'optional' has no condition for {key!r}")
+            parts.append(("opt", key, parse_template(key, symbols, optional, where)))
+            i = j + 1
+        elif c in symbols:
+            parts.append(("sym", c))
+            i += 1
+        else:
+            parts.append(("lit", c))
+            i += 1
+    return tuple(parts)
+
+
+def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | None = None) -> RuleSet:
+    """Build a ``RuleSet`` from its JSON object (roots inline or in a file next to it)."""
+    try:
+        symbols = {k: [(dict(c), str(out)) for c, out in v] for k, v in doc.get("symbols", {}).items()}
+        optional = {k: dict(v) for k, v in doc.get("optional", {}).items()}
+        affixes = []
+        for a in doc["affixes"]:
+            order = int(a["order"])
+            affixes.append(Affix(str(a["id"]), str(a["template"]), order, int(a.get("next", order)),
+                                 str(a.get("gloss", "")), parse_template(str(a["template"]), symbols, optional,
+                                                                          f"{where}: affix {a['id']!r}"),
+                                 tuple(map(str, a.get("requires", ())))))
+        roots_spec = doc["roots"]
+        if isinstance(roots_spec, str):
+            path = (base or Path(".")) / roots_spec
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as e:
+                raise ConfigError(f"{where}: cannot read the roots file {path} ({e})") from None
+        else:
+            lines = list(roots_spec)
+        roots: dict[str, str | None] = {}
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            root, _, alt = line.partition("\t")
+            roots[root.strip()] = alt.strip() or None
+        meta = {k: doc[k] for k in ("description", "source", "licence") if k in doc}
+        return RuleSet(str(doc["name"]), str(doc.get("case", "default")), str(doc.get("vowels", "")), symbols,
+                       optional, affixes, roots, int(doc.get("min_root_length", 2)), meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ConfigError(f"{where}: not a valid morph rule set ({type(e).__name__}: {e}); see the format in "
+                          "tokforge/morph.py") from None
+
+
+@lru_cache(maxsize=8)
+def _load_file(path: str, mtime: float) -> RuleSet:
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"morph rules {p}: cannot read a JSON rule set ({e})") from None
+    return rules_from_dict(doc, str(p), p.parent)
+
+
+def rules_path(spec: str | os.PathLike) -> Path:
+    """The JSON file of a ``morph_rules`` value: a shipped name (``tr``, ``en``) or a path."""
+    spec = str(spec)
+    if spec in BUILTIN_RULES:
+        return DATA_DIR / f"{spec}.json"
+    p = Path(spec)
+    if not p.is_file():
+        raise ConfigError(f"morph_rules {spec!r} is neither a shipped rule set ({', '.join(BUILTIN_RULES)}) nor a "
+                          "JSON rule-set file; see tokforge/morph.py for the format")
+    return p
+
+
+def load_rules(spec: str | os.PathLike) -> RuleSet:
+    """The rule set of a ``morph_rules`` value (cached)."""
+    p = rules_path(spec)
+    return _load_file(str(p.resolve()), p.stat().st_mtime)
