@@ -455,3 +455,60 @@ def enumerate_bpe_dropout(word: list[int], merges: dict[tuple[int, int], tuple[i
         prob = math.prod(p if s else 1 - p for s in prefix)
         dist[out] = dist.get(out, 0.0) + prob
     return dist
+
+
+# ---- Unigram sampling ----------------------------------------------------------------------------
+
+def _reference_pick(weights: list[float], u: float) -> int:
+    """The first index whose cumulative weight exceeds u; rounding left over: the last positive one."""
+    acc, last = 0.0, -1
+    for i, w in enumerate(weights):
+        if w > 0:
+            acc += w
+            last = i
+            if u < acc:
+                return i
+    return last
+
+
+def _reference_partition(word: bytes, pieces: dict[bytes, int], scores, alpha: float) -> float:
+    """Sum over the segmentations s of ``word`` of exp(alpha * score(s)) (1 for the empty word)."""
+    return sum(math.exp(alpha * reference_path_score(path, scores)) for path in reference_segmentations(word, pieces))
+
+
+def reference_unigram_sample(word: bytes, pieces: dict[bytes, int], scores, alpha: float, stream) -> list[int]:
+    """Backward sampling by brute force: from the end e, the last piece word[s:e] (by increasing s)
+    is chosen with probability exp(alpha * score) * Z(word[:s]) / Z(word[:e]), one uniform number
+    a step, and e moves to s."""
+    out = []
+    e = len(word)
+    while e > 0:
+        z_e = _reference_partition(word[:e], pieces, scores, alpha)
+        options, weights = [], []
+        for s in range(e):
+            p = pieces.get(word[s:e])
+            if p is not None:
+                options.append((s, p))
+                weights.append(math.exp(alpha * scores[p]) * _reference_partition(word[:s], pieces, scores, alpha) / z_e)
+        s, p = options[_reference_pick(weights, stream.uniform())]
+        out.append(p)
+        e = s
+    return out[::-1]
+
+
+def reference_unigram_nbest_sample(word: bytes, pieces: dict[bytes, int], scores, alpha: float, n: int,
+                                   stream) -> list[int]:
+    """One of the ``n`` best segmentations, chosen with probability ∝ exp(alpha * score)."""
+    paths = reference_nbest(word, pieces, scores, n)
+    top = max(score for _, score in paths)
+    weights = [math.exp(alpha * (score - top)) for _, score in paths]
+    return paths[_reference_pick([w / sum(weights) for w in weights], stream.uniform())][0]
+
+
+def enumerate_unigram_sampling(word: bytes, pieces: dict[bytes, int], scores, alpha: float,
+                               n: int | None = None) -> dict[tuple, float]:
+    """The exact distribution: P(s) ∝ exp(alpha * score(s)) over all segmentations (n None) or the n best."""
+    paths = reference_nbest(word, pieces, scores, n if n is not None else 10 ** 9)
+    weights = {tuple(ids): math.exp(alpha * score) for ids, score in paths}
+    total = sum(weights.values())
+    return {ids: w / total for ids, w in weights.items()}

@@ -10,7 +10,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforg
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
            "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
-           "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.stochastic",
+           "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
            "tokforge.morph", "tokforge.morph_tokenizer"]
 
 
