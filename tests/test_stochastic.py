@@ -269,7 +269,7 @@ def test_order_and_batching_do_not_change_an_example(tok, corpus_files):
     assert any(a.tolist() != b.tolist() for a, b in zip(together, other_epoch))
 
 
-def test_unigram_sampling_is_announced_not_faked(tok):
+def test_unigram_sampling_needs_a_unigram_model(tok):
     with pytest.raises(ConfigError, match="Unigram model"):
         StochasticEncoder(tok, Sampling(unigram_alpha=0.5))
     with pytest.raises(ConfigError):

@@ -37,6 +37,7 @@ def main() -> None:
       tokforge count corpora/ -o counts/ && tokforge train --from-counts counts/ -o out/
       tokforge encode out/ "Merhaba dünya!"
       tokforge encode out/ "Merhaba dünya!" --stochastok 0.1 --seed 1
+      tokforge encode unigram-out/ "Merhaba dünya!" --unigram-alpha 0.1 --seed 1
       tokforge shards corpora/ --model out/ -o shards/ --epochs 2 --stochastok 0.1
       tokforge decode out/ 44 1234 99
       tokforge info out/
@@ -265,6 +266,19 @@ def _read_text(text: str | None, file: str | None) -> str:
     return text if text is not None else sys.stdin.read()
 
 
+def _unigram_sampling_options(command):
+    """--unigram-alpha / --unigram-nbest, shared by `encode` and `shards`."""
+    command = click.option(
+        "--unigram-nbest", type=int, default=-1, show_default=True,
+        help="Unigram sampling among the N best segmentations (N > 1), all of them (-1 or 0), or none (1: "
+             "the Viterbi encoding). Needs --unigram-alpha.")(command)
+    return click.option(
+        "--unigram-alpha", type=float, default=None,
+        help="Unigram sampling (Unigram models, subword regularization): draw each word's segmentation s with "
+             "probability proportional to exp(ALPHA * score(s)), exactly. Smaller ALPHA samples more "
+             "uniformly, larger approaches the deterministic encoding; 0.1 to 1 is usual.")(command)
+
+
 @main.command()
 @click.argument("model", type=click.Path())
 @click.argument("text", required=False)
@@ -275,23 +289,27 @@ def _read_text(text: str | None, file: str | None) -> str:
                    "into two vocabulary tokens (0.1 in the paper). Decoding is unchanged.")
 @click.option("--bpe-dropout", type=float, default=0.0, show_default=True,
               help="BPE-dropout: skip each merge with this probability (Hugging Face tokenizers' semantics).")
+@_unigram_sampling_options
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the sampling: the same seed, epoch and example id give the same ids.")
 @click.option("--epoch", type=int, default=0, show_default=True, help="Epoch of the sampling.")
 @click.option("--example-id", type=int, default=0, show_default=True,
               help="Example id of the sampling (in `tokforge shards`: the document's index in the corpus).")
-def encode(model, text, file, tokens, stochastok, bpe_dropout, seed, epoch, example_id):
+def encode(model, text, file, tokens, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed, epoch,
+           example_id):
     """Encode TEXT (or --file, or standard input) with MODEL (a folder, tokforge.json or
-    tokenizer.json) and print the ids separated by spaces. --stochastok / --bpe-dropout sample a
-    stochastic encoding, reproducibly from --seed, --epoch and --example-id."""
+    tokenizer.json) and print the ids separated by spaces. --stochastok / --bpe-dropout (BPE) /
+    --unigram-alpha (Unigram) sample a stochastic encoding, reproducibly from --seed, --epoch and
+    --example-id."""
+    from tokforge.stochastic import Sampling, StochasticEncoder
     from tokforge.tokenizer import Tokenizer
 
+    sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout, unigram_alpha=unigram_alpha,
+                        unigram_nbest=unigram_nbest)
     tok = Tokenizer.load(model)
     body = _read_text(text, file)
-    if stochastok or bpe_dropout:
-        from tokforge.stochastic import Sampling, StochasticEncoder
-        sampler = StochasticEncoder(tok, Sampling(stochastok=stochastok, dropout=bpe_dropout), seed)
-        ids = sampler.encode(body, epoch=epoch, example_id=example_id)
+    if not sampling.is_deterministic:
+        ids = StochasticEncoder(tok, sampling, seed).encode(body, epoch=epoch, example_id=example_id)
     else:
         ids = tok.encode(body)
     click.echo(" ".join(_shown_token(tok, i) for i in ids) if tokens else " ".join(map(str, ids)))
@@ -318,7 +336,8 @@ def _shown_token(tok, i: int) -> str:
 @click.option("--static", is_flag=True, help="Sample once (epoch 0) and write one folder for every epoch.")
 @click.option("--stochastok", type=float, default=0.0, show_default=True,
               help="StochasTok proportion P: floor(P*n) split attempts per document of n tokens (0.1 in the paper).")
-@click.option("--bpe-dropout", type=float, default=0.0, show_default=True, help="BPE-dropout probability.")
+@click.option("--bpe-dropout", type=float, default=0.0, show_default=True, help="BPE-dropout probability (BPE models).")
+@_unigram_sampling_options
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed: a document's sampling depends only on (seed, epoch, its index in the corpus).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
@@ -331,8 +350,8 @@ def _shown_token(tok, i: int) -> str:
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
               help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, seed, workers, shard_tokens,
-           text_field, errors, quiet):
+def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed,
+           workers, shard_tokens, text_field, errors, quiet):
     """Turn CORPUS (as for `tokforge train`) into token-id shards for training, optionally with
     stochastic tokenization, reproducibly.
 
@@ -343,13 +362,15 @@ def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, seed,
       document d = ids[bounds[d]:bounds[d + 1]]
     Example:
       tokforge shards corpora/ --model out/ -o shards/ --epochs 3 --stochastok 0.1 --seed 1 --workers 2
+      tokforge shards corpora/ --model unigram-out/ -o shards/ --epochs 3 --unigram-alpha 0.1 --seed 1
     """
     from tokforge.corpus import Corpus
     from tokforge.stochastic import Sampling, write_shards
     from tokforge.tokenizer import Tokenizer
 
+    sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout, unigram_alpha=unigram_alpha,
+                        unigram_nbest=unigram_nbest)
     tok = Tokenizer.load(model)
-    sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout)
     source = Corpus(list(corpus), text_field=text_field, errors=errors, progress=not quiet, desc="encoding")
     manifest = write_shards(source, tok, output, sampling=sampling, seed=seed, epochs=epochs, static=static,
                             workers=workers, shard_tokens=shard_tokens, tokenizer_source=str(model))

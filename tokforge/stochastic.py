@@ -9,8 +9,9 @@ Sampling lives here, in tokforge's data pipeline, never in exported files (token
   single bytes are never split.
 - **BPE-dropout** (Provilkov et al. 2020), BPE models: each merge is skipped with probability p, with
   Hugging Face tokenizers' exact queue semantics (``tokforge.kernels.bpe_encode``).
-- Unigram sampling (alpha, n-best) plugs in with the Unigram model: ``Sampling.unigram_alpha`` /
-  ``unigram_nbest`` and a branch of ``sample_pieces``; until then asking for it raises ``ConfigError``.
+- **Unigram sampling** (Kudo 2018), Unigram models: each piece's segmentation s is drawn with
+  ``P(s) ∝ exp(alpha * score(s))`` exactly, over all segmentations (forward-filtering
+  backward-sampling) or among the n best (``tokforge.kernels.unigram_sample``).
 
 Reproducibility: the randomness of an example is a function of (seed, epoch, example id) only
 (``tokforge.kernels.rng``), so the same triple gives the same ids in one process or many, in any
@@ -55,6 +56,7 @@ from tokforge.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
 from tokforge.io import write_atomic
 from tokforge.kernels import rng, stochastok
+from tokforge.unigram import UnigramModel, check_sampling
 from tokforge.words import lengths_of, offsets_from_lengths
 
 MANIFEST = "manifest.json"
@@ -69,8 +71,9 @@ MAX_SEED = (1 << 64) - 1
 class Sampling:
     """What to sample. ``stochastok``: StochasTok proportion p (attempts = floor(p * n); 0.1 in the
     paper), any model. ``dropout``: BPE-dropout probability in [0, 1], BPE models.
-    ``unigram_alpha``/``unigram_nbest``: Unigram subword regularization, which arrives with the
-    Unigram model (an error until then). All zero: the deterministic encoding, exactly."""
+    ``unigram_alpha``/``unigram_nbest``: Unigram sampling, Unigram models: a segmentation s with
+    P ∝ exp(alpha * score(s)) (alpha > 0; None: off), among all segmentations (nbest <= 0, the
+    default -1), the n best (nbest > 1) or Viterbi (1). All off: the deterministic encoding, exactly."""
 
     stochastok: float = 0.0
     dropout: float = 0.0
@@ -84,6 +87,11 @@ class Sampling:
                               f"got {self.stochastok!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout <= 1):
             raise ConfigError(f"BPE-dropout must be a probability in [0, 1], got {self.dropout!r}")
+        if self.unigram_alpha is not None:
+            check_sampling(self.unigram_alpha, self.unigram_nbest)
+        elif self.unigram_nbest != -1:
+            raise ConfigError(f"unigram_nbest={self.unigram_nbest!r} needs unigram_alpha (Unigram sampling is "
+                              "off without it); set unigram_alpha, e.g. 0.1")
 
     @property
     def samples_segmentation(self) -> bool:
@@ -179,7 +187,8 @@ class StochasticEncoder:
             encoded = [self.tokenizer.encode(t) for t in texts]
             return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
                     offsets_from_lengths([len(e) for e in encoded]))
-        seeds = example_seeds(self.seed, epoch, example_ids, rng.BPE_DROPOUT)   # piece k of a text: stream k
+        purpose = rng.BPE_DROPOUT if self.sampling.unigram_alpha is None else rng.UNIGRAM_SAMPLING
+        seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
         if packed is not None:
             buf, piece_bounds, first_piece = packed
             ids, id_bounds = sample_pieces(self.tokenizer.model, buf, piece_bounds, self.sampling,
@@ -211,10 +220,17 @@ def sample_pieces(model: Any, buf: bytes, bounds: np.ndarray, sampling: Sampling
                   piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The model's own sampled encoding of the pieces ``buf[bounds[j]:bounds[j+1]]`` (piece j draws
     from the stream ``piece_seeds[j]``): (ids, id bounds per piece). The one place where a model's
-    sampler is chosen: BPE-dropout for a BPE model; Unigram sampling plugs in here."""
+    sampler is chosen: BPE-dropout for a BPE model, Unigram sampling for a Unigram model."""
+    if isinstance(model, UnigramModel):
+        if sampling.dropout > 0:
+            raise ConfigError("BPE-dropout needs a BPE model, and this tokenizer's model is Unigram; "
+                              "use Unigram sampling (unigram_alpha, --unigram-alpha) or stochastok instead")
+        if sampling.unigram_alpha is None:
+            raise ConfigError("nothing to sample: set unigram_alpha (Unigram sampling)")
+        return model.encode_packed_sampled(buf, bounds, sampling.unigram_alpha, sampling.unigram_nbest, piece_seeds)
     if sampling.unigram_alpha is not None:
-        raise ConfigError("Unigram sampling (alpha, n-best) is not available yet: it arrives with the "
-                          "Unigram model (tokforge/unigram.py); use stochastok or BPE-dropout meanwhile")
+        raise ConfigError(f"Unigram sampling (unigram_alpha) needs a Unigram model, and this tokenizer's model "
+                          f"is a {type(model).__name__}; use BPE-dropout or stochastok instead")
     if not isinstance(model, BPEModel):
         raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
                           f"{type(model).__name__}; use stochastok (any model) instead")

@@ -36,7 +36,7 @@ import numpy as np
 from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
-from tokforge.kernels import unigram_seed
+from tokforge.kernels import unigram_sample, unigram_seed
 from tokforge.words import WordCounts, lengths_of, offsets_from_lengths
 
 SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses them to the same double
@@ -81,6 +81,23 @@ class UnigramModel:
         """Viterbi-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
         ids, id_bounds = lattice.viterbi_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
                                                *self.tables())
+        if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
+            raise InputError("a piece has no segmentation over this vocabulary")
+        return ids, id_bounds
+
+    def encode_packed_sampled(self, buf: bytes, bounds: np.ndarray, alpha: float, nbest: int,
+                              piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_packed`` with Unigram sampling (subword regularization): piece j's segmentation
+        is drawn with P ∝ exp(alpha * its total score), exactly, from the random stream
+        ``piece_seeds[j]`` (see ``tokforge.stochastic``); among the ``nbest`` best segmentations
+        when ``nbest > 1``, Viterbi when 1, all of them when <= 0 (``tokforge.kernels.unigram_sample``)."""
+        check_sampling(alpha, nbest)
+        bounds = np.asarray(bounds, np.int64)
+        piece_seeds = np.asarray(piece_seeds, np.uint64)
+        if len(piece_seeds) != len(bounds) - 1:
+            raise InputError(f"{len(bounds) - 1} pieces but {len(piece_seeds)} random streams")
+        ids, id_bounds = unigram_sample.sample_words(np.frombuffer(buf, np.uint8), bounds, *self.tables(),
+                                                     float(alpha), int(nbest), piece_seeds)
         if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
             raise InputError("a piece has no segmentation over this vocabulary")
         return ids, id_bounds
@@ -137,6 +154,16 @@ class UnigramModel:
         special_score = float(math.floor((longest + 1) * min(regular + [0.0]))) - 1.0
         vocab = [[token_text(i), special_score if i in specials else self.scores[i]] for i in range(len(self.vocab))]
         return {"type": "Unigram", "unk_id": None, "vocab": vocab, "byte_fallback": False}
+
+
+def check_sampling(alpha: float, nbest: int) -> None:
+    """ConfigError unless ``alpha`` is a finite number > 0 and ``nbest`` an integer."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (math.isfinite(alpha) and alpha > 0):
+        raise ConfigError(f"Unigram sampling's alpha must be a finite number > 0 (0.1 to 1 is usual: smaller "
+                          f"flattens the distribution, larger approaches the Viterbi encoding), got {alpha!r}")
+    if isinstance(nbest, bool) or not isinstance(nbest, (int, np.integer)):
+        raise ConfigError(f"Unigram sampling's nbest must be an integer (-1: all segmentations, 1: Viterbi, "
+                          f"n > 1: the n best), got {nbest!r}")
 
 
 def combine_nbest(options: list[list[tuple[list[int], float]]], n: int) -> list[tuple[list[int], float]]:
