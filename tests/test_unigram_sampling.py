@@ -204,18 +204,21 @@ def test_shards_and_cli(unigram_tok, tmp_path):
     assert manifest["sampling"]["unigram_alpha"] == 0.3 and len(manifest["folders"]) == 2
     runner = CliRunner()
     result = runner.invoke(main, ["shards", str(CORPORA / "de"), "--model", str(folder), "-o", str(tmp_path / "cli"),
-                                  "--epochs", "2", "--unigram-alpha", "0.3", "--seed", "6", "-q"])
+                                  "--epochs", "2", "--unigram-alpha", "0.3", "--seed", "6", "--workers", "2", "-q"])
     assert result.exit_code == 0, result.output
     docs = list(source)
     enc = StochasticEncoder(tok, sampling, seed=6)
-    for name in ("api", "cli"):
+    written = {}
+    for name in ("api", "cli"):   # batches of 30 kB in this process, or one batch in a worker process
         m = json.loads((tmp_path / name / "manifest.json").read_text())
         for epoch, entry in enumerate(m["folders"]):
             ids = np.concatenate([np.load(tmp_path / name / s["ids"]) for s in entry["shards"]])
+            written[name, epoch] = ids.tolist()
             bounds = np.load(tmp_path / name / entry["shards"][0]["bounds"])
             assert len(entry["shards"]) == 1 and len(bounds) == len(docs) + 1
             for k in (0, len(docs) // 2, len(docs) - 1):
                 assert ids[bounds[k]:bounds[k + 1]].tolist() == enc.encode(docs[k], epoch=epoch, example_id=k)
+    assert written["api", 0] == written["cli", 0] != written["api", 1] == written["cli", 1]
     args = ["encode", str(folder), "Tokenization samples", "--unigram-alpha", "0.5", "--unigram-nbest", "3",
             "--seed", "3", "--epoch", "1", "--example-id", "7"]
     first = runner.invoke(main, args)
