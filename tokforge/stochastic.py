@@ -1,4 +1,4 @@
-"""Stochastic tokenization for training data: StochasTok and BPE-dropout, seeded per example.
+"""Stochastic tokenization for training data: StochasTok, BPE-dropout and Unigram sampling, seeded per example.
 
 Sampling lives here, in tokforge's data pipeline, never in exported files (tokenizer.json keeps
 ``dropout: null``: a loader would otherwise sample on every encode, unseeded).
