@@ -24,6 +24,7 @@ import numba as nb
 import numpy as np
 
 from .hashtable import fnv1a, probe_int64, slot_of
+from .spans import longest_span
 from .rng import uniform
 
 NO_RANK = np.int64(1 << 62)
@@ -168,21 +169,13 @@ def _scratch(longest):
             np.zeros(1, np.uint64))                                          # the dropout's random stream
 
 
-@nb.njit(cache=True)
-def _longest(bounds):
-    longest = 1
-    for w in range(len(bounds) - 1):
-        longest = max(longest, bounds[w + 1] - bounds[w])
-    return longest
-
-
 @nb.njit(cache=True, nogil=True)
 def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
     """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word)."""
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)  # at most one id per byte
     id_bounds = np.zeros(n_words + 1, np.int64)
-    work = _scratch(_longest(bounds))
+    work = _scratch(longest_span(bounds))
     out = 0
     for w in range(n_words):
         out = _encode_one(buf, bounds[w], bounds[w + 1] - bounds[w], byte_ids, slot_keys, slot_ranks,
@@ -207,7 +200,7 @@ def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_resu
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
-    work = _scratch(_longest(bounds))
+    work = _scratch(longest_span(bounds))
     out = 0
     for w in range(n_words):
         work[7][0] = word_seeds[w]
@@ -234,7 +227,7 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
-    work = _scratch(_longest(bounds))
+    work = _scratch(longest_span(bounds))
     # the encoded parts: a hash table of slots (hash, part id) over parts stored as bytes + ids
     cap = 1 << 16
     slots = np.full((cap, 2), -1, np.int64)

@@ -31,6 +31,7 @@ import numba as nb
 import numpy as np
 
 from .hashtable import mix64
+from .spans import longest_span
 
 NEG_INF = -np.inf
 
@@ -206,9 +207,7 @@ def forward_backward(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     segmentation contributes nothing."""
     expected = np.zeros(len(scores), np.float64)
     total = 0.0
-    longest = 1
-    for w in range(len(bounds) - 1):
-        longest = max(longest, bounds[w + 1] - bounds[w])
+    longest = longest_span(bounds)
     alpha = np.empty(longest + 1, np.float64)
     beta = np.empty(longest + 1, np.float64)
     acc = np.empty(longest + 1, np.float64)
@@ -312,6 +311,14 @@ def _viterbi_word(buf, start, end, slots, near, scores, skip_piece,
     return count, best[n]
 
 
+@nb.njit(cache=True)
+def edge_buffers(longest, longest_piece):
+    """(start, end, piece id) scratch arrays for the lattice of one word of up to ``longest`` bytes,
+    whose edges are at most ``longest_piece`` bytes long."""
+    cap = longest * min(max(1, longest_piece), longest)
+    return np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+
+
 @nb.njit(cache=True, nogil=True)
 def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     """Best segmentation of each word ``buf[bounds[j]:bounds[j+1]]``: (piece ids, id bounds per
@@ -319,13 +326,8 @@ def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     n_words = len(bounds) - 1
     ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
-    longest = 1
-    for w in range(n_words):
-        longest = max(longest, bounds[w + 1] - bounds[w])
-    cap = longest * min(max(1, longest_piece), longest)
-    e_start = np.empty(cap, np.int64)
-    e_end = np.empty(cap, np.int64)
-    e_id = np.empty(cap, np.int64)
+    longest = longest_span(bounds)
+    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
     best = np.empty(longest + 1, np.float64)
     back_start = np.empty(longest + 1, np.int64)
     back_id = np.empty(longest + 1, np.int64)
@@ -347,9 +349,7 @@ def viterbi_counts(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     ``lattice_edges``), weighted by ``counts``: (piece counts, sum of ``counts[j] *`` path score)."""
     freq = np.zeros(len(scores), np.float64)
     loglik = 0.0
-    longest = 1
-    for w in range(len(bounds) - 1):
-        longest = max(longest, bounds[w + 1] - bounds[w])
+    longest = longest_span(bounds)
     best = np.empty(longest + 1, np.float64)
     back_start = np.empty(longest + 1, np.int64)
     back_id = np.empty(longest + 1, np.int64)
@@ -376,9 +376,7 @@ def alternatives(arena, offsets, first_id, slots, near, longest_piece, scores):
     ``alt_ids[alt_bounds[p]:alt_bounds[p+1]]``, empty with score -inf when there is none.
     """
     n_pieces = len(offsets) - 1
-    longest = 1
-    for p in range(n_pieces):
-        longest = max(longest, offsets[p + 1] - offsets[p])
+    longest = longest_span(offsets)
     cap = longest * longest
     e_start = np.empty(cap, np.int64)
     e_end = np.empty(cap, np.int64)

@@ -35,7 +35,8 @@ import numba as nb
 import numpy as np
 
 from .rng import uniform
-from .unigram_lattice import NEG_INF, _edges, _viterbi_word, nbest_word
+from .spans import longest_span
+from .unigram_lattice import NEG_INF, _edges, _viterbi_word, edge_buffers, nbest_word
 
 
 @nb.njit(cache=True)
@@ -149,13 +150,9 @@ def sample_words(buf, bounds, slots, near, longest_piece, scores, alpha, nbest, 
     n_words = len(bounds) - 1
     ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
-    longest = 1
-    for w in range(n_words):
-        longest = max(longest, bounds[w + 1] - bounds[w])
-    cap = longest * min(max(1, longest_piece), longest)
-    e_start = np.empty(cap, np.int64)
-    e_end = np.empty(cap, np.int64)
-    e_id = np.empty(cap, np.int64)
+    longest = longest_span(bounds)
+    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
+    cap = len(e_start)
     in_count = np.empty(longest + 2, np.int64)
     in_offsets = np.empty(longest + 2, np.int64)
     in_edges = np.empty(cap, np.int64)

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
+MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
            "tokforge.io", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",

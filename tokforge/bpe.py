@@ -21,7 +21,7 @@ import numpy as np
 from tokforge.bytelevel import BYTE_ORDER
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import bpe_encode, bpe_train
-from tokforge.words import WordCounts, lengths_of, offsets_from_lengths
+from tokforge.words import WordCounts, encode_each
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
 
@@ -50,12 +50,7 @@ class BPEModel:
 
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
         """BPE-encode each piece (bytes) on its own."""
-        if not pieces:
-            return []
-        ids, id_bounds = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
-        ids = ids.tolist()
-        id_bounds = id_bounds.tolist()
-        return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
+        return encode_each(self.encode_packed, pieces)
 
     def encode_packed(self, buf: bytes, bounds: np.ndarray, *, long_words: bool = False
                       ) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample, unigram_seed
-from tokforge.words import WordCounts, lengths_of, offsets_from_lengths
+from tokforge.words import WordCounts, encode_each, lengths_of, offsets_from_lengths
 
 SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses them to the same double
 MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)
@@ -70,12 +70,7 @@ class UnigramModel:
 
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
         """Viterbi-encode each piece (bytes) on its own."""
-        if not pieces:
-            return []
-        ids, id_bounds = self.encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
-        ids = ids.tolist()
-        id_bounds = id_bounds.tolist()
-        return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]
+        return encode_each(self.encode_packed, pieces)
 
     def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
