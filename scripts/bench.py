@@ -74,10 +74,18 @@ def run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[
 
 
 TOKFORGE_UNIGRAM = r'''
-import sys, tokforge
-corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0).save(out)
+import json, sys, tokforge
+corpus, vocab, out, options = sys.argv[1], int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0, **options).save(out)
 '''
+
+# tokforge's Unigram pipelines, each named after the sentencepiece configuration it is compared
+# with: "lossless" is tokforge's default (nothing normalized, byte-level); "anchor" normalizes as
+# sentencepiece's default does (NFKC, whitespace runs collapsed and stripped: lossy).
+TOKFORGE_UNIGRAM_OPTIONS = {
+    "lossless": {},
+    "anchor": {"normalizer": ["nfkc", "collapse_whitespace"]},
+}
 
 # "anchor": the settings of ../shared/bench/anchor_spm.py (sentencepiece's default normalization,
 # which collapses whitespace and drops newlines: lossy). "lossless": no normalization, whitespace
@@ -376,6 +384,8 @@ def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, bu
 def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
     """Unigram: tokforge vs sentencepiece trained on the same lines, measured on the same held-out
     lines: time, peak RSS, bytes/token, exact round trips, average log-likelihood per byte."""
+    import json
+
     import numpy as np
     import sentencepiece as spm
 
@@ -392,15 +402,16 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
               f"{'loglik/byte':>12}")
         for vocab in vocabs:
             rows = []
-            out = Path(tmp) / f"tokforge-{vocab}"
-            wall, rss = run(TOKFORGE_UNIGRAM, [str(train_dir), str(vocab), str(out)])
-            tok = tokforge.Tokenizer.load(out)
-            encoded = tok.encode_batch(held)
-            scores = np.asarray(tok.model.scores)
-            loglik = sum(float(scores[ids].sum()) for ids in encoded)
-            exact = sum(tok.decode(ids) == d for ids, d in zip(encoded, held))
-            rows.append(("tokforge unigram", wall, rss, sum(map(len, encoded)), exact, loglik))
             for config in configs:
+                out = Path(tmp) / f"tokforge-{config}-{vocab}"
+                options = TOKFORGE_UNIGRAM_OPTIONS[config]
+                wall, rss = run(TOKFORGE_UNIGRAM, [str(train_dir), str(vocab), str(out), json.dumps(options)])
+                tok = tokforge.Tokenizer.load(out)
+                encoded = tok.encode_batch(held)
+                scores = np.asarray(tok.model.scores)
+                loglik = sum(float(scores[ids].sum()) for ids in encoded)
+                exact = sum(tok.decode(ids) == d for ids, d in zip(encoded, held))
+                rows.append((f"tokforge {config}", wall, rss, sum(map(len, encoded)), exact, loglik))
                 prefix = Path(tmp) / f"spm-{config}-{vocab}"
                 wall, rss = run(SPM_UNIGRAM, [str(train_dir), str(vocab), str(prefix), config])
                 sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
@@ -411,6 +422,10 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
             for name, wall, rss, n_tokens, exact, loglik in rows:
                 print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {nbytes / n_tokens:>10.4f} "
                       f"{exact / len(held):>10.1%} {loglik / nbytes:>12.4f}")
+            for ours, theirs, config in zip(rows[::2], rows[1::2], configs):
+                print(f"{vocab:>7} {config}: tokforge {theirs[1] / ours[1]:.2f}x faster, peak RSS "
+                      f"{ours[2] / theirs[2]:.2f}x, held-out tokens {ours[3] / theirs[3] - 1:+.2%} "
+                      f"(bytes/token {theirs[3] / ours[3] - 1:+.2%})", flush=True)
         print("bytes/token: held-out UTF-8 bytes / tokens (higher = better compression); round trip: share of "
               "held-out lines with decode(encode(line)) == line; loglik/byte: sum of the pieces' scores "
               "(natural log) / bytes (sentencepiece scores its byte-fallback pieces 0, which flatters it)")
@@ -435,9 +450,10 @@ def main() -> None:
     u = sub.add_parser("unigram", help="Unigram vs sentencepiece Unigram: time, RSS, held-out compression")
     u.add_argument("corpus")
     u.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
-    u.add_argument("--spm-config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
-                   help="sentencepiece settings: anchor (as ../shared/bench/anchor_spm.py, lossy normalization) "
-                        "and/or lossless (identity normalization, whitespace kept)")
+    u.add_argument("--config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
+                   help="pairs to compare: anchor (sentencepiece as ../shared/bench/anchor_spm.py, lossy NFKC + "
+                        "whitespace collapsing; tokforge with the same normalization) and/or lossless "
+                        "(sentencepiece: identity normalization, whitespace kept; tokforge's defaults)")
     b = sub.add_parser("superbpe", help="SuperBPE vs BPE: training time and held-out tokens per domain")
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
@@ -459,7 +475,7 @@ def main() -> None:
     elif args.command == "superbpe":
         bench_superbpe(args.corpus, args.vocab, args.transition)
     elif args.command == "unigram":
-        bench_unigram(args.corpus, args.vocab, args.spm_config)
+        bench_unigram(args.corpus, args.vocab, args.config)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)
     elif args.command == "stochastok":

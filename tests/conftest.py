@@ -16,6 +16,8 @@ PIPELINES = {
     "o200k-lower-single": {"pattern": "o200k", "normalizer": ("lowercase",), "digits": "single"},
     "whitespace-nfkc-ltr3": {"pattern": "whitespace", "normalizer": ("nfkc",), "digits": "ltr3",
                              "special_tokens": ()},
+    # sentencepiece's default normalization (lossy): NFKC, whitespace runs collapsed, ends stripped
+    "cl100k-nfkc-collapse": {"normalizer": ("nfkc", "collapse_whitespace")},
     "superbpe-rtl3": {"algo": "superbpe", "transition": 900, "digits": "rtl3", "max_words": 3,
                       "special_tokens": ("<|endoftext|>", "<pad>")},
     "o200k-single-tst-marker": {"pattern": "o200k", "digits": "single", "numbers": "tst-marker"},

@@ -24,8 +24,13 @@ from tokforge.normalizers import HF_UNKNOWN_TO_NORMALIZATION, NEWER_LOWERCASE, N
 tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import normalizers as hfn  # noqa: E402
 
-HF = {"nfc": hfn.NFC(), "nfkc": hfn.NFKC(), "lowercase": hfn.Lowercase()}
-NAMES = ["nfc", "nfkc", "lowercase"]
+HF = {"nfc": hfn.NFC(), "nfkc": hfn.NFKC(), "lowercase": hfn.Lowercase(),
+      # built here from HF's own classes (White_Space spelled out), not from our to_hf()
+      "collapse_whitespace": hfn.Sequence([
+          hfn.Replace(tokenizers.Regex("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"),
+                      " "),
+          hfn.Strip(left=True, right=True)])}
+NAMES = ["nfc", "nfkc", "lowercase", "collapse_whitespace"]
 CODE_POINTS = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
 
 
@@ -41,13 +46,14 @@ def hf_from_json(obj) -> object:
 
 WALLS = [chr(c) for a, b in HF_UNKNOWN_TO_NORMALIZATION for c in range(a, b + 1)]
 MARKS = "\u0300\u0301\u0302\u0308\u0316\u0323\u0327\u0334\u0345\u05b0\u0653\u093c\u094d\u0e38\u302a\u3099\u20dd"
+SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u180e\u2000\u2007\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 HARD = ("AaEeOoUuSsIiKkΑαΩωΣσςſKÅåİıǅǄﬁﬃ½²Ⅻ①Ａｶ㍿ㄱ가각\u1100\u1161\u11a8\u1112\u1173ᄀ하"
         "\u0928\u0929\u0915\u093c\u0b47\u0b3e\u0bc6\u0bbe\u1025\u102e\U00011099\U000110ba\U00011935\U00011930"
         "ΪΫάϓẛṩ\u212b\u2126\uf900\ufb1d\U0001d15e\U0002f800")
 LOWER_NEW = [chr(c) for c in NEWER_LOWERCASE]
 
 chars = st.one_of(
-    st.sampled_from(MARKS), st.sampled_from(HARD), st.sampled_from(WALLS), st.sampled_from(LOWER_NEW),
+    st.sampled_from(MARKS), st.sampled_from(HARD), st.sampled_from(SPACES), st.sampled_from(WALLS), st.sampled_from(LOWER_NEW),
     st.characters(exclude_categories=("Cs",)),
 )
 texts = st.lists(chars, max_size=30).map("".join)
@@ -123,6 +129,17 @@ def test_final_sigma_and_examples():
     assert Normalizer("nfkc").normalize("\u32ff") == "\u32ff"  # HF (Unicode 9) does not know REIWA
     assert Normalizer("nfc").normalize("\U00011935\U00011930") == "\U00011935\U00011930"
     assert Normalizer().normalize("Any Text") == "Any Text"
+
+
+def test_collapse_whitespace_examples():
+    """sentencepiece's remove_extra_whitespaces: runs of White_Space -> one space, none at the ends;
+    U+001C..U+001F (str.isspace) and U+200B / U+FEFF (not White_Space) are kept."""
+    collapse = Normalizer("collapse_whitespace").normalize
+    assert collapse("  def f():\n\t\treturn  1\r\n") == "def f(): return 1"
+    assert collapse("a\u3000\u00a0b\u2028") == "a b"
+    assert collapse("a\x1cb\u200bc\ufeff") == "a\x1cb\u200bc\ufeff"
+    assert collapse(" \n\t ") == ""
+    assert Normalizer(["nfkc", "collapse_whitespace"]).normalize("ｘ\u2003 ｙ\n") == "x y"
 
 
 def test_names_errors_and_round_trips():

@@ -15,7 +15,7 @@ from conftest import CORPORA, PIPELINES
 from test_hf_parity import texty
 
 transformers = pytest.importorskip("transformers")
-UNIGRAM_PIPELINES = ["default", "gpt2-nfc-rtl3", "whitespace-nfkc-ltr3"]
+UNIGRAM_PIPELINES = ["default", "gpt2-nfc-rtl3", "whitespace-nfkc-ltr3", "cl100k-nfkc-collapse"]
 
 
 @pytest.fixture(scope="module", params=UNIGRAM_PIPELINES)

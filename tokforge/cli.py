@@ -56,7 +56,9 @@ def pipeline_options(command):
                           "Pass --no-special-tokens for none."),
         click.option("--no-special-tokens", is_flag=True, help="Train without any special token."),
         click.option("--normalizer", default=",".join(DEFAULTS.normalizer), show_default=True,
-                     help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase."),
+                     help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase, collapse_whitespace "
+                          "(whitespace runs become one space, none at the ends of a document: "
+                          "sentencepiece's default; lossy, like nfkc and lowercase)."),
         click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
                      help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex."),
         click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,

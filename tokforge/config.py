@@ -14,7 +14,7 @@
 | min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
 | max_token_length | None                | longest learned token in bytes (None: no limit; unigram: 16 characters) |
-| normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", applied in order |
+| normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", "collapse_whitespace" (sentencepiece's remove_extra_whitespaces: lossy), applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
 | numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |

@@ -39,6 +39,7 @@ marks, Hangul, compatibility characters, the wall characters and Greek sigma).
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -49,10 +50,14 @@ from tokforge.errors import ConfigError, ModelFormatError
 __all__ = ["Normalizer", "NORMALIZER_NAMES", "HF_UNKNOWN_TO_NORMALIZATION", "NEWER_LOWERCASE"]
 
 #: The valid step names, in the order they are documented.
-NORMALIZER_NAMES: tuple[str, ...] = ("none", "nfc", "nfkc", "lowercase")
+NORMALIZER_NAMES: tuple[str, ...] = ("none", "nfc", "nfkc", "lowercase", "collapse_whitespace")
 
-_HF_TYPES = {"nfc": "NFC", "nfkc": "NFKC", "lowercase": "Lowercase"}
-_FROM_HF_TYPES = {v: k for k, v in _HF_TYPES.items()}
+#: Unicode's White_Space characters: Rust's ``char::is_whitespace``, which HF's Strip uses.  (Python's
+#: ``str.isspace`` and ``\s`` also take U+001C..U+001F, so they are not used.)
+WHITE_SPACE: tuple[tuple[int, int], ...] = (
+    (0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+    (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000),
+)
 
 #: Code point ranges (inclusive) that have normalization data in Unicode 10.0-14.0 but are
 #: unassigned in the Unicode 9.0 tables of HF's normalizers: HF leaves them alone and they block
@@ -98,6 +103,9 @@ def _char_class(ranges: Sequence[tuple[int, int]] | Sequence[int]) -> str:
 
 
 _WALL_RE = re.compile("(" + _char_class(HF_UNKNOWN_TO_NORMALIZATION) + ")")
+_WHITE_SPACE_RUN = _char_class(WHITE_SPACE) + "+"   # the same literal characters for `re` and Oniguruma
+_WHITE_SPACE_RUN_RE = re.compile(_WHITE_SPACE_RUN)
+_WHITE_SPACE_CHARS = "".join(chr(c) for a, b in WHITE_SPACE for c in range(a, b + 1))
 _NEWER_LOWER_RE = re.compile(_char_class(sorted(NEWER_LOWERCASE)))
 
 
@@ -121,15 +129,33 @@ def _hf_lowercase(text: str) -> str:
     return out
 
 
+def _collapse_whitespace(text: str) -> str:
+    """Each run of White_Space characters becomes one space, and none is left at either end (as
+    sentencepiece's default ``remove_extra_whitespaces``, which also sees tabs and newlines as spaces)."""
+    return _WHITE_SPACE_RUN_RE.sub(" ", text).strip(_WHITE_SPACE_CHARS)
+
+
 _STEPS = {
     "nfc": lambda s: _hf_unicode_normalize("NFC", s),
     "nfkc": lambda s: _hf_unicode_normalize("NFKC", s),
     "lowercase": _hf_lowercase,
+    "collapse_whitespace": _collapse_whitespace,
+}
+
+#: Each step as HF normalizers (a list: collapse_whitespace is a Replace and then a Strip).
+_HF_STEPS: dict[str, list[dict[str, Any]]] = {
+    "nfc": [{"type": "NFC"}],
+    "nfkc": [{"type": "NFKC"}],
+    "lowercase": [{"type": "Lowercase"}],
+    "collapse_whitespace": [{"type": "Replace", "pattern": {"Regex": _WHITE_SPACE_RUN}, "content": " "},
+                            {"type": "Strip", "strip_left": True, "strip_right": True}],
 }
 
 
 class Normalizer:
-    """A sequence of normalization steps among "none", "nfc", "nfkc", "lowercase", applied in order.
+    """A sequence of normalization steps among "none", "nfc", "nfkc", "lowercase", "collapse_whitespace",
+    applied in order.  Only "none" keeps every text as it is: the others are lossy (decode gives the
+    normalized text), "collapse_whitespace" the most (newlines, tabs and indentation are gone).
 
     >>> Normalizer("nfkc").normalize("ﬁ½")
     'fi1⁄2'
@@ -168,6 +194,8 @@ class Normalizer:
 
         >>> Normalizer("lowercase").normalize("ΟΔΟΣ İ")
         'οδοσ i̇'
+        >>> Normalizer("collapse_whitespace").normalize("  def f():\\n\\t return  1\\n")
+        'def f(): return 1'
         """
         for f in self._funcs:
             text = f(text)
@@ -183,7 +211,7 @@ class Normalizer:
         >>> Normalizer().to_hf() is None
         True
         """
-        parts = [{"type": _HF_TYPES[s]} for s in self._steps]
+        parts = [part for s in self._steps for part in _HF_STEPS[s]]
         if not parts:
             return None
         if len(parts) == 1:
@@ -199,7 +227,7 @@ class Normalizer:
         >>> Normalizer.from_hf(None).names
         ('none',)
         """
-        steps: list[str] = []
+        parts: list[dict[str, Any]] = []
 
         def walk(o: Any) -> None:
             if o is None:
@@ -213,14 +241,20 @@ class Normalizer:
                     raise ModelFormatError("tokenizer.json normalizer Sequence has no 'normalizers' list")
                 for sub in subs:
                     walk(sub)
-            elif kind in _FROM_HF_TYPES:
-                steps.append(_FROM_HF_TYPES[kind])
             else:
-                raise ModelFormatError(
-                    f"tokenizer.json normalizer type {kind!r} is not supported by tokforge; supported: "
-                    f"{', '.join(sorted(_FROM_HF_TYPES))} and Sequence of them")
+                parts.append(o)
 
         walk(obj)
+        steps: list[str] = []
+        while parts:
+            name = next((n for n, hf in _HF_STEPS.items() if parts[:len(hf)] == hf), None)
+            if name is None:
+                raise ModelFormatError(
+                    f"tokenizer.json normalizer {json.dumps(parts[0])[:200]} is not supported by tokforge; "
+                    "supported: NFC, NFKC, Lowercase, tokforge's collapse_whitespace (a Replace of whitespace "
+                    "runs by a space, then a Strip of both ends) and Sequence of them")
+            steps.append(name)
+            del parts[:len(_HF_STEPS[name])]
         return cls(steps)
 
     def __eq__(self, other: object) -> bool:
