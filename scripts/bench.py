@@ -79,12 +79,14 @@ corpus, vocab, out, options = sys.argv[1], int(sys.argv[2]), sys.argv[3], json.l
 tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0, **options).save(out)
 '''
 
-# tokforge's Unigram pipelines, each named after the sentencepiece configuration it is compared
-# with: "lossless" is tokforge's default (nothing normalized, byte-level); "anchor" normalizes as
-# sentencepiece's default does (NFKC, whitespace runs collapsed and stripped: lossy).
-TOKFORGE_UNIGRAM_OPTIONS = {
-    "lossless": {},
-    "anchor": {"normalizer": ["nfkc", "collapse_whitespace"]},
+# The compared pairs: name -> (tokforge's options, the sentencepiece configuration). "anchor":
+# normalized as sentencepiece's default does (NFKC, whitespace runs collapsed and stripped: lossy);
+# "lossless": tokforge's defaults (nothing normalized, byte-level); "whitespace": lossless too, split
+# only at whitespace, each word keeping its leading space (sentencepiece's metaspace segmentation).
+UNIGRAM_PAIRS = {
+    "anchor": ({"normalizer": ["nfkc", "collapse_whitespace"]}, "anchor"),
+    "lossless": ({}, "lossless"),
+    "whitespace": ({"pattern": "whitespace"}, "lossless"),
 }
 
 # "anchor": the settings of ../shared/bench/anchor_spm.py (sentencepiece's default normalization,
@@ -401,29 +403,34 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
         print(f"{'vocab':>7} {'system':<22} {'wall s':>8} {'peak MB':>8} {'bytes/tok':>10} {'round trip':>11} "
               f"{'loglik/byte':>12}")
         for vocab in vocabs:
-            rows = []
+            rows, spm_rows, pairs = [], {}, []
             for config in configs:
+                options, spm_config = UNIGRAM_PAIRS[config]
                 out = Path(tmp) / f"tokforge-{config}-{vocab}"
-                options = TOKFORGE_UNIGRAM_OPTIONS[config]
                 wall, rss = run(TOKFORGE_UNIGRAM, [str(train_dir), str(vocab), str(out), json.dumps(options)])
                 tok = tokforge.Tokenizer.load(out)
                 encoded = tok.encode_batch(held)
                 scores = np.asarray(tok.model.scores)
                 loglik = sum(float(scores[ids].sum()) for ids in encoded)
                 exact = sum(tok.decode(ids) == d for ids, d in zip(encoded, held))
-                rows.append((f"tokforge {config}", wall, rss, sum(map(len, encoded)), exact, loglik))
-                prefix = Path(tmp) / f"spm-{config}-{vocab}"
-                wall, rss = run(SPM_UNIGRAM, [str(train_dir), str(vocab), str(prefix), config])
-                sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
-                encoded = sp.encode(held)
-                loglik = sum(sp.get_score(i) for ids in encoded for i in ids)
-                exact = sum(sp.decode(ids) == d for ids, d in zip(encoded, held))
-                rows.append((f"sentencepiece {config}", wall, rss, sum(map(len, encoded)), exact, loglik))
+                ours = (f"tokforge {config}", wall, rss, sum(map(len, encoded)), exact, loglik)
+                rows.append(ours)
+                if spm_config not in spm_rows:
+                    prefix = Path(tmp) / f"spm-{spm_config}-{vocab}"
+                    wall, rss = run(SPM_UNIGRAM, [str(train_dir), str(vocab), str(prefix), spm_config])
+                    sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+                    encoded = sp.encode(held)
+                    loglik = sum(sp.get_score(i) for ids in encoded for i in ids)
+                    exact = sum(sp.decode(ids) == d for ids, d in zip(encoded, held))
+                    spm_rows[spm_config] = (f"sentencepiece {spm_config}", wall, rss, sum(map(len, encoded)), exact,
+                                            loglik)
+                    rows.append(spm_rows[spm_config])
+                pairs.append((config, ours, spm_rows[spm_config]))
             for name, wall, rss, n_tokens, exact, loglik in rows:
                 print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {nbytes / n_tokens:>10.4f} "
                       f"{exact / len(held):>10.1%} {loglik / nbytes:>12.4f}")
-            for ours, theirs, config in zip(rows[::2], rows[1::2], configs):
-                print(f"{vocab:>7} {config}: tokforge {theirs[1] / ours[1]:.2f}x faster, peak RSS "
+            for config, ours, theirs in pairs:
+                print(f"{vocab:>7} {config} vs {theirs[0]}: tokforge {theirs[1] / ours[1]:.2f}x faster, peak RSS "
                       f"{ours[2] / theirs[2]:.2f}x, held-out tokens {ours[3] / theirs[3] - 1:+.2%} "
                       f"(bytes/token {theirs[3] / ours[3] - 1:+.2%})", flush=True)
         print("bytes/token: held-out UTF-8 bytes / tokens (higher = better compression); round trip: share of "
@@ -450,10 +457,11 @@ def main() -> None:
     u = sub.add_parser("unigram", help="Unigram vs sentencepiece Unigram: time, RSS, held-out compression")
     u.add_argument("corpus")
     u.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
-    u.add_argument("--config", nargs="+", choices=["anchor", "lossless"], default=["anchor", "lossless"],
+    u.add_argument("--config", nargs="+", choices=list(UNIGRAM_PAIRS), default=list(UNIGRAM_PAIRS),
                    help="pairs to compare: anchor (sentencepiece as ../shared/bench/anchor_spm.py, lossy NFKC + "
-                        "whitespace collapsing; tokforge with the same normalization) and/or lossless "
-                        "(sentencepiece: identity normalization, whitespace kept; tokforge's defaults)")
+                        "whitespace collapsing; tokforge with the same normalization), lossless (sentencepiece: "
+                        "identity normalization, whitespace kept; tokforge's defaults), whitespace (tokforge "
+                        "split at whitespace only, vs sentencepiece lossless)")
     b = sub.add_parser("superbpe", help="SuperBPE vs BPE: training time and held-out tokens per domain")
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])

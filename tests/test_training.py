@@ -11,23 +11,27 @@ from tokforge.training import HeldOut, feed
 from conftest import CORPORA
 
 
-@pytest.mark.parametrize("pattern, digits", [("cl100k", "none"), ("gpt2", "rtl3"), ("o200k", "single"),
-                                             ("whitespace", "ltr3")])
-def test_fast_and_slow_feed_count_the_same(monkeypatch, pattern, digits):
+@pytest.mark.parametrize("pattern, digits, normalizer", [
+    ("cl100k", "none", ("none",)), ("gpt2", "rtl3", ("none",)), ("o200k", "single", ("lowercase",)),
+    ("whitespace", "ltr3", ("none",)), ("cl100k", "none", ("nfkc", "collapse_whitespace"))])
+def test_fast_and_slow_feed_count_the_same(monkeypatch, pattern, digits, normalizer):
     pretokenizer = Pretokenizer(pattern, digits)
     specials = SpecialSplitter({"<|endoftext|>": 0})
 
     def run():
         held_out = HeldOut(0.05, seed=7)
-        counts = feed(Corpus(str(CORPORA)), Normalizer("none"), pretokenizer, specials, held_out)
+        counts = feed(Corpus(str(CORPORA)), Normalizer(normalizer), pretokenizer, specials, held_out)
         return dict(counts.items()), held_out.documents
 
     fast_counts, fast_held = run()
-    assert pretokenizer.scan_bytes(b"ab c", np.array([0, 4])) is not None
-    monkeypatch.setattr(Pretokenizer, "scan_bytes", lambda self, buf, bounds: None)
+    assert pretokenizer.has_scanner
+    monkeypatch.setattr(Pretokenizer, "has_scanner", property(lambda self: False))
     slow_counts, slow_held = run()
     assert fast_counts == slow_counts
     assert fast_held == slow_held and len(fast_held) > 100
+    if normalizer != ("none",):  # the normalizer did change words, and both paths saw it
+        plain = feed(Corpus(str(CORPORA)), Normalizer("none"), pretokenizer, specials, HeldOut(0.05, seed=7))
+        assert dict(plain.items()) != fast_counts
 
 
 def test_held_out_choice_does_not_depend_on_blocks():

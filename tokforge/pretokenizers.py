@@ -333,10 +333,8 @@ class Pretokenizer:
         from tokforge.kernels import pretokenize as kernels  # numba: imported on first use only
         from tokforge.unicode_classes import class_table
 
-        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+        name = self._scanner()
         if name is None:
-            return None
-        if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
             return None
         arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
         if arr.dtype != np.uint8 or arr.ndim != 1:
@@ -348,6 +346,23 @@ class Pretokenizer:
         if bounds.ndim != 1:
             raise ValueError(f"doc_bounds must be 1-d, got shape {bounds.shape}")
         return kernels.scan(arr, bounds, class_table(), kernels.PRESET_IDS[name], kernels.DIGIT_IDS[self._digits])
+
+    @property
+    def has_scanner(self) -> bool:
+        """Whether :meth:`scan_bytes` has a numba scanner for this pretokenizer (presets do).
+
+        >>> Pretokenizer("o200k", "rtl3").has_scanner, Pretokenizer(r"\\S+").has_scanner
+        (True, False)
+        """
+        return self._scanner() is not None
+
+    def _scanner(self) -> str | None:
+        from tokforge.kernels import pretokenize as kernels
+
+        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+        if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
+            return None
+        return name
 
     def _split_custom(self, s: str) -> list[str]:
         if self._digit_rx is None:

@@ -30,7 +30,7 @@ from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
 from tokforge.unigram import train_unigram
-from tokforge.words import WordCounter, WordCounts, offsets_from_lengths
+from tokforge.words import WordCounter, WordCounts, lengths_of, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
 T = TypeVar("T")
@@ -96,8 +96,9 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
     of every document (the number stage's reserved units are left out, like special tokens).
 
     Blocks of documents go straight from bytes to word counts through numba kernels when the
-    pipeline allows it (no normalizer, no number stage, a preset split, no special token in the
-    block); otherwise each document takes the exact, slower Python path. Both give the same counts.
+    pipeline allows it (no number stage, a preset split, no special token in the block; a
+    normalizer is applied to each document first, in Python); otherwise each document takes the
+    exact, slower Python path. Both give the same counts.
     Reading and scanning run one block ahead in a second thread while this one counts. Give a
     ``counter`` to count into it (e.g. one with a memory budget).
     """
@@ -108,8 +109,11 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
         for block in corpus.iter_blocks():
             if held_out is not None:
                 block = held_out.filter(block)
-            fast = identity and numbers is None and not specials.occurs_in(block.data)
-            yield block, pretokenizer.scan_bytes(block.data, block.bounds) if fast else None
+            if numbers is not None or not pretokenizer.has_scanner or specials.occurs_in(block.data):
+                yield block, None
+                continue
+            block = block if identity else normalized(block, normalizer)
+            yield block, pretokenizer.scan_bytes(block.data, block.bounds)
 
     for block, piece_bounds in prefetch(scanned()):
         if piece_bounds is not None:
@@ -123,6 +127,12 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
                     pieces.extend(pretokenizer.split(plain))
         counter.add(pieces)
     return counter.result()
+
+
+def normalized(block: Block, normalizer: Normalizer) -> Block:
+    """The block with each of its documents normalized."""
+    docs = [normalizer.normalize(d).encode("utf-8") for d in block.documents()]
+    return Block(b"".join(docs), offsets_from_lengths(lengths_of(docs)), block.first_document)
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
