@@ -343,6 +343,103 @@ def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     return ids[:out], id_bounds
 
 
+@nb.njit(cache=True, inline="always")
+def _char_length(lead):
+    """Bytes of the UTF-8 character that starts with byte ``lead``."""
+    if lead < 0x80:
+        return 1
+    if lead >= 0xF0:
+        return 4
+    if lead >= 0xE0:
+        return 3
+    return 2
+
+
+@nb.njit(cache=True)
+def _fallback_dp(buf, start, n, e_start, e_end, e_id, m, scores, unk_score, best, back_start, back_id):
+    """Viterbi over a word's edges ``0:m`` (ordered by start) plus an unknown edge (id -1, score
+    ``unk_score``) over each character that no piece covers alone, relaxed after that start's
+    edges: Hugging Face's Unigram ``encode_optimized`` with an unk id."""
+    for i in range(n + 1):
+        best[i] = NEG_INF
+        back_start[i] = -1
+    best[0] = 0.0
+    back_start[0] = 0
+    k = 0
+    s = 0
+    while s < n:
+        width = min(_char_length(buf[start + s]), n - s)
+        single = False
+        while k < m and e_start[k] == s:
+            e = e_end[k]
+            cand = best[s] + scores[e_id[k]]
+            if back_start[e] < 0 or cand > best[e]:
+                best[e] = cand
+                back_start[e] = s
+                back_id[e] = e_id[k]
+            single = single or e - s == width
+            k += 1
+        if not single:
+            e = s + width
+            cand = best[s] + unk_score
+            if back_start[e] < 0 or cand > best[e]:
+                best[e] = cand
+                back_start[e] = s
+                back_id[e] = -1
+        s += width
+
+
+@nb.njit(cache=True, nogil=True)
+def viterbi_fallback_words(buf, bounds, slots, near, longest_piece, scores, unk_score, byte_base):
+    """``viterbi_words`` with byte fallback (HF's Unigram with ``byte_fallback``): a character
+    that no piece covers alone gets an unknown edge scored ``unk_score``; on the best path each
+    unknown character becomes the ids ``byte_base + b`` of its UTF-8 bytes ``b``. ``buf`` must
+    be valid UTF-8 and the pieces whole characters. Example (pieces a, b; é unknown)::
+
+        >>> import numpy as np
+        >>> arena = np.frombuffer(b"ab", np.uint8)
+        >>> trie = build_trie(arena, np.array([0, 1, 2]), np.array([0, 1], np.int32))
+        >>> word = np.frombuffer("aéb".encode(), np.uint8)
+        >>> ids, _ = viterbi_fallback_words(word, np.array([0, 4]), *trie, np.array([-1.0, -1.0]), -20.0, 100)
+        >>> ids.tolist()                                    # a, 100 + 0xC3, 100 + 0xA9, b
+        [0, 295, 269, 1]
+    """
+    n_words = len(bounds) - 1
+    ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)  # at most one id per byte
+    id_bounds = np.zeros(n_words + 1, np.int64)
+    longest = longest_span(bounds)
+    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
+    best = np.empty(longest + 1, np.float64)
+    back_start = np.empty(longest + 1, np.int64)
+    back_id = np.empty(longest + 1, np.int64)
+    out = 0
+    for w in range(n_words):
+        start = bounds[w]
+        n = bounds[w + 1] - start
+        m = _edges(buf, start, bounds[w + 1], slots, near, e_start, e_end, e_id, 0)
+        _fallback_dp(buf, start, n, e_start, e_end, e_id, m, scores, unk_score, best, back_start, back_id)
+        count = 0
+        e = n
+        while e > 0:
+            count += e - back_start[e] if back_id[e] < 0 else 1
+            e = back_start[e]
+        j = out + count - 1
+        e = n
+        while e > 0:
+            s = back_start[e]
+            if back_id[e] < 0:
+                for b in range(e - 1, s - 1, -1):
+                    ids[j] = byte_base + buf[start + b]
+                    j -= 1
+            else:
+                ids[j] = back_id[e]
+                j -= 1
+            e = s
+        out += count
+        id_bounds[w + 1] = out
+    return ids[:out], id_bounds
+
+
 @nb.njit(cache=True, nogil=True)
 def viterbi_counts(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     """How often each piece is on the Viterbi path of the words (lattices from

@@ -512,3 +512,18 @@ def enumerate_unigram_sampling(word: bytes, pieces: dict[bytes, int], scores, al
     weights = {tuple(ids): math.exp(alpha * score) for ids, score in paths}
     total = sum(weights.values())
     return {ids: w / total for ids, w in weights.items()}
+
+
+def reference_fallback_viterbi(word: bytes, pieces: dict[bytes, int], scores, unk_score: float,
+                               byte_base: int) -> list[int]:
+    """Viterbi with byte fallback, by enumeration: every character of ``word`` that is not a
+    piece by itself gets a pseudo-piece scored ``unk_score``; on the best path (ties as
+    ``reference_nbest``) such a character becomes the ids ``byte_base + b`` of its bytes."""
+    extended, all_scores, unknown = dict(pieces), list(scores), {}
+    for c in dict.fromkeys(word.decode("utf-8")):
+        if c.encode() not in pieces:
+            unknown[len(all_scores)] = c.encode()
+            extended[c.encode()] = len(all_scores)
+            all_scores.append(unk_score)
+    (best, _), = reference_nbest(word, extended, all_scores, 1)
+    return [i for p in best for i in ([byte_base + b for b in unknown[p]] if p in unknown else [p])]

@@ -15,7 +15,7 @@
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
 | max_token_length | None                | longest learned token in bytes (None: no limit; unigram: 16 characters) |
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", "collapse_whitespace" (sentencepiece's remove_extra_whitespaces: lossy), applied in order |
-| pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace") or a custom regex |
+| pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace"), a custom regex, or "metaspace" (unigram only: sentencepiece-style "▁" and byte fallback; adds the special token "<unk>") |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
 | numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
@@ -70,6 +70,14 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
+        if self.pattern == "metaspace":
+            from tokforge.unigram import UNK_TOKEN
+            if self.algo != "unigram":
+                raise ConfigError(f"pattern 'metaspace' (sentencepiece-style: '▁' for spaces, byte fallback) is for "
+                                  f"algo 'unigram', got algo {self.algo!r}; byte-level algorithms split with a "
+                                  "preset such as 'whitespace' instead")
+            if UNK_TOKEN not in self.special_tokens:  # HF's byte-fallback Unigram needs an unknown token
+                object.__setattr__(self, "special_tokens", self.special_tokens + (UNK_TOKEN,))
         norm = (self.normalizer,) if isinstance(self.normalizer, str) else tuple(self.normalizer)
         object.__setattr__(self, "normalizer", norm)
         object.__setattr__(self, "memory_budget", parse_size(self.memory_budget, "memory_budget"))

@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from tokforge.errors import ExportError, ModelFormatError
 from tokforge.normalizers import Normalizer
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.pretokenizers import METASPACE_MARK, Pretokenizer
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
 
 MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model decides
+BYTELEVEL_DECODER = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+# the metaspace layout (byte-fallback Unigram): "▁" back to spaces, runs of <0xNN> tokens back to text
+METASPACE_DECODER = {"type": "Sequence", "decoders": [
+    {"type": "Replace", "pattern": {"String": METASPACE_MARK}, "content": " "},
+    {"type": "ByteFallback"}, {"type": "Fuse"}]}
 
 
 def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
@@ -49,7 +54,7 @@ def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
         "normalizer": tok.normalizer.to_hf(),
         "pre_tokenizer": tok.pretokenizer.to_hf(),
         "post_processor": None,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        "decoder": METASPACE_DECODER if tok.pretokenizer.metaspace else BYTELEVEL_DECODER,
         "model": tok.model.hf_model(tok.id_to_token) if tok.algorithm == "unigram" else {
             "type": "BPE",
             "dropout": None,
@@ -137,22 +142,30 @@ def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer
     from tokforge.unigram import UnigramModel
 
     model = doc["model"]
-    if model.get("unk_id") is not None or model.get("byte_fallback"):
+    pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
+    fallback = pretokenizer.metaspace
+    specials = _check_pipeline(doc, decoder, source, METASPACE_DECODER if fallback else BYTELEVEL_DECODER)
+    from tokforge.unigram import UNK_TOKEN
+    unk = specials.get(UNK_TOKEN) if fallback else None
+    if model.get("unk_id") != unk or bool(model.get("byte_fallback")) != fallback:
         raise ModelFormatError(f"{source}: Unigram with unk_id={model.get('unk_id')!r} / byte_fallback="
                                f"{model.get('byte_fallback')!r} is not supported; tokforge imports byte-level "
-                               "Unigram models (every byte a piece, no unknown token)")
-    specials = _check_pipeline(doc, decoder, source)
-    unigram = UnigramModel.from_vocab_list(model.get("vocab") or [], specials, source)
-    return Tokenizer(unigram, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
-                     {"imported_from": source})
+                               "Unigram models (every byte a piece, no unknown token) and, with a Metaspace "
+                               f"pre-tokenizer, byte_fallback true with the special token {UNK_TOKEN!r} as unk_id")
+    unigram = UnigramModel.from_vocab_list(model.get("vocab") or [], specials, source, fallback)
+    return Tokenizer(unigram, Normalizer.from_hf(normalizer), pretokenizer, {"imported_from": source})
 
 
-def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str) -> dict[str, int]:
+def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str,
+                    expected: dict[str, Any] = BYTELEVEL_DECODER) -> dict[str, int]:
     """Check the decoder, post-processor and added tokens tokforge supports; return the specials."""
     decoder = decoder or {}
-    if decoder.get("type") != "ByteLevel":
+    if expected is BYTELEVEL_DECODER and decoder.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
-                               "tokforge imports byte-level tokenizers only")
+                               "tokforge imports byte-level tokenizers (and Metaspace Unigram ones)")
+    if expected is not BYTELEVEL_DECODER and decoder != expected:
+        raise ModelFormatError(f"{source}: decoder {decoder!r} is not supported with a Metaspace pre-tokenizer; "
+                               f"tokforge reads {expected}")
     post = doc.get("post_processor")
     if post is not None and post.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: post_processor {post.get('type')!r} "

@@ -77,7 +77,7 @@ import regex
 
 from tokforge.errors import ConfigError, ModelFormatError
 
-__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "Pretokenizer", "UNASSIGNED_IN_ONIGURUMA"]
+__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer", "UNASSIGNED_IN_ONIGURUMA"]
 
 #: Split regexes by name.  They match every character and never match the empty string, so their
 #: ``findall`` pieces cover the text (tokforge relies on this for speed; tests check it).
@@ -224,6 +224,15 @@ def _split_spec(pattern: str) -> dict[str, Any]:
 
 _BYTELEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
 
+#: The sentencepiece-style pretokenizer: HF's ``Metaspace`` (spaces become U+2581 "▁", the text is cut
+#: before each one; nothing prepended), for Unigram models with byte fallback (``tokforge.unigram``).
+#: tokforge keeps spaces as spaces inside and writes "▁" only in token strings; a literal "▁" in the
+#: text is a space for HF, so tokforge turns it into one (decode gives a space).
+METASPACE = "metaspace"
+METASPACE_MARK = "\u2581"
+_METASPACE_REGEX = "[ \u2581][^ \u2581]*|[^ \u2581]+"
+_METASPACE_HF = {"type": "Metaspace", "replacement": METASPACE_MARK, "prepend_scheme": "never", "split": True}
+
 
 class Pretokenizer:
     r"""Split text with a digit policy then a split regex, exactly like HF's ``Split(..., "isolated")``.
@@ -237,18 +246,25 @@ class Pretokenizer:
     ['I', "'ve", ' ', '123', '45', ' cats']
     >>> Pretokenizer(r"\p{L}+").split("ab, cd")
     ['ab', ', ', 'cd']
+    >>> Pretokenizer("metaspace").split("a  b\\nc \u2581d")
+    ['a', ' ', ' b\\nc', ' ', ' d']
     """
 
     def __init__(self, pattern: str = "cl100k", digits: str = "none") -> None:
         if not isinstance(pattern, str) or not pattern:
-            raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}) or a non-empty regex, got {pattern!r}")
+            raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}), {METASPACE!r} or a non-empty "
+                              f"regex, got {pattern!r}")
         if digits not in DIGIT_POLICIES:
             raise ConfigError(f"digits {digits!r} is unknown; choose one of {', '.join(DIGIT_POLICIES)}")
+        self._metaspace = pattern == METASPACE
+        if self._metaspace and digits != "none":
+            raise ConfigError(f"pattern {METASPACE!r} (HF's Metaspace) takes no digit policy, got digits={digits!r}; "
+                              "use digits='none'")
         self._pattern = pattern
-        self._regex = PRESETS.get(pattern, pattern)
+        self._regex = _METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
         self._digits = digits
         # A preset's regex given verbatim gets the preset's fast path too.
-        self._preset = self._regex in PRESETS.values()
+        self._preset = self._metaspace or self._regex in PRESETS.values()
         if not self._preset:
             _check_portable(pattern)
         self._main = _compile(self._regex)
@@ -277,6 +293,15 @@ class Pretokenizer:
         return self._regex
 
     @property
+    def metaspace(self) -> bool:
+        """Whether this is the sentencepiece-style ``"metaspace"`` pretokenizer (no byte-level mapping).
+
+        >>> Pretokenizer("metaspace").metaspace, Pretokenizer("whitespace").metaspace
+        (True, False)
+        """
+        return self._metaspace
+
+    @property
     def digits(self) -> str:
         """The digit policy.
 
@@ -294,6 +319,8 @@ class Pretokenizer:
         """
         if not text:
             return []
+        if self._metaspace:
+            return [p.replace(METASPACE_MARK, " ") for p in self._main_findall(text)]
         return self._split_preset(text) if self._preset else self._split_custom(text)
 
     def _split_preset(self, s: str) -> list[str]:
@@ -383,6 +410,8 @@ class Pretokenizer:
         >>> [p["type"] for p in Pretokenizer("gpt2", digits="rtl3").to_hf()["pretokenizers"]]
         ['Split', 'Split', 'ByteLevel']
         """
+        if self._metaspace:
+            return dict(_METASPACE_HF)
         steps = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
         steps += [_split_spec(self._regex), dict(_BYTELEVEL)]
         return {"type": "Sequence", "pretokenizers": steps}
@@ -402,6 +431,11 @@ class Pretokenizer:
         if not isinstance(obj, dict):
             raise ModelFormatError(f"tokenizer.json pre_tokenizer must be an object, got {obj!r}; tokforge "
                                    "needs a ByteLevel pre-tokenizer (optionally after Split steps)")
+        if obj.get("type") == "Metaspace":
+            if {k: obj.get(k, "always" if k == "prepend_scheme" else True) for k in _METASPACE_HF} != _METASPACE_HF:
+                raise ModelFormatError(f"tokenizer.json Metaspace pre_tokenizer {obj!r} is not supported; tokforge "
+                                       f"reads {_METASPACE_HF} (no prepended space, split)")
+            return cls(METASPACE)
         steps = obj.get("pretokenizers") if obj.get("type") == "Sequence" else [obj]
         if not isinstance(steps, list) or not steps:
             raise ModelFormatError("tokenizer.json pre_tokenizer Sequence has no 'pretokenizers' list")
@@ -479,6 +513,8 @@ class Pretokenizer:
         pattern, digits = config["pattern"], config.get("digits", "none")
         saved = config.get("regex")
         try:
+            if pattern == METASPACE:
+                return cls(pattern, digits)
             if saved is not None and saved != PRESETS.get(pattern, pattern):
                 return cls._from_regex(saved, digits, ConfigError)
             return cls(pattern, digits)
@@ -488,10 +524,10 @@ class Pretokenizer:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pretokenizer):
             return NotImplemented
-        return (self._regex, self._digits) == (other._regex, other._digits)
+        return (self._regex, self._digits, self._metaspace) == (other._regex, other._digits, other._metaspace)
 
     def __hash__(self) -> int:
-        return hash(("Pretokenizer", self._regex, self._digits))
+        return hash(("Pretokenizer", self._regex, self._digits, self._metaspace))
 
     def __repr__(self) -> str:
         return f"Pretokenizer({self._pattern!r}, digits={self._digits!r})"

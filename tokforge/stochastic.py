@@ -128,7 +128,12 @@ class SplitTable:
 
     @classmethod
     def of(cls, model: Any) -> "SplitTable":
-        return cls(model.vocab, model.special_tokens.values())
+        """The table of a model's vocabulary; byte-fallback tokens are neither split nor halves
+        (their bytes are single characters' pieces or parts of characters)."""
+        fixed = set(model.special_tokens.values())
+        if getattr(model, "byte_fallback", False):
+            fixed.update(range(model.byte_base, model.byte_base + 256))
+        return cls(model.vocab, fixed)
 
     def splits(self, token: int) -> list[tuple[int, int]]:
         a, b = self.offsets[token], self.offsets[token + 1]

@@ -62,6 +62,9 @@ class Tokenizer:
         self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved}
         self._specials = SpecialSplitter(self._user_specials)
         self._cache: dict[str, list[int]] = {}
+        if self.pretokenizer.metaspace != getattr(model, "byte_fallback", False):
+            raise ModelFormatError("the 'metaspace' pretokenizer goes with a byte-fallback Unigram model and the "
+                                   "byte-fallback model with it (with a byte-level pattern, every byte is a piece)")
         model.tables()  # validate the vocabulary and merges now, not at the first encode
 
     # ---- vocabulary -------------------------------------------------------------------------
@@ -75,10 +78,13 @@ class Tokenizer:
         return dict(self._user_specials)
 
     def id_to_token(self, i: int) -> str:
-        """The token's text as in tokenizer.json (byte-level characters; specials as they are)."""
+        """The token's text as in tokenizer.json (byte-level characters, or for the metaspace layout
+        "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
         self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
+        if self.pretokenizer.metaspace:
+            return self.model.token_text(i)
         return bytes_to_visible(self.model.vocab[i])
 
     def token_to_id(self, token: str) -> int | None:
@@ -284,10 +290,11 @@ class Tokenizer:
                     f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe', 'unigram' and 'morph'")
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
             numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
+            pretokenizer = Pretokenizer.from_config(doc["pretokenizer"])
             if doc["algorithm"] == "unigram":
                 if numbers:
                     raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
-                model = UnigramModel.from_vocab_list(doc["vocab"], specials, source)
+                model = UnigramModel.from_vocab_list(doc["vocab"], specials, source, pretokenizer.metaspace)
             else:
                 for token in numbers.reserved_tokens() if numbers else ():
                     if token not in doc["vocab"]:
@@ -295,8 +302,7 @@ class Tokenizer:
                                                f"fixed token {token!r}")
                     specials[token] = int(doc["vocab"][token])
                 model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
-            return cls(model, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
-                       doc.get("training"), numbers)
+            return cls(model, Normalizer(doc["normalizer"]), pretokenizer, doc.get("training"), numbers)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
 

@@ -29,7 +29,7 @@ from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
-from tokforge.unigram import train_unigram
+from tokforge.unigram import train_unigram, with_byte_fallback
 from tokforge.words import WordCounter, WordCounts, lengths_of, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
@@ -215,6 +215,8 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         model = train_unigram(counts, config.vocab_size, special_tokens=config.special_tokens,
                               min_frequency=config.min_frequency, max_token_length=config.max_token_length,
                               on_progress=lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n)))
+        if pretokenizer.metaspace:
+            model = with_byte_fallback(model, config.vocab_size)
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731

@@ -15,6 +15,12 @@ at most 1.1 x the target is left; the best-scored pieces then make exactly ``voc
 Ids: special tokens first (in the order given), then the 256 byte tokens in the order of their
 byte-level characters (``BYTE_ORDER``, as BPE), then the learned pieces by decreasing score.
 
+Byte fallback (``byte_fallback=True``, the sentencepiece-style layout made by
+:func:`with_byte_fallback` for the ``"metaspace"`` pretokenizer): pieces are whole characters, the
+256 byte tokens (``<0x00>``..``<0xFF>``, ids right after the specials, in byte order) are not
+pieces, and a character that no piece covers alone is encoded as its UTF-8 bytes' tokens -- Hugging
+Face's Unigram with ``byte_fallback`` and an ``<unk>`` token (a special token here), exactly.
+
     >>> from tokforge.words import WordCounts
     >>> counts = WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5, "pun": 4, "bun": 6})
     >>> model = train_unigram(counts, vocab_size=260)
@@ -35,6 +41,7 @@ import numpy as np
 
 from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
+from tokforge.pretokenizers import METASPACE_MARK
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample, unigram_seed
 from tokforge.words import WordCounts, encode_each, lengths_of, offsets_from_lengths
@@ -43,6 +50,8 @@ SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses t
 MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)
 DROP_EXPECTED = 0.5      # the M-step drops pieces expected fewer times (sentencepiece's threshold)
 DESIRED_MARGIN = 1.1     # EM and pruning stop at this many times the target; the final cut is by score
+UNK_PENALTY = 10.0       # byte fallback: an unknown character scores the lowest token score minus this (HF)
+UNK_TOKEN = "<unk>"      # byte fallback: HF's Unigram needs an unknown token (never produced by encoding)
 N_CHUNKS = 8             # words (and pieces) are cut into this many chunks, summed in order: the
                          # result does not depend on the number of threads
 
@@ -58,9 +67,43 @@ class UnigramModel:
     vocab: list[bytes]
     scores: list[float]
     special_tokens: dict[str, int] = field(default_factory=dict)
+    byte_fallback: bool = False
 
     def __post_init__(self) -> None:
         self._tables = None
+
+    @property
+    def byte_base(self) -> int:
+        """Byte fallback: the id of byte token ``<0x00>`` (byte b has id ``byte_base + b``)."""
+        return len(self.special_tokens)
+
+    def _byte_token(self, i: int) -> bool:
+        return self.byte_fallback and self.byte_base <= i < self.byte_base + 256
+
+    def token_text(self, i: int) -> str:
+        """Byte fallback: token ``i``'s string in tokenizer.json (a piece's spaces as "▁", byte tokens
+        as ``<0xNN>``, specials as they are).
+
+        >>> m = with_byte_fallback(UnigramModel([bytes([b]) for b in range(256)] + [b" a"], [-1.0] * 256 + [-0.5]), 259)
+        >>> [m.token_text(i) for i in (0, 1 + 0x41, 257)]
+        ['<unk>', '<0x41>', '▁a']
+        """
+        specials = {i: t for t, i in self.special_tokens.items()}
+        if i in specials:
+            return specials[i]
+        if self._byte_token(i):
+            return f"<0x{i - self.byte_base:02X}>"
+        return self.vocab[i].decode("utf-8").replace(" ", METASPACE_MARK)
+
+    def _export_scores(self) -> list[float]:
+        """Every token's score as tokenizer.json holds it: special tokens (and byte-fallback tokens)
+        get one so low that HF's lattice prefers any path of pieces to theirs (HF's lattice holds
+        every token string; tokforge's holds the same ones, see ``_encode_tables``)."""
+        fixed = set(self.special_tokens.values()) | {i for i in range(len(self.vocab)) if self._byte_token(i)}
+        regular = [s for i, s in enumerate(self.scores) if i not in fixed]
+        longest = max([len(self.vocab[i]) for i in self.special_tokens.values()] + [6 * self.byte_fallback])
+        low = float(math.floor((longest + 1) * min(regular + [0.0]))) - 1.0
+        return [low if i in fixed else s for i, s in enumerate(self.scores)]
 
     def tables(self):
         """(the trie: slots, near, longest; scores by id) for the lattice kernels."""
@@ -74,6 +117,10 @@ class UnigramModel:
 
     def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
+        if self.byte_fallback:
+            scores = self.tables()[-1]
+            return lattice.viterbi_fallback_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
+                                                  *self.tables(), float(scores.min()) - UNK_PENALTY, self.byte_base)
         ids, id_bounds = lattice.viterbi_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
                                                *self.tables())
         if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
@@ -87,6 +134,7 @@ class UnigramModel:
         ``piece_seeds[j]`` (see ``tokforge.stochastic``); among the ``nbest`` best segmentations
         when ``nbest > 1``, Viterbi when 1, all of them when <= 0 (``tokforge.kernels.unigram_sample``)."""
         check_sampling(alpha, nbest)
+        self._no_fallback("Unigram sampling")
         bounds = np.asarray(bounds, np.int64)
         piece_seeds = np.asarray(piece_seeds, np.uint64)
         if len(piece_seeds) != len(bounds) - 1:
@@ -102,22 +150,33 @@ class UnigramModel:
         The first is the Viterbi segmentation."""
         if n < 0:
             raise InputError(f"n must be >= 0, got {n}")
+        self._no_fallback("n-best encoding")
         ids, bounds, scores = lattice.nbest_word(np.frombuffer(piece, np.uint8), *self.tables(), n)
         ids = ids.tolist()
         return [(ids[bounds[k]:bounds[k + 1]], float(scores[k])) for k in range(len(scores))]
+
+    def _no_fallback(self, what: str) -> None:
+        if self.byte_fallback:
+            raise ConfigError(f"{what} is not available for byte-fallback (pattern 'metaspace') Unigram models "
+                              "yet; train with a byte-level pattern (e.g. the default cl100k, or 'whitespace' "
+                              "for whitespace-only splits) to use it")
 
     # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
     def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
         """``[[token, score], ...]`` in id order; special tokens have score None."""
         specials = set(self.special_tokens.values())
-        return [[token_text(i), None if i in specials else self.scores[i]] for i in range(len(self.vocab))]
+        return [[token_text(i), None if i in specials or self._byte_token(i) else self.scores[i]]
+                for i in range(len(self.vocab))]
 
     @classmethod
-    def from_vocab_list(cls, entries: list, specials: dict[str, int], source: str) -> "UnigramModel":
-        """Inverse of :meth:`to_vocab_list` (also reads tokenizer.json's Unigram ``vocab``)."""
+    def from_vocab_list(cls, entries: list, specials: dict[str, int], source: str,
+                        byte_fallback: bool = False) -> "UnigramModel":
+        """Inverse of :meth:`to_vocab_list` (also reads tokenizer.json's Unigram ``vocab``); with
+        ``byte_fallback``, token strings as :meth:`token_text` writes them."""
         vocab: list[bytes] = []
         scores: list[float] = []
         special_ids = set(specials.values())
+        byte_base = len(specials)
         for i, entry in enumerate(entries):
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
                 raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} is not [token, score]")
@@ -129,26 +188,32 @@ class UnigramModel:
                 vocab.append(text.encode("utf-8"))
                 scores.append(0.0)
                 continue
+            if byte_fallback and byte_base <= i < byte_base + 256:
+                if text != f"<0x{i - byte_base:02X}>":
+                    raise ModelFormatError(f"{source}: id {i} should be the byte token <0x{i - byte_base:02X}> "
+                                           f"(byte tokens follow the {byte_base} special tokens), got {text!r}")
+                vocab.append(bytes([i - byte_base]))
+                scores.append(0.0)
+                continue
             if not isinstance(score, (int, float)) or isinstance(score, bool):
                 raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} has no numeric score")
-            vocab.append(visible_to_bytes(text))
+            vocab.append(text.replace(METASPACE_MARK, " ").encode("utf-8") if byte_fallback else visible_to_bytes(text))
             scores.append(float(score))
         for text, i in specials.items():
             if not 0 <= i < len(vocab):
                 raise ModelFormatError(f"{source}: special token {text!r} has id {i}, outside the vocabulary")
-        model = cls(vocab, scores, dict(specials))
+        if byte_fallback and (UNK_TOKEN not in specials or sorted(special_ids) != list(range(byte_base))):
+            raise ModelFormatError(f"{source}: a byte-fallback Unigram model needs the special token {UNK_TOKEN!r} "
+                                   "and its special tokens first, then the 256 byte tokens")
+        model = cls(vocab, scores, dict(specials), byte_fallback)
         model.tables()  # validate now
         return model
 
     def hf_model(self, token_text: Callable[[int], str]) -> dict:
-        """The ``"model"`` value of tokenizer.json (HF ``Unigram``). Special tokens get a score so low
-        that HF's lattice never prefers them to their bytes (tokforge leaves them out of it)."""
-        specials = set(self.special_tokens.values())
-        regular = [s for i, s in enumerate(self.scores) if i not in specials]
-        longest = max((len(self.vocab[i]) for i in specials), default=0)
-        special_score = float(math.floor((longest + 1) * min(regular + [0.0]))) - 1.0
-        vocab = [[token_text(i), special_score if i in specials else self.scores[i]] for i in range(len(self.vocab))]
-        return {"type": "Unigram", "unk_id": None, "vocab": vocab, "byte_fallback": False}
+        """The ``"model"`` value of tokenizer.json (HF ``Unigram``), scores from ``_export_scores``."""
+        vocab = [[token_text(i), s] for i, s in enumerate(self._export_scores())]
+        unk = self.special_tokens[UNK_TOKEN] if self.byte_fallback else None
+        return {"type": "Unigram", "unk_id": unk, "vocab": vocab, "byte_fallback": self.byte_fallback}
 
 
 def check_sampling(alpha: float, nbest: int) -> None:
@@ -178,9 +243,11 @@ def combine_nbest(options: list[list[tuple[list[int], float]]], n: int) -> list[
 
 
 def _encode_tables(model: UnigramModel):
-    special_ids = set(model.special_tokens.values())
     if len(model.scores) != len(model.vocab):
         raise ModelFormatError(f"{len(model.vocab)} pieces but {len(model.scores)} scores")
+    if model.byte_fallback:
+        return _fallback_tables(model)
+    special_ids = set(model.special_tokens.values())
     regular = [i for i in range(len(model.vocab)) if i not in special_ids]
     seen: dict[bytes, int] = {}
     for i in regular:
@@ -201,6 +268,77 @@ def _encode_tables(model: UnigramModel):
     trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(pieces)), np.array(regular, np.int32))
     scores = np.array([0.0 if i in special_ids else s for i, s in enumerate(model.scores)], np.float64)
     return trie + (scores,)
+
+
+def _fallback_tables(model: UnigramModel):
+    """The lattice of a byte-fallback model holds what HF's does: every token string of the
+    tokenizer.json (pieces, ``<0xNN>`` byte tokens, specials), with the exported scores, in the
+    text the model sees (spaces for "▁"); special tokens with a real space can never match there."""
+    if UNK_TOKEN not in model.special_tokens:
+        raise ModelFormatError(f"a byte-fallback Unigram model needs the special token {UNK_TOKEN!r}")
+    strings: dict[bytes, int] = {}
+    for i in range(len(model.vocab)):
+        text = model.token_text(i)
+        if " " in text and i in model.special_tokens.values():
+            continue
+        try:
+            key = text.replace(METASPACE_MARK, " ").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ModelFormatError(f"token {i} {text!r} is not valid text") from None
+        if not key:
+            raise ModelFormatError(f"token {i} is empty")
+        if key in strings:
+            raise ModelFormatError(f"tokens {strings[key]} and {i} are both {text!r}; token strings must be unique")
+        strings[key] = i
+    scores = np.array(model._export_scores(), np.float64)
+    if not np.isfinite(scores).all():
+        raise ModelFormatError("scores must be finite")
+    keys = list(strings)
+    arena = np.frombuffer(b"".join(keys), np.uint8)
+    trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(keys)), np.array(list(strings.values()), np.int32))
+    return trie + (scores,)
+
+
+def with_byte_fallback(model: UnigramModel, vocab_size: int) -> UnigramModel:
+    """The sentencepiece-style layout of a trained byte-level model: special tokens (with
+    ``<unk>`` added last if missing), the 256 byte tokens, then the pieces that are whole
+    characters (learned pieces and ASCII bytes; not a byte token's or special's string) by
+    decreasing score, cut to exactly ``vocab_size`` tokens. Characters left without a piece are
+    encoded by their bytes.
+
+    >>> m = UnigramModel([b"<s>"] + [bytes([b]) for b in range(256)] + ["é".encode(), b"ab"],
+    ...                  [0.0] + [-9.0] * 256 + [-2.0, -1.0], {"<s>": 0})
+    >>> fb = with_byte_fallback(m, 262)
+    >>> [fb.token_text(i) for i in (0, 1, 2, 258, 259)], len(fb.vocab)
+    (['<s>', '<unk>', '<0x00>', 'ab', 'é'], 262)
+    """
+    specials = dict(model.special_tokens)
+    if UNK_TOKEN not in specials:
+        specials[UNK_TOKEN] = len(specials)
+    n_pieces = vocab_size - len(specials) - 256
+    if n_pieces < 0:
+        raise ConfigError(f"vocab_size {vocab_size} is smaller than the {len(specials)} special tokens "
+                          f"(with {UNK_TOKEN}) + 256 byte tokens; use at least {len(specials) + 256}")
+    fixed = {t.replace(METASPACE_MARK, " ") for t in specials} | {f"<0x{b:02X}>" for b in range(256)}
+    candidates = []
+    for i, piece in enumerate(model.vocab):
+        if i in model.special_tokens.values() or (len(piece) == 1 and piece[0] >= 0x80):
+            continue
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if text not in fixed:
+            candidates.append((-model.scores[i], i))
+    chosen = [i for _, i in sorted(candidates)[:n_pieces]]
+    if len(chosen) < n_pieces:
+        raise ConfigError(f"vocab_size {vocab_size} is larger than the corpus supports with byte fallback: only "
+                          f"{len(chosen)} pieces are whole characters; use a vocab_size of at most "
+                          f"{vocab_size - n_pieces + len(chosen)}")
+    ordered = sorted(specials, key=specials.get)
+    vocab = [t.encode("utf-8") for t in ordered] + [bytes([b]) for b in range(256)] + [model.vocab[i] for i in chosen]
+    scores = [0.0] * (len(ordered) + 256) + [model.scores[i] for i in chosen]
+    return UnigramModel(vocab, scores, {t: k for k, t in enumerate(ordered)}, byte_fallback=True)
 
 
 # ---- training ---------------------------------------------------------------------------------

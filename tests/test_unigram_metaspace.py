@@ -1,0 +1,170 @@
+"""The sentencepiece-style Unigram layout (pattern "metaspace"): HF's Metaspace pre-tokenizer and a
+Unigram model with byte fallback, exactly as transformers encodes it."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tokforge
+from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.kernels import unigram_lattice as lattice
+from tokforge.pretokenizers import Pretokenizer
+from tokforge.stochastic import Sampling, StochasticEncoder
+from tokforge.unigram import UNK_TOKEN, UnigramModel, with_byte_fallback
+from tokforge.words import lengths_of, offsets_from_lengths
+
+from conftest import CORPORA
+from reference import reference_fallback_viterbi
+from test_hf_parity import texty
+
+transformers = pytest.importorskip("transformers")
+MARK = "\u2581"
+
+
+@pytest.fixture(scope="module", params=[{}, {"normalizer": ("nfkc",), "special_tokens": ("<pad>", "<|endoftext|>")}],
+                ids=["plain", "nfkc-specials"])
+def metaspace_pair(request, tmp_path_factory):
+    """(tokforge metaspace Unigram tokenizer, transformers tokenizer from its saved folder, folder)."""
+    tok = tokforge.train(str(CORPORA), algo="unigram", vocab_size=1200, pattern="metaspace", **request.param)
+    folder = tmp_path_factory.mktemp("metaspace")
+    tok.save(folder)
+    return tok, transformers.AutoTokenizer.from_pretrained(str(folder)), folder
+
+
+def expected_text(tok, text: str) -> str:
+    """What decode gives back: the normalized text, a literal '▁' read as a space (as HF does)."""
+    return tok.normalizer.normalize(text).replace(MARK, " ")
+
+
+# characters the corpus lacks (byte fallback), the marks and the strings of byte and unknown tokens
+rare = st.sampled_from(["\U0001F600", "\u4E2D\u6587", "\U00010348", "\u0915\u094D", MARK, MARK + MARK + "x",
+                        "<0x41>", "<0xF0>", UNK_TOKEN, "\uff1cpad\uff1e", " <unk> ", "\u00a0\u3000"])
+metaspace_texts = st.lists(st.one_of(texty, rare), max_size=6).map("".join)
+
+
+def test_layout_and_files(metaspace_pair):
+    tok, _, folder = metaspace_pair
+    assert tok.vocab_size == 1200 and tok.model.byte_fallback and UNK_TOKEN in tok.special_tokens
+    base = tok.model.byte_base
+    assert [tok.id_to_token(base + b) for b in (0, 0x41, 0xFF)] == ["<0x00>", "<0x41>", "<0xFF>"]
+    doc = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert doc["pre_tokenizer"]["type"] == "Metaspace" and doc["model"]["byte_fallback"] is True
+    assert doc["model"]["unk_id"] == tok.special_tokens[UNK_TOKEN]
+    pieces = [t for t, _ in doc["model"]["vocab"][base + 256:]]
+    assert any(t.startswith(MARK) for t in pieces) and not any(" " in t for t in pieces)
+
+
+def test_corpus_files_encode_identically_in_transformers(metaspace_pair, corpus_files):
+    tok, hf, _ = metaspace_pair
+    for path in corpus_files:
+        text = path.read_text(encoding="utf-8")
+        ours = tok.encode(text)
+        assert hf.encode(text, add_special_tokens=True) == ours, path.name
+        assert tok.decode(ours) == expected_text(tok, text) == hf.decode(ours)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(metaspace_texts)
+def test_generated_strings_encode_identically_in_transformers(metaspace_pair, text):
+    tok, hf, _ = metaspace_pair
+    ids = tok.encode(text)
+    assert hf.encode(text, add_special_tokens=True) == ids
+    assert hf.decode(ids) == tok.decode(ids)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=40), metaspace_texts))
+def test_round_trip(metaspace_pair, text):
+    tok, _, _ = metaspace_pair
+    assert tok.decode(tok.encode(text)) == expected_text(tok, text)
+
+
+def test_unknown_characters_become_their_byte_tokens(metaspace_pair):
+    tok, _, _ = metaspace_pair
+    emoji = "\U0001F600"
+    assert tok.token_to_id(emoji) is None
+    ids = tok.encode("x" + emoji)
+    assert ids[-4:] == [tok.model.byte_base + b for b in emoji.encode()]
+
+
+def test_native_and_tokenizer_json_reload_the_same_model(metaspace_pair, corpus_files):
+    tok, _, folder = metaspace_pair
+    text = corpus_files[0].read_text(encoding="utf-8")[:20000] + " \U0001F600 " + MARK
+    for path in (folder / "tokforge.json", folder / "tokenizer.json"):
+        again = tokforge.Tokenizer.load(path)
+        assert again.model.vocab == tok.model.vocab and again.model.byte_fallback
+        assert again.special_tokens == tok.special_tokens and again.pretokenizer == tok.pretokenizer
+        assert again.encode(text) == tok.encode(text)
+
+
+def test_encode_batch_equals_encode(metaspace_pair, corpus_files):
+    tok, _, _ = metaspace_pair
+    lines = corpus_files[3].read_text(encoding="utf-8").splitlines(keepends=True)[:2000]
+    assert tok.encode_batch(lines) == [tok.encode(t) for t in lines]
+
+
+def test_sampling_and_nbest_are_refused_with_a_clear_error(metaspace_pair):
+    tok, _, _ = metaspace_pair
+    with pytest.raises(ConfigError, match="byte-fallback"):
+        tok.encode_nbest("kitap", 2)
+    with pytest.raises(ConfigError, match="byte-fallback"):
+        StochasticEncoder(tok, Sampling(unigram_alpha=0.5), seed=1)
+
+
+def test_stochastok_never_splits_into_byte_tokens(metaspace_pair, corpus_files):
+    tok, _, _ = metaspace_pair
+    text = corpus_files[0].read_text(encoding="utf-8")[:3000]
+    ids = StochasticEncoder(tok, Sampling(stochastok=0.5), seed=3).encode(text)
+    base = tok.model.byte_base
+    assert tok.decode(ids) == expected_text(tok, text) and len(ids) > len(tok.encode(text))
+    assert sum(base <= i < base + 256 for i in ids) == sum(base <= i < base + 256 for i in tok.encode(text))
+
+
+# -- the kernel against enumeration ---------------------------------------------------------------
+
+chars = st.sampled_from(["a", "b", "\u00e9", "\u4e2d", "\U0001F600"])
+strings = st.lists(chars, min_size=1, max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(strings.filter(lambda s: len(s) <= 3), max_size=10), st.lists(st.integers(-6, -1), min_size=10,
+       max_size=10), st.lists(strings, min_size=1, max_size=5), st.integers(-12, -7))
+def test_fallback_viterbi_matches_enumeration_with_ties(vocab, scores, words, unk_score):
+    pieces = sorted(vocab)
+    ids = {p.encode(): i for i, p in enumerate(pieces)}
+    scores = np.array(scores[:len(pieces)] or [0.0], np.float64)
+    keys = list(ids)
+    trie = lattice.build_trie(np.frombuffer(b"".join(keys) or b"\0", np.uint8)[:sum(map(len, keys))],
+                              offsets_from_lengths(lengths_of(keys)), np.arange(len(keys), dtype=np.int32))
+    encoded = [w.encode() for w in words]
+    out, bounds = lattice.viterbi_fallback_words(np.frombuffer(b"".join(encoded), np.uint8),
+                                                 offsets_from_lengths(lengths_of(encoded)), *trie, scores,
+                                                 float(unk_score), 100)
+    for j, word in enumerate(encoded):
+        assert out[bounds[j]:bounds[j + 1]].tolist() == reference_fallback_viterbi(word, ids, scores, unk_score, 100)
+
+
+# -- configuration and layout ------------------------------------------------------------------
+
+def test_config_errors_and_unk():
+    assert tokforge.TrainConfig(algo="unigram", pattern="metaspace").special_tokens == ("<|endoftext|>", UNK_TOKEN)
+    with pytest.raises(ConfigError, match="metaspace.*unigram"):
+        tokforge.TrainConfig(algo="bpe", pattern="metaspace")
+    with pytest.raises(ConfigError, match="digit"):
+        Pretokenizer("metaspace", digits="rtl3")
+
+
+def test_with_byte_fallback_gives_exactly_the_vocab_size_and_whole_characters():
+    pieces = [bytes([b]) for b in range(256)] + ["é".encode(), b" a", b"<0x41>", "中".encode()[:2]]
+    model = UnigramModel(pieces, [-9.0] * 256 + [-1.0, -2.0, -0.5, -0.1])
+    fb = with_byte_fallback(model, 300)
+    assert len(fb.vocab) == 300 and fb.special_tokens == {UNK_TOKEN: 0}
+    learned = fb.vocab[257:]
+    assert learned[:2] == ["é".encode(), b" a"] and b"<0x41>" not in learned and "中".encode()[:2] not in learned
+    assert all(len(p) > 1 or p[0] < 0x80 for p in learned)
+    with pytest.raises(ConfigError, match="at most"):
+        with_byte_fallback(UnigramModel(pieces[:256], [-1.0] * 256), 1000)
+    with pytest.raises(ModelFormatError, match="byte token"):
+        UnigramModel.from_vocab_list([[UNK_TOKEN, None], ["x", -1.0]] + [[f"<0x{b:02X}>", None] for b in range(256)],
+                                     {UNK_TOKEN: 0}, "test", byte_fallback=True)
