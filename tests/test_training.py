@@ -13,7 +13,8 @@ from conftest import CORPORA
 
 @pytest.mark.parametrize("pattern, digits, normalizer", [
     ("cl100k", "none", ("none",)), ("gpt2", "rtl3", ("none",)), ("o200k", "single", ("lowercase",)),
-    ("whitespace", "ltr3", ("none",)), ("cl100k", "none", ("nfkc", "collapse_whitespace"))])
+    ("whitespace", "ltr3", ("none",)), ("cl100k", "none", ("nfkc", "collapse_whitespace")),
+    ("metaspace", "none", ("nfkc",))])
 def test_fast_and_slow_feed_count_the_same(monkeypatch, pattern, digits, normalizer):
     pretokenizer = Pretokenizer(pattern, digits)
     specials = SpecialSplitter({"<|endoftext|>": 0})

@@ -145,6 +145,19 @@ def test_fallback_viterbi_matches_enumeration_with_ties(vocab, scores, words, un
         assert out[bounds[j]:bounds[j + 1]].tolist() == reference_fallback_viterbi(word, ids, scores, unk_score, 100)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from(" a\nb\u00e9\u4e2d\u2581\t"), max_size=10), min_size=1, max_size=4))
+def test_metaspace_byte_scan_equals_split(docs):
+    pre = Pretokenizer("metaspace")
+    encoded = [d.encode() for d in docs]
+    buf = b"".join(encoded)
+    bounds = pre.scan_bytes(buf, offsets_from_lengths(lengths_of(encoded)))
+    if bounds is None:  # a literal mark: only split() can turn it into a space
+        assert any(MARK in d for d in docs)
+        return
+    assert [buf[i:j].decode() for i, j in zip(bounds[:-1], bounds[1:])] == [p for d in docs for p in pre.split(d)]
+
+
 # -- configuration and layout ------------------------------------------------------------------
 
 def test_config_errors_and_unk():

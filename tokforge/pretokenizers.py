@@ -234,6 +234,19 @@ _METASPACE_REGEX = "[ \u2581][^ \u2581]*|[^ \u2581]+"
 _METASPACE_HF = {"type": "Metaspace", "replacement": METASPACE_MARK, "prepend_scheme": "never", "split": True}
 
 
+def _metaspace_bounds(buf: bytes, doc_bounds: np.ndarray) -> np.ndarray | None:
+    """The metaspace split of UTF-8 documents (a piece starts at each space), in ``scan_bytes``'
+    form; None when a literal "▁" occurs (its pieces are not substrings of ``buf``: split() them).
+
+    >>> _metaspace_bounds(b"a  b\\nc d", np.array([0, 4, 8])).tolist()
+    [0, 1, 2, 4, 6, 8]
+    """
+    if METASPACE_MARK.encode("utf-8") in buf:
+        return None
+    arr = np.frombuffer(buf, np.uint8)
+    return np.union1d(np.asarray(doc_bounds, np.int64), np.flatnonzero(arr == 0x20)).astype(np.int64)
+
+
 class Pretokenizer:
     r"""Split text with a digit policy then a split regex, exactly like HF's ``Split(..., "isolated")``.
 
@@ -357,6 +370,8 @@ class Pretokenizer:
         >>> Pretokenizer(r"\\p{L}+").scan_bytes(text, np.array([0, 13])) is None
         True
         """
+        if self._metaspace:
+            return _metaspace_bounds(buf, doc_bounds)
         from tokforge.kernels import pretokenize as kernels  # numba: imported on first use only
         from tokforge.unicode_classes import class_table
 
@@ -384,6 +399,8 @@ class Pretokenizer:
         return self._scanner() is not None
 
     def _scanner(self) -> str | None:
+        if self._metaspace:
+            return METASPACE
         from tokforge.kernels import pretokenize as kernels
 
         name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)

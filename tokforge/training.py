@@ -112,8 +112,9 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
             if numbers is not None or not pretokenizer.has_scanner or specials.occurs_in(block.data):
                 yield block, None
                 continue
-            block = block if identity else normalized(block, normalizer)
-            yield block, pretokenizer.scan_bytes(block.data, block.bounds)
+            ready = block if identity else normalized(block, normalizer)
+            piece_bounds = pretokenizer.scan_bytes(ready.data, ready.bounds)
+            yield (block, None) if piece_bounds is None else (ready, piece_bounds)
 
     for block, piece_bounds in prefetch(scanned()):
         if piece_bounds is not None:
