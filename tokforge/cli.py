@@ -10,6 +10,7 @@ import click
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
+from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
@@ -115,8 +116,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
               help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
                    "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
                    "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
-                   "(root-affix stage with shared allomorph ids and case markers, then BPE for the rest; "
-                   "tokforge.json only).")
+                   "(root-affix stage with shared allomorph ids and case markers, then --morph-fallback for the "
+                   "rest; tokforge.json only).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -139,10 +140,16 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "JSON rule set (format in tokforge/morph.py).")
 @click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
               help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
-                   "of the corpus); the rest goes to the BPE fallback.")
+                   "of the corpus); the rest goes to the fallback model (--morph-fallback).")
+@click.option("--morph-fallback", type=click.Choice(list(FALLBACKS)), default=DEFAULTS.morph_fallback,
+              show_default=True,
+              help="morph: the model trained on, and encoding, everything the root-affix stage leaves (words "
+                   "without an analysis, roots without a token, numbers, punctuation, whitespace): bpe "
+                   "(byte-level BPE) or unigram (byte-level Unigram LM, as --algo unigram: most likely "
+                   "segmentation).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_token_length,
-          transition, max_words, superword_pattern, morph_rules, morph_roots, quiet, **pipeline):
+          transition, max_words, superword_pattern, morph_rules, morph_roots, morph_fallback, quiet, **pipeline):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`; or on saved
     word counts (--from-counts DIR, written by `tokforge count`).
@@ -156,7 +163,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
-                         morph_roots=morph_roots, **_pipeline_config(**pipeline))
+                         morph_roots=morph_roots, morph_fallback=morph_fallback, **_pipeline_config(**pipeline))
     tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
     try:
         written = tok.save(output)
@@ -424,7 +431,7 @@ def info(model, as_json):
     tok = Tokenizer.load(model)
     facts = {
         "algorithm": f"{tok.algorithm} (byte-level)",
-        **({"algorithm": "morph (root-affix stage + byte-level BPE fallback)",
+        **({"algorithm": f"morph (root-affix stage + byte-level {FALLBACK_LABELS[tok.fallback]} fallback)",
             "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
         "vocab_size": tok.vocab_size,
         **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
