@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tokforge.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
@@ -475,6 +476,9 @@ def _sizes(text: str | None) -> list[int]:
                    "'word<TAB>seg1 seg2 ...' lines, or a .conllu file (the lemma ends the root).")
 @click.option("--wordlist", type=click.Path(dir_okay=False),
               help="Word list (one word a line, first field) for the share of valid-word tokens.")
+@click.option("--wordlist-language", type=click.Choice(list(FOLD_LANGUAGES)), default=None,
+              help="Case-fold the --wordlist and the tokens with this language's rules: tr or az map "
+                   "İ -> i and I -> ı (so ISPARTA matches ısparta). Default: Unicode casefold.")
 @click.option("--parallel", type=click.Path(file_okay=False),
               help="Folder of line-aligned translations, one file per language (en.txt, tr.txt, ...), for the "
                    "token premium of each language.")
@@ -497,8 +501,8 @@ def _sizes(text: str | None) -> list[int]:
 @click.option("--plots", type=click.Path(file_okay=False),
               help='Write PNG plots into this folder (needs matplotlib: pip install "tokforge[plot]").')
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference, sweep, seed, alpha, max_digits,
-                 sample_words, text_field, errors, csv_path, json_path, plots, quiet):
+def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, parallel, reference, sweep, seed,
+                 alpha, max_digits, sample_words, text_field, errors, csv_path, json_path, plots, quiet):
     """Measure and compare TOKENIZERS: tokforge models (a folder from `tokforge train -o`, or its
     tokforge.json) and any Hugging Face tokenizer (a tokenizer.json, or a folder with one).
 
@@ -536,7 +540,8 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
         from tokforge.plots import require_matplotlib
         require_matplotlib()  # fail now, not after the measurements
     options = Options(alpha=alpha, max_digits=max_digits, sample_words=sample_words,
-                      wordlist=read_wordlist(wordlist) if wordlist else None,
+                      wordlist=read_wordlist(wordlist, wordlist_language) if wordlist else None,
+                      wordlist_language=wordlist_language,
                       text_field=text_field, errors=errors, progress=not quiet)
     golds = [read_gold(g) for g in gold]
     languages = parallel_files(parallel, options) if parallel else None
@@ -547,6 +552,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
     report = Report([t.describe() for t in toks + swept],
                     options={"alpha": alpha, "max_digits": max_digits, "sample_words": sample_words,
                              "corpus": list(corpus), "gold": list(gold), "wordlist": wordlist,
+                             "wordlist_language": wordlist_language,
                              "parallel": parallel, "sweep": sizes})
     if corpus:
         evaluate(toks + swept, corpus, options, report)
