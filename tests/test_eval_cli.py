@@ -110,6 +110,24 @@ def test_premium_and_wordlist_from_the_cli(runner, files, tmp_path):
     assert report["domains"][0]["valid_word_tokens"] == pytest.approx(1 / 9)
 
 
+def test_wordlist_language_folds_the_dotted_capital_i(runner, files, tmp_path):
+    # the token "i" of "kitaplar" is the listed "İ" only with Turkish folding (casefold gives "i̇")
+    (tmp_path / "words.txt").write_text("İ\n", encoding="utf-8")
+    shares = {}
+    for language in ([], ["--wordlist-language", "tr"]):
+        result = runner.invoke(main, ["eval", str(files / "hand"), "--corpus", str(files / "corpus" / "tr"),
+                                      "--wordlist", str(tmp_path / "words.txt"), *language,
+                                      "--json", str(tmp_path / "r.json"), "-q"])
+        assert result.exit_code == 0, result.output
+        report = json.loads((tmp_path / "r.json").read_text())
+        shares[tuple(language)] = report["domains"][0]["valid_word_tokens"]
+        assert report["options"]["wordlist_language"] == (language[1] if language else None)
+    assert shares[()] == 0.0 and shares[("--wordlist-language", "tr")] == pytest.approx(1 / 9)
+    bad = runner.invoke(main, ["eval", str(files / "hand"), "--corpus", str(files / "corpus" / "tr"),
+                               "--wordlist", str(tmp_path / "words.txt"), "--wordlist-language", "de"])
+    assert bad.exit_code == 2 and "'tr', 'az'" in bad.output
+
+
 def test_compare_shows_the_words_cut_differently(runner, files):
     result = runner.invoke(main, ["compare", str(files / "hand"), str(files / "wordpiece.json"),
                                   "--text", "evler ev kitaplar"])

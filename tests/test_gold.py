@@ -66,4 +66,11 @@ def test_read_gold_picks_the_format_by_extension(tmp_path):
 
 def test_wordlist_takes_the_first_field_casefolded(tmp_path):
     (tmp_path / "w.txt").write_text("Kitap 120\nev\n\nİNSAN\n", encoding="utf-8")
-    assert read_wordlist(tmp_path / "w.txt") == {"kitap", "ev", "i̇nsan"}
+    assert read_wordlist(tmp_path / "w.txt") == {"kitap", "ev", "i̇nsan"}  # default: str.casefold, unchanged
+
+
+def test_wordlist_with_turkish_case_folding(tmp_path):
+    (tmp_path / "w.txt").write_text("İSTANBUL 3\nISPARTA\nIşık\nkitap\nStraße\n", encoding="utf-8")
+    assert read_wordlist(tmp_path / "w.txt", "tr") == {"istanbul", "ısparta", "ışık", "kitap", "straße"}
+    assert read_wordlist(tmp_path / "w.txt", "az") == read_wordlist(tmp_path / "w.txt", "tr")
+    assert read_wordlist(tmp_path / "w.txt") == {"i̇stanbul", "isparta", "işık", "kitap", "strasse"}

@@ -6,7 +6,7 @@ import pytest
 
 from tokforge import metrics
 from tokforge.adapters import TextBatch
-from tokforge.errors import InputError
+from tokforge.errors import ConfigError, InputError
 from tokforge.evaluate import Options, evaluate, evaluate_gold, evaluate_parallel, parallel_files
 from tokforge.gold import GoldSet, parse_tsv
 
@@ -100,6 +100,42 @@ def test_valid_word_tokens(tmp_path):
     row = only_row(evaluate([tok], [corpus(tmp_path, {"tr/a.txt": "ev evler kitap\n"})], options))
     assert row["valid_word_tokens"] == 3 / 8
     assert metrics.valid_word_tokens([" Kitap", "lar", "42", " "], {"kitap"}) == (1, 2)
+
+
+@pytest.mark.parametrize("text, folded_tr", [
+    ("İSTANBUL", "istanbul"), ("ISPARTA", "ısparta"), ("Işık", "ışık"), ("İzmir", "izmir"),
+    ("IĞDIR", "ığdır"), ("kitap", "kitap"), ("KİTAPLIK", "kitaplık"), ("ÇĞÖŞÜ", "çğöşü"), ("Straße", "straße"),
+])
+def test_turkish_case_folding_by_hand(text, folded_tr):
+    from tokforge.casing import fold_case
+    assert fold_case(text, "tr") == fold_case(text, "az") == folded_tr
+    assert fold_case(text) == text.casefold()  # the default is unchanged
+
+
+def test_turkish_case_folding_agrees_with_the_turkish_rule_set():
+    from tokforge.casing import fold_case
+    from tokforge.morph import load_rules
+    tr = load_rules("tr")
+    for word in ["İSTANBUL", "ISPARTA", "Işık", "ığdır", "ÖĞRETMENLİK", "x86"]:
+        assert fold_case(word, "tr") == tr.lower(word)
+        assert tr.upper(fold_case(word, "tr")) == tr.upper(word)
+
+
+def test_unknown_fold_language_names_the_choices():
+    from tokforge.casing import fold_case
+    with pytest.raises(ConfigError, match="choose one of tr, az"):
+        fold_case("x", "de")
+
+
+def test_valid_word_tokens_with_turkish_folding():
+    words = {"istanbul", "ısparta", "ev"}
+    surfaces = [" İSTANBUL", " ISPARTA", "EV", " Isparta", " İstanbul", "42"]
+    # every letter-bearing surface folds onto a listed word in tr; casefold misses the I forms
+    assert metrics.valid_word_tokens(surfaces, words, "tr") == (5, 5)
+    assert metrics.valid_word_tokens(surfaces, words) == (1, 5)  # only "EV": İ -> i̇, I -> i
+    reference = sum(1 for s in set(surfaces) if any(c.isalpha() for c in s)
+                    and s.strip().replace("I", "ı").replace("İ", "i").lower() in words)
+    assert reference == 5
 
 
 GOLD = "evler\tev ler\nkitaplar\tkitap lar\n"

@@ -12,7 +12,8 @@ from tokforge.cli import main
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
 from tokforge.gold import GoldSet, parse_tsv
 from tokforge.morph import load_rules
-from tokforge.morph_tokenizer import CAP, CAPS, MorphStage, MorphTokenizer, affix_token, root_token
+from tokforge.morph_tokenizer import CAP, CAPS, FALLBACKS, MorphStage, MorphTokenizer, affix_token, root_token
+from tokforge.unigram import UnigramModel, train_unigram
 from tokforge.words import WordCounts
 
 from conftest import CORPORA, ROOT
@@ -121,13 +122,31 @@ WORDS = ["ev", "evler", "evlerde", "kitap", "kitaplar", "kitabı", "kitapta", "o
          "güzel", "güzellik", "gittim", "okuyorum", "istanbul", "ışık", "iğne", "saat", "saatler"]
 
 
-@pytest.fixture(scope="module")
-def tok():
-    """A small hybrid: root tokens for kitap, ev and okul, BPE trained on a few words."""
+@pytest.fixture(scope="module", params=FALLBACKS)
+def tok(request):
+    """A small hybrid: root tokens for kitap, ev and okul, the fallback (BPE or Unigram) trained
+    on a few words."""
     stage = MorphStage(TR, ["ev", "kitap", "okul"])
     counts = WordCounts.from_dict({" güzel": 5, " saat": 4, " ler": 3, " the": 3, "ışık": 2, " 123": 2, "\n": 2})
-    model = train_bpe(counts, 400, special_tokens=("<|endoftext|>", *stage.reserved_tokens()))
-    return MorphTokenizer(model, stage)
+    specials = ("<|endoftext|>", *stage.reserved_tokens())
+    if request.param == "unigram":  # substrings seen once may be pieces: 20 learned pieces
+        model = train_unigram(counts, len(specials) + 256 + 20, special_tokens=specials, min_frequency=1)
+    else:
+        model = train_bpe(counts, 400, special_tokens=specials)
+    tok = MorphTokenizer(model, stage)
+    assert tok.fallback == request.param
+    return tok
+
+
+def test_fallback_text_is_the_fallback_models_own_encoding(tok):
+    """Text the stage leaves is the fallback model's own encoding of that unit (Viterbi for Unigram)."""
+    assert tok.pieces(" güzeller") == [" güzel", affix_token(TR, TR.affix_index["PL"])]
+    assert tok.encode(" güzeller")[:-1] == tok.model.encode_pieces([" güzel".encode()])[0]
+    if tok.fallback == "unigram":
+        assert isinstance(tok.model, UnigramModel)
+        ids = tok.encode(" saat")
+        best, score = tok.model.nbest(" saat".encode(), 1)[0]
+        assert ids == best and score == pytest.approx(sum(tok.model.scores[i] for i in ids))
 
 
 def test_allomorphs_share_one_id_and_decode_to_each_surface(tok):
@@ -220,6 +239,7 @@ def test_offsets_cover_the_text_in_order(tok):
 
 
 def test_save_load_and_export_refusal(tok, tmp_path):
+    """For both fallbacks: no tokenizer.json, and the native file loads back to the same ids."""
     with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
         tok.save(tmp_path / "hf")
     assert not (tmp_path / "hf").exists()  # nothing written
@@ -228,12 +248,18 @@ def test_save_load_and_export_refusal(tok, tmp_path):
         hf_files(tok)
     tok.save(tmp_path / "m", hf=False)
     back = tokforge.Tokenizer.load(tmp_path / "m")
-    assert isinstance(back, MorphTokenizer)
-    text = " Kitaplarımızdan İstanbul'a saatler"
+    assert isinstance(back, MorphTokenizer) and back.fallback == tok.fallback
+    assert type(back.model) is type(tok.model) and back.model.vocab == tok.model.vocab
+    text = " Kitaplarımızdan İstanbul'a saatler<|endoftext|> ΑΘΗΝΑ 123\n"
     assert back.encode(text) == tok.encode(text) and back.decode(back.encode(text)) == text
     doc = json.loads((tmp_path / "m" / "tokforge.json").read_text(encoding="utf-8"))
-    del doc["vocab"][root_token("kitap")]
-    with pytest.raises(ModelFormatError):
+    assert doc["morph"]["fallback"] == tok.fallback
+    if isinstance(doc["vocab"], dict):  # BPE: {token: id}
+        doc["vocab"][root_token("kitap") + "x"] = doc["vocab"].pop(root_token("kitap"))
+    else:  # Unigram: [[token, score], ...]
+        entry = next(e for e in doc["vocab"] if e[0] == root_token("kitap"))
+        entry[0] += "x"
+    with pytest.raises(ModelFormatError, match="lacks the morph token"):
         tokforge.Tokenizer.from_native(doc)
 
 
@@ -244,23 +270,40 @@ def test_config_checks():
         tokforge.TrainConfig(algo="morph", morph_roots=1.5)
     with pytest.raises(ConfigError, match="affix tokens"):
         tokforge.TrainConfig(algo="morph", vocab_size=300)
-    with pytest.raises(ConfigError, match="morph_fallback"):
+    with pytest.raises(ConfigError, match="morph_fallback 'wordpiece' is not available; choose one of bpe, unigram"):
         tokforge.TrainConfig(algo="morph", morph_fallback="wordpiece")
+    assert tokforge.TrainConfig(algo="morph", morph_fallback="unigram").morph_fallback == "unigram"
 
 
 # ---- training, evaluation, CLI ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def trained():
-    return tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], algo="morph", vocab_size=700)
+@pytest.fixture(scope="module", params=FALLBACKS)
+def trained(request):
+    return tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], algo="morph", vocab_size=700,
+                          morph_fallback=request.param)
 
 
-def test_training_counts_every_token_and_round_trips(trained):
-    assert trained.vocab_size == 700
+def test_training_counts_every_token_and_round_trips(trained, tmp_path):
+    fallback = trained.training["config"]["morph_fallback"]
+    assert trained.vocab_size == 700 and trained.fallback == fallback
     report = trained.training["morph"]
-    assert report["rules"] == "tr" and report["root_tokens"] > 0
+    assert report["rules"] == "tr" and report["root_tokens"] > 0 and report["fallback"] == fallback
+    assert isinstance(trained.model, UnigramModel) == (fallback == "unigram")
+    # Unigram: the EM rounds are reported, their sizes shrink to the vocabulary size
+    rounds = trained.training.get("pieces_after_each_em_round", [])
+    assert bool(rounds) == (fallback == "unigram") and rounds == sorted(rounds, reverse=True)
+    assert not rounds or rounds[-1] >= 700
     text = (CORPORA / "tr" / "denemeler_tokforge_tr.txt").read_text(encoding="utf-8")
-    assert trained.decode(trained.encode(text)) == text
+    ids = trained.encode(text)
+    assert trained.decode(ids) == text
+    trained.save(tmp_path, hf=False)
+    assert tokforge.Tokenizer.load(tmp_path).encode(text) == ids
+
+
+def test_unigram_fallback_that_the_corpus_cannot_fill_is_a_config_error():
+    with pytest.raises(ConfigError, match="larger than the corpus supports"):
+        tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], algo="morph", vocab_size=20000,
+                       morph_roots=0.0, morph_fallback="unigram")
 
 
 def test_gold_evaluation_uses_the_stage_boundaries(trained):
@@ -271,11 +314,13 @@ def test_gold_evaluation_uses_the_stage_boundaries(trained):
     assert row["boundary_recall"] == 1.0 and row["pure_tokens"] == 1.0
 
 
-def test_cli_trains_native_only_with_a_notice(tmp_path):
+@pytest.mark.parametrize("fallback, label", [("bpe", "BPE"), ("unigram", "Unigram LM")])
+def test_cli_trains_native_only_with_a_notice(tmp_path, fallback, label):
     runner = CliRunner()
     out = tmp_path / "m"
     result = runner.invoke(main, ["train", str(CORPORA / "tr" / "denemeler_tokforge_tr.txt"), "--algo", "morph",
-                                  "--morph-rules", "tr", "--vocab-size", "700", "-o", str(out), "-q"])
+                                  "--morph-rules", "tr", "--morph-fallback", fallback, "--vocab-size", "700",
+                                  "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["tokforge.json"]
     assert "no Hugging Face files written" in result.stderr and "morph" in result.stderr
@@ -285,6 +330,9 @@ def test_cli_trains_native_only_with_a_notice(tmp_path):
     evaluated = runner.invoke(main, ["eval", str(out), "--gold", str(ROOT / "tests" / "data" / "morph_gold_tr.tsv")])
     assert evaluated.exit_code == 0 and "morph_gold_tr.tsv" in evaluated.output, evaluated.output
     info = runner.invoke(main, ["info", str(out)])
-    assert info.exit_code == 0 and "morph (root-affix stage" in info.output and "'rules': 'tr'" in info.output
+    assert info.exit_code == 0 and f"morph (root-affix stage + byte-level {label} fallback)" in info.output
+    assert "'rules': 'tr'" in info.output
+    assert json.loads((out / "tokforge.json").read_text(encoding="utf-8"))["training"]["config"]["morph_fallback"] \
+        == fallback
     refused = runner.invoke(main, ["export", str(out / "tokforge.json"), "-o", str(tmp_path / "hf")])
     assert refused.exit_code == 1 and "cannot be exported" in refused.output

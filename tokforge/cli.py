@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from tokforge.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
+from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
@@ -117,8 +119,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
               help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
                    "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
                    "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
-                   "(root-affix stage with shared allomorph ids and case markers, then BPE for the rest; "
-                   "tokforge.json only).")
+                   "(root-affix stage with shared allomorph ids and case markers, then --morph-fallback for the "
+                   "rest; tokforge.json only).")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -141,10 +143,16 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "JSON rule set (format in tokforge/morph.py).")
 @click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
               help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
-                   "of the corpus); the rest goes to the BPE fallback.")
+                   "of the corpus); the rest goes to the fallback model (--morph-fallback).")
+@click.option("--morph-fallback", type=click.Choice(list(FALLBACKS)), default=DEFAULTS.morph_fallback,
+              show_default=True,
+              help="morph: the model trained on, and encoding, everything the root-affix stage leaves (words "
+                   "without an analysis, roots without a token, numbers, punctuation, whitespace): bpe "
+                   "(byte-level BPE) or unigram (byte-level Unigram LM, as --algo unigram: most likely "
+                   "segmentation).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_token_length,
-          transition, max_words, superword_pattern, morph_rules, morph_roots, quiet, **pipeline):
+          transition, max_words, superword_pattern, morph_rules, morph_roots, morph_fallback, quiet, **pipeline):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`; or on saved
     word counts (--from-counts DIR, written by `tokforge count`).
@@ -158,7 +166,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
-                         morph_roots=morph_roots, **_pipeline_config(**pipeline))
+                         morph_roots=morph_roots, morph_fallback=morph_fallback, **_pipeline_config(**pipeline))
     tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
     try:
         written = tok.save(output)
@@ -426,7 +434,7 @@ def info(model, as_json):
     tok = Tokenizer.load(model)
     facts = {
         "algorithm": f"{tok.algorithm} (byte-level)",
-        **({"algorithm": "morph (root-affix stage + byte-level BPE fallback)",
+        **({"algorithm": f"morph (root-affix stage + byte-level {FALLBACK_LABELS[tok.fallback]} fallback)",
             "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
         "vocab_size": tok.vocab_size,
         **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
@@ -470,6 +478,9 @@ def _sizes(text: str | None) -> list[int]:
                    "'word<TAB>seg1 seg2 ...' lines, or a .conllu file (the lemma ends the root).")
 @click.option("--wordlist", type=click.Path(dir_okay=False),
               help="Word list (one word a line, first field) for the share of valid-word tokens.")
+@click.option("--wordlist-language", type=click.Choice(list(FOLD_LANGUAGES)), default=None,
+              help="Case-fold the --wordlist and the tokens with this language's rules: tr or az map "
+                   "İ -> i and I -> ı (so ISPARTA matches ısparta). Default: Unicode casefold.")
 @click.option("--parallel", type=click.Path(file_okay=False),
               help="Folder of line-aligned translations, one file per language (en.txt, tr.txt, ...), for the "
                    "token premium of each language.")
@@ -492,8 +503,8 @@ def _sizes(text: str | None) -> list[int]:
 @click.option("--plots", type=click.Path(file_okay=False),
               help='Write PNG plots into this folder (needs matplotlib: pip install "tokforge[plot]").')
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference, sweep, seed, alpha, max_digits,
-                 sample_words, text_field, errors, csv_path, json_path, plots, quiet):
+def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, parallel, reference, sweep, seed,
+                 alpha, max_digits, sample_words, text_field, errors, csv_path, json_path, plots, quiet):
     """Measure and compare TOKENIZERS: tokforge models (a folder from `tokforge train -o`, or its
     tokforge.json) and any Hugging Face tokenizer (a tokenizer.json, or a folder with one).
 
@@ -531,7 +542,8 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
         from tokforge.plots import require_matplotlib
         require_matplotlib()  # fail now, not after the measurements
     options = Options(alpha=alpha, max_digits=max_digits, sample_words=sample_words,
-                      wordlist=read_wordlist(wordlist) if wordlist else None,
+                      wordlist=read_wordlist(wordlist, wordlist_language) if wordlist else None,
+                      wordlist_language=wordlist_language,
                       text_field=text_field, errors=errors, progress=not quiet)
     golds = [read_gold(g) for g in gold]
     languages = parallel_files(parallel, options) if parallel else None
@@ -542,6 +554,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, parallel, reference,
     report = Report([t.describe() for t in toks + swept],
                     options={"alpha": alpha, "max_digits": max_digits, "sample_words": sample_words,
                              "corpus": list(corpus), "gold": list(gold), "wordlist": wordlist,
+                             "wordlist_language": wordlist_language,
                              "parallel": parallel, "sweep": sizes})
     if corpus:
         evaluate(toks + swept, corpus, options, report)

@@ -9,7 +9,7 @@
 
 | field            | default             | meaning |
 |------------------|---------------------|---------|
-| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords), "unigram" (byte-level Unigram LM) or "morph" (root-affix stage + BPE fallback) |
+| algo             | "bpe"               | training algorithm: "bpe" (byte-level BPE), "superbpe" (BPE, then superwords), "unigram" (byte-level Unigram LM) or "morph" (root-affix stage + BPE or Unigram fallback) |
 | vocab_size       | 32000               | final vocabulary size, special and byte tokens included |
 | min_frequency    | 2                   | bpe: stop merging when the best pair occurs fewer times; unigram: least frequency of a seed piece |
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
@@ -29,7 +29,7 @@
 | memory_budget    | "2GB"               | bytes (or "512MB", "2GB") the word-count tables of one process may take; beyond it the rarest words are dropped, reproducibly, and reported |
 | morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
 | morph_roots      | 0.8                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens (the most frequent roots seen) |
-| morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves ("bpe"; Unigram to come) |
+| morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves: "bpe" (byte-level BPE) or "unigram" (byte-level Unigram LM, as algo "unigram") |
 """
 from __future__ import annotations
 

@@ -41,6 +41,7 @@ class Options:
     max_digits: int = DEFAULT_MAX_DIGITS
     sample_words: int = DEFAULT_SAMPLE_WORDS
     wordlist: set[str] | None = None
+    wordlist_language: str | None = None  # case folding of the word list and tokens (tokforge.casing)
     text_field: str = "text"
     errors: str = "strict"
     progress: bool = False
@@ -97,7 +98,7 @@ class Tally:
         }
         if options.wordlist is not None:
             used = [s for i, s in self.surfaces.items() if self.id_counts[i]]
-            valid, counted = metrics.valid_word_tokens(used, options.wordlist)
+            valid, counted = metrics.valid_word_tokens(used, options.wordlist, options.wordlist_language)
             row["valid_word_tokens"] = metrics.ratio(valid, counted)
         row["numbers_by_length"] = {
             (f"{n}+" if n == self.max_digits else str(n)): {

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from tokforge.casing import fold_case
 from tokforge.errors import InputError
 
 
@@ -110,11 +111,12 @@ def read_gold(path: str | os.PathLike) -> GoldSet:
     return GoldSet(p.name, words, skipped)
 
 
-def read_wordlist(path: str | os.PathLike) -> set[str]:
+def read_wordlist(path: str | os.PathLike, language: str | None = None) -> set[str]:
     """The words of a word list (the first field of each line, so frequency lists work too),
-    casefolded."""
+    case-folded for ``language`` (``tokforge.casing.fold_case``: Unicode casefold by default; "tr"
+    or "az" for the Turkish/Azerbaijani I pairs)."""
     p = Path(path)
-    words = {line.split()[0].casefold() for line in _read_lines(p, "word list") if line.strip()}
+    words = {fold_case(line.split()[0], language) for line in _read_lines(p, "word list") if line.strip()}
     if not words:
         raise InputError(f"{p}: the word list is empty")
     return words

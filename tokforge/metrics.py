@@ -42,6 +42,7 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
+from tokforge.casing import fold_case
 from tokforge.errors import InputError
 
 DEFAULT_RENYI_ALPHA = 2.5
@@ -231,11 +232,22 @@ def is_word_token(surface: str) -> bool:
     return any(ch.isalpha() for ch in surface)
 
 
-def valid_word_tokens(surfaces: Iterable[str], words: Collection[str]) -> tuple[int, int]:
-    """(valid, counted) over distinct token texts: a token counts when it has a letter, and is
-    valid when its text, without surrounding whitespace and casefolded, is in ``words`` (a set of
-    casefolded words, see ``tokforge.gold.read_wordlist``). The share is ``valid / counted``
-    (the %TR of Bayram et al. 2025, with a word list of the language).
+def is_valid_word(surface: str, words: Collection[str], language: str | None = None) -> bool:
+    """Whether a token's text, without surrounding whitespace and case-folded for ``language``
+    (``tokforge.casing.fold_case``: Unicode casefold by default, the I pairs for tr/az), is in
+    ``words`` (folded the same way, see ``tokforge.gold.read_wordlist``).
+
+        >>> is_valid_word(" ISPARTA", {"ısparta"}, "tr"), is_valid_word(" ISPARTA", {"ısparta"})
+        (True, False)
+    """
+    return fold_case(surface.strip(), language) in words
+
+
+def valid_word_tokens(surfaces: Iterable[str], words: Collection[str],
+                      language: str | None = None) -> tuple[int, int]:
+    """(valid, counted) over distinct token texts: a token counts when it has a letter
+    (``is_word_token``), and is valid when ``is_valid_word``. The share is ``valid / counted``
+    (per vocabulary item; the paper's %TR counts token occurrences instead).
 
         >>> valid_word_tokens([" kitap", "lar", "ı", " ev", "42"], {"kitap", "ev", "ı"})
         (3, 4)
@@ -244,7 +256,7 @@ def valid_word_tokens(surfaces: Iterable[str], words: Collection[str]) -> tuple[
     for s in set(surfaces):
         if is_word_token(s):
             counted += 1
-            valid += s.strip().casefold() in words
+            valid += is_valid_word(s, words, language)
     return valid, counted
 
 

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 import regex
 
+from tokforge.casing import dotted_i_lower
 from tokforge.errors import ConfigError
 
 DATA_DIR = Path(__file__).parent / "data" / "morph"
@@ -111,9 +112,7 @@ class RuleSet:
     # ---- case ------------------------------------------------------------------------------
     def lower(self, text: str) -> str:
         """Lowercase with the rule set's case mapping (Turkish: I -> ı, İ -> i)."""
-        if self.case == "turkish":
-            text = text.replace("I", "ı").replace("İ", "i")
-        return text.lower()
+        return dotted_i_lower(text) if self.case == "turkish" else text.lower()
 
     def upper(self, text: str) -> str:
         """Uppercase with the rule set's case mapping (Turkish: i -> İ, ı -> I)."""

@@ -15,11 +15,12 @@ goes through the stage:
    of the learnable vocabulary given to roots); other roots are ordinary text for the fallback model.
 3. **Fallback.** Everything else -- words without an analysis, roots without a token, the
    non-letter in front of a word, numbers, punctuation, whitespace -- is encoded by the fallback
-   model (byte-level BPE, trained on exactly that material).
+   model (``morph_fallback``: byte-level BPE or byte-level Unigram LM, trained on exactly that
+   material).
 
 Whitespace: the space in front of a word stays ordinary text: with a root token it is the byte
 token ``" "`` (the paper's space token), otherwise it is part of the fallback model's word
-(``" foo"``); every other whitespace is byte-level BPE text. So ``decode(encode(text)) == text`` for
+(``" foo"``); every other whitespace is fallback text. So ``decode(encode(text)) == text`` for
 any text: the stage only uses a case marker, an affix token or a root token when decoding gives the
 word back exactly, and a word piece is analysed only when its letters cannot run into the letters
 of the previous or (for ALL CAPS) next piece, so decoding knows where a word starts and ends.
@@ -29,7 +30,9 @@ surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` a
 ``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
 
 The fallback is chosen by name (``FALLBACK_TRAINERS``): a trainer from word counts to a model with
-``encode_pieces``/``vocab``/``merges``; only BPE is there today.
+``vocab``/``special_tokens``/``encode_pieces``: ``"bpe"`` (``tokforge.bpe``) or ``"unigram"``
+(``tokforge.unigram``, Viterbi encoding). The model file stores it as the plain model of that
+algorithm stores it (merges, or scored pieces) with the stage in ``"morph"``.
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ from tokforge.morph import RuleSet, load_rules, rules_from_dict
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
-from tokforge.tokenizer import FORMAT_VERSION, Tokenizer, _model_from_vocab_merges
+from tokforge.tokenizer import ALGORITHMS, FORMAT_VERSION, Tokenizer, model_from_native, native_token_ids
+from tokforge.unigram import UnigramModel, train_unigram_from_config
 from tokforge.words import WordCounts
 
 CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
@@ -175,11 +179,11 @@ class MorphTokenizer(Tokenizer):
 
     algorithm = "morph"
 
-    def __init__(self, model: BPEModel, stage: MorphStage, normalizer: Normalizer | None = None,
-                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
-                 fallback: str = "bpe"):
+    def __init__(self, model: BPEModel | UnigramModel, stage: MorphStage, normalizer: Normalizer | None = None,
+                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
         super().__init__(model, normalizer, pretokenizer, training)
-        self.stage, self.fallback = stage, fallback
+        self.stage = stage
+        self.fallback = ALGORITHMS[type(model)]  # "bpe" or "unigram": the fallback model's algorithm
         reserved = stage.reserved_tokens()
         missing = [t for t in reserved if t not in model.special_tokens]
         if missing:
@@ -194,7 +198,6 @@ class MorphTokenizer(Tokenizer):
             self._kind[ids[affix_token(stage.rules, k)]] = ("affix", k)
         for r in stage.roots:
             self._kind[ids[root_token(r)]] = ("root", r)
-        self._space_id = int(model.tables()[0][ord(" ")])
         self._plans: dict[tuple[str, bool, bool], list[tuple[int, int, int]]] = {}
 
     # ---- encoding ----------------------------------------------------------------------------
@@ -322,8 +325,9 @@ class MorphTokenizer(Tokenizer):
             if doc.get("format_version") != FORMAT_VERSION:
                 raise ModelFormatError(f"{source}: unsupported model file format_version {doc.get('format_version')!r}")
             morph = doc["morph"]
-            if morph.get("fallback", "bpe") not in FALLBACKS:
-                raise ModelFormatError(f"{source}: morph fallback {morph.get('fallback')!r} is not available in this "
+            fallback = morph.get("fallback", "bpe")
+            if fallback not in FALLBACKS:
+                raise ModelFormatError(f"{source}: morph fallback {fallback!r} is not available in this "
                                        f"tokforge ({', '.join(FALLBACKS)})")
             try:
                 rules = rules_from_dict(morph["rules"], f"{source}: morph rules")
@@ -331,13 +335,14 @@ class MorphTokenizer(Tokenizer):
                 raise ModelFormatError(str(e)) from None
             stage = MorphStage(rules, morph["roots"])
             specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
+            token_ids = native_token_ids(doc)
             for token in stage.reserved_tokens():
-                if token not in doc["vocab"]:
+                if token not in token_ids:
                     raise ModelFormatError(f"{source}: the vocabulary lacks the morph token {token!r}")
-                specials[token] = int(doc["vocab"][token])
-            model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+                specials[token] = int(token_ids[token])
+            model = model_from_native(fallback, doc, specials, source)
             return cls(model, stage, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
-                       doc.get("training"), morph.get("fallback", "bpe"))
+                       doc.get("training"))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelFormatError(f"{source}: not a valid tokforge morph model ({type(e).__name__}: {e})") from None
 
@@ -350,10 +355,12 @@ def _train_bpe_fallback(counts: WordCounts, config, specials: tuple[str, ...],
 
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
 #: config, special + stage tokens (first ids), progress callback) -> a model whose vocabulary has
-#: ``config.vocab_size`` tokens at most and that encodes text pieces (``encode_pieces``). A Unigram
-#: trainer with that interface plugs in here.
-FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel]] = {"bpe": _train_bpe_fallback}
+#: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
+#: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
+FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
+    "bpe": _train_bpe_fallback, "unigram": train_unigram_from_config}
 FALLBACKS = tuple(FALLBACK_TRAINERS)
+FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
 
 
 def export_error() -> ExportError:
@@ -391,7 +398,7 @@ def _char_index_of_bytes(text: str) -> list[int]:
 # ---- training ----------------------------------------------------------------------------------
 
 def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None
-                ) -> tuple[BPEModel, MorphStage, dict[str, Any]]:
+                ) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
     """Train the hybrid on the pretokenized word counts of the corpus.
 
     Each unique piece is planned by the stage (as if its neighbours were not letters); roots with

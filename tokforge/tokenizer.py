@@ -294,14 +294,13 @@ class Tokenizer:
             if doc["algorithm"] == "unigram":
                 if numbers:
                     raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
-                model = UnigramModel.from_vocab_list(doc["vocab"], specials, source, pretokenizer.metaspace)
             else:
                 for token in numbers.reserved_tokens() if numbers else ():
                     if token not in doc["vocab"]:
                         raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
                                                f"fixed token {token!r}")
                     specials[token] = int(doc["vocab"][token])
-                model = _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+            model = model_from_native(doc["algorithm"], doc, specials, source, pretokenizer.metaspace)
             return cls(model, Normalizer(doc["normalizer"]), pretokenizer, doc.get("training"), numbers)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
@@ -348,6 +347,22 @@ def _utf8(piece: str) -> bytes:
     except UnicodeEncodeError as e:
         raise InputError(f"text holds a lone surrogate {piece[e.start]!r} that has no UTF-8 form; "
                          "decode your input with errors='replace' or remove it") from None
+
+
+def model_from_native(algorithm: str, doc: dict[str, Any], specials: dict[str, int],
+                      source: str, byte_fallback: bool = False) -> BPEModel | UnigramModel:
+    """The model of a native file (``algorithm``: ``"unigram"`` for its scored pieces, else BPE's
+    vocab and merges); ``specials``: every special and reserved token with its id; ``byte_fallback``:
+    a Unigram model of the metaspace layout."""
+    if algorithm == "unigram":
+        return UnigramModel.from_vocab_list(doc["vocab"], specials, source, byte_fallback)
+    return _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+
+
+def native_token_ids(doc: dict[str, Any]) -> dict[str, int]:
+    """Token text -> id of a native file's vocabulary (BPE: a dict; Unigram: ``[[token, score], ...]``)."""
+    vocab = doc["vocab"]
+    return {str(entry[0]): i for i, entry in enumerate(vocab)} if isinstance(vocab, list) else vocab
 
 
 def _model_from_vocab_merges(vocab: dict[str, int], merges: list, specials: dict[str, int],

@@ -29,7 +29,7 @@ from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
-from tokforge.unigram import train_unigram, with_byte_fallback
+from tokforge.unigram import train_unigram_from_config, with_byte_fallback
 from tokforge.words import WordCounter, WordCounts, lengths_of, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
@@ -210,33 +210,33 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
                           f"({counted.corpus['documents']} documents, {held_out.excluded_documents} held out)")
     reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
     superbpe = morph = None
-    rounds: list[int] = []  # unigram: pieces left after each EM round
-    if config.algo == "unigram":
+    rounds: list[int] = []  # unigram (also as the morph fallback): pieces left after each EM round
+    if config.algo == "unigram" or (config.algo == "morph" and config.morph_fallback == "unigram"):
         bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
-        model = train_unigram(counts, config.vocab_size, special_tokens=config.special_tokens,
-                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                              on_progress=lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n)))
-        if pretokenizer.metaspace:
-            model = with_byte_fallback(model, config.vocab_size)
+        on_progress = lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n))  # noqa: E731
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
-        if config.algo == "morph":
-            from tokforge.morph_tokenizer import train_morph
-            model, stage, morph = train_morph(counts, config, on_progress)
-        elif config.algo == "superbpe":
-            def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-                return count_corpus(source, config, pattern=superword.pattern).counts
-            model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
-        else:
-            model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
-                              min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                              on_progress=on_progress)
+    if config.algo == "unigram":
+        model = train_unigram_from_config(counts, config, config.special_tokens, on_progress)
+        if pretokenizer.metaspace:
+            model = with_byte_fallback(model, config.vocab_size)
+    elif config.algo == "morph":
+        from tokforge.morph_tokenizer import train_morph
+        model, stage, morph = train_morph(counts, config, on_progress)
+    elif config.algo == "superbpe":
+        def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
+            return count_corpus(source, config, pattern=superword.pattern).counts
+        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
+    else:
+        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
+                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                          on_progress=on_progress)
     bar.close()
     trained = time.perf_counter()
     if morph is not None:
         from tokforge.morph_tokenizer import MorphTokenizer
-        tok = MorphTokenizer(model, stage, normalizer, pretokenizer, fallback=config.morph_fallback)
+        tok = MorphTokenizer(model, stage, normalizer, pretokenizer)
     else:
         tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
     tok.training = {

@@ -423,6 +423,16 @@ def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: S
     return _final_model(pieces, target, specials)
 
 
+def train_unigram_from_config(word_counts: WordCounts, config, special_tokens: Sequence[str],
+                              on_progress: Callable[[int], None] | None = None) -> UnigramModel:
+    """``train_unigram`` with the fields of a ``TrainConfig`` (``vocab_size``, ``min_frequency``,
+    ``max_token_length``): the call of ``algo="unigram"`` and of the morph hybrid's Unigram fallback
+    (whose ``special_tokens`` are the config's plus the stage tokens)."""
+    return train_unigram(word_counts, config.vocab_size, special_tokens=special_tokens,
+                         min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                         on_progress=on_progress)
+
+
 class _Words:
     """The training words cut into ``N_CHUNKS`` chunks of about equal bytes, each with the
     lattices of its words; kernels run on the chunks on a thread pool (they release the GIL)
