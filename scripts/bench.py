@@ -82,11 +82,15 @@ tokforge.train(corpus, algo="unigram", vocab_size=vocab, held_out=0.0, **options
 # The compared pairs: name -> (tokforge's options, the sentencepiece configuration). "anchor":
 # normalized as sentencepiece's default does (NFKC, whitespace runs collapsed and stripped: lossy);
 # "lossless": tokforge's defaults (nothing normalized, byte-level); "whitespace": lossless too, split
-# only at whitespace, each word keeping its leading space (sentencepiece's metaspace segmentation).
+# only at whitespace, each word keeping its leading space (sentencepiece's metaspace segmentation);
+# "metaspace" / "metaspace-anchor": sentencepiece's own layout ("▁", byte fallback), lossless or
+# normalized as the anchor.
 UNIGRAM_PAIRS = {
     "anchor": ({"normalizer": ["nfkc", "collapse_whitespace"]}, "anchor"),
     "lossless": ({}, "lossless"),
     "whitespace": ({"pattern": "whitespace"}, "lossless"),
+    "metaspace": ({"pattern": "metaspace"}, "lossless"),
+    "metaspace-anchor": ({"pattern": "metaspace", "normalizer": ["nfkc", "collapse_whitespace"]}, "anchor"),
 }
 
 # "anchor": the settings of ../shared/bench/anchor_spm.py (sentencepiece's default normalization,
@@ -457,11 +461,12 @@ def main() -> None:
     u = sub.add_parser("unigram", help="Unigram vs sentencepiece Unigram: time, RSS, held-out compression")
     u.add_argument("corpus")
     u.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
-    u.add_argument("--config", nargs="+", choices=list(UNIGRAM_PAIRS), default=list(UNIGRAM_PAIRS),
+    u.add_argument("--config", nargs="+", choices=list(UNIGRAM_PAIRS), default=["anchor", "lossless", "whitespace"],
                    help="pairs to compare: anchor (sentencepiece as ../shared/bench/anchor_spm.py, lossy NFKC + "
                         "whitespace collapsing; tokforge with the same normalization), lossless (sentencepiece: "
                         "identity normalization, whitespace kept; tokforge's defaults), whitespace (tokforge "
-                        "split at whitespace only, vs sentencepiece lossless)")
+                        "split at whitespace only, vs sentencepiece lossless), metaspace and metaspace-anchor "
+                        "(tokforge's sentencepiece-style layout: '▁' and byte fallback)")
     b = sub.add_parser("superbpe", help="SuperBPE vs BPE: training time and held-out tokens per domain")
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
