@@ -62,7 +62,9 @@ def pipeline_options(command):
                           "(whitespace runs become one space, none at the ends of a document: "
                           "sentencepiece's default; lossy, like nfkc and lowercase)."),
         click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
-                     help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex."),
+                     help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex; or "
+                          "'metaspace' (--algo unigram only): sentencepiece's layout, '▁' for spaces and "
+                          "<0xNN> byte fallback tokens (adds the special token <unk>)."),
         click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
                      help="Digit policy applied before the split: single digits, groups of up to 3 from the "
                           "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567)."),
