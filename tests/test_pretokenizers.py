@@ -150,6 +150,7 @@ def test_custom_patterns_equal_hf(pattern):
     @given(texts.map(lambda t: t.replace("\u0295", "")))
     @example("abc banana\na\naa")
     @example("aßb ẞA ﬆc STRASSE")
+    @example("CamelCaseiPhone")  # an empty match far from the previous match is kept (rust-onig's rule)
     def check(text):
         assert pre.split(text) == hf_split(spec, text)
 

@@ -183,7 +183,7 @@ def _compile(pattern: str) -> "regex.Pattern[str]":
 def _onig_spans(rx: "regex.Pattern[str]", text: str) -> list[tuple[int, int]]:
     """Match spans in the order and with the empty-match rule of rust-onig's ``find_iter``."""
     spans: list[tuple[int, int]] = []
-    last_end, skip_next_empty, n = 0, False, len(text)
+    last_end, last_match, n = 0, -1, len(text)
     search = rx.search
     while last_end <= n:
         m = search(text, last_end)
@@ -193,11 +193,9 @@ def _onig_spans(rx: "regex.Pattern[str]", text: str) -> list[tuple[int, int]]:
         last_end = e
         if s == e:
             last_end += 1
-            if skip_next_empty:
-                skip_next_empty = False
+            if e == last_match:  # an empty match right where the previous match ended is skipped
                 continue
-        else:
-            skip_next_empty = True
+        last_match = e
         spans.append((s, e))
     return spans
 
