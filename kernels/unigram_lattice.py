@@ -31,7 +31,7 @@ import numba as nb
 import numpy as np
 
 from .hashtable import mix64
-from .spans import longest_span
+from .spans import longest_span, utf8_length
 
 NEG_INF = -np.inf
 
@@ -319,18 +319,25 @@ def edge_buffers(longest, longest_piece):
     return np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
 
 
+@nb.njit(cache=True)
+def _viterbi_buffers(bounds, longest_piece):
+    """Scratch for Viterbi over the words ``bounds``: ids (at most one per byte), id bounds, edges,
+    best score, back pointers."""
+    ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
+    id_bounds = np.zeros(len(bounds), np.int64)
+    longest = longest_span(bounds)
+    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
+    best = np.empty(longest + 1, np.float64)
+    return (ids, id_bounds, e_start, e_end, e_id, best, np.empty(longest + 1, np.int64),
+            np.empty(longest + 1, np.int64))
+
+
 @nb.njit(cache=True, nogil=True)
 def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     """Best segmentation of each word ``buf[bounds[j]:bounds[j+1]]``: (piece ids, id bounds per
     word). A word without any segmentation gets no ids and id bound -1 (the caller reports it)."""
     n_words = len(bounds) - 1
-    ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
-    id_bounds = np.zeros(n_words + 1, np.int64)
-    longest = longest_span(bounds)
-    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
-    best = np.empty(longest + 1, np.float64)
-    back_start = np.empty(longest + 1, np.int64)
-    back_id = np.empty(longest + 1, np.int64)
+    ids, id_bounds, e_start, e_end, e_id, best, back_start, back_id = _viterbi_buffers(bounds, longest_piece)
     out = 0
     for w in range(n_words):
         count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slots, near, scores,
@@ -341,18 +348,6 @@ def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
         out += count
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
-
-
-@nb.njit(cache=True, inline="always")
-def _char_length(lead):
-    """Bytes of the UTF-8 character that starts with byte ``lead``."""
-    if lead < 0x80:
-        return 1
-    if lead >= 0xF0:
-        return 4
-    if lead >= 0xE0:
-        return 3
-    return 2
 
 
 @nb.njit(cache=True)
@@ -368,7 +363,7 @@ def _fallback_dp(buf, start, n, e_start, e_end, e_id, m, scores, unk_score, best
     k = 0
     s = 0
     while s < n:
-        width = min(_char_length(buf[start + s]), n - s)
+        width = min(utf8_length(buf[start + s]), n - s)
         single = False
         while k < m and e_start[k] == s:
             e = e_end[k]
@@ -405,13 +400,7 @@ def viterbi_fallback_words(buf, bounds, slots, near, longest_piece, scores, unk_
         [0, 295, 269, 1]
     """
     n_words = len(bounds) - 1
-    ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)  # at most one id per byte
-    id_bounds = np.zeros(n_words + 1, np.int64)
-    longest = longest_span(bounds)
-    e_start, e_end, e_id = edge_buffers(longest, longest_piece)
-    best = np.empty(longest + 1, np.float64)
-    back_start = np.empty(longest + 1, np.int64)
-    back_id = np.empty(longest + 1, np.int64)
+    ids, id_bounds, e_start, e_end, e_id, best, back_start, back_id = _viterbi_buffers(bounds, longest_piece)
     out = 0
     for w in range(n_words):
         start = bounds[w]

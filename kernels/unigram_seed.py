@@ -25,21 +25,12 @@ Example: the words ``abc`` (x3) and ``abd`` (x1) give the candidates ``ab`` (4),
 import numba as nb
 import numpy as np
 
+from .spans import utf8_length
+
 
 @nb.njit(cache=True, inline="always")
 def _is_start(byte):
     return (byte & 0xC0) != 0x80
-
-
-@nb.njit(cache=True, inline="always")
-def _char_len(byte):
-    if byte < 0x80:
-        return 1
-    if byte >= 0xF0:
-        return 4
-    if byte >= 0xE0:
-        return 3
-    return 2
 
 
 @nb.njit(cache=True)
@@ -155,7 +146,7 @@ def _limit(arena, start, end, max_chars, cap):
     i = start
     c = 0
     while i < end and c < max_chars:
-        nxt = i + _char_len(arena[i])
+        nxt = i + utf8_length(arena[i])
         if nxt - start > cap or nxt > end:
             break
         i = nxt
@@ -215,7 +206,7 @@ def _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_freque
         s = order[i]
         parent = max(lcp[i], lcp[i + 1])
         length = _aligned(arena, starts[s], ends[s], _limit(arena, starts[s], ends[s], max_chars, cap))
-        if length > parent and length > _char_len(arena[starts[s]]) and counts[words[s]] >= min_frequency:
+        if length > parent and length > utf8_length(arena[starts[s]]) and counts[words[s]] >= min_frequency:
             out = _emit(out, m, starts[s], length, counts[words[s]])
             m += 1
     # internal nodes: intervals of lcp values, bottom up with a stack of (depth, left bound)
@@ -231,7 +222,7 @@ def _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_freque
             parent = max(lcp[i], stack_depth[top])
             s = order[lb]
             length = _aligned(arena, starts[s], ends[s], min(depth, _limit(arena, starts[s], ends[s], max_chars, cap)))
-            if length > parent and length > _char_len(arena[starts[s]]) and weight[i] - weight[lb] >= min_frequency:
+            if length > parent and length > utf8_length(arena[starts[s]]) and weight[i] - weight[lb] >= min_frequency:
                 out = _emit(out, m, starts[s], length, weight[i] - weight[lb])
                 m += 1
         if lcp[i] > stack_depth[top]:
@@ -251,7 +242,7 @@ def char_counts(arena, offsets, counts):
     for w in range(len(offsets) - 1):
         i = offsets[w]
         while i < offsets[w + 1]:
-            n = min(_char_len(arena[i]), offsets[w + 1] - i)
+            n = min(utf8_length(arena[i]), offsets[w + 1] - i)
             key = np.int64(n)
             for k in range(n):
                 key = key * 256 + arena[i + k]
