@@ -114,7 +114,7 @@ def test_wordlist_language_folds_the_dotted_capital_i(runner, files, tmp_path):
     # the token "i" of "kitaplar" is the listed "İ" only with Turkish folding (casefold gives "i̇")
     (tmp_path / "words.txt").write_text("İ\n", encoding="utf-8")
     shares = {}
-    for language in ([], ["--wordlist-language", "tr"]):
+    for language in ([], ["--wordlist-language", "tr"], ["--language", "tr"]):
         result = runner.invoke(main, ["eval", str(files / "hand"), "--corpus", str(files / "corpus" / "tr"),
                                       "--wordlist", str(tmp_path / "words.txt"), *language,
                                       "--json", str(tmp_path / "r.json"), "-q"])
@@ -123,6 +123,7 @@ def test_wordlist_language_folds_the_dotted_capital_i(runner, files, tmp_path):
         shares[tuple(language)] = report["domains"][0]["valid_word_tokens"]
         assert report["options"]["wordlist_language"] == (language[1] if language else None)
     assert shares[()] == 0.0 and shares[("--wordlist-language", "tr")] == pytest.approx(1 / 9)
+    assert shares[("--language", "tr")] == shares[("--wordlist-language", "tr")]
     bad = runner.invoke(main, ["eval", str(files / "hand"), "--corpus", str(files / "corpus" / "tr"),
                                "--wordlist", str(tmp_path / "words.txt"), "--wordlist-language", "de"])
     assert bad.exit_code == 2 and "'tr', 'az'" in bad.output

@@ -43,6 +43,16 @@ def test_conllu_lemma_is_the_root_boundary():
     assert skipped == 2  # kitabı (lemma kitap is not a prefix), gitti (no lemma)
 
 
+def test_conllu_lemmas_fold_case_for_the_language(tmp_path):
+    """Uppercase Turkish forms meet their lowercase lemmas only with the Turkish I rules."""
+    lines = ["1\tİSTANBUL'da\tistanbul\tPROPN\t_\t_\t0\troot\t_\t_",
+             "2\tISPARTA\tısparta\tPROPN\t_\t_\t1\tnmod\t_\t_"]
+    assert parse_conllu(lines) == ([], 2)
+    assert parse_conllu(lines, language="tr") == ([GoldWord("İSTANBUL'da", (8,)), GoldWord("ISPARTA", ())], 0)
+    (tmp_path / "g.conllu").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert read_gold(tmp_path / "g.conllu", "tr").words == parse_conllu(lines, language="tr")[0]
+
+
 def test_conllu_needs_ten_columns():
     with pytest.raises(InputError, match="line 2: a CoNLL-U word line has 10"):
         parse_conllu(["# c", "1\tev\tev"], "x.conllu")

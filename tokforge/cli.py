@@ -480,9 +480,11 @@ def _sizes(text: str | None) -> list[int]:
                    "'word<TAB>seg1 seg2 ...' lines, or a .conllu file (the lemma ends the root).")
 @click.option("--wordlist", type=click.Path(dir_okay=False),
               help="Word list (one word a line, first field) for the share of valid-word tokens.")
-@click.option("--wordlist-language", type=click.Choice(list(FOLD_LANGUAGES)), default=None,
-              help="Case-fold the --wordlist and the tokens with this language's rules: tr or az map "
-                   "İ -> i and I -> ı (so ISPARTA matches ısparta). Default: Unicode casefold.")
+@click.option("--language", "--wordlist-language", "wordlist_language", type=click.Choice(list(FOLD_LANGUAGES)),
+              default=None,
+              help="Case-fold with this language's rules: the --wordlist and the tokens, and the forms and "
+                   "lemmas of a .conllu --gold. tr or az map İ -> i and I -> ı (so ISPARTA matches ısparta). "
+                   "Default: Unicode casefold.")
 @click.option("--parallel", type=click.Path(file_okay=False),
               help="Folder of line-aligned translations, one file per language (en.txt, tr.txt, ...), for the "
                    "token premium of each language.")
@@ -547,7 +549,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, p
                       wordlist=read_wordlist(wordlist, wordlist_language) if wordlist else None,
                       wordlist_language=wordlist_language,
                       text_field=text_field, errors=errors, progress=not quiet)
-    golds = [read_gold(g) for g in gold]
+    golds = [read_gold(g, wordlist_language) for g in gold]
     languages = parallel_files(parallel, options) if parallel else None
     toks = [load_tokenizer(t, n) for t, n in zip(tokenizers, names or [None] * len(tokenizers))]
     unique_names(toks)

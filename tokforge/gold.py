@@ -20,6 +20,8 @@ Two segmentation formats:
 """
 from __future__ import annotations
 
+import functools
+
 import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -73,8 +75,15 @@ def parse_tsv(lines: Iterable[str], source: str = "<tsv>") -> list[GoldWord]:
     return out
 
 
-def parse_conllu(lines: Iterable[str], source: str = "<conllu>") -> tuple[list[GoldWord], int]:
-    """(words, skipped) of a CoNLL-U file, segmented at the lemma (see the module docstring)."""
+def parse_conllu(lines: Iterable[str], source: str = "<conllu>", language: str | None = None
+                 ) -> tuple[list[GoldWord], int]:
+    """(words, skipped) of a CoNLL-U file, segmented at the lemma (see the module docstring); form
+    and lemma are compared case-folded for ``language`` (``tokforge.casing.fold_case``).
+
+    >>> parse_conllu(["1\\tİSTANBUL'da\\tistanbul\\tPROPN\\t_\\t_\\t0\\troot\\t_\\t_"], language="tr")[0]
+    [GoldWord(word="İSTANBUL'da", boundaries=(8,))]
+    """
+    fold = functools.partial(fold_case, language=language)
     out, skipped = [], 0
     for number, line in enumerate(lines, 1):
         line = line.rstrip("\r\n")
@@ -89,21 +98,22 @@ def parse_conllu(lines: Iterable[str], source: str = "<conllu>") -> tuple[list[G
             continue
         if not form or (lemma in ("", "_") and form != "_"):
             skipped += 1
-        elif form.casefold() == lemma.casefold():
+        elif fold(form) == fold(lemma):
             out.append(GoldWord(form, ()))
-        elif len(lemma) < len(form) and form[:len(lemma)].casefold() == lemma.casefold():
+        elif len(lemma) < len(form) and fold(form[:len(lemma)]) == fold(lemma):
             out.append(GoldWord(form, (len(lemma),)))
         else:
             skipped += 1
     return out, skipped
 
 
-def read_gold(path: str | os.PathLike) -> GoldSet:
-    """Read a gold segmentation file: CoNLL-U when it ends in ``.conllu``, else TSV."""
+def read_gold(path: str | os.PathLike, language: str | None = None) -> GoldSet:
+    """Read a gold segmentation file: CoNLL-U when it ends in ``.conllu`` (``language``: the case
+    folding of ``parse_conllu``), else TSV."""
     p = Path(path)
     lines = _read_lines(p, "gold segmentation")
     if p.name.endswith(".conllu"):
-        words, skipped = parse_conllu(lines, str(p))
+        words, skipped = parse_conllu(lines, str(p), language)
     else:
         words, skipped = parse_tsv(lines, str(p)), 0
     if not words:
