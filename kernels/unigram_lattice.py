@@ -19,7 +19,7 @@ piece's length is kept: these three are "the trie" the other kernels take. Examp
     >>> arena = np.frombuffer(b"".join(pieces), np.uint8)
     >>> trie = build_trie(arena, np.array([0, 1, 2, 4]), np.arange(3, dtype=np.int32))
     >>> scores = np.log(np.array([0.2, 0.2, 0.6]))
-    >>> ids, bounds = viterbi_words(np.frombuffer(b"abba", np.uint8), np.array([0, 4]), *trie, scores)
+    >>> ids, bounds = viterbi_words(np.frombuffer(b"abba", np.uint8), np.array([0, 4]), *trie, scores, -1)
     >>> [pieces[i] for i in ids]
     [b'ab', b'b', b'a']
     >>> edges = lattice_edges(np.frombuffer(b"ab", np.uint8), np.array([0, 2]), *trie, np.empty(0, np.int32))
@@ -108,11 +108,20 @@ def build_trie(arena, offsets, piece_ids):
 
 
 @nb.njit(cache=True)
-def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m):
+def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m, unk):
     """Write the edges of the lattice of ``buf[start:end]`` (positions relative to ``start``),
-    ordered by start then length, from index ``m`` on; return the index after the last."""
+    ordered by start then length, from index ``m`` on; return the index after the last.
+
+    ``unk`` >= 0 (byte fallback; ``buf`` valid UTF-8): at each character start that no piece
+    covers alone, an edge over the character with piece ``unk``, after that start's other edges:
+    Hugging Face's Unigram lattice with an unknown token."""
     n = end - start
     for s in range(n):
+        width = 0
+        if unk >= 0:
+            if (buf[start + s] & 0xC0) == 0x80:
+                continue  # inside a character: whole-character pieces never start here
+            width = min(utf8_length(buf[start + s]), n - s)
         payload = np.int64(0)
         for k in range(start + s, end):
             if k == start + s:
@@ -130,6 +139,13 @@ def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m):
                 e_end[m] = k - start + 1
                 e_id[m] = p
                 m += 1
+                if k - start - s + 1 == width:
+                    width = 0  # a piece covers the character alone
+        if width > 0:
+            e_start[m] = s
+            e_end[m] = s + width
+            e_id[m] = unk
+            m += 1
     return m
 
 
@@ -156,7 +172,7 @@ def lattice_edges(buf, bounds, slots, near, longest_piece, positions):
             e_start = _grown(e_start, cap, m)
             e_end = _grown(e_end, cap, m)
             e_id = _grown(e_id, cap, m)
-        m = _edges(buf, bounds[w], bounds[w + 1], slots, near, e_start, e_end, e_id, m)
+        m = _edges(buf, bounds[w], bounds[w + 1], slots, near, e_start, e_end, e_id, m, -1)
         e_offsets[w + 1] = m
     return e_start[:m].copy(), e_end[:m].copy(), e_id[:m].copy(), e_offsets
 
@@ -288,13 +304,13 @@ def _viterbi_dp(n, e_start, e_end, e_id, lo, hi, scores, skip_piece, best, back_
 
 
 @nb.njit(cache=True)
-def _viterbi_word(buf, start, end, slots, near, scores, skip_piece,
+def _viterbi_word(buf, start, end, slots, near, scores, unk, skip_piece,
                   e_start, e_end, e_id, best, back_start, back_id, out, out_pos):
     """Viterbi path of ``buf[start:end]`` written to ``out[out_pos:]``; returns (number of pieces,
     path score), or (-1, -inf) when no path exists. The edge covering the whole word with piece
-    ``skip_piece`` is left out (-1: none)."""
+    ``skip_piece`` is left out (-1: none); ``unk``: see ``_edges``."""
     n = end - start
-    m = _edges(buf, start, end, slots, near, e_start, e_end, e_id, 0)
+    m = _edges(buf, start, end, slots, near, e_start, e_end, e_id, 0, unk)
     if not _viterbi_dp(n, e_start, e_end, e_id, 0, m, scores, skip_piece, best, back_start, back_id):
         return -1, NEG_INF
     count = 0
@@ -333,15 +349,17 @@ def _viterbi_buffers(bounds, longest_piece):
 
 
 @nb.njit(cache=True, nogil=True)
-def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
+def viterbi_words(buf, bounds, slots, near, longest_piece, scores, unk):
     """Best segmentation of each word ``buf[bounds[j]:bounds[j+1]]``: (piece ids, id bounds per
-    word). A word without any segmentation gets no ids and id bound -1 (the caller reports it)."""
+    word). A word without any segmentation gets no ids and id bound -1 (the caller reports it).
+    ``unk`` >= 0: byte fallback (see ``_edges``; ``scores[unk]`` is the unknown character's score,
+    and ``expand_unknown`` turns the ``unk`` ids into byte tokens)."""
     n_words = len(bounds) - 1
     ids, id_bounds, e_start, e_end, e_id, best, back_start, back_id = _viterbi_buffers(bounds, longest_piece)
     out = 0
     for w in range(n_words):
         count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slots, near, scores,
-                                 -1, e_start, e_end, e_id, best, back_start, back_id, ids, out)
+                                 unk, -1, e_start, e_end, e_id, best, back_start, back_id, ids, out)
         if count < 0:
             id_bounds[w + 1] = -1
             return ids[:out], id_bounds
@@ -350,83 +368,36 @@ def viterbi_words(buf, bounds, slots, near, longest_piece, scores):
     return ids[:out], id_bounds
 
 
-@nb.njit(cache=True)
-def _fallback_dp(buf, start, n, e_start, e_end, e_id, m, scores, unk_score, best, back_start, back_id):
-    """Viterbi over a word's edges ``0:m`` (ordered by start) plus an unknown edge (id -1, score
-    ``unk_score``) over each character that no piece covers alone, relaxed after that start's
-    edges: Hugging Face's Unigram ``encode_optimized`` with an unk id."""
-    for i in range(n + 1):
-        best[i] = NEG_INF
-        back_start[i] = -1
-    best[0] = 0.0
-    back_start[0] = 0
-    k = 0
-    s = 0
-    while s < n:
-        width = min(utf8_length(buf[start + s]), n - s)
-        single = False
-        while k < m and e_start[k] == s:
-            e = e_end[k]
-            cand = best[s] + scores[e_id[k]]
-            if back_start[e] < 0 or cand > best[e]:
-                best[e] = cand
-                back_start[e] = s
-                back_id[e] = e_id[k]
-            single = single or e - s == width
-            k += 1
-        if not single:
-            e = s + width
-            cand = best[s] + unk_score
-            if back_start[e] < 0 or cand > best[e]:
-                best[e] = cand
-                back_start[e] = s
-                back_id[e] = -1
-        s += width
-
-
 @nb.njit(cache=True, nogil=True)
-def viterbi_fallback_words(buf, bounds, slots, near, longest_piece, scores, unk_score, byte_base):
-    """``viterbi_words`` with byte fallback (HF's Unigram with ``byte_fallback``): a character
-    that no piece covers alone gets an unknown edge scored ``unk_score``; on the best path each
-    unknown character becomes the ids ``byte_base + b`` of its UTF-8 bytes ``b``. ``buf`` must
-    be valid UTF-8 and the pieces whole characters. Example (pieces a, b; é unknown)::
+def expand_unknown(ids, id_bounds, buf, starts, lengths, unk, byte_base):
+    """Byte fallback: segment j (``ids[id_bounds[j]:id_bounds[j+1]]``, the pieces of the text from
+    ``buf[starts[j]]`` on, piece p ``lengths[p]`` bytes long) with each ``unk`` id replaced by the
+    ids ``byte_base + b`` of its character's bytes. Example (piece 0 = "a", unk 9, é unknown)::
 
-        >>> import numpy as np
-        >>> arena = np.frombuffer(b"ab", np.uint8)
-        >>> trie = build_trie(arena, np.array([0, 1, 2]), np.array([0, 1], np.int32))
-        >>> word = np.frombuffer("aéb".encode(), np.uint8)
-        >>> ids, _ = viterbi_fallback_words(word, np.array([0, 4]), *trie, np.array([-1.0, -1.0]), -20.0, 100)
-        >>> ids.tolist()                                    # a, 100 + 0xC3, 100 + 0xA9, b
-        [0, 295, 269, 1]
+        >>> ids, bounds = expand_unknown(np.array([0, 9, 0]), np.array([0, 3]), np.frombuffer("aéa".encode(), np.uint8),
+        ...                              np.array([0]), np.array([1]), 9, 100)
+        >>> ids.tolist(), bounds.tolist()                   # a, 100 + 0xC3, 100 + 0xA9, a
+        ([0, 295, 269, 0], [0, 4])
     """
-    n_words = len(bounds) - 1
-    ids, id_bounds, e_start, e_end, e_id, best, back_start, back_id = _viterbi_buffers(bounds, longest_piece)
-    out = 0
-    for w in range(n_words):
-        start = bounds[w]
-        n = bounds[w + 1] - start
-        m = _edges(buf, start, bounds[w + 1], slots, near, e_start, e_end, e_id, 0)
-        _fallback_dp(buf, start, n, e_start, e_end, e_id, m, scores, unk_score, best, back_start, back_id)
-        count = 0
-        e = n
-        while e > 0:
-            count += e - back_start[e] if back_id[e] < 0 else 1
-            e = back_start[e]
-        j = out + count - 1
-        e = n
-        while e > 0:
-            s = back_start[e]
-            if back_id[e] < 0:
-                for b in range(e - 1, s - 1, -1):
-                    ids[j] = byte_base + buf[start + b]
-                    j -= 1
+    out = np.empty(4 * len(ids), np.int64)  # a character has at most 4 bytes
+    out_bounds = np.zeros(len(id_bounds), np.int64)
+    k = 0
+    for j in range(len(id_bounds) - 1):
+        pos = starts[j]
+        for q in range(id_bounds[j], id_bounds[j + 1]):
+            if ids[q] == unk:
+                width = utf8_length(buf[pos])
+                for b in range(width):
+                    out[k] = byte_base + buf[pos + b]
+                    k += 1
+                pos += width
             else:
-                ids[j] = back_id[e]
-                j -= 1
-            e = s
-        out += count
-        id_bounds[w + 1] = out
-    return ids[:out], id_bounds
+                out[k] = ids[q]
+                k += 1
+                pos += lengths[ids[q]]
+        out_bounds[j + 1] = k
+    out = out[:k].copy()
+    return out, out_bounds
 
 
 @nb.njit(cache=True, nogil=True)
@@ -476,7 +447,7 @@ def alternatives(arena, offsets, first_id, slots, near, longest_piece, scores):
     out = 0
     for p in range(n_pieces):
         count, score = _viterbi_word(arena, offsets[p], offsets[p + 1], slots, near,
-                                     scores, first_id + p, e_start, e_end, e_id, best, back_start, back_id,
+                                     scores, -1, first_id + p, e_start, e_end, e_id, best, back_start, back_id,
                                      alt_ids, out)
         if count < 0:
             count = 0
@@ -523,14 +494,14 @@ def removal_loss(freq, alt_ids, alt_bounds, total_words):
 
 
 @nb.njit(cache=True)
-def nbest_word(buf, slots, near, longest_piece, scores, n_best):
+def nbest_word(buf, slots, near, longest_piece, scores, unk, n_best):
     """The ``n_best`` best segmentations of ``buf`` (uint8), best first: (piece ids, bounds per
     path, path scores). Equal scores are ordered as Viterbi breaks ties (the path whose last
     piece starts earliest first, recursively), so the first path is the Viterbi path.
 
     >>> trie = build_trie(np.frombuffer(b"abab", np.uint8), np.array([0, 1, 2, 4]),
     ...                   np.arange(3, dtype=np.int32))
-    >>> ids, bounds, sc = nbest_word(np.frombuffer(b"ab", np.uint8), *trie, np.array([-1.0, -1.0, -3.0]), 5)
+    >>> ids, bounds, sc = nbest_word(np.frombuffer(b"ab", np.uint8), *trie, np.array([-1.0, -1.0, -3.0]), -1, 5)
     >>> ids.tolist(), bounds.tolist(), sc.tolist()
     ([0, 1, 2], [0, 2, 3], [-2.0, -3.0])
     """
@@ -539,7 +510,7 @@ def nbest_word(buf, slots, near, longest_piece, scores, n_best):
     e_start = np.empty(cap, np.int64)
     e_end = np.empty(cap, np.int64)
     e_id = np.empty(cap, np.int64)
-    m = _edges(buf, 0, n, slots, near, e_start, e_end, e_id, 0)
+    m = _edges(buf, 0, n, slots, near, e_start, e_end, e_id, 0, unk)
     k_max = max(1, n_best)
     score = np.full((n + 1, k_max), NEG_INF)
     from_pos = np.full((n + 1, k_max), -1, np.int64)

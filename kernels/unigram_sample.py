@@ -22,13 +22,13 @@ P(ab) = .6 / (.6 + .2 * .2) = .9375 at alpha 1, .6**2 / (.6**2 + .2**4) = .9956 
     >>> scores = np.log(np.array([0.2, 0.2, 0.6]))
     >>> words, bounds = np.frombuffer(b"ab" * 4000, np.uint8), np.arange(0, 8001, 2)
     >>> seeds = np.arange(4000, dtype=np.uint64) * np.uint64(7919)
-    >>> ids, id_bounds = sample_words(words, bounds, *trie, scores, 1.0, -1, seeds)
+    >>> ids, id_bounds = sample_words(words, bounds, *trie, scores, -1, 1.0, -1, seeds)
     >>> bool(abs((np.diff(id_bounds) == 1).mean() - 0.9375) < 0.02)     # 4000 draws: sd 0.004
     True
     >>> [pieces[i] for i in ids[id_bounds[0]:id_bounds[3]]] == [pieces[i] for i in
-    ...     sample_words(words[:6], bounds[:4], *trie, scores, 1.0, -1, seeds[:3])[0]]   # reproducible
+    ...     sample_words(words[:6], bounds[:4], *trie, scores, -1, 1.0, -1, seeds[:3])[0]]   # reproducible
     True
-    >>> sample_words(words[:2], bounds[:2], *trie, scores, 1.0, 1, seeds[:1])[0].tolist()   # Viterbi
+    >>> sample_words(words[:2], bounds[:2], *trie, scores, -1, 1.0, 1, seeds[:1])[0].tolist()   # Viterbi
     [2]
 """
 import numba as nb
@@ -55,14 +55,14 @@ def _pick(weights, k, u):
 
 
 @nb.njit(cache=True)
-def _ffbs_word(buf, start, end, slots, near, scores, alpha, state,
+def _ffbs_word(buf, start, end, slots, near, scores, unk, alpha, state,
                e_start, e_end, e_id, in_count, in_offsets, in_edges, fwd, weights, out, out_pos):
     """One word by forward-filtering backward-sampling; returns the number of pieces written to
     ``out[out_pos:]`` (-1: the word has no segmentation)."""
     n = end - start
     if n == 0:
         return 0
-    m = _edges(buf, start, end, slots, near, e_start, e_end, e_id, 0)
+    m = _edges(buf, start, end, slots, near, e_start, e_end, e_id, 0, unk)
     # incoming edges of each end position, by increasing start (edges come by start: stable bucketing)
     for i in range(n + 2):
         in_count[i] = 0
@@ -118,10 +118,11 @@ def _ffbs_word(buf, start, end, slots, near, scores, alpha, state,
 
 
 @nb.njit(cache=True)
-def _nbest_sample_word(buf, start, end, slots, near, longest_piece, scores, alpha, nbest, state, out, out_pos):
+def _nbest_sample_word(buf, start, end, slots, near, longest_piece, scores, unk, alpha, nbest, state, out,
+                       out_pos):
     """One word: a path among its ``nbest`` best, drawn ∝ exp(alpha * path score); returns the
     number of pieces written (-1: no segmentation)."""
-    ids, bounds, path_scores = nbest_word(buf[start:end], slots, near, longest_piece, scores, nbest)
+    ids, bounds, path_scores = nbest_word(buf[start:end], slots, near, longest_piece, scores, unk, nbest)
     k = len(path_scores)
     if k == 0:
         return -1
@@ -143,10 +144,11 @@ def _nbest_sample_word(buf, start, end, slots, near, longest_piece, scores, alph
 
 
 @nb.njit(cache=True, nogil=True)
-def sample_words(buf, bounds, slots, near, longest_piece, scores, alpha, nbest, piece_seeds):
+def sample_words(buf, bounds, slots, near, longest_piece, scores, unk, alpha, nbest, piece_seeds):
     """A sampled segmentation of each word ``buf[bounds[j]:bounds[j+1]]`` (see the module): (piece
     ids, id bounds per word). A word without any segmentation gets no ids and id bound -1 (the
-    caller reports it). ``alpha`` > 0; ``nbest`` <= 0: all segmentations, 1: Viterbi, > 1: the n best."""
+    caller reports it). ``alpha`` > 0; ``nbest`` <= 0: all segmentations, 1: Viterbi, > 1: the n best.
+    ``unk`` >= 0: byte fallback, as ``unigram_lattice.viterbi_words``."""
     n_words = len(bounds) - 1
     ids = np.empty(max(1, bounds[-1] - bounds[0]), np.int64)
     id_bounds = np.zeros(n_words + 1, np.int64)
@@ -165,13 +167,13 @@ def sample_words(buf, bounds, slots, near, longest_piece, scores, alpha, nbest, 
     for w in range(n_words):
         state[0] = piece_seeds[w]
         if nbest == 1:
-            count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slots, near, scores, -1,
+            count, _ = _viterbi_word(buf, bounds[w], bounds[w + 1], slots, near, scores, unk, -1,
                                      e_start, e_end, e_id, fwd, back_start, back_id, ids, out)
         elif nbest > 1:
             count = _nbest_sample_word(buf, bounds[w], bounds[w + 1], slots, near, longest_piece, scores,
-                                       alpha, nbest, state, ids, out)
+                                       unk, alpha, nbest, state, ids, out)
         else:
-            count = _ffbs_word(buf, bounds[w], bounds[w + 1], slots, near, scores, alpha, state,
+            count = _ffbs_word(buf, bounds[w], bounds[w + 1], slots, near, scores, unk, alpha, state,
                                e_start, e_end, e_id, in_count, in_offsets, in_edges, fwd, weights, ids, out)
         if count < 0:
             id_bounds[w + 1] = -1

@@ -514,16 +514,36 @@ def enumerate_unigram_sampling(word: bytes, pieces: dict[bytes, int], scores, al
     return {ids: w / total for ids, w in weights.items()}
 
 
-def reference_fallback_viterbi(word: bytes, pieces: dict[bytes, int], scores, unk_score: float,
-                               byte_base: int) -> list[int]:
-    """Viterbi with byte fallback, by enumeration: every character of ``word`` that is not a
-    piece by itself gets a pseudo-piece scored ``unk_score``; on the best path (ties as
-    ``reference_nbest``) such a character becomes the ids ``byte_base + b`` of its bytes."""
+def reference_fallback_lattice(word: bytes, pieces: dict[bytes, int], scores, unk_score: float):
+    """Byte fallback as plain pieces: every character of ``word`` that is not a piece by itself
+    becomes a pseudo-piece scored ``unk_score`` (ids after ``scores``): (pieces, scores, pseudo id ->
+    its character's bytes)."""
     extended, all_scores, unknown = dict(pieces), list(scores), {}
     for c in dict.fromkeys(word.decode("utf-8")):
         if c.encode() not in pieces:
             unknown[len(all_scores)] = c.encode()
             extended[c.encode()] = len(all_scores)
             all_scores.append(unk_score)
+    return extended, all_scores, unknown
+
+
+def reference_expand(path: list[int], unknown: dict[int, bytes], byte_base: int) -> list[int]:
+    """A path over ``reference_fallback_lattice`` pieces with each pseudo-piece as its byte ids."""
+    return [i for p in path for i in ([byte_base + b for b in unknown[p]] if p in unknown else [p])]
+
+
+def reference_fallback_viterbi(word: bytes, pieces: dict[bytes, int], scores, unk_score: float,
+                               byte_base: int) -> list[int]:
+    """Viterbi with byte fallback, by enumeration (ties as ``reference_nbest``)."""
+    extended, all_scores, unknown = reference_fallback_lattice(word, pieces, scores, unk_score)
     (best, _), = reference_nbest(word, extended, all_scores, 1)
-    return [i for p in best for i in ([byte_base + b for b in unknown[p]] if p in unknown else [p])]
+    return reference_expand(best, unknown, byte_base)
+
+
+def reference_sampled_path(word: bytes, pieces: dict[bytes, int], scores, alpha: float, nbest: int, stream):
+    """The path the sampler draws for ``nbest`` (1: Viterbi, > 1: among the n best, else all)."""
+    if nbest == 1:
+        return reference_nbest(word, pieces, scores, 1)[0][0]
+    if nbest > 1:
+        return reference_unigram_nbest_sample(word, pieces, scores, alpha, nbest, stream)
+    return reference_unigram_sample(word, pieces, scores, alpha, stream)

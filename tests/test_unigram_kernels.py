@@ -36,7 +36,7 @@ def packed(words):
 @given(vocabularies, st.lists(int_scores, min_size=20, max_size=20), st.lists(small_words, min_size=1, max_size=6))
 def test_viterbi_matches_enumeration_with_ties(vocab, scores, words):
     ids, trie, scores, _ = model(vocab, scores)
-    out, bounds = lattice.viterbi_words(*packed(words), *trie, scores)
+    out, bounds = lattice.viterbi_words(*packed(words), *trie, scores, -1)
     for j, word in enumerate(words):
         (best, _), = reference_nbest(word, ids, scores, 1)
         assert out[bounds[j]:bounds[j + 1]].tolist() == best
@@ -46,7 +46,7 @@ def test_viterbi_matches_enumeration_with_ties(vocab, scores, words):
 @given(vocabularies, st.lists(int_scores, min_size=20, max_size=20), small_words, st.integers(0, 8))
 def test_nbest_matches_enumeration_with_ties(vocab, scores, word, n):
     ids, trie, scores, _ = model(vocab, scores)
-    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, n)
+    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, -1, n)
     got = [(got_ids[got_bounds[k]:got_bounds[k + 1]].tolist(), float(got_scores[k])) for k in range(len(got_scores))]
     assert got == reference_nbest(word, ids, scores, n)
 
@@ -57,7 +57,7 @@ def test_nbest_scores_match_enumeration(vocab, scores, word, n):
     """With arbitrary floats two paths may tie only after rounding (their prefixes did not):
     the scores must be the n best, each path valid, distinct and scored left to right."""
     ids, trie, scores, pieces = model(vocab, scores)
-    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, n)
+    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *trie, scores, -1, n)
     paths = [got_ids[got_bounds[k]:got_bounds[k + 1]].tolist() for k in range(len(got_scores))]
     assert got_scores.tolist() == [score for _, score in reference_nbest(word, ids, scores, n)]
     assert len({tuple(p) for p in paths}) == len(paths)

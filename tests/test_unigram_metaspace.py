@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tokforge
 from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.kernels import rng, unigram_sample
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder
@@ -15,7 +16,8 @@ from tokforge.unigram import UNK_TOKEN, UnigramModel, with_byte_fallback
 from tokforge.words import lengths_of, offsets_from_lengths
 
 from conftest import CORPORA
-from reference import reference_fallback_viterbi
+from reference import (ReferenceStream, reference_expand, reference_fallback_lattice, reference_fallback_viterbi,
+                       reference_nbest, reference_sampled_path)
 from test_hf_parity import texty
 
 transformers = pytest.importorskip("transformers")
@@ -104,12 +106,21 @@ def test_encode_batch_equals_encode(metaspace_pair, corpus_files):
     assert tok.encode_batch(lines) == [tok.encode(t) for t in lines]
 
 
-def test_sampling_and_nbest_are_refused_with_a_clear_error(metaspace_pair):
+def test_nbest_and_sampling_keep_the_text_and_start_from_viterbi(metaspace_pair, corpus_files):
     tok, _, _ = metaspace_pair
-    with pytest.raises(ConfigError, match="byte-fallback"):
-        tok.encode_nbest("kitap", 2)
-    with pytest.raises(ConfigError, match="byte-fallback"):
-        StochasticEncoder(tok, Sampling(unigram_alpha=0.5), seed=1)
+    for text in ["kitaplar \U0001F600 evler", "x \u4e2d\u6587 y", "the cat"]:
+        results = tok.encode_nbest(text, 4)
+        assert results[0][0] == tok.encode(text) and len(results) >= 1
+        assert all(tok.decode(ids) == expected_text(tok, text) for ids, _ in results)
+    text = corpus_files[0].read_text(encoding="utf-8")[:3000] + " \U0001F600\U0001F600 "
+    viterbi = StochasticEncoder(tok, Sampling(unigram_alpha=0.5, unigram_nbest=1), seed=1).encode(text)
+    assert viterbi == tok.encode(text)
+    for nbest in (-1, 5):
+        encoder = StochasticEncoder(tok, Sampling(unigram_alpha=0.1, unigram_nbest=nbest), seed=1)
+        sampled = encoder.encode(text, example_id=3)
+        assert tok.decode(sampled) == expected_text(tok, text) and sampled != viterbi
+        assert sampled == StochasticEncoder(tok, Sampling(unigram_alpha=0.1, unigram_nbest=nbest), seed=1).encode(
+            text, example_id=3)
 
 
 def test_stochastok_never_splits_into_byte_tokens(metaspace_pair, corpus_files):
@@ -127,22 +138,65 @@ chars = st.sampled_from(["a", "b", "\u00e9", "\u4e2d", "\U0001F600"])
 strings = st.lists(chars, min_size=1, max_size=6).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sets(strings.filter(lambda s: len(s) <= 3), max_size=10), st.lists(st.integers(-6, -1), min_size=10,
-       max_size=10), st.lists(strings, min_size=1, max_size=5), st.integers(-12, -7))
-def test_fallback_viterbi_matches_enumeration_with_ties(vocab, scores, words, unk_score):
+def fallback_model(vocab, scores, unk_score):
+    """Pieces (whole characters) -> (piece -> id, kernel tables with the unknown pseudo-piece, lengths)."""
     pieces = sorted(vocab)
     ids = {p.encode(): i for i, p in enumerate(pieces)}
-    scores = np.array(scores[:len(pieces)] or [0.0], np.float64)
     keys = list(ids)
     trie = lattice.build_trie(np.frombuffer(b"".join(keys) or b"\0", np.uint8)[:sum(map(len, keys))],
                               offsets_from_lengths(lengths_of(keys)), np.arange(len(keys), dtype=np.int32))
+    scores = np.array([float(x) for x in scores[:len(pieces)]], np.float64)
+    unk = len(pieces)
+    lengths = np.append(lengths_of(keys), 0)
+    return ids, trie + (np.append(scores, float(unk_score)), unk), scores, lengths
+
+
+fallback_vocab = st.sets(strings.filter(lambda s: len(s) <= 3), max_size=10)
+int_scores = st.lists(st.integers(-6, -1), min_size=10, max_size=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fallback_vocab, int_scores, st.lists(strings, min_size=1, max_size=5), st.integers(-12, -7))
+def test_fallback_viterbi_matches_enumeration_with_ties(vocab, scores, words, unk_score):
+    ids, tables, scores, lengths = fallback_model(vocab, scores, unk_score)
     encoded = [w.encode() for w in words]
-    out, bounds = lattice.viterbi_fallback_words(np.frombuffer(b"".join(encoded), np.uint8),
-                                                 offsets_from_lengths(lengths_of(encoded)), *trie, scores,
-                                                 float(unk_score), 100)
+    buf, bounds = np.frombuffer(b"".join(encoded), np.uint8), offsets_from_lengths(lengths_of(encoded))
+    out, out_bounds = lattice.viterbi_words(buf, bounds, *tables)
+    out, out_bounds = lattice.expand_unknown(out, out_bounds, buf, bounds[:-1], lengths, tables[-1], 100)
     for j, word in enumerate(encoded):
-        assert out[bounds[j]:bounds[j + 1]].tolist() == reference_fallback_viterbi(word, ids, scores, unk_score, 100)
+        assert out[out_bounds[j]:out_bounds[j + 1]].tolist() == reference_fallback_viterbi(word, ids, scores,
+                                                                                          unk_score, 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fallback_vocab, int_scores, strings, st.integers(-12, -7), st.integers(0, 6))
+def test_fallback_nbest_matches_enumeration_with_ties(vocab, scores, word, unk_score, n):
+    ids, tables, scores, lengths = fallback_model(vocab, scores, unk_score)
+    word = word.encode()
+    extended, all_scores, unknown = reference_fallback_lattice(word, ids, scores, unk_score)
+    got_ids, got_bounds, got_scores = lattice.nbest_word(np.frombuffer(word, np.uint8), *tables, n)
+    got_ids, got_bounds = lattice.expand_unknown(got_ids, got_bounds, np.frombuffer(word, np.uint8),
+                                                 np.zeros(len(got_scores), np.int64), lengths, tables[-1], 100)
+    got = [(got_ids[got_bounds[k]:got_bounds[k + 1]].tolist(), float(got_scores[k])) for k in range(len(got_scores))]
+    assert got == [(reference_expand(path, unknown, 100), score)
+                   for path, score in reference_nbest(word, extended, all_scores, n)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(fallback_vocab, int_scores, st.lists(strings, min_size=1, max_size=4), st.integers(-12, -7),
+       st.sampled_from([0.5, 1.0, 2.0]), st.sampled_from([-1, 1, 3]), st.integers(0, (1 << 64) - 1))
+def test_fallback_sampling_matches_the_reference_on_the_same_stream(vocab, scores, words, unk_score, alpha, nbest,
+                                                                    seed):
+    ids, tables, scores, lengths = fallback_model(vocab, scores, unk_score)
+    encoded = [w.encode() for w in words]
+    buf, bounds = np.frombuffer(b"".join(encoded), np.uint8), offsets_from_lengths(lengths_of(encoded))
+    seeds = rng.sub_seeds(np.array([seed], np.uint64), np.array([len(words)]))
+    out, out_bounds = unigram_sample.sample_words(buf, bounds, *tables, alpha, nbest, seeds)
+    out, out_bounds = lattice.expand_unknown(out, out_bounds, buf, bounds[:-1], lengths, tables[-1], 100)
+    for j, word in enumerate(encoded):
+        extended, all_scores, unknown = reference_fallback_lattice(word, ids, scores, unk_score)
+        path = reference_sampled_path(word, extended, all_scores, alpha, nbest, ReferenceStream(int(seeds[j])))
+        assert out[out_bounds[j]:out_bounds[j + 1]].tolist() == reference_expand(path, unknown, 100)
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
-from reference import (ReferenceStream, enumerate_unigram_sampling, reference_nbest, reference_unigram_nbest_sample,
-                       reference_unigram_sample)
+from reference import ReferenceStream, enumerate_unigram_sampling, reference_nbest, reference_sampled_path
 from tokforge.cli import main
 from tokforge.corpus import Corpus
 from tokforge.errors import ConfigError
@@ -49,16 +48,10 @@ def test_sampler_matches_reference_on_the_same_stream(vocab, scores, words, alph
     ids, trie, scores = _lattice_model(vocab, scores)
     seeds = rng.sub_seeds(np.array([seed], np.uint64), np.array([len(words)]))
     buf = np.frombuffer(b"".join(words), np.uint8)
-    out, bounds = unigram_sample.sample_words(buf, offsets_from_lengths(lengths_of(words)), *trie, scores,
+    out, bounds = unigram_sample.sample_words(buf, offsets_from_lengths(lengths_of(words)), *trie, scores, -1,
                                               alpha, nbest, seeds)
     for j, word in enumerate(words):
-        stream = ReferenceStream(int(seeds[j]))
-        if nbest == 1:
-            expected = reference_nbest(word, ids, scores, 1)[0][0]
-        elif nbest > 1:
-            expected = reference_unigram_nbest_sample(word, ids, scores, alpha, nbest, stream)
-        else:
-            expected = reference_unigram_sample(word, ids, scores, alpha, stream)
+        expected = reference_sampled_path(word, ids, scores, alpha, nbest, ReferenceStream(int(seeds[j])))
         assert out[bounds[j]:bounds[j + 1]].tolist() == expected
 
 

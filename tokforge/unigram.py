@@ -106,10 +106,21 @@ class UnigramModel:
         return [low if i in fixed else s for i, s in enumerate(self.scores)]
 
     def tables(self):
-        """(the trie: slots, near, longest; scores by id) for the lattice kernels."""
+        """(the trie: slots, near, longest; scores by id; the unknown character's id, -1 without
+        byte fallback) for the lattice kernels."""
         if self._tables is None:
             self._tables = _encode_tables(self)
-        return self._tables
+        return self._tables[:5]
+
+    def _with_bytes(self, buf: np.ndarray, ids: np.ndarray, id_bounds: np.ndarray,
+                    starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Check the kernels' result; byte fallback: the unknown characters become byte tokens."""
+        if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces / byte fallback (checked by tables())
+            raise InputError("a piece has no segmentation over this vocabulary")
+        if not self.byte_fallback:
+            return ids, id_bounds
+        *_, unk, lengths = self._tables
+        return lattice.expand_unknown(ids, id_bounds, buf, np.asarray(starts, np.int64), lengths, unk, self.byte_base)
 
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
         """Viterbi-encode each piece (bytes) on its own."""
@@ -117,49 +128,36 @@ class UnigramModel:
 
     def encode_packed(self, buf: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece)."""
-        if self.byte_fallback:
-            scores = self.tables()[-1]
-            return lattice.viterbi_fallback_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
-                                                  *self.tables(), float(scores.min()) - UNK_PENALTY, self.byte_base)
-        ids, id_bounds = lattice.viterbi_words(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64),
-                                               *self.tables())
-        if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
-            raise InputError("a piece has no segmentation over this vocabulary")
-        return ids, id_bounds
+        arr, bounds = np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64)
+        ids, id_bounds = lattice.viterbi_words(arr, bounds, *self.tables())
+        return self._with_bytes(arr, ids, id_bounds, bounds[:-1])
 
     def encode_packed_sampled(self, buf: bytes, bounds: np.ndarray, alpha: float, nbest: int,
                               piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``encode_packed`` with Unigram sampling (subword regularization): piece j's segmentation
         is drawn with P ∝ exp(alpha * its total score), exactly, from the random stream
         ``piece_seeds[j]`` (see ``tokforge.stochastic``); among the ``nbest`` best segmentations
-        when ``nbest > 1``, Viterbi when 1, all of them when <= 0 (``tokforge.kernels.unigram_sample``)."""
+        when ``nbest > 1``, Viterbi when 1, all of them when <= 0 (``tokforge.kernels.unigram_sample``).
+        With byte fallback an unknown character is one lattice edge (then its byte tokens)."""
         check_sampling(alpha, nbest)
-        self._no_fallback("Unigram sampling")
-        bounds = np.asarray(bounds, np.int64)
+        arr, bounds = np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64)
         piece_seeds = np.asarray(piece_seeds, np.uint64)
         if len(piece_seeds) != len(bounds) - 1:
             raise InputError(f"{len(bounds) - 1} pieces but {len(piece_seeds)} random streams")
-        ids, id_bounds = unigram_sample.sample_words(np.frombuffer(buf, np.uint8), bounds, *self.tables(),
-                                                     float(alpha), int(nbest), piece_seeds)
-        if (id_bounds < 0).any():  # cannot happen with all 256 byte pieces (checked by tables())
-            raise InputError("a piece has no segmentation over this vocabulary")
-        return ids, id_bounds
+        ids, id_bounds = unigram_sample.sample_words(arr, bounds, *self.tables(), float(alpha), int(nbest),
+                                                     piece_seeds)
+        return self._with_bytes(arr, ids, id_bounds, bounds[:-1])
 
     def nbest(self, piece: bytes, n: int) -> list[tuple[list[int], float]]:
         """The ``n`` best segmentations of one piece (bytes), best first: (ids, total score).
         The first is the Viterbi segmentation."""
         if n < 0:
             raise InputError(f"n must be >= 0, got {n}")
-        self._no_fallback("n-best encoding")
-        ids, bounds, scores = lattice.nbest_word(np.frombuffer(piece, np.uint8), *self.tables(), n)
+        arr = np.frombuffer(piece, np.uint8)
+        ids, bounds, scores = lattice.nbest_word(arr, *self.tables(), n)
+        ids, bounds = self._with_bytes(arr, ids, bounds, np.zeros(len(scores), np.int64))
         ids = ids.tolist()
         return [(ids[bounds[k]:bounds[k + 1]], float(scores[k])) for k in range(len(scores))]
-
-    def _no_fallback(self, what: str) -> None:
-        if self.byte_fallback:
-            raise ConfigError(f"{what} is not available for byte-fallback (pattern 'metaspace') Unigram models "
-                              "yet; train with a byte-level pattern (e.g. the default cl100k, or 'whitespace' "
-                              "for whitespace-only splits) to use it")
 
     # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
     def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
@@ -267,7 +265,7 @@ def _encode_tables(model: UnigramModel):
     arena = np.frombuffer(b"".join(pieces), np.uint8)
     trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(pieces)), np.array(regular, np.int32))
     scores = np.array([0.0 if i in special_ids else s for i, s in enumerate(model.scores)], np.float64)
-    return trie + (scores,)
+    return trie + (scores, -1, None)
 
 
 def _fallback_tables(model: UnigramModel):
@@ -296,7 +294,10 @@ def _fallback_tables(model: UnigramModel):
     keys = list(strings)
     arena = np.frombuffer(b"".join(keys), np.uint8)
     trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(keys)), np.array(list(strings.values()), np.int32))
-    return trie + (scores,)
+    unk = len(model.vocab)  # a pseudo-piece: the unknown character, scored as HF's Unigram scores it
+    lengths = np.zeros(unk + 1, np.int64)
+    lengths[list(strings.values())] = lengths_of(keys)
+    return trie + (np.append(scores, scores.min() - UNK_PENALTY), unk, lengths)
 
 
 def with_byte_fallback(model: UnigramModel, vocab_size: int) -> UnigramModel:
