@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import html.parser
-import os
 import re
 import subprocess
 import sys

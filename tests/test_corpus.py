@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path

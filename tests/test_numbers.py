@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 import tokforge
 from tokforge.cli import main
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
-from tokforge.numbers import ESCAPE, MARKERS, NUMBER_MODES, TriadicSuffixStage
+from tokforge.numbers import MARKERS, NUMBER_MODES, TriadicSuffixStage
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS, Pretokenizer
 
 from conftest import CORPORA

@@ -174,6 +174,16 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
+def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Sequence[str],
+                          on_progress: Callable[[int], None] | None = None) -> BPEModel:
+    """``train_bpe`` with the fields of a ``TrainConfig`` (``vocab_size``, ``min_frequency``,
+    ``max_token_length``): the call of ``algo="bpe"`` (``special_tokens``: the config's and the number
+    stage's) and of the morph hybrid's BPE fallback (the config's and the stage tokens)."""
+    return train_bpe(word_counts, config.vocab_size, special_tokens=special_tokens,
+                     min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                     on_progress=on_progress)
+
+
 def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the

@@ -41,7 +41,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import regex
 
-from tokforge.bpe import BPEModel, train_bpe
+from tokforge.bpe import BPEModel, train_bpe_from_config
 from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
 from tokforge.morph import RuleSet, load_rules, rules_from_dict
 from tokforge.normalizers import Normalizer
@@ -347,18 +347,12 @@ class MorphTokenizer(Tokenizer):
             raise ModelFormatError(f"{source}: not a valid tokforge morph model ({type(e).__name__}: {e})") from None
 
 
-def _train_bpe_fallback(counts: WordCounts, config, specials: tuple[str, ...],
-                        on_progress: Callable[[int], None] | None) -> BPEModel:
-    return train_bpe(counts, config.vocab_size, special_tokens=specials, min_frequency=config.min_frequency,
-                     max_token_length=config.max_token_length, on_progress=on_progress)
-
-
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
 #: config, special + stage tokens (first ids), progress callback) -> a model whose vocabulary has
 #: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
 #: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
 FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
-    "bpe": _train_bpe_fallback, "unigram": train_unigram_from_config}
+    "bpe": train_bpe_from_config, "unigram": train_unigram_from_config}
 FALLBACKS = tuple(FALLBACK_TRAINERS)
 FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
 

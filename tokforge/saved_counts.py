@@ -38,7 +38,7 @@ import tokforge
 from tokforge.config import TrainConfig
 from tokforge.counting import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, pruning_report
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
-from tokforge.words import Pruning, WordCounter, WordCounts, lengths_of, offsets_from_lengths
+from tokforge.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
 FORMAT_VERSION = 1

@@ -18,7 +18,7 @@ from typing import Any, Iterator, TypeVar
 import numpy as np
 from tqdm.auto import tqdm
 
-from tokforge.bpe import train_bpe
+from tokforge.bpe import train_bpe_from_config
 from tokforge.config import TrainConfig
 from tokforge.corpus import Block, Corpus
 from tokforge.errors import ConfigError, CorpusError
@@ -229,9 +229,7 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
             return count_corpus(source, config, pattern=superword.pattern).counts
         model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
     else:
-        model = train_bpe(counts, config.vocab_size, special_tokens=config.special_tokens + reserved,
-                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                          on_progress=on_progress)
+        model = train_bpe_from_config(counts, config, config.special_tokens + reserved, on_progress)
     bar.close()
     trained = time.perf_counter()
     if morph is not None:
