@@ -90,6 +90,16 @@ def test_unknown_characters_become_their_byte_tokens(metaspace_pair):
     assert ids[-4:] == [tok.model.byte_base + b for b in emoji.encode()]
 
 
+def test_tokenizer_json_with_another_decoder_or_unk_is_refused(metaspace_pair):
+    from tokforge.hf import from_hf_json
+    _, _, folder = metaspace_pair
+    doc = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    with pytest.raises(ModelFormatError, match="Metaspace pre-tokenizer"):
+        from_hf_json({**doc, "decoder": {"type": "ByteLevel"}}, "x.json")
+    with pytest.raises(ModelFormatError, match="unk_id"):
+        from_hf_json({**doc, "model": {**doc["model"], "unk_id": None}}, "x.json")
+
+
 def test_native_and_tokenizer_json_reload_the_same_model(metaspace_pair, corpus_files):
     tok, _, folder = metaspace_pair
     text = corpus_files[0].read_text(encoding="utf-8")[:20000] + " \U0001F600 " + MARK

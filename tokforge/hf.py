@@ -144,7 +144,7 @@ def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer
     model = doc["model"]
     pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
     fallback = pretokenizer.metaspace
-    specials = _check_pipeline(doc, decoder, source, METASPACE_DECODER if fallback else BYTELEVEL_DECODER)
+    specials = _check_pipeline(doc, decoder, source, metaspace=fallback)
     from tokforge.unigram import UNK_TOKEN
     unk = specials.get(UNK_TOKEN) if fallback else None
     if model.get("unk_id") != unk or bool(model.get("byte_fallback")) != fallback:
@@ -157,15 +157,16 @@ def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer
 
 
 def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str,
-                    expected: dict[str, Any] = BYTELEVEL_DECODER) -> dict[str, int]:
-    """Check the decoder, post-processor and added tokens tokforge supports; return the specials."""
+                    metaspace: bool = False) -> dict[str, int]:
+    """Check the decoder (``metaspace``: the one tokforge writes for that layout), post-processor
+    and added tokens tokforge supports; return the specials."""
     decoder = decoder or {}
-    if expected is BYTELEVEL_DECODER and decoder.get("type") != "ByteLevel":
+    if metaspace and decoder != METASPACE_DECODER:
+        raise ModelFormatError(f"{source}: decoder {decoder!r} is not supported with a Metaspace pre-tokenizer; "
+                               f"tokforge reads {METASPACE_DECODER}")
+    if not metaspace and decoder.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
                                "tokforge imports byte-level tokenizers (and Metaspace Unigram ones)")
-    if expected is not BYTELEVEL_DECODER and decoder != expected:
-        raise ModelFormatError(f"{source}: decoder {decoder!r} is not supported with a Metaspace pre-tokenizer; "
-                               f"tokforge reads {expected}")
     post = doc.get("post_processor")
     if post is not None and post.get("type") != "ByteLevel":
         raise ModelFormatError(f"{source}: post_processor {post.get('type')!r} "

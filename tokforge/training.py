@@ -29,7 +29,7 @@ from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
-from tokforge.unigram import train_unigram_from_config, with_byte_fallback
+from tokforge.unigram import train_unigram_from_config
 from tokforge.words import WordCounter, WordCounts, lengths_of, offsets_from_lengths
 
 HELD_OUT_MAX_BYTES = 2 << 20
@@ -219,8 +219,6 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
     if config.algo == "unigram":
         model = train_unigram_from_config(counts, config, config.special_tokens, on_progress)
-        if pretokenizer.metaspace:
-            model = with_byte_fallback(model, config.vocab_size)
     elif config.algo == "morph":
         from tokforge.morph_tokenizer import train_morph
         model, stage, morph = train_morph(counts, config, on_progress)

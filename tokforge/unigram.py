@@ -41,7 +41,7 @@ import numpy as np
 
 from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
-from tokforge.pretokenizers import METASPACE_MARK
+from tokforge.pretokenizers import METASPACE, METASPACE_MARK
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample, unigram_seed
 from tokforge.words import WordCounts, encode_each, lengths_of, offsets_from_lengths
@@ -427,11 +427,13 @@ def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: S
 def train_unigram_from_config(word_counts: WordCounts, config, special_tokens: Sequence[str],
                               on_progress: Callable[[int], None] | None = None) -> UnigramModel:
     """``train_unigram`` with the fields of a ``TrainConfig`` (``vocab_size``, ``min_frequency``,
-    ``max_token_length``): the call of ``algo="unigram"`` and of the morph hybrid's Unigram fallback
-    (whose ``special_tokens`` are the config's plus the stage tokens)."""
-    return train_unigram(word_counts, config.vocab_size, special_tokens=special_tokens,
-                         min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                         on_progress=on_progress)
+    ``max_token_length``; ``pattern="metaspace"``: then ``with_byte_fallback``): the call of
+    ``algo="unigram"`` and of the morph hybrid's Unigram fallback (whose ``special_tokens`` are the
+    config's plus the stage tokens)."""
+    model = train_unigram(word_counts, config.vocab_size, special_tokens=special_tokens,
+                          min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                          on_progress=on_progress)
+    return with_byte_fallback(model, config.vocab_size) if config.pattern == METASPACE else model
 
 
 class _Words:
