@@ -7,7 +7,7 @@ with the presets' flags) for every document, as byte offsets, without building P
 - ``doc_bounds``  int64[D+1]    document ``d`` is ``buf[doc_bounds[d]:doc_bounds[d+1]]``; each one
   is scanned on its own (a lookahead like ``(?!\S)`` sees the end of the document, not the next one)
 - ``table``       uint16[0x110000]  class flags per code point, from
-  ``tokforge.unicode_classes.class_table()`` (derived from the ``regex`` module itself)
+  ``tokforge.unicode_classes.class_table()`` (the Unicode data of HF's engine, shipped with tokforge)
 - result          int64[P+1]    piece boundaries: ``doc_bounds[0]``, then the end of every piece;
   strictly increasing, every document end is one of them (an empty document adds nothing)
 

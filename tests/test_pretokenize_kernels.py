@@ -1,8 +1,8 @@
 """The numba pretokenizer scanners give exactly the pieces of ``Pretokenizer.split``.
 
-Both sides use the ``regex`` module's character classes (the scanners through the table of
-tokforge.unicode_classes), so the comparison covers every character, Unicode 17 additions
-(UNASSIGNED_IN_ONIGURUMA) included.
+Both sides use the Unicode data of HF's engine that tokforge ships (the scanners through the table of
+tokforge.unicode_classes, split through tokforge.portable_regex), so the comparison covers every
+character, those the installed ``regex`` reads differently (DIFFERING) included.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import doctest
 import importlib
 import itertools
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,9 @@ from hypothesis import strategies as st
 
 from tokforge import unicode_classes as uc
 from tokforge.kernels import pretokenize as K
-from tokforge.pretokenizers import (DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, UNASSIGNED_IN_ONIGURUMA,
-                                    Pretokenizer, _compile)
+from tokforge.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, Pretokenizer, _compile
 from tokforge.unicode_classes import class_table
+from unicode_cases import DIFFERING
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 ALL_CPS = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
@@ -61,7 +60,6 @@ LETTERS = ("abcxyzABCXYZsSdDmMtTlLvVeErRéÉàñçßẞſKkİıǅǄǆΣσςΑΩ�
 MARKS = "\u0300\u0301\u0308\u0327\u0345\u093f\u0944\u0e31\u302a\u20dd\u200c\u200d\U0001171e\u0903"
 SYMBOLS = "'’‘\"`.,;:!?-_/\\()[]{}<>@#$%^&*+=|~€£¥©®™°§¶…–—«»¿¡"
 EMOJI = ["👍", "👍🏽", "👨‍👩‍👧", "🇫🇷", "❤️", "🤖", "☺"]
-UNICODE_17 = sorted(chr(c) for a, b in UNASSIGNED_IN_ONIGURUMA for c in range(a, b + 1))
 FRAGMENTS = ["'s", "'S", "'t", "'T", "'re", "'RE", "'rE", "'ve", "'Ve", "'m", "'M", "'ll", "'LL", "'lL", "'d",
              "'D", "'ſ", "'K", "'st", "'ﬅ", "'ǆ", " 's", "n't", "’s", "'", "''", "\r\n", "\n\n", "\r\r\n",
              "  ", "   ", " \n ", "\t\t", " \t", " 1234567", "1234567890", "12 345", "CamelCase", "HTTPServer",
@@ -75,7 +73,7 @@ single_char = st.one_of(
     st.sampled_from(MARKS),
     st.sampled_from(SYMBOLS),
     st.sampled_from(EMOJI),
-    st.sampled_from(UNICODE_17),
+    st.sampled_from(DIFFERING),
     st.characters(codec="utf-8"),
 )
 texts = st.lists(st.one_of(single_char, st.sampled_from(FRAGMENTS)), max_size=30).map("".join)
@@ -221,12 +219,12 @@ def test_named_scanners_equal_scan():
                               K.scan(buf, bounds, class_table(), K.PRESET_IDS[name], 0))
 
 
-def test_class_table_is_regex_classes():
+def test_class_table_is_the_split_classes():
     table = class_table()
     assert table.dtype == np.uint16 and table.shape == (0x110000,) and not table.flags.writeable
     assert class_table() is table
     assert not table[0xD800:0xE000].any()
-    sample = ALL_CPS[::97] + list(WHITESPACE + DIGITS + LETTERS + MARKS + SYMBOLS) + UNICODE_17[::7]
+    sample = ALL_CPS[::97] + list(WHITESPACE + DIGITS + LETTERS + MARKS + SYMBOLS) + DIFFERING
     for flag, cls in uc.CLASSES:
         rx = _compile(cls)
         for c in sample:
@@ -243,13 +241,8 @@ def test_class_table_is_regex_classes():
     assert [chr(c) for c in np.flatnonzero(table & uc.FOLD_QUOTE)] == ["'"]
 
 
-def test_class_table_builds_fast():
-    class_table()  # imports
-    t = time.perf_counter()
-    table = class_table.__wrapped__()
-    elapsed = time.perf_counter() - t
-    assert np.array_equal(table, class_table())
-    assert elapsed < 2.0, f"class_table() took {elapsed:.2f} s"
+def test_class_table_rebuilds_identically():
+    assert np.array_equal(class_table.__wrapped__(), class_table())
 
 
 def test_contractions_match_one_character_per_letter():

@@ -1,10 +1,9 @@
 """Pretokenizer parity with Hugging Face tokenizers (the pre_tokenizer built from our to_hf() JSON).
 
 The hypothesis alphabets draw from every code point except surrogates (which a Rust string cannot
-hold) and except the 4,803 code points new in Unicode 17.0 (UNASSIGNED_IN_ONIGURUMA: letters for
-the `regex` module, unassigned for HF's Oniguruma -- a documented, unbridged difference; they are
-unassigned in Python 3.11's Unicode 14 database too).  Characters unassigned in Python's database
-but known to both engines (Unicode 15-16) are kept.  Alphabets are weighted towards hard cases.
+hold), weighted towards hard cases, among them the code points that the installed ``regex`` reads
+differently from HF's Oniguruma (Unicode 16.0): tokforge matches with HF's data whatever ``regex``
+release is installed (tokforge.portable_regex), so nothing is excluded.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import json
 import os
 import pickle
 
+import numpy as np
 import pytest
 import regex
 from hypothesis import HealthCheck, example, given, settings
@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 from tokforge.bytelevel import (BYTE_ORDER, BYTE_TO_CHAR, CHAR_TO_BYTE, bytes_to_visible,
                                 visible_to_bytes)
+from tokforge import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.pretokenizers import (DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, UNASSIGNED_IN_ONIGURUMA,
-                                    Pretokenizer)
+from tokforge.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, FLAGS, PRESETS, Pretokenizer
+from tokforge.unicode_data import property_mask
+from unicode_cases import DIFFERING
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -65,11 +67,9 @@ LETTERS = ("abcxyzABCXYZéÉàñçßẞſKkİıǅǄǆΣσςΑΩαωДжЖъЯא�
 MARKS = "\u0300\u0301\u0308\u0327\u0345\u093f\u0944\u0e31\u302a\u20dd\u200c\u200d\U0001171e"
 SYMBOLS = "'’‘\"`.,;:!?-_/\\()[]{}<>@#$%^&*+=|~€£¥©®™°§¶…–—«»¿¡"
 EMOJI = ["👍", "👍🏽", "👨‍👩‍👧", "🇫🇷", "❤️", "🤖", "☺"]
-UNICODE_17 = frozenset(chr(c) for a, b in UNASSIGNED_IN_ONIGURUMA for c in range(a, b + 1))
 # Assigned in Unicode 15-16: unassigned for Python 3.11, known to both regex engines.
 NEWER = ["\u0897", "\u1c89", "\U00031350", "\U00010d50", "\U00010d70", "\U00011f04", "\U00011f50", "\U00011f41", "\u0cf3",
           "\U0001e4f0", "\ua7cb", "\U000116d0", "\U0001e5f1"]
-assert not UNICODE_17.intersection(NEWER)
 FRAGMENTS = ["'s", "'S", "'t", "'T", "'re", "'RE", "'ve", "'Ve", "'m", "'M", "'ll", "'LL", "'d", "'D",
              "'ſ", "'K", "'st", "'ﬅ", "'ǆ", " 's", "n't", "’s", "'", "''", "\r\n", "\n\n", "  ", "   ",
              " \n ", "\t\t", " 1234567", "1234567890", "12 345", "CamelCase", "HTTPServer", "camelCase",
@@ -83,7 +83,8 @@ single_char = st.one_of(
     st.sampled_from(SYMBOLS),
     st.sampled_from(EMOJI),
     st.sampled_from(NEWER),
-    st.characters(exclude_categories=("Cs",)).filter(lambda c: c not in UNICODE_17),
+    st.sampled_from(DIFFERING),
+    st.characters(exclude_categories=("Cs",)),
 )
 texts = st.lists(st.one_of(single_char, st.sampled_from(FRAGMENTS)), max_size=40).map("".join)
 
@@ -105,6 +106,7 @@ def test_split_equals_hf(pattern, digits):
     @example("Hello world, it's 2024! I'M here; we'LL see 'ſ 'K \r\n\r\n  x  1234567 ½²³")
     @example("\x1c\x1d\x1e\x1f \x85a\xa0b\u2028c\u3000 d\n")
     @example("ʕa ʕA ʕAb Aʕ ʕ•ᴥ•ʔ \U0001171e\U00031350\U00010d50x 𱍐𱍑 १२३४५ ٠١٢٣٤")
+    @example("ab\u0558cd a\U00016ea0b \U0001266d4 x\U000323b0y")
     def check(text):
         assert pre.split(text) == hf_split(spec, text)
 
@@ -117,10 +119,11 @@ def hf_ends(obj: dict, text: str) -> list[int]:
 
 
 def test_split_equals_hf_on_every_code_point():
-    """Every assigned code point (and every 64th unassigned one) in contexts exercising the preset classes."""
-    assigned = regex.compile(r"\P{Cn}")
-    cps = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and chr(c) not in UNICODE_17
-           and (c % 64 == 0 or assigned.match(chr(c)))]
+    """Every code point assigned for HF or for the installed regex (and every 64th other one) in contexts
+    exercising the preset classes."""
+    assigned = property_mask("Assigned") | portable_regex._regex_mask(r"\P{Cn}", 0)
+    assigned[::64] = True
+    cps = [chr(c) for c in np.flatnonzero(assigned) if not 0xD800 <= c < 0xE000]
     for pattern, digits, template in [("o200k", "rtl3", "a{0}A {0}Ab1'{0}"), ("cl100k", "none", "'{0}1 {0}\n")]:
         pre = Pretokenizer(pattern, digits)
         spec = pre.to_hf()
@@ -144,10 +147,8 @@ def test_custom_patterns_equal_hf(pattern):
     pre = Pretokenizer(pattern, "rtl3")
     spec = pre.to_hf()
 
-    # U+0295 is Ll for Oniguruma, Lo for `regex`: the one documented difference custom \p{Ll}/\p{Lo}
-    # patterns see (test_u0295_is_the_known_custom_pattern_difference)
     @settings(max_examples=60, deadline=None)
-    @given(texts.map(lambda t: t.replace("\u0295", "")))
+    @given(texts)
     @example("abc banana\na\naa")
     @example("aßb ẞA ﬆc STRASSE")
     @example("CamelCaseiPhone")  # an empty match far from the previous match is kept (rust-onig's rule)
@@ -157,9 +158,12 @@ def test_custom_patterns_equal_hf(pattern):
     check()
 
 
-def test_u0295_is_the_known_custom_pattern_difference():
-    pre = Pretokenizer(r"[\p{Lo}]+", "none")
-    assert pre.split("a\u0295") == ["a", "\u0295"] and hf_split(pre.to_hf(), "a\u0295") == ["a\u0295"]
+@pytest.mark.parametrize("pattern", [r"[\p{Lo}]+", r"\p{Ll}+", r"[^\p{L}\s]+|\p{Greek}+", r"\P{Cn}+", r"[\p{Han}\d]+"])
+def test_custom_patterns_use_hf_data_on_differing_code_points(pattern):
+    """U+0295 is Ll for Oniguruma, Lo for regex >= 2025; Unicode 17+ letters are unassigned for HF."""
+    pre = Pretokenizer(pattern, "none")
+    for text in ["a\u0295", "ab\u0558cd", "x\U00016ea0\u03bb\u4e00\U000323b0 12", "".join(DIFFERING)]:
+        assert pre.split(text) == hf_split(pre.to_hf(), text), (pattern, text)
 
 
 def test_plain_bytelevel_is_gpt2():
@@ -224,32 +228,16 @@ def test_presets_never_match_empty_and_cover_text():
         assert "".join(rx.findall("a\u0301 '\x00\ufdd0\n")) == "a\u0301 '\x00\ufdd0\n"
 
     @settings(max_examples=200, deadline=None)
-    @given(st.lists(st.one_of(single_char, st.sampled_from(sorted(UNICODE_17)[:50])), max_size=40).map("".join))
+    @given(st.lists(single_char, max_size=40).map("".join))
     def covers(text):
         for pat in PRESETS.values():
-            assert "".join(regex.findall(pat, text, flags=regex.MULTILINE | regex.FULLCASE)) == text
+            assert "".join(portable_regex.compile(pat, FLAGS).findall(text)) == text
 
     covers()
 
 
 def test_empty_text():
     assert Pretokenizer().split("") == []
-
-
-def test_unassigned_table_matches_the_engines():
-    """UNASSIGNED_IN_ONIGURUMA == code points `regex` knows (not \\p{Cn}) that HF's Oniguruma doesn't."""
-    assigned = regex.compile(r"\P{Cn}")
-    known = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and assigned.match(chr(c))]
-    cn = {"type": "Split", "pattern": {"Regex": r"\p{Cn}"}, "behavior": "Isolated", "invert": False}
-    # \x00 (never Cn) separates the characters, so each matched one is a piece of its own.
-    pieces = hf_split({"type": "Sequence", "pretokenizers": [cn, {"type": "ByteLevel", "add_prefix_space": False,
-                                                                  "trim_offsets": True, "use_regex": False}]},
-                      "\x00".join(known))
-    onig_unassigned = {ord(p) for p in pieces if "\x00" not in p}
-    table = set()
-    for a, b in UNASSIGNED_IN_ONIGURUMA:
-        table.update(range(a, b + 1))
-    assert onig_unassigned == table
 
 
 # ---------------------------------------------------------------------------------------------

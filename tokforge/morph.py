@@ -47,15 +47,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import regex
 
+from tokforge import portable_regex
 from tokforge.casing import dotted_i_lower
 from tokforge.errors import ConfigError
 
 DATA_DIR = Path(__file__).parent / "data" / "morph"
 BUILTIN_RULES = ("tr", "en")
 CASE_MODES = ("turkish", "default")
-_LETTERS = regex.compile(r"\p{L}+\Z")
+_LETTERS = portable_regex.lazy(r"\p{L}+\Z")
 
 
 class Affix(NamedTuple):

@@ -39,8 +39,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, NamedTuple, Sequence
 
-import regex
 
+from tokforge import portable_regex
 from tokforge.bpe import BPEModel, train_bpe_from_config
 from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
 from tokforge.morph import RuleSet, load_rules, rules_from_dict
@@ -52,9 +52,9 @@ from tokforge.unigram import UnigramModel, train_unigram_from_config
 from tokforge.words import WordCounts
 
 CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
-_WORD = regex.compile(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")
-_LETTER = regex.compile(r"\p{L}")
-_TRAILING_LETTERS = regex.compile(r"\p{L}+\Z")
+_WORD = portable_regex.lazy(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")
+_LETTER = portable_regex.lazy(r"\p{L}")
+_TRAILING_LETTERS = portable_regex.lazy(r"\p{L}+\Z")
 
 
 def affix_token(rules: RuleSet, k: int) -> str:

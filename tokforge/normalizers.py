@@ -3,33 +3,26 @@
     >>> Normalizer(["nfkc", "lowercase"]).normalize("Ｈｅｌｌｏ ΟΔΟΣ")
     'hello οδοσ'
 
-A :class:`Normalizer` is a sequence of steps among ``"none"``, ``"nfc"``, ``"nfkc"`` and
-``"lowercase"``, applied in order, and exports itself as the ``"normalizer"`` value of a
-``tokenizer.json``.  Python's :mod:`unicodedata` and the Rust crates behind ``tokenizers`` do not
-use the same Unicode versions, so a plain ``unicodedata.normalize``/``str.lower`` would differ from
-HF on some characters.  Every difference found by comparing all 1,114,112 code points against
-``tokenizers`` 0.23 on Python 3.11 (``unicodedata`` 14.0), and how it is bridged:
+A :class:`Normalizer` is a sequence of steps among ``"none"``, ``"nfc"``, ``"nfkc"``,
+``"lowercase"`` and ``"collapse_whitespace"``, applied in order, and exports itself as the
+``"normalizer"`` value of a ``tokenizer.json``.  Python's :mod:`unicodedata` (Unicode 13.0 to 16.0,
+by Python version) and the Rust crates behind ``tokenizers`` do not use the same Unicode versions,
+so a plain ``unicodedata.normalize``/``str.lower`` would differ from HF on some characters.  tokforge
+reads HF's side from the data it ships (:mod:`tokforge.unicode_data`), so the result does not depend
+on the Python version:
 
 * **NFC/NFKC** -- ``tokenizers`` normalizes with the ``unicode-normalization-alignments`` crate,
-  whose tables are Unicode **9.0**, older than Python's.  For HF, the 173 characters of
-  :data:`HF_UNKNOWN_TO_NORMALIZATION` (assigned in Unicode 10-14 and having a decomposition, a
-  non-zero combining class or a part in a composition, e.g. U+32FF SQUARE ERA NAME REIWA, U+A7F2
-  MODIFIER LETTER CAPITAL C, U+09FE BENGALI SANDHI MARK, the Dives Akuru vowel U+11938) are
-  unassigned: never decomposed, never reordered, never composed.  Such a character therefore acts
-  as a wall, and tokforge normalizes the text between these characters piece by piece and keeps
-  them as they are.  (Characters assigned after Unicode 14 are unassigned for both sides.)
-  With another Python, characters that are new in its ``unicodedata`` and have normalization data
-  are not in that table; they would differ (tests check the table against the installed HF).
-* **Lowercase** -- HF maps each character with Rust's ``char::to_lowercase`` (Unicode 17 in the
-  0.23 wheels), one character at a time:
-
-  - no final-sigma rule: ``"ΟΔΟΣ"`` becomes ``"οδοσ"`` for HF, while ``str.lower`` gives
-    ``"οδος"``; tokforge lowercases without the rule (``Σ`` always becomes ``σ``);
-  - 55 capital letters assigned after Unicode 14 (U+1C89, U+A7CB..U+A7DC, Garay U+10D50..U+10D65,
-    Beria Erfe U+16EA0..U+16EB8) are lowercased by Rust but unknown to Python 3.11;
-    :data:`NEWER_LOWERCASE` maps them as Rust does.
-
-  No other character differs: per-character ``str.lower`` equals Rust's on every other code point.
+  whose tables are Unicode **9.0**.  For HF, a character assigned later is unknown: never
+  decomposed, never reordered, never composed.  :func:`hf_unknown_to_normalization` lists the
+  characters that are unknown to HF but have normalization data for the installed Python (a
+  decomposition, a non-zero combining class, or a part in a composition: 173 on Python 3.11, e.g.
+  U+32FF SQUARE ERA NAME REIWA, U+A7F2 MODIFIER LETTER CAPITAL C, U+09FE BENGALI SANDHI MARK, the
+  Dives Akuru vowel U+11938).  Such a character acts as a wall: tokforge normalizes the text
+  between these characters piece by piece and keeps them as they are.
+* **Lowercase** -- HF maps each character with Rust's ``char::to_lowercase`` (Unicode 17 in
+  tokenizers >= 0.22.2), one character at a time, with no final-sigma rule (``"ΟΔΟΣ"`` becomes
+  ``"οδοσ"`` for HF, ``"οδος"`` for ``str.lower``).  tokforge maps with HF's table
+  (:func:`tokforge.unicode_data.lowercase_map`), never with ``str.lower`` beyond ASCII.
 * **Surrogates** (U+D800..U+DFFF) cannot occur in a Rust string and are left out of every
   comparison.
 
@@ -39,15 +32,19 @@ marks, Hangul, compatibility characters, the wall characters and Greek sigma).
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from tokforge import unicode_data
 from tokforge.errors import ConfigError, ModelFormatError
 
-__all__ = ["Normalizer", "NORMALIZER_NAMES", "HF_UNKNOWN_TO_NORMALIZATION", "NEWER_LOWERCASE"]
+__all__ = ["Normalizer", "NORMALIZER_NAMES", "hf_unknown_to_normalization"]
 
 #: The valid step names, in the order they are documented.
 NORMALIZER_NAMES: tuple[str, ...] = ("none", "nfc", "nfkc", "lowercase", "collapse_whitespace")
@@ -59,41 +56,6 @@ WHITE_SPACE: tuple[tuple[int, int], ...] = (
     (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000),
 )
 
-#: Code point ranges (inclusive) that have normalization data in Unicode 10.0-14.0 but are
-#: unassigned in the Unicode 9.0 tables of HF's normalizers: HF leaves them alone and they block
-#: reordering and composition across them.  Generated by comparing, for every code point, HF's
-#: NFD/NFKD, its canonical ordering next to U+0345 / U+0334 and its recomposition of Python's
-#: NFD/NFKD with Python's.
-HF_UNKNOWN_TO_NORMALIZATION: tuple[tuple[int, int], ...] = (
-    (0x07FD, 0x07FD), (0x0898, 0x089F), (0x08CA, 0x08D3), (0x09FE, 0x09FE), (0x0C3C, 0x0C3C),
-    (0x0D3B, 0x0D3C), (0x0EBA, 0x0EBA), (0x1715, 0x1715), (0x1ABF, 0x1ACE), (0x1DF6, 0x1DFA),
-    (0x32FF, 0x32FF), (0xA7F2, 0xA7F4), (0xA82C, 0xA82C), (0xAB69, 0xAB69), (0x10781, 0x10785),
-    (0x10787, 0x107B0), (0x107B2, 0x107BA), (0x10D24, 0x10D27), (0x10EAB, 0x10EAC),
-    (0x10F46, 0x10F50), (0x10F82, 0x10F85), (0x11070, 0x11070), (0x1133B, 0x1133B),
-    (0x1145E, 0x1145E), (0x11839, 0x1183A), (0x11930, 0x11930), (0x11935, 0x11935),
-    (0x11938, 0x11938), (0x1193D, 0x1193E), (0x11943, 0x11943), (0x119E0, 0x119E0),
-    (0x11A34, 0x11A34), (0x11A47, 0x11A47), (0x11A99, 0x11A99), (0x11D42, 0x11D42),
-    (0x11D44, 0x11D45), (0x11D97, 0x11D97), (0x16FF0, 0x16FF1), (0x1E130, 0x1E136),
-    (0x1E2AE, 0x1E2AE), (0x1E2EC, 0x1E2EF), (0x1F16C, 0x1F16C), (0x1FBF0, 0x1FBF9),
-)
-
-#: Lowercase mappings that Rust's Unicode 17 tables (used by HF's Lowercase) have and Python 3.11's
-#: Unicode 14 lacks (all are characters assigned after Unicode 14).
-NEWER_LOWERCASE: dict[int, int] = {
-    0x1C89: 0x1C8A, 0xA7CB: 0x0264, 0xA7CC: 0xA7CD, 0xA7CE: 0xA7CF, 0xA7D2: 0xA7D3, 0xA7D4: 0xA7D5,
-    0xA7DA: 0xA7DB, 0xA7DC: 0x019B, 0x10D50: 0x10D70, 0x10D51: 0x10D71, 0x10D52: 0x10D72,
-    0x10D53: 0x10D73, 0x10D54: 0x10D74, 0x10D55: 0x10D75, 0x10D56: 0x10D76, 0x10D57: 0x10D77,
-    0x10D58: 0x10D78, 0x10D59: 0x10D79, 0x10D5A: 0x10D7A, 0x10D5B: 0x10D7B, 0x10D5C: 0x10D7C,
-    0x10D5D: 0x10D7D, 0x10D5E: 0x10D7E, 0x10D5F: 0x10D7F, 0x10D60: 0x10D80, 0x10D61: 0x10D81,
-    0x10D62: 0x10D82, 0x10D63: 0x10D83, 0x10D64: 0x10D84, 0x10D65: 0x10D85, 0x16EA0: 0x16EBB,
-    0x16EA1: 0x16EBC, 0x16EA2: 0x16EBD, 0x16EA3: 0x16EBE, 0x16EA4: 0x16EBF, 0x16EA5: 0x16EC0,
-    0x16EA6: 0x16EC1, 0x16EA7: 0x16EC2, 0x16EA8: 0x16EC3, 0x16EA9: 0x16EC4, 0x16EAA: 0x16EC5,
-    0x16EAB: 0x16EC6, 0x16EAC: 0x16EC7, 0x16EAD: 0x16EC8, 0x16EAE: 0x16EC9, 0x16EAF: 0x16ECA,
-    0x16EB0: 0x16ECB, 0x16EB1: 0x16ECC, 0x16EB2: 0x16ECD, 0x16EB3: 0x16ECE, 0x16EB4: 0x16ECF,
-    0x16EB5: 0x16ED0, 0x16EB6: 0x16ED1, 0x16EB7: 0x16ED2, 0x16EB8: 0x16ED3,
-}
-
-
 def _char_class(ranges: Sequence[tuple[int, int]] | Sequence[int]) -> str:
     parts = []
     for item in ranges:
@@ -102,31 +64,85 @@ def _char_class(ranges: Sequence[tuple[int, int]] | Sequence[int]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-_WALL_RE = re.compile("(" + _char_class(HF_UNKNOWN_TO_NORMALIZATION) + ")")
 _WHITE_SPACE_RUN = _char_class(WHITE_SPACE) + "+"   # the same literal characters for `re` and Oniguruma
 _WHITE_SPACE_RUN_RE = re.compile(_WHITE_SPACE_RUN)
 _WHITE_SPACE_CHARS = "".join(chr(c) for a, b in WHITE_SPACE for c in range(a, b + 1))
-_NEWER_LOWER_RE = re.compile(_char_class(sorted(NEWER_LOWERCASE)))
+
+
+def hf_unknown_to_normalization() -> tuple[int, ...]:
+    """The code points that have normalization data for the installed Python but are unassigned in
+    the Unicode 9.0 tables of HF's normalizers: HF leaves them alone, and they block reordering and
+    composition across them.
+
+    >>> 0x32FF in hf_unknown_to_normalization(), 0x00E9 in hf_unknown_to_normalization()
+    (True, False)
+    """
+    return tuple(np.flatnonzero(_walls()).tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def _walls() -> np.ndarray:
+    known_to_hf = unicode_data.assigned_in_9_0()
+    walls = np.zeros(unicode_data.N_CODE_POINTS, dtype=bool)
+    unknown = ~known_to_hf
+    unknown[0xD800:0xE000] = False
+    if tuple(map(int, unicodedata.unidata_version.split("."))) <= (16, 0):
+        unknown &= unicode_data.property_mask("Assigned")   # what Python knows, HF's regex engine knows
+    for c in np.flatnonzero(unknown).tolist():
+        ch = chr(c)
+        if unicodedata.category(ch) == "Cn":
+            continue
+        decomposition = unicodedata.decomposition(ch)
+        if decomposition or unicodedata.combining(ch):
+            walls[c] = True
+        if decomposition and not decomposition.startswith("<"):   # a canonical composite: its parts compose
+            for part in decomposition.split():
+                walls[int(part, 16)] = True
+    walls &= ~known_to_hf
+    walls.flags.writeable = False
+    return walls
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _hf_unicode_normalize(form: str, text: str) -> str:
     if text.isascii():
         return text
-    if _WALL_RE.search(text) is None:
+    at = np.flatnonzero(_walls()[_code_points(text)]).tolist()
+    if not at:
         return unicodedata.normalize(form, text)
-    # re.split with a capturing group: even indexes are the text between walls, odd ones the walls.
-    parts = _WALL_RE.split(text)
-    return "".join(p if i % 2 else unicodedata.normalize(form, p) for i, p in enumerate(parts))
+    parts, pos = [], 0
+    for i in at:   # the text between walls is normalized, each wall kept as it is
+        parts += [unicodedata.normalize(form, text[pos:i]), text[i]]
+        pos = i + 1
+    parts.append(unicodedata.normalize(form, text[pos:]))
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=1)
+def _lowercase_tables() -> tuple[np.ndarray, dict[str, str]]:
+    """(code point -> its lowercase where that is one character, {character: longer lowercase})."""
+    table = np.arange(unicode_data.N_CODE_POINTS, dtype=np.uint32)
+    longer = {}
+    for c, low in unicode_data.lowercase_map().items():
+        if len(low) == 1:
+            table[c] = ord(low)
+        else:
+            longer[chr(c)] = low
+    table.flags.writeable = False
+    return table, longer
 
 
 def _hf_lowercase(text: str) -> str:
     if text.isascii():
         return text.lower()
-    # str.lower applies the final-sigma rule to U+03A3 only; HF maps every Σ to σ.
-    out = "σ".join([p.lower() for p in text.split("Σ")]) if "Σ" in text else text.lower()
-    if _NEWER_LOWER_RE.search(out) is not None:
-        out = out.translate(NEWER_LOWERCASE)
-    return out
+    table, longer = _lowercase_tables()
+    for c, low in longer.items():   # İ -> i + U+0307
+        if c in text:
+            text = text.replace(c, low)
+    return table[_code_points(text)].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _collapse_whitespace(text: str) -> str:

@@ -70,6 +70,7 @@ from typing import Any
 
 import regex
 
+from tokforge import portable_regex
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
 
 __all__ = ["NUMBER_MODES", "MARKERS", "ESCAPE", "ESCAPES", "TriadicSuffixStage", "number_stage", "describe"]
@@ -115,7 +116,7 @@ class TriadicSuffixStage:
         self.mode = mode
         self.max_integer_digits = 3 * INTEGER_TRIADS
         self.max_fraction_digits = 3 * FRACTION_TRIADS[mode]
-        self._number = regex.compile(
+        self._number = portable_regex.compile(
             _LEFT + rf"(?P<int>[0-9]{{1,3}}(?:,[0-9]{{3}}){{1,{INTEGER_TRIADS - 1}}}|[0-9]{{1,{self.max_integer_digits}}})"
             + rf"(?:\.(?P<frac>[0-9]{{1,{self.max_fraction_digits}}}))?" + _RIGHT)
         # a triad is the 1-3 digits before a marker (the character before them is never a digit)

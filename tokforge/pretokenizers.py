@@ -19,35 +19,28 @@ and :meth:`Pretokenizer.split` returns the same pieces as HF's pre-tokenizer bui
 empty pieces dropped, so ``"".join(pieces) == text`` always.  The digit split runs first, then the
 main regex runs on each of its pieces separately (a lookahead never sees past a piece).
 
-Engines.  HF matches with Oniguruma 6.9.10 (Unicode 16.0), tokforge with the ``regex`` module
-(Unicode 17.0 in ``regex`` 2026.x).  Every difference found -- exhaustive checks of each class and
-construct below on all 1,112,064 non-surrogate code points, and hypothesis runs of every preset x
-digit policy against HF -- and how it is bridged:
+Engines.  HF matches with Oniguruma 6.9.10 (Unicode 16.0), tokforge with the ``regex`` module,
+whose Unicode version follows its release (17.0 in ``regex`` 2026.5, 18.0 later).  So that the
+installed release never changes a split, tokforge ships the Unicode data of HF's engine
+(:mod:`tokforge.unicode_data`) and compiles every pattern with :func:`tokforge.portable_regex.compile`,
+which corrects the few code points the installed ``regex`` classifies differently; the scanners read
+the same data (:mod:`tokforge.unicode_classes`).  Every other difference between the engines found
+-- exhaustive checks of each class and construct on all 1,112,064 non-surrogate code points, and
+hypothesis runs of every preset x digit policy against HF -- and how it is bridged:
 
-* ``\s \S \d \p{L} \p{N} \p{M} \p{Lu} \p{Lt} \p{Lm} \p{Lo} \p{Nd} \p{P} \p{S} \p{Zs} \p{Cf}``,
-  scripts, ``[[:alpha:]]`` and the other POSIX classes not named below, possessive quantifiers:
-  the engines agree on every character Oniguruma knows, except U+0295 (next point).  Both ``\s``
-  are Unicode White_Space: ``\t \n \v \f \r``, space, U+0085, U+00A0, U+1680, U+2000..U+200A,
-  U+2028, U+2029, U+202F, U+205F, U+3000 -- *not* U+001C..U+001F (``str.isspace`` accepts those)
-  nor U+200B/U+FEFF -- so the presets need no explicit whitespace class and are unchanged.
+* Both ``\s`` are Unicode White_Space: ``\t \n \v \f \r``, space, U+0085, U+00A0, U+1680,
+  U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 -- *not* U+001C..U+001F (``str.isspace``
+  accepts those) nor U+200B/U+FEFF -- so the presets need no explicit whitespace class.
 * U+0295 ``ʕ`` LATIN LETTER PHARYNGEAL VOICED FRICATIVE (IPA, and the bear face ``ʕ•ᴥ•ʔ``) is
-  ``Ll`` for Oniguruma but ``Lo`` since Unicode 17 for ``regex``, which changes o200k's upper- and
-  lower-case classes (``"ʕAb"`` was one piece for tokforge, two for HF).  The o200k preset adds
-  ``\u0295`` to its two upper-case classes: both engines then put ``ʕ`` in both classes (Unicode
-  17's reading, as tiktoken does today) and agree.  A custom pattern using ``\p{Ll}``/``\p{Lo}``
-  still sees the difference for this one character.
-* Not bridged: the 4,803 code points new in Unicode 17.0 (:data:`UNASSIGNED_IN_ONIGURUMA`, e.g.
-  CJK extension J, Sidetic, Tolong Siki, Beria Erfe) are letters/digits/marks for ``regex`` but
-  unassigned for Oniguruma, so text containing them may split differently.  These characters are
-  unassigned in Python 3.11's Unicode 14 database too and practically absent from corpora; the
-  bridge (replacing them, for matching only, with the noncharacter U+FDD0 after a ``search`` for
-  them) was measured to halve split speed on non-ASCII text, so the tests exclude exactly these
-  code points instead, and check the table against both engines (a new ``tokenizers`` with a
-  Unicode 17 Oniguruma makes that test fail, and the exclusion can go).
+  ``Ll`` for Oniguruma and ``Lo`` since Unicode 17; tiktoken's o200k (compiled with Unicode 17 data)
+  treats it as an upper-case letter.  The o200k preset adds ``\u0295`` to its two upper-case classes,
+  so ``ʕ`` is in both classes and the preset splits it as tiktoken does.
 * Case-insensitive groups: Oniguruma applies multi-character case folding (``(?i:ss)`` matches
   ``ß``/``ẞ``, ``(?i:st)`` matches ``ﬅ``/``ﬆ``); tokforge compiles with ``regex.FULLCASE``, which
   does the same.  ``'ſ`` and ``'K`` (Kelvin sign) match ``'(?i:s)``/``'(?i:k)`` in both engines.
-  One leftover: Oniguruma's ``(?i:i̇)`` (i + U+0307) matches ``İ``, ``regex``'s does not.
+  One leftover: Oniguruma's ``(?i:i̇)`` (i + U+0307) matches ``İ``, ``regex``'s does not.  Case
+  folding of non-ASCII letters follows the installed ``regex`` (not bridged; the presets fold ASCII
+  letters only).
 * ``^`` and ``$`` are line anchors in Oniguruma: tokforge compiles with ``regex.MULTILINE``.
 * Empty matches: HF walks matches with rust-onig's ``find_iter``, which drops an empty match that
   follows a non-empty one and then resumes one character further; Python's ``finditer`` keeps it
@@ -55,18 +48,17 @@ digit policy against HF -- and how it is bridged:
   pattern, tokforge uses ``finditer`` and, if that yields any empty match, redoes the text with an
   exact emulation of rust-onig's walk.
 * Refused in custom patterns (ConfigError saying what to write instead), because they match
-  different characters: ``\w \W \b \B`` and ``[[:word:]]`` (Oniguruma's word characters include
-  ``²³¹¼½¾`` and exclude ZWJ/ZWNJ, ``regex``'s the opposite), ``[[:alnum:]]``/``[[:digit:]]`` (750
-  non-ASCII decimal digits differ), ``[[:punct:]]`` (130 symbols differ), ``\h \H`` (hex digit in
-  Oniguruma, horizontal space in ``regex``) and ``\Z`` (Oniguruma also matches before a final
-  newline).  Other custom constructs are passed through as they are.
+  different characters: ``\w \W \b \B`` (Oniguruma's word characters include ``²³¹¼½¾`` and exclude
+  ZWJ/ZWNJ, ``regex``'s the opposite), ``\h \H`` (hex digit in Oniguruma, horizontal space in
+  ``regex``), ``\Z`` (Oniguruma also matches before a final newline), POSIX classes such as
+  ``[[:alpha:]]``, nested classes and ``&&`` (set operations in Oniguruma, literal text in ``regex``),
+  and properties other than general categories, scripts, White_Space, Any and Assigned.
 
 Parity is asserted by tests for the presets, the digit policies and a set of custom patterns.
 
 Scanners.  For the presets (with any digit policy) :meth:`Pretokenizer.scan_bytes` splits UTF-8
 bytes with numba scanners (:mod:`tokforge.kernels.pretokenize`) that reproduce :meth:`split`
-exactly -- same ``regex`` character classes, derived by :mod:`tokforge.unicode_classes` -- about
-14x faster than ``regex``.
+exactly -- same Unicode data, :mod:`tokforge.unicode_classes` -- about 14x faster than ``regex``.
 """
 from __future__ import annotations
 
@@ -75,9 +67,10 @@ from typing import Any
 import numpy as np
 import regex
 
+from tokforge import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
 
-__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer", "UNASSIGNED_IN_ONIGURUMA"]
+__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer"]
 
 #: Split regexes by name.  They match every character and never match the empty string, so their
 #: ``findall`` pieces cover the text (tokforge relies on this for speed; tests check it).
@@ -116,26 +109,6 @@ DIGIT_PATTERNS: dict[str, str] = {
     "rtl3": r"\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))",      # 1234567 -> 1|234|567
 }
 
-#: Code point ranges (inclusive) new in Unicode 17.0: assigned for the ``regex`` module, unassigned
-#: for HF's Oniguruma (Unicode 16.0); text containing them may split differently (not bridged).
-#: Generated as the code points that ``regex`` 2026.x does not put in ``\p{Cn}`` and that HF's
-#: ``Split(Regex("\p{Cn}"))`` matches (a test re-derives it).
-UNASSIGNED_IN_ONIGURUMA: tuple[tuple[int, int], ...] = (
-    (0x088F, 0x088F), (0x0C5C, 0x0C5C), (0x0CDC, 0x0CDC), (0x1ACF, 0x1ADD), (0x1AE0, 0x1AEB),
-    (0x20C1, 0x20C1), (0x2B96, 0x2B96), (0xA7CE, 0xA7CF), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4),
-    (0xA7F1, 0xA7F1), (0xFBC3, 0xFBD2), (0xFD90, 0xFD91), (0xFDC8, 0xFDCE), (0x10940, 0x10959),
-    (0x10EC5, 0x10EC7), (0x10ED0, 0x10ED8), (0x10EFA, 0x10EFB), (0x11B60, 0x11B67),
-    (0x11DB0, 0x11DDB), (0x11DE0, 0x11DE9), (0x16EA0, 0x16EB8), (0x16EBB, 0x16ED3),
-    (0x16FF2, 0x16FF6), (0x187F8, 0x187FF), (0x18D09, 0x18D1E), (0x18D80, 0x18DF2),
-    (0x1CCFA, 0x1CCFC), (0x1CEBA, 0x1CED0), (0x1CEE0, 0x1CEF0), (0x1E6C0, 0x1E6DE),
-    (0x1E6E0, 0x1E6F5), (0x1E6FE, 0x1E6FF), (0x1F6D8, 0x1F6D8), (0x1F777, 0x1F77A),
-    (0x1F8D0, 0x1F8D8), (0x1FA54, 0x1FA57), (0x1FA8A, 0x1FA8A), (0x1FA8E, 0x1FA8E),
-    (0x1FAC8, 0x1FAC8), (0x1FACD, 0x1FACD), (0x1FAEA, 0x1FAEA), (0x1FAEF, 0x1FAEF),
-    (0x1FBFA, 0x1FBFA), (0x2B73A, 0x2B73F), (0x2CEA2, 0x2CEAD), (0x323B0, 0x33479),
-)
-
-
-
 # Escapes whose meaning differs between Oniguruma and ``regex``, with what to write instead.
 _REFUSED_ESCAPES = {
     "w": r"\w (word characters differ: Oniguruma includes ²½, regex includes ZWJ); "
@@ -152,7 +125,7 @@ _REFUSED_POSIX = {
     "alnum": r"[[:alnum:]] (non-ASCII digits differ); use [\p{L}\p{M}\p{Nd}] or [a-zA-Z0-9]",
     "digit": r"[[:digit:]] (non-ASCII digits differ); use \p{Nd} or [0-9]",
     "punct": r"[[:punct:]] (symbols differ); use \p{P} or an explicit class",
-}
+}  # every other POSIX class is refused by tokforge.portable_regex
 
 
 def _check_portable(pattern: str) -> None:
@@ -173,11 +146,17 @@ def _check_portable(pattern: str) -> None:
             i += 1
 
 
-def _compile(pattern: str) -> "regex.Pattern[str]":
+#: The flags of every split regex: Oniguruma's ``^``/``$`` are line anchors, and its case folding is full.
+FLAGS = regex.MULTILINE | regex.FULLCASE
+
+
+def _compile(pattern: str) -> "regex.Pattern[str] | portable_regex.PortableRegex":
     try:
-        return regex.compile(pattern, regex.MULTILINE | regex.FULLCASE)
+        return portable_regex.compile(pattern, FLAGS)
     except regex.error as e:
         raise ConfigError(f"split regex {pattern!r} is not a valid regular expression: {e}") from None
+    except portable_regex.PatternError as e:
+        raise ConfigError(f"split regex {pattern!r}: {e}") from None
 
 
 def _onig_spans(rx: "regex.Pattern[str]", text: str) -> list[tuple[int, int]]:
