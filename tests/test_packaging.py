@@ -1,7 +1,9 @@
 """An installed wheel ships the kernels as tokforge.kernels, never as a top-level `kernels` module."""
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -22,10 +24,20 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
     assert {"tokforge/data/morph/tr.json", "tokforge/data/morph/tr_roots.tsv", "tokforge/data/morph/en.json"} <= set(names)
     assert not any(n.startswith("kernels/") for n in names), "a top-level kernels/ would clash with PyPI's `kernels`"
 
+    # A new venv whose own site-packages gets the wheel; the dependencies come from this interpreter's
+    # site-packages, appended to sys.path by a .pth line (system_site_packages would point at the base
+    # interpreter, not at the environment running the tests; .pth files of an appended folder are not
+    # read, so this environment's editable tokforge stays out).
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, cwd=tmp_path)
+    child_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+    parent_sites = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+                                  *site.getsitepackages()])
+    Path(child_site, "_test_dependencies.pth").write_text("".join(f"{p}\n" for p in parent_sites))
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
+                   check=True, cwd=tmp_path)
     probe = (
         "import importlib.util, tokforge, tokforge.kernels.bpe_train as k, numpy as np\n"
         "print(tokforge.__file__)\n"
