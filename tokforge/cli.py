@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tokforge.casing import FOLD_LANGUAGES
-from tokforge.config import ALGORITHMS, TrainConfig
+from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
 from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
@@ -64,7 +65,8 @@ def pipeline_options(command):
         click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
                      help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex; or "
                           "'metaspace' (--algo unigram only): sentencepiece's layout, '▁' for spaces and "
-                          "<0xNN> byte fallback tokens (adds the special token <unk>)."),
+                          "<0xNN> byte fallback tokens (adds the special token <unk>). A name that looks like a "
+                          "preset (cl100, GPT-2) or text without regex syntax is an error, not a literal regex."),
         click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
                      help="Digit policy applied before the split: single digits, groups of up to 3 from the "
                           "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567)."),
@@ -122,7 +124,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
                    "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
                    "(root-affix stage with shared allomorph ids and case markers, then --morph-fallback for the "
-                   "rest; tokforge.json only).")
+                   "rest; tokforge.json only). Options marked superbpe: or morph: apply to that algorithm only; "
+                   "giving one with another --algo is an error.")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -160,11 +163,16 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     word counts (--from-counts DIR, written by `tokforge count`).
 
     Text files are read line by line; each line (with its newline) is a document.
+
+    Nothing is ignored silently: an option of another --algo is an error, and a vocabulary that
+    stops short of --vocab-size (the corpus has no more pairs to merge) is reported, with why, on
+    standard error and in the training report of tokforge.json.
     """
     from tokforge.training import train as train_tokenizer
 
     if bool(corpus) == bool(from_counts):
         raise click.UsageError("give a CORPUS or --from-counts DIR (one of the two)")
+    check_fields_apply(algo, _given_options(ALGORITHM_FIELDS), spell=lambda name: "--" + name.replace("_", "-"))
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
@@ -230,6 +238,13 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
         click.echo(f"pruned     {p['words_dropped']:,} words ({p['occurrences_dropped']:,} occurrences) dropped "
                    f"to stay within the memory budget (counts below {p['max_threshold']})")
     click.echo(f"wrote {folder}")
+
+
+def _given_options(names) -> list[str]:
+    """Those of the options ``names`` (parameter names) given on the command line or by an environment
+    variable, even when equal to the default."""
+    ctx = click.get_current_context()
+    return [n for n in names if ctx.get_parameter_source(n) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
 
 
 def _size_or_fraction(text: str) -> int | float:
@@ -632,8 +647,9 @@ def explain(text, pattern):
     token of tst-vocab; other pieces are ordinary text, pretokenized as usual.
     """
     from tokforge.numbers import TriadicSuffixStage, describe
-    from tokforge.pretokenizers import Pretokenizer
+    from tokforge.pretokenizers import Pretokenizer, check_split_pattern
 
+    check_split_pattern(pattern)
     text = _read_text(text, None)
     rows = [(f"digits={d}", [_quoted(p) for p in Pretokenizer(pattern, d).split(text)]) for d in DIGIT_POLICIES]
     plain = Pretokenizer(pattern, "none")
