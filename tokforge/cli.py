@@ -186,6 +186,9 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
         not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    short = _short_vocab(tok.training)
+    if short:
+        click.echo(f"notice: {short}", err=True)
     if not_exported is not None:
         click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
 
@@ -255,12 +258,22 @@ def _size_or_fraction(text: str) -> int | float:
                                  param_hint="--transition") from None
 
 
+def _short_vocab(report: dict) -> str | None:
+    """What the training report says about a vocabulary smaller than asked for (None if it is not)."""
+    vocab = report.get("vocab") or {}
+    if vocab.get("reached", 0) >= vocab.get("requested", 0):
+        return None
+    return (f"the vocabulary has {vocab['reached']:,} tokens, not the {vocab['requested']:,} asked for: "
+            f"{vocab.get('stopped') or 'training stopped early'}")
+
+
 def _summary(report: dict) -> str:
     c, s, h = report["corpus"], report["seconds"], report["held_out"]
     lines = [
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
-        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else ""),
+        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else "")
+        + (f", short of the {report['vocab']['requested']:,} asked for" if _short_vocab(report) else ""),
         *([f"superbpe   stage 1 up to {report['superbpe']['transition']:,} tokens, then superwords "
            f"({report['superbpe'].get('stage2_unique_words', 0):,} unique stage-2 words)"]
           if "superbpe" in report else []),

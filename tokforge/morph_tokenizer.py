@@ -348,7 +348,7 @@ class MorphTokenizer(Tokenizer):
 
 
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
-#: config, special + stage tokens (first ids), progress callback) -> a model whose vocabulary has
+#: config, special + stage tokens (first ids), progress callback, stop report) -> a model whose vocabulary has
 #: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
 #: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
 FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
@@ -391,15 +391,16 @@ def _char_index_of_bytes(text: str) -> list[int]:
 
 # ---- training ----------------------------------------------------------------------------------
 
-def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None
-                ) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
+def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None,
+                stop_report: dict[str, Any] | None = None) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
     """Train the hybrid on the pretokenized word counts of the corpus.
 
     Each unique piece is planned by the stage (as if its neighbours were not letters); roots with
     at least ``min_frequency`` occurrences, the most frequent first, get tokens up to
     ``morph_roots`` of the learnable vocabulary; the fallback model is then trained on the text the
     stage leaves (words without analysis, roots without a token, prefixes and all other pieces),
-    so that the whole vocabulary (specials, stage tokens, bytes, merges) has ``vocab_size`` tokens.
+    so that the whole vocabulary (specials, stage tokens, bytes, merges) has ``vocab_size`` tokens
+    (a BPE fallback may stop short: ``stop_report`` then gets ``"stopped"``, see ``train_bpe``).
     """
     rules = load_rules(config.morph_rules)
     words = [(w.decode("utf-8"), int(n)) for w, n in counts.items()]
@@ -424,7 +425,7 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
         fallback[" "] = 1
     specials = tuple(config.special_tokens) + tuple(stage.reserved_tokens())
     trainer = FALLBACK_TRAINERS[config.morph_fallback]
-    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress)
+    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress, stop_report)
     analysed = sum(n for w, n in words if _WORD.fullmatch(w))
     report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len(root_counts),
               "root_occurrences": sum(root_counts.values()), "word_pieces": analysed,
