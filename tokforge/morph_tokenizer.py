@@ -47,7 +47,7 @@ from tokforge.morph import RuleSet, load_rules, rules_from_dict
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
-from tokforge.tokenizer import ALGORITHMS, FORMAT_VERSION, Tokenizer, model_from_native, native_token_ids
+from tokforge.tokenizer import ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_token_ids
 from tokforge.unigram import UnigramModel, train_unigram_from_config
 from tokforge.words import WordCounts
 
@@ -271,9 +271,8 @@ class MorphTokenizer(Tokenizer):
         return out
 
     # ---- decoding ----------------------------------------------------------------------------
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        ids = list(ids)
-        self._check_ids(ids)
+    def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
+        ids = self._check_ids(ids)
         vocab, kind, stage = self.model.vocab, self._kind, self.stage
         skipped = set(self._user_specials.values()) if skip_special_tokens else set()
         out: list[str] = []
@@ -304,7 +303,7 @@ class MorphTokenizer(Tokenizer):
             out.append(buf.decode("utf-8", errors="replace"))
         return stage.apply_case("".join(out), marks)
 
-    def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
+    def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         return self.decode(ids, skip_special_tokens).encode("utf-8", errors="surrogatepass")
 
     # ---- saving and loading --------------------------------------------------------------------

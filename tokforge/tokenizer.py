@@ -13,7 +13,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
@@ -36,6 +36,7 @@ FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many charac
 
 
 ALGORITHMS = {BPEModel: "bpe", UnigramModel: "unigram"}  # model class -> "algorithm" in tokforge.json
+Ids = Union[Sequence[int], np.ndarray, int]  # what decode takes: see ``id_list``
 
 
 class Tokenizer:
@@ -80,7 +81,7 @@ class Tokenizer:
     def id_to_token(self, i: int) -> str:
         """The token's text as in tokenizer.json (byte-level characters, or for the metaspace layout
         "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
-        self._check_ids([i])
+        i, = self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
         if self.pretokenizer.metaspace:
@@ -219,27 +220,29 @@ class Tokenizer:
         return known
 
     # ---- decoding ---------------------------------------------------------------------------
-    def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
+    def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         data = self._joined_bytes(ids, skip_special_tokens)
         return data if self.numbers is None else self.numbers.inverse_bytes(data)
 
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        """Text of ``ids``; byte sequences that are not valid UTF-8 become U+FFFD."""
+    def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
+        """Text of ``ids`` (a sequence of ints, a numpy integer array of any integer dtype, or one
+        id); byte sequences that are not valid UTF-8 become U+FFFD."""
         text = self._joined_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
         return text if self.numbers is None else self.numbers.inverse(text)  # as HF: UTF-8 first, then the stage
 
-    def _joined_bytes(self, ids: Sequence[int], skip_special_tokens: bool) -> bytes:
-        ids = list(ids)
-        self._check_ids(ids)
+    def _joined_bytes(self, ids: Ids, skip_special_tokens: bool) -> bytes:
+        ids = self._check_ids(ids)
         vocab = self.model.vocab
         skipped = set(self._user_specials.values()) if skip_special_tokens else set()
         return b"".join(vocab[i] for i in ids if i not in skipped)
 
-    def _check_ids(self, ids: Sequence[int]) -> None:
-        n = self.vocab_size
-        for i in ids:
-            if not isinstance(i, int) or not 0 <= i < n:
-                raise InputError(f"token id {i!r} is not in the vocabulary (ids are 0..{n - 1})")
+    def _check_ids(self, ids: Ids) -> list[int]:
+        """``ids`` as a list of Python ints (``id_list``), each in the vocabulary; else InputError."""
+        values, n = id_list(ids), self.vocab_size
+        if values and not (0 <= min(values) and max(values) < n):
+            bad = next(i for i in values if not 0 <= i < n)
+            raise InputError(f"token id {bad} is not in the vocabulary (ids are 0..{n - 1})")
+        return values
 
     # ---- saving and loading -----------------------------------------------------------------
     @property
@@ -326,6 +329,44 @@ class Tokenizer:
             return cls.from_native(doc, str(p))
         from tokforge.hf import from_hf_json
         return from_hf_json(doc, str(p))
+
+
+def id_list(ids: Ids) -> list[int]:
+    """Token ids as a list of Python ints: from a sequence of ints or numpy integers, a 1-d numpy
+    array of any integer dtype, or one integer. Bools, floats and anything else are an InputError
+    (``True`` is not id 1, ``45.0`` is not id 45).
+
+    >>> id_list(np.array([45, 46], np.uint16)), id_list([np.int64(7), 8]), id_list(np.int32(3))
+    ([45, 46], [7, 8], [3])
+    >>> id_list([True])
+    Traceback (most recent call last):
+    ...
+    tokforge.errors.InputError: token ids must be integers, got a bool (True) at position 0
+    """
+    if isinstance(ids, np.ndarray):
+        kind = ids.dtype.kind
+        if kind in "iu":
+            if ids.ndim > 1:
+                raise InputError(f"token ids must be one sequence (a 1-d array), got an array of shape {ids.shape}; "
+                                 "decode each row on its own")
+            return ids.tolist() if ids.ndim else [int(ids)]
+        if kind != "O":
+            raise InputError(f"token ids must be integers, got a numpy array of {ids.dtype} "
+                             f"({'bools' if kind == 'b' else 'not integers'}); convert it with .astype(np.int64) "
+                             "only if it holds ids")
+        ids = ids.tolist()
+    if isinstance(ids, (int, float, np.generic)):  # one id (checked below)
+        ids = [ids]
+    if isinstance(ids, (str, bytes, dict)) or not isinstance(ids, Iterable):
+        raise InputError(f"token ids must be a sequence of integers, got {type(ids).__name__}")
+    out = []
+    for k, i in enumerate(ids):
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            kind = "a bool" if isinstance(i, (bool, np.bool_)) else type(i).__name__
+            shown = i.item() if isinstance(i, np.generic) else i
+            raise InputError(f"token ids must be integers, got {kind} ({shown!r}) at position {k}")
+        out.append(int(i))
+    return out
 
 
 def _chunk_ranges(texts: list[str], chunk_chars: int) -> list[tuple[int, int]]:
