@@ -79,7 +79,9 @@ def pipeline_options(command):
                      help="Field (.jsonl) or column (.parquet, datasets) that holds the text."),
         click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
                      help="Invalid UTF-8: strict stops with the file and byte offset; replace substitutes "
-                          "U+FFFD; skip drops the line/record. Counts are reported either way."),
+                          "U+FFFD; skip drops the line/record. Malformed JSON Lines records (not JSON, not an "
+                          "object, no string text field): skip drops them, strict and replace stop with the file "
+                          "and line. Counts are reported either way."),
         click.option("--held-out", type=float, default=DEFAULTS.held_out, show_default=True,
                      help="Fraction of documents (lines/records) left out of training, chosen by a seeded hash "
                           "of their text; the first 2 MB of them measure bytes/token."),
@@ -285,6 +287,9 @@ def _summary(report: dict) -> str:
                      f"({h['documents']:,} documents)")
     else:
         lines.append("held-out   none (corpus too small or --held-out 0)")
+    if c.get("malformed_records"):
+        lines.append(f"malformed  {c['malformed_records']:,} JSON Lines records skipped (not JSON, not an object or "
+                     f"without the text field); first at {c['first_malformed_record']}")
     if c["skipped_documents"] or c["replaced_documents"]:
         lines.append(f"invalid    UTF-8 in {c['skipped_documents'] + c['replaced_documents']:,} documents "
                      f"(skipped {c['skipped_documents']:,}, replaced {c['replaced_documents']:,}); "
