@@ -12,7 +12,7 @@ from tokforge.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
-from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
+from tokforge.morph_tokenizer import FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
@@ -468,9 +468,8 @@ def info(model, as_json):
 
     tok = Tokenizer.load(model)
     facts = {
-        "algorithm": f"{tok.algorithm} (byte-level)",
-        **({"algorithm": f"morph (root-affix stage + byte-level {FALLBACK_LABELS[tok.fallback]} fallback)",
-            "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
+        "algorithm": tok.algorithm_label,
+        **({"morph": tok.stage.describe()} if tok.algorithm == "morph" else {}),
         "vocab_size": tok.vocab_size,
         **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
         "special_tokens": tok.special_tokens,

@@ -306,6 +306,10 @@ class MorphTokenizer(Tokenizer):
     def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         return self.decode(ids, skip_special_tokens).encode("utf-8", errors="surrogatepass")
 
+    @property
+    def algorithm_label(self) -> str:
+        return f"morph (root-affix stage + byte-level {FALLBACK_LABELS[self.fallback]} fallback)"
+
     # ---- saving and loading --------------------------------------------------------------------
     def to_native(self) -> dict[str, Any]:
         doc = super().to_native()

@@ -250,6 +250,17 @@ class Tokenizer:
         """``"bpe"`` or ``"unigram"``."""
         return ALGORITHMS[type(self.model)]
 
+    @property
+    def algorithm_label(self) -> str:
+        """The kind of model in words (``tokforge info``): SuperBPE (trained so, or encoding with the
+        superword split) and the metaspace layout are named as such."""
+        if self.pretokenizer.metaspace:
+            return f"{self.algorithm} (sentencepiece-style metaspace: '▁' for spaces, byte fallback)"
+        trained_as = (self.training.get("config") or {}).get("algo") if isinstance(self.training, dict) else None
+        if self.algorithm == "bpe" and (trained_as == "superbpe" or self.pretokenizer.pattern == "superword"):
+            return "superbpe (byte-level BPE with superword tokens that cross spaces)"
+        return f"{self.algorithm} (byte-level)"
+
     def to_native(self) -> dict[str, Any]:
         """The native, human-readable model file (merges or scored pieces + config)."""
         from tokforge import __version__
