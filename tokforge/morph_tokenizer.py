@@ -42,12 +42,14 @@ from typing import Any, Callable, NamedTuple, Sequence
 import regex
 
 from tokforge.bpe import BPEModel, train_bpe_from_config
-from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
+from tokforge.errors import ExportError, InputError, ModelFormatError
+from tokforge.model_format import ModelFile
 from tokforge.morph import RuleSet, load_rules, rules_from_dict
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
-from tokforge.tokenizer import ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_token_ids
+from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
+                                native_token_ids)
 from tokforge.unigram import UnigramModel, train_unigram_from_config
 from tokforge.words import WordCounts
 
@@ -324,30 +326,35 @@ class MorphTokenizer(Tokenizer):
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "MorphTokenizer":
-        try:
-            if doc.get("format_version") != FORMAT_VERSION:
-                raise ModelFormatError(f"{source}: unsupported model file format_version {doc.get('format_version')!r}")
-            morph = doc["morph"]
-            fallback = morph.get("fallback", "bpe")
-            if fallback not in FALLBACKS:
-                raise ModelFormatError(f"{source}: morph fallback {fallback!r} is not available in this "
-                                       f"tokforge ({', '.join(FALLBACKS)})")
-            try:
-                rules = rules_from_dict(morph["rules"], f"{source}: morph rules")
-            except ConfigError as e:
-                raise ModelFormatError(str(e)) from None
-            stage = MorphStage(rules, morph["roots"])
-            specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
-            token_ids = native_token_ids(doc)
-            for token in stage.reserved_tokens():
-                if token not in token_ids:
-                    raise ModelFormatError(f"{source}: the vocabulary lacks the morph token {token!r}")
-                specials[token] = int(token_ids[token])
-            model = model_from_native(fallback, doc, specials, source)
-            return cls(model, stage, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
-                       doc.get("training"))
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ModelFormatError(f"{source}: not a valid tokforge morph model ({type(e).__name__}: {e})") from None
+        f = ModelFile(source, "tokforge morph model")
+        doc = f.object(doc, None)
+        if f.get(doc, "format_version", int) != FORMAT_VERSION:
+            raise f.error("format_version", f"is {doc['format_version']!r}; this tokforge reads format {FORMAT_VERSION}")
+        morph = f.get(doc, "morph", dict)
+        fallback = f.get(morph, "fallback", str, "morph.fallback", default="bpe")
+        if fallback not in FALLBACKS:
+            raise f.error("morph.fallback", f"is {fallback!r}, not one of this tokforge's fallbacks ({', '.join(FALLBACKS)})")
+        rules_doc = f.get(morph, "rules", dict, "morph.rules")
+        f.get(rules_doc, "roots", list, "morph.rules.roots")  # inline: a model file names no other file
+        with f.field("morph.rules"):
+            rules = rules_from_dict(rules_doc, "the rule set")
+        roots = f.get(morph, "roots", list, "morph.roots")
+        with f.field("morph.roots"):
+            stage = MorphStage(rules, roots)
+        parts = native_parts(f, doc)
+        if parts.numbers is not None:
+            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
+                                                    "'morph'")
+        specials = dict(parts.specials)
+        with f.field("vocab"):
+            token_ids = native_token_ids(f.get(doc, "vocab", list if fallback == "unigram" else dict))
+        for token in stage.reserved_tokens():
+            if not isinstance(token_ids.get(token), int):
+                raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
+            specials[token] = token_ids[token]
+        model = model_from_native(fallback, doc, specials, f)
+        with f.field("vocab"):
+            return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training)
 
 
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,

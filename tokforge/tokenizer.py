@@ -13,7 +13,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from tokforge.bpe import BPEModel
 from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.io import write_json_files
+from tokforge.model_format import ModelFile
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
@@ -294,30 +295,32 @@ class Tokenizer:
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
-        if doc.get("algorithm") == "morph":
+        """The tokenizer of a ``tokforge.json`` document (``to_native``); ModelFormatError naming
+        ``source`` and the field for anything malformed."""
+        f = ModelFile(source, "tokforge model file")
+        doc = f.object(doc, None)
+        version, algorithm = f.get(doc, "format_version", int), f.get(doc, "algorithm", str)
+        if version != FORMAT_VERSION or algorithm not in (*ALGORITHMS.values(), "morph"):
+            raise f.error(("format_version", "algorithm"), f"are {version!r} and {algorithm!r}, which this tokforge "
+                          f"cannot read (it reads format {FORMAT_VERSION}: 'bpe', 'unigram' and 'morph')")
+        if algorithm == "morph":
             from tokforge.morph_tokenizer import MorphTokenizer
             return MorphTokenizer.from_native(doc, source)
-        try:
-            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") not in ALGORITHMS.values():
-                raise ModelFormatError(
-                    f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
-                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe', 'unigram' and 'morph'")
-            specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
-            numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
-            pretokenizer = Pretokenizer.from_config(doc["pretokenizer"])
-            if doc["algorithm"] == "unigram":
-                if numbers:
-                    raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
-            else:
-                for token in numbers.reserved_tokens() if numbers else ():
-                    if token not in doc["vocab"]:
-                        raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
-                                               f"fixed token {token!r}")
-                    specials[token] = int(doc["vocab"][token])
-            model = model_from_native(doc["algorithm"], doc, specials, source, pretokenizer.metaspace)
-            return cls(model, Normalizer(doc["normalizer"]), pretokenizer, doc.get("training"), numbers)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
+        parts = native_parts(f, doc)
+        specials = dict(parts.specials)
+        if parts.numbers is not None:
+            if algorithm == "unigram":
+                raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
+                                                        "Unigram model")
+            vocab = f.get(doc, "vocab", dict)
+            for token in parts.numbers.reserved_tokens():
+                if not isinstance(vocab.get(token), int):
+                    raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
+                                                        f"its fixed token {token!r}")
+                specials[token] = vocab[token]
+        model = model_from_native(algorithm, doc, specials, f, parts.pretokenizer.metaspace)
+        with f.field("vocab"):
+            return cls(model, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
@@ -334,9 +337,11 @@ class Tokenizer:
                                    "`tokforge train -o` or a tokenizer.json")
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ModelFormatError(f"{p}: cannot read a JSON model ({e})") from None
-        if isinstance(doc, dict) and "format_version" in doc:
+        native = isinstance(doc, dict) and ("format_version" in doc or "tokforge_version" in doc
+                                            or (p.name == NATIVE_FILE and "model" not in doc))
+        if native or (p.name == NATIVE_FILE and not isinstance(doc, dict)):
             return cls.from_native(doc, str(p))
         from tokforge.hf import from_hf_json
         return from_hf_json(doc, str(p))
@@ -401,39 +406,83 @@ def _utf8(piece: str) -> bytes:
                          "decode your input with errors='replace' or remove it") from None
 
 
+class NativeParts(NamedTuple):
+    """The pipeline of a native file, as every algorithm stores it."""
+
+    specials: dict[str, int]
+    normalizer: Normalizer
+    pretokenizer: Pretokenizer
+    numbers: TriadicSuffixStage | None
+    training: dict[str, Any]
+
+
+def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
+    """Read the special tokens, normalizer, pretokenizer, number stage and training report of a
+    native file (``f``: the file, for its errors)."""
+    specials = f.get(doc, "special_tokens", dict)
+    for text, i in specials.items():
+        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+            raise f.error("special_tokens", f"gives {text!r} the id {i!r}; ids are integers >= 0")
+    with f.field("normalizer"):
+        normalizer = Normalizer(f.get(doc, "normalizer", list))
+    with f.field("pretokenizer"):
+        pretokenizer = Pretokenizer.from_config(f.get(doc, "pretokenizer", dict))
+    with f.field("numbers"):
+        numbers = number_stage(f.get(doc, "numbers", str, default="none"), ModelFormatError)
+    training = f.get(doc, "training", (dict, type(None)), default=None) or {}
+    return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training)
+
+
 def model_from_native(algorithm: str, doc: dict[str, Any], specials: dict[str, int],
-                      source: str, byte_fallback: bool = False) -> BPEModel | UnigramModel:
+                      f: ModelFile, byte_fallback: bool = False) -> BPEModel | UnigramModel:
     """The model of a native file (``algorithm``: ``"unigram"`` for its scored pieces, else BPE's
     vocab and merges); ``specials``: every special and reserved token with its id; ``byte_fallback``:
-    a Unigram model of the metaspace layout."""
+    a Unigram model of the metaspace layout. Checked whole (its encoding tables are built)."""
     if algorithm == "unigram":
-        return UnigramModel.from_vocab_list(doc["vocab"], specials, source, byte_fallback)
-    return _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+        entries = f.get(doc, "vocab", list)
+        with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
+            return UnigramModel.from_vocab_list(entries, specials, f.source, byte_fallback)
+    return model_from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
 
 
-def native_token_ids(doc: dict[str, Any]) -> dict[str, int]:
+def native_token_ids(vocab: dict[str, int] | list) -> dict[str, int]:
     """Token text -> id of a native file's vocabulary (BPE: a dict; Unigram: ``[[token, score], ...]``)."""
-    vocab = doc["vocab"]
     return {str(entry[0]): i for i, entry in enumerate(vocab)} if isinstance(vocab, list) else vocab
 
 
-def _model_from_vocab_merges(vocab: dict[str, int], merges: list, specials: dict[str, int],
-                             source: str) -> BPEModel:
-    """Build a BPEModel from visible-string vocab and merges (tokenizer.json style)."""
+def model_from_vocab_merges(vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
+                            names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
+    """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
+    ``names``: the fields of the vocab, the merges, then those that declare the special tokens
+    (``specials``), in ``f``'s messages."""
+    vocab_name, merges_name, *declaring = names
+    specials_name = declaring[0]
     n = len(vocab)
-    if sorted(vocab.values()) != list(range(n)):
-        raise ModelFormatError(f"{source}: vocabulary ids must be exactly 0..{n - 1} without gaps")
-    tokens: list[bytes] = [b""] * n
     for text, i in vocab.items():
-        tokens[i] = text.encode("utf-8") if text in specials else visible_to_bytes(text)
-    for text, i in specials.items():
-        if vocab.get(text, i) != i:
-            raise ModelFormatError(f"{source}: special token {text!r} has id {i} but the vocabulary says {vocab[text]}")
-        tokens[i] = text.encode("utf-8")
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise f.error(vocab_name, f"gives {text!r} the id {i!r}; ids are integers")
+    if sorted(vocab.values()) != list(range(n)):  # (the special tokens are in it)
+        raise f.error((vocab_name, specials_name), f"ids must be exactly 0..{n - 1} without gaps")
+    tokens: list[bytes] = [b""] * n
+    with f.field((vocab_name, *declaring)):  # a token that is not byte-level text must be declared special
+        for text, i in vocab.items():
+            tokens[i] = _utf8(text) if text in specials else visible_to_bytes(text)
+    with f.field(specials_name):
+        for text, i in specials.items():
+            if vocab.get(text, i) != i or not 0 <= i < n:
+                raise f.error((specials_name, vocab_name), f"special token {text!r} has id {i} but the vocabulary "
+                                                           f"says {vocab.get(text, 'nothing')}")
+            tokens[i] = _utf8(text)
     pairs = []
     for rank, m in enumerate(merges):
-        left, right = m.split(" ") if isinstance(m, str) else m
+        pair = m.split(" ") if isinstance(m, str) else m
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
+            raise f.error(merges_name, f"merge #{rank} {m!r} is neither 'left right' nor [left, right]")
+        left, right = pair
         if left not in vocab or right not in vocab:
-            raise ModelFormatError(f"{source}: merge #{rank} {m!r} uses a token that is not in the vocabulary")
+            raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
         pairs.append((vocab[left], vocab[right]))
-    return BPEModel(tokens, pairs, specials)
+    model = BPEModel(tokens, pairs, specials)
+    with f.field((vocab_name, merges_name)):
+        model.tables()
+    return model
