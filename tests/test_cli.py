@@ -142,3 +142,11 @@ def test_info_names_the_kind_of_model(runner, tmp_path, options, label):
         info = json.loads(runner.invoke(main, ["info", str(model), "--json"]).output)
         assert info["algorithm"] == label  # also from the tokenizer.json alone (no training report)
     assert f"algorithm            {label}" in runner.invoke(main, ["info", str(out)]).output
+
+
+def test_info_of_a_model_with_an_edited_training_report(runner, trained_dir, tmp_path):
+    doc = json.loads((trained_dir / "tokforge.json").read_text(encoding="utf-8"))
+    doc["training"] = {"corpus": {"bytes": "many"}}
+    (tmp_path / "tokforge.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = runner.invoke(main, ["info", str(tmp_path)])
+    assert result.exit_code == 0 and "the report in the model file is incomplete" in result.output

@@ -393,7 +393,8 @@ def _shown_token(tok, i: int) -> str:
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document.")
+              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document. "
+                   "Malformed JSON Lines records: skip drops them, the others stop.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed,
            workers, shard_tokens, text_field, errors, quiet):
@@ -484,7 +485,10 @@ def info(model, as_json):
     for k, v in facts.items():
         click.echo(f"{k:<20} {v}")
     if "corpus" in tok.training:
-        click.echo(_summary(tok.training))
+        try:
+            click.echo(_summary(tok.training))
+        except (KeyError, TypeError, ValueError, AttributeError):  # a report edited, or of another version
+            click.echo("training   (the report in the model file is incomplete; see info --json)")
 
 
 def _sizes(text: str | None) -> list[int]:
@@ -533,7 +537,8 @@ def _sizes(text: str | None) -> list[int]:
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document.")
+              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document. "
+                   "Malformed JSON Lines records: skip drops them, the others stop.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write every table to this CSV file.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON.")
 @click.option("--plots", type=click.Path(file_okay=False),
