@@ -19,7 +19,7 @@ def test_bpe_short_of_the_size_asked_for_says_why():
     tok = tokforge.train(SMALL, vocab_size=100_000, held_out=0)
     vocab = tok.training["vocab"]
     assert vocab["requested"] == 100_000 and vocab["reached"] == tok.vocab_size < 100_000
-    assert "the most frequent pair left occurs 1 times, fewer than min_frequency=2" in vocab["stopped"]
+    assert "the most frequent pair left occurs 1 time, fewer than min_frequency=2" in vocab["stopped"]
 
 
 def test_a_vocabulary_of_the_size_asked_for_has_no_reason():
@@ -54,7 +54,7 @@ def test_cli_notice_and_the_saved_report(tmp_path):
     assert result.exit_code == 0, result.output
     reached = json.loads((out / "tokforge.json").read_text(encoding="utf-8"))["training"]["vocab"]["reached"]
     assert f"notice: the vocabulary has {reached:,} tokens, not the 10,000,000 asked for: the most frequent " \
-           "pair left occurs 1 times, fewer than min_frequency=2" in result.stderr
+           "pair left occurs 1 time, fewer than min_frequency=2" in result.stderr
     assert "short of the 10,000,000 asked for" in result.stdout
     info = CliRunner().invoke(main, ["info", str(out)])
     assert "short of the 10,000,000 asked for" in info.output

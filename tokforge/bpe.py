@@ -184,7 +184,8 @@ def _stop_reason(state: tuple, min_frequency: int, max_token_length: int | None,
     if best == 0:
         return "no pair of tokens is left to merge: every word of the corpus is already one token"
     if best < min_frequency:
-        return (f"the most frequent pair left occurs {best:,} times, fewer than min_frequency={min_frequency} "
+        return (f"the most frequent pair left occurs {best:,} time{'s' * (best > 1)}, fewer than "
+                f"min_frequency={min_frequency} "
                 "(more text or a lower min_frequency gives more merges)")
     limits = [f"{name}={value}" for name, value in (("max_token_length", max_token_length),
                                                     ("max_words", max_words)) if value]
