@@ -58,7 +58,8 @@ spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_si
 TOKFORGE_TRAIN_ALGO = r'''
 import sys, tokforge
 corpus, vocab, out, algo, transition = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
-tokforge.train(corpus, vocab_size=vocab, held_out=0.0, algo=algo, transition=transition).save(out)
+options = {"transition": transition} if algo == "superbpe" else {}  # other algorithms refuse it
+tokforge.train(corpus, vocab_size=vocab, held_out=0.0, algo=algo, **options).save(out)
 '''
 
 

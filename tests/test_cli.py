@@ -124,3 +124,29 @@ def test_train_superbpe(runner, tmp_path):
     bad = runner.invoke(main, ["train", str(CORPORA / "en"), "--algo", "superbpe", "--transition", "x", "-o",
                                str(out)])
     assert bad.exit_code != 0 and "neither a vocabulary size" in bad.output
+
+
+@pytest.mark.parametrize("options, label", [
+    ([], "bpe (byte-level)"),
+    (["--algo", "superbpe", "--transition", "0.8"], "superbpe (byte-level BPE with superword tokens that cross spaces)"),
+    (["--algo", "unigram"], "unigram (byte-level)"),
+    (["--algo", "unigram", "--pattern", "metaspace"],
+     "unigram (sentencepiece-style metaspace: '▁' for spaces, byte fallback)"),
+    (["--algo", "morph"], "morph (root-affix stage + byte-level BPE fallback)"),
+])
+def test_info_names_the_kind_of_model(runner, tmp_path, options, label):
+    out = tmp_path / "m"
+    result = runner.invoke(main, ["train", str(CORPORA / "tr"), "--vocab-size", "600", "-o", str(out), "-q", *options])
+    assert result.exit_code == 0, result.output
+    for model in [out] + ([out / "tokenizer.json"] if (out / "tokenizer.json").exists() else []):
+        info = json.loads(runner.invoke(main, ["info", str(model), "--json"]).output)
+        assert info["algorithm"] == label  # also from the tokenizer.json alone (no training report)
+    assert f"algorithm            {label}" in runner.invoke(main, ["info", str(out)]).output
+
+
+def test_info_of_a_model_with_an_edited_training_report(runner, trained_dir, tmp_path):
+    doc = json.loads((trained_dir / "tokforge.json").read_text(encoding="utf-8"))
+    doc["training"] = {"corpus": {"bytes": "many"}}
+    (tmp_path / "tokforge.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = runner.invoke(main, ["info", str(tmp_path)])
+    assert result.exit_code == 0 and "the report in the model file is incomplete" in result.output

@@ -309,6 +309,63 @@ def test_jsonl_record_errors_name_file_line_and_fix(tmp_path):
         read(tmp_path / "array.json")
 
 
+MALFORMED = [b'{"text": "b"\n', b'["a", "b"]\n', b'{"content": "c"}\n', b'{"text": 5}\n']
+
+
+def test_skip_drops_malformed_jsonl_records_and_counts_them(tmp_path):
+    path = write(tmp_path / "a.jsonl.gz", jsonl({"text": "a"}) + b"".join(MALFORMED) + jsonl({"text": "z"}))
+    corpus = Corpus(path, errors="skip")
+    assert list(corpus) == ["a", "z"]
+    assert (corpus.stats.malformed_records, corpus.stats.first_malformed) == (4, f"{path} line 2")
+    assert corpus.stats.skipped_documents == 0  # invalid UTF-8 is counted apart
+
+
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+@pytest.mark.parametrize("record", MALFORMED)
+def test_malformed_jsonl_record_stops_strict_and_replace_naming_file_and_line(tmp_path, errors, record):
+    path = write(tmp_path / "a.jsonl", jsonl({"text": "a"}) + record)
+    with pytest.raises(CorpusError, match=r"a\.jsonl line 2 .*--errors skip"):
+        read(path, errors=errors)
+
+
+def test_a_corpus_of_malformed_records_only_says_so(tmp_path):
+    path = write(tmp_path / "a.jsonl", b"".join(MALFORMED))
+    with pytest.raises(CorpusError, match=rf"4 malformed JSON Lines record\(s\) dropped by errors='skip', the first "
+                                          rf"at {path} line 1"):
+        read(path, errors="skip")
+
+
+def test_malformed_records_are_in_the_training_report_whatever_the_workers(tmp_path):
+    import tokforge
+    from tokforge.cli import _summary
+
+    good = jsonl(*({"text": f"line {i} of some text here\n"} for i in range(1000)))
+    write(tmp_path / "a.jsonl", good)
+    write(tmp_path / "b.jsonl", good + MALFORMED[0] + good)
+    write(tmp_path / "c.jsonl", MALFORMED[1] + good)
+    for workers in (1, 2):
+        tok = tokforge.train(str(tmp_path), vocab_size=300, errors="skip", workers=workers, held_out=0)
+        report = tok.training["corpus"]
+        assert report["documents"] == 4000 and tok.training["counting"]["workers"] == workers
+        assert (report["malformed_records"], report["first_malformed_record"]) == (2, f"{tmp_path / 'b.jsonl'} line 1001")
+        assert "malformed  2 JSON Lines records skipped" in _summary(tok.training)
+
+
+def test_corrupt_parquet_page_says_corrupt_not_permissions(tmp_path):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"text": [f"document {i} " * 20 for i in range(3000)]}), path, compression="snappy",
+                   data_page_size=4096)
+    data = bytearray(path.read_bytes())
+    for k in range(len(data) // 2, len(data) // 2 + 16):  # inside a data page
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorpusError) as raised:
+        read(path)
+    message = str(raised.value)
+    assert f"cannot read {path} as Parquet: the file is corrupt or truncated" in message
+    assert "permission" not in message
+
+
 def test_parquet_missing_column_lists_columns(tmp_path):
     path = write_parquet(tmp_path / "a.parquet", body=["x"], id=[1])
     with pytest.raises(CorpusError, match=r"a\.parquet has no column 'text' \(columns: body, id\)"):

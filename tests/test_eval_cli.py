@@ -67,6 +67,32 @@ def test_eval_prints_tables_and_writes_csv_json_and_plots(runner, files, tmp_pat
     assert not list((tmp_path / "plots").glob(".*.tmp"))
 
 
+def test_text_lost_to_unknown_tokens_is_reported_and_lossy_rows_marked(runner, files, tmp_path):
+    result = runner.invoke(main, ["eval", str(files / "hand"), str(files / "wordpiece.json"), "--name", "hand",
+                                  "--name", "wp", "--corpus", str(files / "corpus"), "--csv", str(tmp_path / "r.csv"),
+                                  "--json", str(tmp_path / "r.json"), "--plots", str(tmp_path / "p"), "-q"])
+    assert result.exit_code == 0, result.output
+    # tr "evler ev kitaplar 1234567\n": [UNK] for 1234567 (7 of 26 bytes); en "the houses and 42 books\n":
+    # [UNK] for 42 and books (7 of 24 bytes); the hand-made byte-level model loses nothing
+    lost = {"tr": 7 / 26, "en": 7 / 24, "ALL": 14 / 50}
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    for row in report["domains"]:
+        expected = lost[row["domain"]] if row["tokenizer"] == "wp" else 0.0
+        assert row["unknown_share"] == pytest.approx(expected) and row["lossy"] == (row["tokenizer"] == "wp")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8"))))
+    assert {(r["tokenizer"], r["lossy"]) for r in rows if r["table"] == "domains"} == {("hand", "False"), ("wp", "True")}
+    table = result.output.split("Per domain\n")[1].split("\n\n")[0].splitlines()
+    assert "lost (unk)" in table[0]
+    for line in table[1:]:
+        cells = line.split()
+        assert cells[2] == ("26.9%" if cells[:2] == ["tr", "wp"] else "29.2%" if cells[:2] == ["en", "wp"] else
+                            "28.0%" if cells[:2] == ["ALL", "wp"] else "0.0%")
+        assert cells[3].endswith("!") == (cells[1] == "wp") and cells[4].endswith("!") == (cells[1] == "wp")
+    assert "! marks such lossy rows" in result.output
+    alone = runner.invoke(main, ["eval", str(files / "hand"), "--corpus", str(files / "corpus"), "-q"])
+    assert "lost (unk)" not in alone.output and "!" not in alone.output  # nothing lost: nothing shown
+
+
 def test_hf_tokenizer_json_of_a_tokforge_model_measures_the_same(files):
     native = load_tokenizer(files / "hand")
     via_hf = load_tokenizer(files / "hand" / "tokenizer.json", name="hf")

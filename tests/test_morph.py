@@ -2,6 +2,7 @@
 for allomorphs and case, exact round trips, model files, the export refusal and the CLI."""
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
@@ -9,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 import tokforge
 from tokforge.bpe import train_bpe
 from tokforge.cli import main
-from tokforge.errors import ConfigError, ExportError, ModelFormatError
+from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
 from tokforge.gold import GoldSet, parse_tsv
 from tokforge.morph import load_rules
 from tokforge.morph_tokenizer import CAP, CAPS, FALLBACKS, MorphStage, MorphTokenizer, affix_token, root_token
@@ -296,6 +297,9 @@ def test_training_counts_every_token_and_round_trips(trained, tmp_path):
     text = (CORPORA / "tr" / "denemeler_tokforge_tr.txt").read_text(encoding="utf-8")
     ids = trained.encode(text)
     assert trained.decode(ids) == text
+    assert trained.decode(np.array(ids, np.uint16)) == text  # numpy ids too (shards)
+    with pytest.raises(InputError, match="bool"):
+        trained.decode([True])
     trained.save(tmp_path, hf=False)
     assert tokforge.Tokenizer.load(tmp_path).encode(text) == ids
 

@@ -1,6 +1,7 @@
 """Tokenizer behaviour: round trips, special tokens, saving/loading, errors, determinism."""
 import json
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -98,3 +99,46 @@ def test_encode_batch_on_corpus_lines(default_trained, corpus_files):
     lines = [line for p in corpus_files for line in p.read_text(encoding="utf-8").splitlines(keepends=True)]
     batch = tok.encode_batch(lines[:20000])
     assert batch == [tok.encode(t) for t in lines[:20000]]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"])
+def test_decode_takes_numpy_integer_arrays_and_scalars(default_trained, dtype):
+    tok, _ = default_trained
+    ids = tok.encode("Merhaba dünya! 12 ok")
+    small = [i for i in ids if i < 128]  # every id fits int8
+    assert tok.decode(np.array(small, dtype)) == tok.decode(small)
+    assert tok.decode([np.dtype(dtype).type(i) for i in small]) == tok.decode(small)
+    assert tok.decode(np.dtype(dtype).type(small[0])) == tok.decode(small[:1])
+    assert tok.id_to_token(np.dtype(dtype).type(small[0])) == tok.id_to_token(small[0])
+    assert tok.decode_bytes(np.array(small, dtype)) == tok.decode_bytes(small)
+
+
+def test_decode_takes_shard_slices_and_batch_outputs(default_trained, tmp_path):
+    tok, _ = default_trained
+    texts = ["Merhaba dünya!\n", "kitaplar\n"] * 300
+    batch = tok.encode_batch(texts)
+    flat = np.concatenate([np.array(ids, np.uint16) for ids in batch])
+    np.save(tmp_path / "ids.npy", flat)
+    shard = np.load(tmp_path / "ids.npy", mmap_mode="r")
+    assert tok.decode(shard[:len(batch[0])]) == texts[0]
+    assert tok.decode(np.array(batch[1])) == texts[1]
+
+
+@pytest.mark.parametrize("ids, message", [
+    ([True], r"got a bool \(True\) at position 0"),
+    ([3, np.bool_(False)], r"got a bool \(False\) at position 1"),
+    (np.array([True, False]), "numpy array of bool"),
+    (True, "got a bool"),
+    ([45.0], r"got float \(45.0\) at position 0"),
+    (np.array([45.0, 46.0]), "numpy array of float64"),
+    (np.float32(3), "got float32"),
+    (["45"], r"got str \('45'\)"),
+    ("45", "got str"),
+    (np.array([[1, 2], [3, 4]]), r"one sequence \(a 1-d array\), got an array of shape \(2, 2\)"),
+    (np.array([1, -1]), "token id -1 is not in the vocabulary"),
+    (np.array([2**40], np.int64), f"token id {2**40} is not in the vocabulary"),
+])
+def test_decode_refuses_bools_floats_and_other_non_ids(default_trained, ids, message):
+    tok, _ = default_trained
+    with pytest.raises(InputError, match=message):
+        tok.decode(ids)

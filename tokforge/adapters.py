@@ -82,6 +82,12 @@ class EvalTokenizer:
         defined bytes (e.g. WordPiece's ``##`` continuation tokens)."""
         raise NotImplementedError
 
+    def unknown_ids(self) -> list[int]:
+        """The ids that stand for text the tokenizer could not encode (its unknown token, e.g.
+        WordPiece's ``[UNK]``): the text under them is lost. tokforge's models have none (byte-level,
+        or byte fallback)."""
+        return []
+
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "kind": self.kind, "vocab_size": self.vocab_size}
 
@@ -169,6 +175,11 @@ class HFTokenizer(EvalTokenizer):
         starts = np.maximum.accumulate(batch.index.to_bytes(chars[:, 0])) if n else np.zeros(0, np.int64)
         ends = np.maximum.accumulate(batch.index.to_bytes(chars[:, 1])) if n else np.zeros(0, np.int64)
         return Encoded(ids, starts, ends, _bounds(lengths))
+
+    def unknown_ids(self) -> list[int]:
+        model = json.loads(self.hf.to_str()).get("model") or {}
+        unk = model.get("unk_id") if model.get("type") == "Unigram" else self.hf.token_to_id(model.get("unk_token") or "")
+        return [] if unk is None else [int(unk)]
 
     def token_bytes(self) -> list[bytes | None] | None:
         if not _uses_byte_level(json.loads(self.hf.to_str())):

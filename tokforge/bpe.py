@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -116,9 +116,11 @@ def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
               min_frequency: int = 2, max_token_length: int | None = None, max_words: int | None = None,
-              start: BPEModel | None = None, on_progress: Callable[[int], None] | None = None) -> BPEModel:
+              start: BPEModel | None = None, on_progress: Callable[[int], None] | None = None,
+              report: dict[str, Any] | None = None) -> BPEModel:
     """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
-    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times.
+    ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times. When it stops short,
+    ``report`` (if given) gets ``"stopped"``: why, in words.
 
     ``max_words`` caps the words (runs of non-whitespace) in a learned token. ``start`` continues
     from a model trained before (with the same special tokens): its merges are kept as the first
@@ -171,17 +173,34 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
                                             max_token_length or 0, max_words or 0)
         if on_progress is not None:
             on_progress(int(bpe_train.n_tokens(state)) + offset)
+    if report is not None and int(bpe_train.n_tokens(state)) < target:
+        report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
+def _stop_reason(state: tuple, min_frequency: int, max_token_length: int | None, max_words: int | None) -> str:
+    """Why merging ended before the target: from the best count left in the pair table (``state[5]``)."""
+    best = int(state[5].max(initial=0))
+    if best == 0:
+        return "no pair of tokens is left to merge: every word of the corpus is already one token"
+    if best < min_frequency:
+        return (f"the most frequent pair left occurs {best:,} time{'s' * (best > 1)}, fewer than "
+                f"min_frequency={min_frequency} "
+                "(more text or a lower min_frequency gives more merges)")
+    limits = [f"{name}={value}" for name, value in (("max_token_length", max_token_length),
+                                                    ("max_words", max_words)) if value]
+    return f"every pair left would make a token beyond {' or '.join(limits)}"
+
+
 def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Sequence[str],
-                          on_progress: Callable[[int], None] | None = None) -> BPEModel:
+                          on_progress: Callable[[int], None] | None = None,
+                          report: dict[str, Any] | None = None) -> BPEModel:
     """``train_bpe`` with the fields of a ``TrainConfig`` (``vocab_size``, ``min_frequency``,
     ``max_token_length``): the call of ``algo="bpe"`` (``special_tokens``: the config's and the number
     stage's) and of the morph hybrid's BPE fallback (the config's and the stage tokens)."""
     return train_bpe(word_counts, config.vocab_size, special_tokens=special_tokens,
                      min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                     on_progress=on_progress)
+                     on_progress=on_progress, report=report)
 
 
 def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tokforge.casing import FOLD_LANGUAGES
-from tokforge.config import ALGORITHMS, TrainConfig
+from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
-from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
+from tokforge.morph_tokenizer import FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
 
@@ -64,7 +65,8 @@ def pipeline_options(command):
         click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
                      help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex; or "
                           "'metaspace' (--algo unigram only): sentencepiece's layout, '▁' for spaces and "
-                          "<0xNN> byte fallback tokens (adds the special token <unk>)."),
+                          "<0xNN> byte fallback tokens (adds the special token <unk>). A name that looks like a "
+                          "preset (cl100, GPT-2) or text without regex syntax is an error, not a literal regex."),
         click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
                      help="Digit policy applied before the split: single digits, groups of up to 3 from the "
                           "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567)."),
@@ -77,7 +79,9 @@ def pipeline_options(command):
                      help="Field (.jsonl) or column (.parquet, datasets) that holds the text."),
         click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
                      help="Invalid UTF-8: strict stops with the file and byte offset; replace substitutes "
-                          "U+FFFD; skip drops the line/record. Counts are reported either way."),
+                          "U+FFFD; skip drops the line/record. Malformed JSON Lines records (not JSON, not an "
+                          "object, no string text field): skip drops them, strict and replace stop with the file "
+                          "and line. Counts are reported either way."),
         click.option("--held-out", type=float, default=DEFAULTS.held_out, show_default=True,
                      help="Fraction of documents (lines/records) left out of training, chosen by a seeded hash "
                           "of their text; the first 2 MB of them measure bytes/token."),
@@ -122,7 +126,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
                    "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
                    "(root-affix stage with shared allomorph ids and case markers, then --morph-fallback for the "
-                   "rest; tokforge.json only).")
+                   "rest; tokforge.json only). Options marked superbpe: or morph: apply to that algorithm only; "
+                   "giving one with another --algo is an error.")
 @click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
               help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
 @click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
@@ -160,11 +165,16 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     word counts (--from-counts DIR, written by `tokforge count`).
 
     Text files are read line by line; each line (with its newline) is a document.
+
+    Nothing is ignored silently: an option of another --algo is an error, and a vocabulary that
+    stops short of --vocab-size (the corpus has no more pairs to merge) is reported, with why, on
+    standard error and in the training report of tokforge.json.
     """
     from tokforge.training import train as train_tokenizer
 
     if bool(corpus) == bool(from_counts):
         raise click.UsageError("give a CORPUS or --from-counts DIR (one of the two)")
+    check_fields_apply(algo, _given_options(ALGORITHM_FIELDS), spell=lambda name: "--" + name.replace("_", "-"))
     config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
@@ -178,6 +188,9 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
         not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    short = _short_vocab(tok.training)
+    if short:
+        click.echo(f"notice: {short}", err=True)
     if not_exported is not None:
         click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
 
@@ -232,6 +245,13 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
     click.echo(f"wrote {folder}")
 
 
+def _given_options(names) -> list[str]:
+    """Those of the options ``names`` (parameter names) given on the command line or by an environment
+    variable, even when equal to the default."""
+    ctx = click.get_current_context()
+    return [n for n in names if ctx.get_parameter_source(n) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+
+
 def _size_or_fraction(text: str) -> int | float:
     try:
         return float(text) if any(c in text for c in ".eE") else int(text)
@@ -240,12 +260,22 @@ def _size_or_fraction(text: str) -> int | float:
                                  param_hint="--transition") from None
 
 
+def _short_vocab(report: dict) -> str | None:
+    """What the training report says about a vocabulary smaller than asked for (None if it is not)."""
+    vocab = report.get("vocab") or {}
+    if vocab.get("reached", 0) >= vocab.get("requested", 0):
+        return None
+    return (f"the vocabulary has {vocab['reached']:,} tokens, not the {vocab['requested']:,} asked for: "
+            f"{vocab.get('stopped') or 'training stopped early'}")
+
+
 def _summary(report: dict) -> str:
     c, s, h = report["corpus"], report["seconds"], report["held_out"]
     lines = [
         f"corpus     {c['bytes'] / 1e6:.2f} MB in {c['files']} files, {c['documents']:,} documents",
         f"words      {c['word_occurrences']:,} ({c['unique_words']:,} unique)",
-        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else ""),
+        f"vocab      {report['vocab_size']:,} tokens" + (f" ({report['merges']:,} merges)" if report["merges"] else "")
+        + (f", short of the {report['vocab']['requested']:,} asked for" if _short_vocab(report) else ""),
         *([f"superbpe   stage 1 up to {report['superbpe']['transition']:,} tokens, then superwords "
            f"({report['superbpe'].get('stage2_unique_words', 0):,} unique stage-2 words)"]
           if "superbpe" in report else []),
@@ -257,6 +287,9 @@ def _summary(report: dict) -> str:
                      f"({h['documents']:,} documents)")
     else:
         lines.append("held-out   none (corpus too small or --held-out 0)")
+    if c.get("malformed_records"):
+        lines.append(f"malformed  {c['malformed_records']:,} JSON Lines records skipped (not JSON, not an object or "
+                     f"without the text field); first at {c['first_malformed_record']}")
     if c["skipped_documents"] or c["replaced_documents"]:
         lines.append(f"invalid    UTF-8 in {c['skipped_documents'] + c['replaced_documents']:,} documents "
                      f"(skipped {c['skipped_documents']:,}, replaced {c['replaced_documents']:,}); "
@@ -360,7 +393,8 @@ def _shown_token(tok, i: int) -> str:
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document.")
+              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document. "
+                   "Malformed JSON Lines records: skip drops them, the others stop.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed,
            workers, shard_tokens, text_field, errors, quiet):
@@ -435,9 +469,8 @@ def info(model, as_json):
 
     tok = Tokenizer.load(model)
     facts = {
-        "algorithm": f"{tok.algorithm} (byte-level)",
-        **({"algorithm": f"morph (root-affix stage + byte-level {FALLBACK_LABELS[tok.fallback]} fallback)",
-            "morph": tok.stage.describe()} if getattr(tok, "algorithm", "bpe") == "morph" else {}),
+        "algorithm": tok.algorithm_label,
+        **({"morph": tok.stage.describe()} if tok.algorithm == "morph" else {}),
         "vocab_size": tok.vocab_size,
         **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
         "special_tokens": tok.special_tokens,
@@ -452,7 +485,10 @@ def info(model, as_json):
     for k, v in facts.items():
         click.echo(f"{k:<20} {v}")
     if "corpus" in tok.training:
-        click.echo(_summary(tok.training))
+        try:
+            click.echo(_summary(tok.training))
+        except (KeyError, TypeError, ValueError, AttributeError):  # a report edited, or of another version
+            click.echo("training   (the report in the model file is incomplete; see info --json)")
 
 
 def _sizes(text: str | None) -> list[int]:
@@ -501,7 +537,8 @@ def _sizes(text: str | None) -> list[int]:
 @click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
               help="Field (.jsonl) or column (.parquet) that holds the text.")
 @click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document.")
+              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document. "
+                   "Malformed JSON Lines records: skip drops them, the others stop.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write every table to this CSV file.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON.")
 @click.option("--plots", type=click.Path(file_okay=False),
@@ -632,8 +669,9 @@ def explain(text, pattern):
     token of tst-vocab; other pieces are ordinary text, pretokenized as usual.
     """
     from tokforge.numbers import TriadicSuffixStage, describe
-    from tokforge.pretokenizers import Pretokenizer
+    from tokforge.pretokenizers import Pretokenizer, check_split_pattern
 
+    check_split_pattern(pattern)
     text = _read_text(text, None)
     rows = [(f"digits={d}", [_quoted(p) for p in Pretokenizer(pattern, d).split(text)]) for d in DIGIT_POLICIES]
     plain = Pretokenizer(pattern, "none")

@@ -15,7 +15,7 @@
 | special_tokens   | ("<|endoftext|>",)  | never split or merged, get the first ids, removed from training text |
 | max_token_length | None                | longest learned token in bytes (None: no limit; unigram: 16 characters) |
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", "collapse_whitespace" (sentencepiece's remove_extra_whitespaces: lossy), applied in order |
-| pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace"), a custom regex, or "metaspace" (unigram only: sentencepiece-style "▁" and byte fallback; adds the special token "<unk>") |
+| pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace"), a custom regex, or "metaspace" (unigram only: sentencepiece-style "▁" and byte fallback; adds the special token "<unk>"); a name that looks like a preset ("cl100") or text without regex syntax is an error |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
 | numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
@@ -30,18 +30,49 @@
 | morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
 | morph_roots      | 0.8                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens (the most frequent roots seen) |
 | morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves: "bpe" (byte-level BPE) or "unigram" (byte-level Unigram LM, as algo "unigram") |
+
+Fields marked "superbpe:" or "morph:" apply to that algorithm only (``ALGORITHM_FIELDS``): a value other
+than the default with another algorithm is a ConfigError, never silently ignored.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Callable
 
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.numbers import number_stage
-from tokforge.pretokenizers import DIGIT_POLICIES
+from tokforge.pretokenizers import DIGIT_POLICIES, METASPACE, PRESETS, check_split_pattern
 
 ALGORITHMS = ("bpe", "superbpe", "unigram", "morph")
+
+#: The fields that only some algorithms use, with those algorithms (every other field applies to
+#: all). Giving one of them a value other than its default with another algorithm is an error
+#: (``check_fields_apply``): it would be silently ignored.
+ALGORITHM_FIELDS: dict[str, tuple[str, ...]] = {
+    "transition": ("superbpe",),
+    "max_words": ("superbpe",),
+    "superword_pattern": ("superbpe",),
+    "morph_rules": ("morph",),
+    "morph_roots": ("morph",),
+    "morph_fallback": ("morph",),
+}
+
+
+def check_fields_apply(algo: str, given: Any, spell: Callable[[str], str] = repr) -> None:
+    """ConfigError if a field of ``given`` (names) is not used by ``algo``; ``spell`` writes a field's
+    name in the message (the CLI: as its option).
+
+    >>> check_fields_apply("bpe", ["vocab_size", "transition"])
+    Traceback (most recent call last):
+    ...
+    tokforge.errors.ConfigError: 'transition' applies only to algo superbpe, not to algo 'bpe': ...
+    """
+    for name in given:
+        users = ALGORITHM_FIELDS.get(name)
+        if users is not None and algo not in users:
+            raise ConfigError(f"{spell(name)} applies only to algo {' and '.join(users)}, not to algo {algo!r}: "
+                              f"it would be ignored. Leave it out, or choose algo {' or '.join(users)}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +116,11 @@ class TrainConfig:
             raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {self.workers!r}")
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
+        check_fields_apply(self.algo, [f.name for f in fields(self) if f.name in ALGORITHM_FIELDS
+                                       and getattr(self, f.name) != f.default])
+        check_split_pattern(self.pattern, "pattern", (*PRESETS, METASPACE))
+        if self.algo == "superbpe":
+            check_split_pattern(self.superword_pattern, "superword_pattern")
         n_reserved = self.n_reserved()  # ConfigError if the number stage is unknown
         n_fixed = len(set(self.special_tokens)) + n_reserved + 256
         if not isinstance(self.vocab_size, int) or self.vocab_size < n_fixed:

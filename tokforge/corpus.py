@@ -73,6 +73,8 @@ class CorpusStats:
     skipped_documents: int = 0  # documents dropped by errors="skip"
     replaced_documents: int = 0  # documents in which errors="replace" substituted U+FFFD
     first_invalid: str | None = None  # "path:offset" of the first invalid UTF-8 seen (replace/skip)
+    malformed_records: int = 0  # JSON Lines records dropped by errors="skip": not JSON, not an object, no text
+    first_malformed: str | None = None  # "path line N" of the first of them
     ignored_files: list[str] = field(default_factory=list)  # files in folders skipped for an unknown extension
 
 
@@ -411,7 +413,16 @@ class Corpus:
             text = self._decode(line, file)
             if text is None:
                 continue
-            document = _json_document(text, self.text_field, file, line)
+            try:
+                document = _json_document(text, self.text_field, file, line)
+            except CorpusError as exc:
+                if self.errors != "skip":
+                    raise CorpusError(f"{exc} Or pass --errors skip (errors='skip' in Python) to drop such "
+                                      "records; they are counted in the report.") from None
+                if self.stats.first_malformed is None:
+                    self.stats.first_malformed = f"{file.path} line {_line_number(file, line.number)}"
+                self.stats.malformed_records += 1
+                continue
             if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(document):
                 document = self._repair_surrogates(
                     document,
@@ -438,10 +449,12 @@ class Corpus:
                         )
                     yield value
                     row += 1
-        except pa.ArrowException as exc:
+        except (pa.ArrowException, OSError) as exc:
+            if isinstance(exc, OSError) and not isinstance(exc, pa.ArrowException) and exc.errno is not None:
+                raise  # the file system's error (pyarrow's own OSErrors, e.g. on a corrupt page, have no errno)
             raise CorpusError(
-                f"cannot read {file.path} as Parquet ({exc}). Check that it is a complete Parquet file "
-                "(re-download or re-export it), or remove it from the sources."
+                f"cannot read {file.path} as Parquet: the file is corrupt or truncated "
+                f"({' '.join(str(exc).split())}). Re-download or re-export it, or remove it from the sources."
             ) from exc
         except UnicodeDecodeError as exc:
             raise CorpusError(
@@ -526,6 +539,9 @@ class Corpus:
         details = [f"{stats.files} file(s) read"]
         if stats.skipped_documents:
             details.append(f"{stats.skipped_documents} document(s) dropped by errors='skip' for invalid text")
+        if stats.malformed_records:
+            details.append(f"{stats.malformed_records} malformed JSON Lines record(s) dropped by errors='skip', "
+                           f"the first at {stats.first_malformed}")
         if stats.ignored_files:
             details.append(f"{len(stats.ignored_files)} file(s) with unknown extensions ignored")
         return (

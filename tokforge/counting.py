@@ -175,7 +175,8 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
 def corpus_report(stats: CorpusStats) -> dict[str, Any]:
     return {"files": stats.files, "bytes": stats.bytes_read, "documents": stats.documents,
             "skipped_documents": stats.skipped_documents, "replaced_documents": stats.replaced_documents,
-            "first_invalid_utf8": stats.first_invalid, "ignored_files": list(stats.ignored_files)}
+            "first_invalid_utf8": stats.first_invalid, "malformed_records": stats.malformed_records,
+            "first_malformed_record": stats.first_malformed, "ignored_files": list(stats.ignored_files)}
 
 
 def _add_stats(total: CorpusStats, part: CorpusStats) -> None:
@@ -184,8 +185,9 @@ def _add_stats(total: CorpusStats, part: CorpusStats) -> None:
     total.documents += part.documents
     total.skipped_documents += part.skipped_documents
     total.replaced_documents += part.replaced_documents
-    if total.first_invalid is None:
-        total.first_invalid = part.first_invalid
+    total.malformed_records += part.malformed_records
+    total.first_invalid = total.first_invalid or part.first_invalid
+    total.first_malformed = total.first_malformed or part.first_malformed
 
 
 def _n_workers(workers: int, source: Corpus, n_parts: int) -> int:

@@ -17,7 +17,14 @@ class ConfigError(TokforgeError):
 
 
 class ModelFormatError(TokforgeError):
-    """A saved model or tokenizer.json cannot be loaded (corrupt, unsupported feature, wrong version)."""
+    """A saved model or tokenizer.json cannot be loaded (corrupt, unsupported feature, wrong version).
+
+    ``field``: the field of the file the message names (``tokforge.model_format``), None if it names none.
+    """
+
+    def __init__(self, message: str, field: object = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ExportError(TokforgeError):

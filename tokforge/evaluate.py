@@ -58,6 +58,7 @@ class Tally:
     tokens: int = 0
     words: int = 0
     continued: int = 0
+    unknown_bytes: int = 0  # bytes of the text encoded as unknown tokens (lost)
     id_counts: np.ndarray = None
     numbers_by_length: np.ndarray = None   # [count, pieces, rtl3-aligned] x length 0..max_digits
     surfaces: dict[int, str] = field(default_factory=dict)           # first text of each id used
@@ -70,7 +71,7 @@ class Tally:
             self.numbers_by_length = np.zeros((3, self.max_digits + 1), np.float64)
 
     def merge(self, other: "Tally") -> None:
-        for name in ("bytes", "chars", "tokens", "words", "continued"):
+        for name in ("bytes", "chars", "tokens", "words", "continued", "unknown_bytes"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.id_counts += other.id_counts
         self.numbers_by_length += other.numbers_by_length
@@ -83,6 +84,8 @@ class Tally:
         numbers = int(count.sum())
         row = {
             "bytes": self.bytes, "chars": self.chars, "words": self.words, "tokens": self.tokens,
+            "unknown_bytes": self.unknown_bytes, "unknown_share": metrics.ratio(self.unknown_bytes, self.bytes),
+            "lossy": self.unknown_bytes > 0,  # then bytes/token counts text the tokens do not hold
             "bytes_per_token": metrics.ratio(self.bytes, self.tokens),
             "chars_per_token": metrics.ratio(self.chars, self.tokens),
             "fertility": metrics.ratio(self.tokens, self.words),
@@ -117,6 +120,7 @@ class Measurer:
         known = [t for t in self.token_bytes or () if t]
         self.vocab = set(known) if known else None
         self.longest = max(map(len, known), default=0)
+        self.unknown = np.array(tok.unknown_ids(), np.int64)
 
     def new_tally(self) -> Tally:
         return Tally(self.tok.vocab_size, self.options.max_digits)
@@ -128,6 +132,9 @@ class Measurer:
         tally.bytes += len(batch.index.data)
         tally.chars += len(batch.index.text)
         tally.tokens += len(ids)
+        if len(self.unknown) and len(ids):
+            lost = np.isin(ids, self.unknown)
+            tally.unknown_bytes += metrics.covered_bytes(starts[lost], ends[lost])
         if len(ids):
             counts = np.bincount(ids)
             if len(counts) > len(tally.id_counts):

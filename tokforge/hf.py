@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tokforge.errors import ExportError, ModelFormatError
+from tokforge.errors import ExportError
+from tokforge.model_format import ModelFile
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import METASPACE_MARK, Pretokenizer
 
@@ -107,74 +108,93 @@ def hf_files(tok: "Tokenizer") -> dict[str, Any]:
 
 
 def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
-    """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar)."""
-    from tokforge.tokenizer import Tokenizer, _model_from_vocab_merges
-
-    if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
-        raise ModelFormatError(f"{source}: not a tokenizer.json (no 'model' object)")
+    """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar);
+    ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
     from tokforge.numbers import split_hf_stage
-    numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
-    model = doc["model"]
-    if model.get("type") == "Unigram":
+    from tokforge.tokenizer import Tokenizer, model_from_vocab_merges
+
+    f = ModelFile(source, "tokenizer.json")
+    doc = f.object(doc, None)
+    model = f.get(doc, "model", dict)
+    kind = f.get(model, "type", str, "model.type", default="BPE")
+    if kind not in ("BPE", "Unigram"):
+        raise f.error("model.type", f"is {kind!r}, which is not supported; tokforge imports byte-level BPE and "
+                                    "Unigram tokenizers")
+    with f.field(("normalizer", "pre_tokenizer", "decoder")):
+        numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
+    with f.field("pre_tokenizer"):
+        pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
+    with f.field("normalizer"):
+        normalizer = Normalizer.from_hf(normalizer)
+    if kind == "Unigram":
         if numbers is not None:
-            raise ModelFormatError(f"{source}: a number stage with a Unigram model is not supported")
-        return _from_hf_unigram(doc, source, normalizer, pre_tokenizer, decoder)
-    if model.get("type", "BPE") != "BPE" or "merges" not in model:
-        raise ModelFormatError(f"{source}: model type {model.get('type')!r} is not supported; "
-                               "tokforge imports byte-level BPE and Unigram tokenizers")
+            raise f.error(("normalizer", "model.type"), "a number stage with a Unigram model is not supported")
+        return _from_hf_unigram(doc, f, normalizer, pretokenizer, decoder)
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
                     ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
                     ("ignore_merges", (None, False))):
-        if model.get(key) not in ok:
-            raise ModelFormatError(f"{source}: BPE option {key}={model.get(key)!r} is not supported")
-    specials = _check_pipeline(doc, decoder, source)
-    vocab = dict(model["vocab"])
+        value = model.get(key)
+        if value not in ok:
+            raise f.error(f"model.{key}", f"is {value!r}: this BPE option is not supported")
+    vocab = dict(f.get(model, "vocab", dict, "model.vocab"))
+    merges = f.get(model, "merges", list, "model.merges")
+    specials = _check_pipeline(doc, decoder, f)
     for text, i in specials.items():
         vocab.setdefault(text, i)
-    bpe = _model_from_vocab_merges(vocab, model["merges"], specials, source)
-    return Tokenizer(bpe, Normalizer.from_hf(normalizer), Pretokenizer.from_hf(pre_tokenizer),
-                     {"imported_from": source}, numbers)
+    bpe = model_from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"))
+    with f.field("model"):
+        return Tokenizer(bpe, normalizer, pretokenizer, {"imported_from": source}, numbers)
 
 
-def _from_hf_unigram(doc: dict[str, Any], source: str, normalizer, pre_tokenizer, decoder) -> "Tokenizer":
-    """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback)."""
+def _from_hf_unigram(doc: dict[str, Any], f: ModelFile, normalizer: Normalizer, pretokenizer: Pretokenizer,
+                     decoder: Any) -> "Tokenizer":
+    """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback), or the
+    metaspace layout (byte fallback, ``<unk>``)."""
     from tokforge.tokenizer import Tokenizer
-    from tokforge.unigram import UnigramModel
+    from tokforge.unigram import UNK_TOKEN, UnigramModel
 
     model = doc["model"]
-    pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
     fallback = pretokenizer.metaspace
-    specials = _check_pipeline(doc, decoder, source, metaspace=fallback)
-    from tokforge.unigram import UNK_TOKEN
+    entries = f.get(model, "vocab", list, "model.vocab", default=[])
+    specials = _check_pipeline(doc, decoder, f, metaspace=fallback)
     unk = specials.get(UNK_TOKEN) if fallback else None
-    if model.get("unk_id") != unk or bool(model.get("byte_fallback")) != fallback:
-        raise ModelFormatError(f"{source}: Unigram with unk_id={model.get('unk_id')!r} / byte_fallback="
-                               f"{model.get('byte_fallback')!r} is not supported; tokforge imports byte-level "
-                               "Unigram models (every byte a piece, no unknown token) and, with a Metaspace "
-                               f"pre-tokenizer, byte_fallback true with the special token {UNK_TOKEN!r} as unk_id")
-    unigram = UnigramModel.from_vocab_list(model.get("vocab") or [], specials, source, fallback)
-    return Tokenizer(unigram, Normalizer.from_hf(normalizer), pretokenizer, {"imported_from": source})
+    unk_id, byte_fallback = model.get("unk_id"), model.get("byte_fallback")
+    if isinstance(unk_id, bool) or unk_id != unk or not isinstance(byte_fallback, (bool, type(None))) \
+            or bool(byte_fallback) != fallback:
+        raise f.error(("model.unk_id", "model.byte_fallback", "added_tokens", "pre_tokenizer"),
+                      f"Unigram with unk_id={unk_id!r} / byte_fallback={byte_fallback!r} is not supported; "
+                      "tokforge imports byte-level Unigram models (every byte a piece, no unknown token) and, with "
+                      f"a Metaspace pre-tokenizer, byte_fallback true with the special token {UNK_TOKEN!r} as unk_id")
+    with f.field(("model.vocab", "added_tokens")):
+        unigram = UnigramModel.from_vocab_list(entries, specials, f.source, fallback)
+    with f.field("model"):
+        return Tokenizer(unigram, normalizer, pretokenizer, {"imported_from": f.source})
 
 
-def _check_pipeline(doc: dict[str, Any], decoder: dict[str, Any] | None, source: str,
-                    metaspace: bool = False) -> dict[str, int]:
+def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, metaspace: bool = False) -> dict[str, int]:
     """Check the decoder (``metaspace``: the one tokforge writes for that layout), post-processor
     and added tokens tokforge supports; return the specials."""
     decoder = decoder or {}
     if metaspace and decoder != METASPACE_DECODER:
-        raise ModelFormatError(f"{source}: decoder {decoder!r} is not supported with a Metaspace pre-tokenizer; "
-                               f"tokforge reads {METASPACE_DECODER}")
-    if not metaspace and decoder.get("type") != "ByteLevel":
-        raise ModelFormatError(f"{source}: decoder {decoder.get('type')!r} is not ByteLevel; "
-                               "tokforge imports byte-level tokenizers (and Metaspace Unigram ones)")
+        raise f.error("decoder", f"is {decoder!r}, which is not supported with a Metaspace pre-tokenizer; "
+                                 f"tokforge reads {METASPACE_DECODER}")
+    if not metaspace and (not isinstance(decoder, dict) or decoder.get("type") != "ByteLevel"):
+        shown = decoder.get("type") if isinstance(decoder, dict) else decoder
+        raise f.error("decoder", f"is {shown!r}, not ByteLevel; tokforge imports byte-level tokenizers "
+                                 "(and Metaspace Unigram ones)")
     post = doc.get("post_processor")
-    if post is not None and post.get("type") != "ByteLevel":
-        raise ModelFormatError(f"{source}: post_processor {post.get('type')!r} "
-                               "(added BOS/EOS or templates) is not supported")
-    specials = {}
-    for t in doc.get("added_tokens", []):
-        if t.get("lstrip") or t.get("rstrip") or t.get("single_word") or t.get("normalized"):
-            raise ModelFormatError(f"{source}: added token {t['content']!r} uses lstrip/rstrip/"
-                                   "single_word/normalized, which tokforge does not support")
-        specials[t["content"]] = int(t["id"])
+    if post is not None and (not isinstance(post, dict) or post.get("type") != "ByteLevel"):
+        shown = post.get("type") if isinstance(post, dict) else post
+        raise f.error("post_processor", f"is {shown!r}: added BOS/EOS or templates are not supported")
+    specials: dict[str, int] = {}
+    for k, t in enumerate(f.get(doc, "added_tokens", list, default=[])):
+        t = f.object(t, f"added_tokens[{k}]")
+        content = f.get(t, "content", str, f"added_tokens[{k}].content")
+        token_id = f.get(t, "id", int, f"added_tokens[{k}].id")
+        if token_id < 0 or content in specials:
+            raise f.error("added_tokens", f"token {content!r} with id {token_id} is a duplicate or has a negative id")
+        if any(t.get(flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")):
+            raise f.error("added_tokens", f"token {content!r} uses lstrip/rstrip/single_word/normalized, which "
+                                          "tokforge does not support")
+        specials[content] = token_id
     return specials

@@ -347,11 +347,28 @@ def parse_template(template: str, symbols: dict, optional: dict, where: str) -> 
     return tuple(parts)
 
 
+_CONDITION_KEYS = {"after": list, "not_after": list, "last_vowel_in": str}
+
+
+def _condition(cond: Any, where: str) -> dict:
+    """A condition (module docstring) checked: its keys and their types; else ConfigError."""
+    if not isinstance(cond, dict):
+        raise ConfigError(f"{where}: condition {cond!r} is not an object like {{\"after\": [\"k\"]}}")
+    for key, value in cond.items():
+        kind = _CONDITION_KEYS.get(key)
+        if kind is None or not isinstance(value, kind) or (kind is list and not all(isinstance(x, str) for x in value)):
+            raise ConfigError(f"{where}: condition {cond!r}: {key!r} must be one of "
+                              "after/not_after (a list of strings) or last_vowel_in (a string)")
+    return dict(cond)
+
+
 def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | None = None) -> RuleSet:
     """Build a ``RuleSet`` from its JSON object (roots inline or in a file next to it)."""
     try:
-        symbols = {k: [(dict(c), str(out)) for c, out in v] for k, v in doc.get("symbols", {}).items()}
-        optional = {k: dict(v) for k, v in doc.get("optional", {}).items()}
+        symbols = {k: [(_condition(c, f"{where}: symbol {k!r}"), _text(out, f"{where}: symbol {k!r}"))
+                       for c, out in v] for k, v in doc.get("symbols", {}).items()}
+        optional = {k: _condition(v, f"{where}: optional {k!r}") for k, v in doc.get("optional", {}).items()}
+        _text(doc.get("vowels", ""), f"{where}: vowels")
         affixes = []
         for a in doc["affixes"]:
             order = int(a["order"])
@@ -384,6 +401,12 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
 
 
 @lru_cache(maxsize=8)
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {value!r} is not a string")
+    return value
+
+
 def _load_file(path: str, mtime: float) -> RuleSet:
     p = Path(path)
     try:

@@ -42,12 +42,14 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from tokforge import portable_regex
 from tokforge.bpe import BPEModel, train_bpe_from_config
-from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
+from tokforge.errors import ExportError, InputError, ModelFormatError
+from tokforge.model_format import ModelFile
 from tokforge.morph import RuleSet, load_rules, rules_from_dict
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import Pretokenizer
 from tokforge.specials import SpecialSplitter
-from tokforge.tokenizer import ALGORITHMS, FORMAT_VERSION, Tokenizer, model_from_native, native_token_ids
+from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
+                                native_token_ids)
 from tokforge.unigram import UnigramModel, train_unigram_from_config
 from tokforge.words import WordCounts
 
@@ -271,9 +273,8 @@ class MorphTokenizer(Tokenizer):
         return out
 
     # ---- decoding ----------------------------------------------------------------------------
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        ids = list(ids)
-        self._check_ids(ids)
+    def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
+        ids = self._check_ids(ids)
         vocab, kind, stage = self.model.vocab, self._kind, self.stage
         skipped = set(self._user_specials.values()) if skip_special_tokens else set()
         out: list[str] = []
@@ -304,8 +305,12 @@ class MorphTokenizer(Tokenizer):
             out.append(buf.decode("utf-8", errors="replace"))
         return stage.apply_case("".join(out), marks)
 
-    def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
+    def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         return self.decode(ids, skip_special_tokens).encode("utf-8", errors="surrogatepass")
+
+    @property
+    def algorithm_label(self) -> str:
+        return f"morph (root-affix stage + byte-level {FALLBACK_LABELS[self.fallback]} fallback)"
 
     # ---- saving and loading --------------------------------------------------------------------
     def to_native(self) -> dict[str, Any]:
@@ -321,34 +326,39 @@ class MorphTokenizer(Tokenizer):
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "MorphTokenizer":
-        try:
-            if doc.get("format_version") != FORMAT_VERSION:
-                raise ModelFormatError(f"{source}: unsupported model file format_version {doc.get('format_version')!r}")
-            morph = doc["morph"]
-            fallback = morph.get("fallback", "bpe")
-            if fallback not in FALLBACKS:
-                raise ModelFormatError(f"{source}: morph fallback {fallback!r} is not available in this "
-                                       f"tokforge ({', '.join(FALLBACKS)})")
-            try:
-                rules = rules_from_dict(morph["rules"], f"{source}: morph rules")
-            except ConfigError as e:
-                raise ModelFormatError(str(e)) from None
-            stage = MorphStage(rules, morph["roots"])
-            specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
-            token_ids = native_token_ids(doc)
-            for token in stage.reserved_tokens():
-                if token not in token_ids:
-                    raise ModelFormatError(f"{source}: the vocabulary lacks the morph token {token!r}")
-                specials[token] = int(token_ids[token])
-            model = model_from_native(fallback, doc, specials, source)
-            return cls(model, stage, Normalizer(doc["normalizer"]), Pretokenizer.from_config(doc["pretokenizer"]),
-                       doc.get("training"))
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ModelFormatError(f"{source}: not a valid tokforge morph model ({type(e).__name__}: {e})") from None
+        f = ModelFile(source, "tokforge morph model")
+        doc = f.object(doc, None)
+        if f.get(doc, "format_version", int) != FORMAT_VERSION:
+            raise f.error("format_version", f"is {doc['format_version']!r}; this tokforge reads format {FORMAT_VERSION}")
+        morph = f.get(doc, "morph", dict)
+        fallback = f.get(morph, "fallback", str, "morph.fallback", default="bpe")
+        if fallback not in FALLBACKS:
+            raise f.error("morph.fallback", f"is {fallback!r}, not one of this tokforge's fallbacks ({', '.join(FALLBACKS)})")
+        rules_doc = f.get(morph, "rules", dict, "morph.rules")
+        f.get(rules_doc, "roots", list, "morph.rules.roots")  # inline: a model file names no other file
+        with f.field("morph.rules"):
+            rules = rules_from_dict(rules_doc, "the rule set")
+        roots = f.get(morph, "roots", list, "morph.roots")
+        with f.field("morph.roots"):
+            stage = MorphStage(rules, roots)
+        parts = native_parts(f, doc)
+        if parts.numbers is not None:
+            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
+                                                    "'morph'")
+        specials = dict(parts.specials)
+        with f.field("vocab"):
+            token_ids = native_token_ids(f.get(doc, "vocab", list if fallback == "unigram" else dict))
+        for token in stage.reserved_tokens():
+            if not isinstance(token_ids.get(token), int):
+                raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
+            specials[token] = token_ids[token]
+        model = model_from_native(fallback, doc, specials, f)
+        with f.field("vocab"):
+            return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training)
 
 
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
-#: config, special + stage tokens (first ids), progress callback) -> a model whose vocabulary has
+#: config, special + stage tokens (first ids), progress callback, stop report) -> a model whose vocabulary has
 #: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
 #: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
 FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
@@ -391,15 +401,16 @@ def _char_index_of_bytes(text: str) -> list[int]:
 
 # ---- training ----------------------------------------------------------------------------------
 
-def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None
-                ) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
+def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None,
+                stop_report: dict[str, Any] | None = None) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
     """Train the hybrid on the pretokenized word counts of the corpus.
 
     Each unique piece is planned by the stage (as if its neighbours were not letters); roots with
     at least ``min_frequency`` occurrences, the most frequent first, get tokens up to
     ``morph_roots`` of the learnable vocabulary; the fallback model is then trained on the text the
     stage leaves (words without analysis, roots without a token, prefixes and all other pieces),
-    so that the whole vocabulary (specials, stage tokens, bytes, merges) has ``vocab_size`` tokens.
+    so that the whole vocabulary (specials, stage tokens, bytes, merges) has ``vocab_size`` tokens
+    (a BPE fallback may stop short: ``stop_report`` then gets ``"stopped"``, see ``train_bpe``).
     """
     rules = load_rules(config.morph_rules)
     words = [(w.decode("utf-8"), int(n)) for w, n in counts.items()]
@@ -424,7 +435,7 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
         fallback[" "] = 1
     specials = tuple(config.special_tokens) + tuple(stage.reserved_tokens())
     trainer = FALLBACK_TRAINERS[config.morph_fallback]
-    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress)
+    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress, stop_report)
     analysed = sum(n for w, n in words if _WORD.fullmatch(w))
     report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len(root_counts),
               "root_occurrences": sum(root_counts.values()), "word_pieces": analysed,

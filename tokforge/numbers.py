@@ -341,16 +341,20 @@ def split_hf_stage(doc: dict[str, Any], source: str) -> tuple[TriadicSuffixStage
     Returns ``(stage, normalizer, pre_tokenizer, decoder)`` with the stage's steps taken out, or
     ``(None, ...)`` unchanged when the normalizer does not end with the stage's steps."""
     norm, pre, dec = doc.get("normalizer"), doc.get("pre_tokenizer"), doc.get("decoder")
-    if not (isinstance(norm, dict) and norm.get("type") == "Sequence" and isinstance(norm.get("normalizers"), list)):
-        return None, norm, pre, dec
     stage = TriadicSuffixStage("tst-marker")
     parts = stage.hf_parts()
-    steps, n = norm["normalizers"], len(parts["normalizers"])
-    if steps[-n:] != parts["normalizers"]:
-        return None, norm, pre, dec
-    rest = steps[:-n]
     first = parts["pre_tokenizers"][0]
-    if not (isinstance(pre, dict) and pre.get("type") == "Sequence" and pre.get("pretokenizers", [None])[0] == first):
+    marker_split = isinstance(pre, dict) and isinstance(pre.get("pretokenizers"), list) \
+        and pre["pretokenizers"][:1] == [first]
+    n = len(parts["normalizers"])
+    if not (isinstance(norm, dict) and norm.get("type") == "Sequence" and isinstance(norm.get("normalizers"), list)
+            and norm["normalizers"][-n:] == parts["normalizers"]):
+        if marker_split:
+            raise ModelFormatError(f"{source}: the pre_tokenizer starts with the marker Split of tokforge's TST number "
+                                   "stage but the normalizer does not end with the stage's steps")
+        return None, norm, pre, dec
+    rest = norm["normalizers"][:-n]
+    if not (isinstance(pre, dict) and pre.get("type") == "Sequence" and marker_split):
         raise ModelFormatError(f"{source}: the normalizer holds tokforge's TST number stage but the pre_tokenizer "
                                "does not start with its marker Split")
     if not (isinstance(dec, dict) and dec.get("type") == "Sequence" and isinstance(dec.get("decoders"), list)

@@ -47,22 +47,28 @@ def _save(fig, path: Path) -> Path:
 
 def grouped_bars(rows: Sequence[dict[str, Any]], group: str, metric: str, ylabel: str, title: str,
                  path: Path) -> Path:
-    """One group of bars per ``group`` value (domain, language), one bar per tokenizer."""
+    """One group of bars per ``group`` value (domain, language), one bar per tokenizer; the bars of
+    lossy rows (text lost to unknown tokens) are hatched and their tokenizer labelled lossy."""
     groups = list(dict.fromkeys(r[group] for r in rows))
     names = list(dict.fromkeys(r["tokenizer"] for r in rows))
     value = {(r["tokenizer"], r[group]): r.get(metric) for r in rows}
+    lossy = {(r["tokenizer"], r[group]) for r in rows if r.get("lossy")}
     fig = _new_figure(max(6.0, 0.5 + 0.35 * len(groups) * max(1, len(names))), 4.0)
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(names))
     for k, name in enumerate(names):
         xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(groups))]
         ys = [value.get((name, g)) or 0.0 for g in groups]
-        ax.bar(xs, ys, width=width, label=name)
+        marked = any((name, g) in lossy for g in groups)
+        bars = ax.bar(xs, ys, width=width, label=name + (" (lossy: text lost to unknown tokens)" if marked else ""))
+        for bar, g in zip(bars, groups):
+            if (name, g) in lossy:
+                bar.set_hatch("//")
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    if len(names) > 1:
+    if len(names) > 1 or lossy:
         ax.legend(fontsize="small")
     return _save(fig, path)
 

@@ -62,6 +62,7 @@ exactly -- same Unicode data, :mod:`tokforge.unicode_classes` -- about 14x faste
 """
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,7 @@ import regex
 from tokforge import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
 
-__all__ = ["PRESETS", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer"]
+__all__ = ["PRESETS", "check_split_pattern", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer"]
 
 #: Split regexes by name.  They match every character and never match the empty string, so their
 #: ``findall`` pieces cover the text (tokforge relies on this for speed; tests check it).
@@ -144,6 +145,40 @@ def _check_portable(pattern: str) -> None:
             i += 2
         else:
             i += 1
+
+
+#: Other names users give the presets (tiktoken's encodings, the models that use them).
+PRESET_ALIASES: dict[str, str] = {"gpt4": "cl100k", "gpt35": "cl100k", "gpt4o": "o200k", "r50k": "gpt2",
+                                  "ws": "whitespace"}
+_REGEX_SYNTAX = set("\\.^$*+?{}[]|()")
+
+
+def check_split_pattern(pattern: str, option: str = "pattern", names: tuple[str, ...] = tuple(PRESETS)) -> None:
+    """ConfigError when a split pattern given for training is not one of ``names`` but looks like
+    one (``cl100``, ``GPT-2``, ``o200k_base``), or has no regex syntax at all: either would be taken
+    as a regex that matches only that literal text, so the text would hardly be split.
+
+    >>> check_split_pattern("cl100")
+    Traceback (most recent call last):
+    ...
+    tokforge.errors.ConfigError: pattern 'cl100' is not a preset: did you mean 'cl100k'? ...
+    >>> check_split_pattern(r" ?\\p{L}+|\\s+")  # a regex: accepted
+    """
+    if not isinstance(pattern, str) or pattern in names:
+        return
+    plain = regex.sub(r"[\s_\-.]", "", pattern.lower()).removesuffix("base")
+    meant = PRESET_ALIASES.get(plain, plain)
+    close = [n for n in names if n == meant] or difflib.get_close_matches(meant, names, n=1, cutoff=0.6)
+    choices = ", ".join(names)
+    if close and not (_REGEX_SYNTAX & set(pattern)) or meant in names:
+        raise ConfigError(f"{option} {pattern!r} is not a preset: did you mean {close[0]!r}? "
+                          f"(presets: {choices}; anything else is taken as a regex)")
+    if not _REGEX_SYNTAX & set(pattern):
+        literal = regex.escape(pattern)
+        raise ConfigError(f"{option} {pattern!r} is neither a preset ({choices}) nor a regex: it has no regex "
+                          f"syntax, so it would match only the literal text {pattern!r} and hardly split the "
+                          f"text. Give a preset or a regex (to split at that literal text on purpose, "
+                          f"write '(?:{literal})')")
 
 
 #: The flags of every split regex: Oniguruma's ``^``/``$`` are line anchors, and its case folding is full.

@@ -16,6 +16,7 @@ from tokforge.evaluate import Report
 
 # (key, header, format) of the per-domain table
 DOMAIN_COLUMNS = [
+    ("unknown_share", "lost (unk)", "{:.1%}"),
     ("bytes_per_token", "bytes/tok", "{:.3f}"),
     ("chars_per_token", "chars/tok", "{:.3f}"),
     ("fertility", "fertility", "{:.2f}"),
@@ -43,6 +44,10 @@ vocab used: share of vocabulary ids used; renyi: Renyi efficiency (alpha {alpha}
 num pieces: tokens per digit run; num rtl3: share of digit runs cut into right-to-left groups of 3
 non-unique: share of sampled distinct words with another segmentation into as few tokens"""
 LEGEND_WORDLIST = "valid words: share of distinct letter-bearing tokens that are in the word list"
+LEGEND_LOSSY = ("lost (unk): share of the text's bytes encoded as unknown tokens (e.g. [UNK]), which decoding cannot "
+                "give back;\n  ! marks such lossy rows: their compression counts the lost text as if it were encoded")
+LOSSY_MARK = "!"  # after the compression figures of a lossy row
+COMPRESSION_KEYS = ("bytes_per_token", "chars_per_token")
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -62,9 +67,17 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _section(rows: list[dict], keys: Sequence[str], columns: list[tuple[str, str, str]]) -> str:
-    columns = [c for c in columns if any(c[0] in r for r in rows)]
+    """A table of ``rows``; when some are lossy, their compression figures get ``LOSSY_MARK``
+    (the ``unknown_share`` column is shown only then)."""
+    lossy = any(r.get("lossy") for r in rows)
+    columns = [c for c in columns if any(c[0] in r for r in rows) and (lossy or c[0] != "unknown_share")]
+
+    def cell(r: dict, key: str, fmt: str) -> str:
+        text = _cell(r.get(key), fmt)
+        return text + (LOSSY_MARK if r.get("lossy") else " ") if lossy and key in COMPRESSION_KEYS else text
+
     headers = [*keys, *(h for _, h, _ in columns)]
-    body = [[*(str(r[k]) for k in keys), *(_cell(r.get(key), fmt) for key, _, fmt in columns)] for r in rows]
+    body = [[*(str(r[k]) for k in keys), *(cell(r, key, fmt) for key, _, fmt in columns)] for r in rows]
     return format_table(headers, body)
 
 
@@ -91,6 +104,8 @@ def render_text(report: Report) -> str:
         legend = LEGEND.format(alpha=report.options.get("alpha"))
         if any("valid_word_tokens" in r for r in report.rows):
             legend += "\n" + LEGEND_WORDLIST
+        if any(r.get("lossy") for r in report.rows):
+            legend += "\n" + LEGEND_LOSSY
         parts.append(legend)
     return "\n\n".join(parts)
 

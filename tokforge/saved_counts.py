@@ -209,7 +209,7 @@ def merge_saved(results: Sequence[CountResult], memory_budget: int | str = "2GB"
         earlier.add(Pruning(p.get("times", 0), p.get("max_threshold", 0), p.get("words_dropped", 0),
                             p.get("occurrences_dropped", 0)))
         for k, v in r.corpus.items():
-            if k == "first_invalid_utf8":
+            if k.startswith("first_"):  # where the first problem was: first_invalid_utf8, first_malformed_record
                 corpus[k] = corpus.get(k) or v
             elif isinstance(v, list):
                 corpus[k] = corpus.get(k, []) + v

@@ -41,10 +41,13 @@ T = TypeVar("T")
 
 def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],
                    config: TrainConfig, on_progress: Callable[[int], None] | None = None,
-                   reserved: tuple[str, ...] = ()) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
+                   reserved: tuple[str, ...] = (), stop_report: dict[str, Any] | None = None
+                   ) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
     """Both stages: BPE on ``stage1_counts`` up to the transition, then ``recount(superword split)``
     and BPE continued from the stage-1 merges. ``reserved`` tokens (the number stage's) follow the
-    special tokens. Returns (model, the pretokenizer to encode with, a report of sizes and times)."""
+    special tokens. Returns (model, the pretokenizer to encode with, a report of sizes and times).
+    ``stop_report`` gets ``"stopped"`` when the last stage ends short of ``vocab_size`` (``train_bpe``);
+    stage 1 ending short of the transition is in the report, as ``"stage1_stopped"``."""
     transition = config.transition_size()
     options = dict(special_tokens=config.special_tokens + reserved, min_frequency=config.min_frequency,
                    max_token_length=config.max_token_length, on_progress=on_progress)
@@ -52,15 +55,19 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], 
     superword = Pretokenizer(config.superword_pattern, config.digits)
     # the stage-2 count does not depend on stage 1: it runs on the other core meanwhile
     stage2_counts = _in_background(recount, superword) if transition < config.vocab_size else None
-    stage1 = train_bpe(stage1_counts, transition, **options)
+    stage1_stop: dict[str, Any] = {}
+    stage1 = train_bpe(stage1_counts, transition, report=stage1_stop if stage2_counts else stop_report, **options)
     stage1_done = time.perf_counter()
     report: dict[str, Any] = {"transition": transition, "stage1_tokens": len(stage1.vocab),
                               "seconds": {"stage1_merge": round(stage1_done - started, 3)}}
+    if "stopped" in stage1_stop:
+        report["stage1_stopped"] = stage1_stop["stopped"]
     if stage2_counts is None:
         return stage1, Pretokenizer(config.pattern, config.digits), report
     counts = stage2_counts()
     counted = time.perf_counter()
-    model = train_bpe(counts, config.vocab_size, max_words=config.max_words, start=stage1, **options)
+    model = train_bpe(counts, config.vocab_size, max_words=config.max_words, start=stage1, report=stop_report,
+                      **options)
     report["stage2_unique_words"] = len(counts)
     report["stage2_word_occurrences"] = counts.total
     report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),

@@ -13,7 +13,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from tokforge.bpe import BPEModel
 from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.io import write_json_files
+from tokforge.model_format import ModelFile
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
@@ -36,6 +37,7 @@ FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many charac
 
 
 ALGORITHMS = {BPEModel: "bpe", UnigramModel: "unigram"}  # model class -> "algorithm" in tokforge.json
+Ids = Union[Sequence[int], np.ndarray, int]  # what decode takes: see ``id_list``
 
 
 class Tokenizer:
@@ -80,7 +82,7 @@ class Tokenizer:
     def id_to_token(self, i: int) -> str:
         """The token's text as in tokenizer.json (byte-level characters, or for the metaspace layout
         "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
-        self._check_ids([i])
+        i, = self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
         if self.pretokenizer.metaspace:
@@ -219,33 +221,46 @@ class Tokenizer:
         return known
 
     # ---- decoding ---------------------------------------------------------------------------
-    def decode_bytes(self, ids: Sequence[int], skip_special_tokens: bool = False) -> bytes:
+    def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         data = self._joined_bytes(ids, skip_special_tokens)
         return data if self.numbers is None else self.numbers.inverse_bytes(data)
 
-    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
-        """Text of ``ids``; byte sequences that are not valid UTF-8 become U+FFFD."""
+    def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
+        """Text of ``ids`` (a sequence of ints, a numpy integer array of any integer dtype, or one
+        id); byte sequences that are not valid UTF-8 become U+FFFD."""
         text = self._joined_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
         return text if self.numbers is None else self.numbers.inverse(text)  # as HF: UTF-8 first, then the stage
 
-    def _joined_bytes(self, ids: Sequence[int], skip_special_tokens: bool) -> bytes:
-        ids = list(ids)
-        self._check_ids(ids)
+    def _joined_bytes(self, ids: Ids, skip_special_tokens: bool) -> bytes:
+        ids = self._check_ids(ids)
         vocab = self.model.vocab
         skipped = set(self._user_specials.values()) if skip_special_tokens else set()
         return b"".join(vocab[i] for i in ids if i not in skipped)
 
-    def _check_ids(self, ids: Sequence[int]) -> None:
-        n = self.vocab_size
-        for i in ids:
-            if not isinstance(i, int) or not 0 <= i < n:
-                raise InputError(f"token id {i!r} is not in the vocabulary (ids are 0..{n - 1})")
+    def _check_ids(self, ids: Ids) -> list[int]:
+        """``ids`` as a list of Python ints (``id_list``), each in the vocabulary; else InputError."""
+        values, n = id_list(ids), self.vocab_size
+        if values and not (0 <= min(values) and max(values) < n):
+            bad = next(i for i in values if not 0 <= i < n)
+            raise InputError(f"token id {bad} is not in the vocabulary (ids are 0..{n - 1})")
+        return values
 
     # ---- saving and loading -----------------------------------------------------------------
     @property
     def algorithm(self) -> str:
         """``"bpe"`` or ``"unigram"``."""
         return ALGORITHMS[type(self.model)]
+
+    @property
+    def algorithm_label(self) -> str:
+        """The kind of model in words (``tokforge info``): SuperBPE (trained so, or encoding with the
+        superword split) and the metaspace layout are named as such."""
+        if self.pretokenizer.metaspace:
+            return f"{self.algorithm} (sentencepiece-style metaspace: '▁' for spaces, byte fallback)"
+        trained_as = (self.training.get("config") or {}).get("algo") if isinstance(self.training, dict) else None
+        if self.algorithm == "bpe" and (trained_as == "superbpe" or self.pretokenizer.pattern == "superword"):
+            return "superbpe (byte-level BPE with superword tokens that cross spaces)"
+        return f"{self.algorithm} (byte-level)"
 
     def to_native(self) -> dict[str, Any]:
         """The native, human-readable model file (merges or scored pieces + config)."""
@@ -280,30 +295,32 @@ class Tokenizer:
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
-        if doc.get("algorithm") == "morph":
+        """The tokenizer of a ``tokforge.json`` document (``to_native``); ModelFormatError naming
+        ``source`` and the field for anything malformed."""
+        f = ModelFile(source, "tokforge model file")
+        doc = f.object(doc, None)
+        version, algorithm = f.get(doc, "format_version", int), f.get(doc, "algorithm", str)
+        if version != FORMAT_VERSION or algorithm not in (*ALGORITHMS.values(), "morph"):
+            raise f.error(("format_version", "algorithm"), f"are {version!r} and {algorithm!r}, which this tokforge "
+                          f"cannot read (it reads format {FORMAT_VERSION}: 'bpe', 'unigram' and 'morph')")
+        if algorithm == "morph":
             from tokforge.morph_tokenizer import MorphTokenizer
             return MorphTokenizer.from_native(doc, source)
-        try:
-            if doc.get("format_version") != FORMAT_VERSION or doc.get("algorithm") not in ALGORITHMS.values():
-                raise ModelFormatError(
-                    f"{source}: unsupported model file (format_version={doc.get('format_version')!r}, "
-                    f"algorithm={doc.get('algorithm')!r}); this tokforge reads format 1 'bpe', 'unigram' and 'morph'")
-            specials = {str(k): int(v) for k, v in doc["special_tokens"].items()}
-            numbers = number_stage(doc.get("numbers", "none"), ModelFormatError)
-            pretokenizer = Pretokenizer.from_config(doc["pretokenizer"])
-            if doc["algorithm"] == "unigram":
-                if numbers:
-                    raise ModelFormatError(f"{source}: numbers={numbers.mode!r} is not supported with a Unigram model")
-            else:
-                for token in numbers.reserved_tokens() if numbers else ():
-                    if token not in doc["vocab"]:
-                        raise ModelFormatError(f"{source}: numbers={numbers.mode!r} but the vocabulary lacks its "
-                                               f"fixed token {token!r}")
-                    specials[token] = int(doc["vocab"][token])
-            model = model_from_native(doc["algorithm"], doc, specials, source, pretokenizer.metaspace)
-            return cls(model, Normalizer(doc["normalizer"]), pretokenizer, doc.get("training"), numbers)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ModelFormatError(f"{source}: not a valid tokforge model file ({type(e).__name__}: {e})") from None
+        parts = native_parts(f, doc)
+        specials = dict(parts.specials)
+        if parts.numbers is not None:
+            if algorithm == "unigram":
+                raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
+                                                        "Unigram model")
+            vocab = f.get(doc, "vocab", dict)
+            for token in parts.numbers.reserved_tokens():
+                if not isinstance(vocab.get(token), int):
+                    raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
+                                                        f"its fixed token {token!r}")
+                specials[token] = vocab[token]
+        model = model_from_native(algorithm, doc, specials, f, parts.pretokenizer.metaspace)
+        with f.field("vocab"):
+            return cls(model, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
@@ -320,12 +337,52 @@ class Tokenizer:
                                    "`tokforge train -o` or a tokenizer.json")
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise ModelFormatError(f"{p}: cannot read a JSON model ({e})") from None
-        if isinstance(doc, dict) and "format_version" in doc:
+        native = isinstance(doc, dict) and ("format_version" in doc or "tokforge_version" in doc
+                                            or (p.name == NATIVE_FILE and "model" not in doc))
+        if native or (p.name == NATIVE_FILE and not isinstance(doc, dict)):
             return cls.from_native(doc, str(p))
         from tokforge.hf import from_hf_json
         return from_hf_json(doc, str(p))
+
+
+def id_list(ids: Ids) -> list[int]:
+    """Token ids as a list of Python ints: from a sequence of ints or numpy integers, a 1-d numpy
+    array of any integer dtype, or one integer. Bools, floats and anything else are an InputError
+    (``True`` is not id 1, ``45.0`` is not id 45).
+
+    >>> id_list(np.array([45, 46], np.uint16)), id_list([np.int64(7), 8]), id_list(np.int32(3))
+    ([45, 46], [7, 8], [3])
+    >>> id_list([True])
+    Traceback (most recent call last):
+    ...
+    tokforge.errors.InputError: token ids must be integers, got a bool (True) at position 0
+    """
+    if isinstance(ids, np.ndarray):
+        kind = ids.dtype.kind
+        if kind in "iu":
+            if ids.ndim > 1:
+                raise InputError(f"token ids must be one sequence (a 1-d array), got an array of shape {ids.shape}; "
+                                 "decode each row on its own")
+            return ids.tolist() if ids.ndim else [int(ids)]
+        if kind != "O":
+            raise InputError(f"token ids must be integers, got a numpy array of {ids.dtype} "
+                             f"({'bools' if kind == 'b' else 'not integers'}); convert it with .astype(np.int64) "
+                             "only if it holds ids")
+        ids = ids.tolist()
+    if isinstance(ids, (int, float, np.generic)):  # one id (checked below)
+        ids = [ids]
+    if isinstance(ids, (str, bytes, dict)) or not isinstance(ids, Iterable):
+        raise InputError(f"token ids must be a sequence of integers, got {type(ids).__name__}")
+    out = []
+    for k, i in enumerate(ids):
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            kind = "a bool" if isinstance(i, (bool, np.bool_)) else type(i).__name__
+            shown = i.item() if isinstance(i, np.generic) else i
+            raise InputError(f"token ids must be integers, got {kind} ({shown!r}) at position {k}")
+        out.append(int(i))
+    return out
 
 
 def _chunk_ranges(texts: list[str], chunk_chars: int) -> list[tuple[int, int]]:
@@ -349,39 +406,83 @@ def _utf8(piece: str) -> bytes:
                          "decode your input with errors='replace' or remove it") from None
 
 
+class NativeParts(NamedTuple):
+    """The pipeline of a native file, as every algorithm stores it."""
+
+    specials: dict[str, int]
+    normalizer: Normalizer
+    pretokenizer: Pretokenizer
+    numbers: TriadicSuffixStage | None
+    training: dict[str, Any]
+
+
+def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
+    """Read the special tokens, normalizer, pretokenizer, number stage and training report of a
+    native file (``f``: the file, for its errors)."""
+    specials = f.get(doc, "special_tokens", dict)
+    for text, i in specials.items():
+        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+            raise f.error("special_tokens", f"gives {text!r} the id {i!r}; ids are integers >= 0")
+    with f.field("normalizer"):
+        normalizer = Normalizer(f.get(doc, "normalizer", list))
+    with f.field("pretokenizer"):
+        pretokenizer = Pretokenizer.from_config(f.get(doc, "pretokenizer", dict))
+    with f.field("numbers"):
+        numbers = number_stage(f.get(doc, "numbers", str, default="none"), ModelFormatError)
+    training = f.get(doc, "training", (dict, type(None)), default=None) or {}
+    return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training)
+
+
 def model_from_native(algorithm: str, doc: dict[str, Any], specials: dict[str, int],
-                      source: str, byte_fallback: bool = False) -> BPEModel | UnigramModel:
+                      f: ModelFile, byte_fallback: bool = False) -> BPEModel | UnigramModel:
     """The model of a native file (``algorithm``: ``"unigram"`` for its scored pieces, else BPE's
     vocab and merges); ``specials``: every special and reserved token with its id; ``byte_fallback``:
-    a Unigram model of the metaspace layout."""
+    a Unigram model of the metaspace layout. Checked whole (its encoding tables are built)."""
     if algorithm == "unigram":
-        return UnigramModel.from_vocab_list(doc["vocab"], specials, source, byte_fallback)
-    return _model_from_vocab_merges(doc["vocab"], doc["merges"], specials, source)
+        entries = f.get(doc, "vocab", list)
+        with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
+            return UnigramModel.from_vocab_list(entries, specials, f.source, byte_fallback)
+    return model_from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
 
 
-def native_token_ids(doc: dict[str, Any]) -> dict[str, int]:
+def native_token_ids(vocab: dict[str, int] | list) -> dict[str, int]:
     """Token text -> id of a native file's vocabulary (BPE: a dict; Unigram: ``[[token, score], ...]``)."""
-    vocab = doc["vocab"]
     return {str(entry[0]): i for i, entry in enumerate(vocab)} if isinstance(vocab, list) else vocab
 
 
-def _model_from_vocab_merges(vocab: dict[str, int], merges: list, specials: dict[str, int],
-                             source: str) -> BPEModel:
-    """Build a BPEModel from visible-string vocab and merges (tokenizer.json style)."""
+def model_from_vocab_merges(vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
+                            names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
+    """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
+    ``names``: the fields of the vocab, the merges, then those that declare the special tokens
+    (``specials``), in ``f``'s messages."""
+    vocab_name, merges_name, *declaring = names
+    specials_name = declaring[0]
     n = len(vocab)
-    if sorted(vocab.values()) != list(range(n)):
-        raise ModelFormatError(f"{source}: vocabulary ids must be exactly 0..{n - 1} without gaps")
-    tokens: list[bytes] = [b""] * n
     for text, i in vocab.items():
-        tokens[i] = text.encode("utf-8") if text in specials else visible_to_bytes(text)
-    for text, i in specials.items():
-        if vocab.get(text, i) != i:
-            raise ModelFormatError(f"{source}: special token {text!r} has id {i} but the vocabulary says {vocab[text]}")
-        tokens[i] = text.encode("utf-8")
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise f.error(vocab_name, f"gives {text!r} the id {i!r}; ids are integers")
+    if sorted(vocab.values()) != list(range(n)):  # (the special tokens are in it)
+        raise f.error((vocab_name, specials_name), f"ids must be exactly 0..{n - 1} without gaps")
+    tokens: list[bytes] = [b""] * n
+    with f.field((vocab_name, *declaring)):  # a token that is not byte-level text must be declared special
+        for text, i in vocab.items():
+            tokens[i] = _utf8(text) if text in specials else visible_to_bytes(text)
+    with f.field(specials_name):
+        for text, i in specials.items():
+            if vocab.get(text, i) != i or not 0 <= i < n:
+                raise f.error((specials_name, vocab_name), f"special token {text!r} has id {i} but the vocabulary "
+                                                           f"says {vocab.get(text, 'nothing')}")
+            tokens[i] = _utf8(text)
     pairs = []
     for rank, m in enumerate(merges):
-        left, right = m.split(" ") if isinstance(m, str) else m
+        pair = m.split(" ") if isinstance(m, str) else m
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
+            raise f.error(merges_name, f"merge #{rank} {m!r} is neither 'left right' nor [left, right]")
+        left, right = pair
         if left not in vocab or right not in vocab:
-            raise ModelFormatError(f"{source}: merge #{rank} {m!r} uses a token that is not in the vocabulary")
+            raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
         pairs.append((vocab[left], vocab[right]))
-    return BPEModel(tokens, pairs, specials)
+    model = BPEModel(tokens, pairs, specials)
+    with f.field((vocab_name, merges_name)):
+        model.tables()
+    return model

@@ -217,17 +217,18 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
+    stop: dict[str, Any] = {}  # "stopped": why the vocabulary is smaller than asked for
     if config.algo == "unigram":
-        model = train_unigram_from_config(counts, config, config.special_tokens, on_progress)
+        model = train_unigram_from_config(counts, config, config.special_tokens, on_progress, stop)
     elif config.algo == "morph":
         from tokforge.morph_tokenizer import train_morph
-        model, stage, morph = train_morph(counts, config, on_progress)
+        model, stage, morph = train_morph(counts, config, on_progress, stop)
     elif config.algo == "superbpe":
         def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
             return count_corpus(source, config, pattern=superword.pattern).counts
-        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved)
+        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved, stop)
     else:
-        model = train_bpe_from_config(counts, config, config.special_tokens + reserved, on_progress)
+        model = train_bpe_from_config(counts, config, config.special_tokens + reserved, on_progress, stop)
     bar.close()
     trained = time.perf_counter()
     if morph is not None:
@@ -240,6 +241,8 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         "corpus": {**counted.corpus, "word_occurrences": counts.total, "unique_words": len(counts)},
         "seconds": {"count": round(counted_at - started, 3), "merge": round(trained - counted_at, 3)},
         "vocab_size": tok.vocab_size,
+        "vocab": {"requested": config.vocab_size, "reached": tok.vocab_size,
+                  "stopped": stop.get("stopped") if tok.vocab_size < config.vocab_size else None},
         "merges": len(getattr(model, "merges", ())),
         **({"pieces_after_each_em_round": rounds} if rounds else {}),
         "held_out": _held_out_report(tok, held_out),

@@ -425,11 +425,14 @@ def train_unigram(word_counts: WordCounts, vocab_size: int, *, special_tokens: S
 
 
 def train_unigram_from_config(word_counts: WordCounts, config, special_tokens: Sequence[str],
-                              on_progress: Callable[[int], None] | None = None) -> UnigramModel:
+                              on_progress: Callable[[int], None] | None = None,
+                              report: dict | None = None) -> UnigramModel:
     """``train_unigram`` with the fields of a ``TrainConfig`` (``vocab_size``, ``min_frequency``,
     ``max_token_length``; ``pattern="metaspace"``: then ``with_byte_fallback``): the call of
     ``algo="unigram"`` and of the morph hybrid's Unigram fallback (whose ``special_tokens`` are the
-    config's plus the stage tokens)."""
+    config's plus the stage tokens). ``report`` is left as it is: the model has exactly
+    ``vocab_size`` tokens (a corpus too small for that is a ConfigError), as ``train_bpe_from_config``'s
+    may not."""
     model = train_unigram(word_counts, config.vocab_size, special_tokens=special_tokens,
                           min_frequency=config.min_frequency, max_token_length=config.max_token_length,
                           on_progress=on_progress)
