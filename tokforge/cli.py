@@ -11,6 +11,7 @@ from tokforge.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
+from tokforge.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACK_LABELS, FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
@@ -161,6 +162,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
 
     Text files are read line by line; each line (with its newline) is a document.
     """
+    from tokforge.tokenizer import MODEL_FOLDER
     from tokforge.training import train as train_tokenizer
 
     if bool(corpus) == bool(from_counts):
@@ -169,13 +171,14 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
                          morph_roots=morph_roots, morph_fallback=morph_fallback, **_pipeline_config(**pipeline))
-    tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
-    try:
-        written = tok.save(output)
-        not_exported = None
-    except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
-        written = tok.save(output, hf=False)
-        not_exported = e
+    with OutputFolder(output, MODEL_FOLDER) as out:  # locked and known writable before training starts
+        tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
+        try:
+            written = tok.write_files(out)
+            not_exported = None
+        except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
+            written = tok.write_files(out, hf=False)
+            not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if not_exported is not None:
@@ -211,14 +214,15 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
       tokforge count data/ -o counts/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from tokforge.counting import count_corpus
-    from tokforge.saved_counts import load_counts, merge_saved, save_counts
+    from tokforge.saved_counts import COUNT_FOLDER, load_counts, merge_saved, write_counts
 
     config = TrainConfig(**_pipeline_config(**pipeline))
-    if merge:
-        result = merge_saved([load_counts(s) for s in sources], config.memory_budget)
-    else:
-        result = count_corpus(list(sources), config, engine=engine, scheduler=scheduler, progress=not quiet)
-    folder = save_counts(result, output)
+    with OutputFolder(output, COUNT_FOLDER) as out:  # locked and known writable before counting starts
+        if merge:
+            result = merge_saved([load_counts(s) for s in sources], config.memory_budget)
+        else:
+            result = count_corpus(list(sources), config, engine=engine, scheduler=scheduler, progress=not quiet)
+        write_counts(result, out)
     c, p = result.corpus, result.report.get("pruning", {})
     click.echo(f"corpus     {c.get('bytes', 0) / 1e6:.2f} MB in {c.get('files', 0)} files, "
                f"{c.get('documents', 0):,} documents ({result.held_out.excluded_documents:,} held out)")
@@ -229,7 +233,7 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
     if p.get("pruned"):
         click.echo(f"pruned     {p['words_dropped']:,} words ({p['occurrences_dropped']:,} occurrences) dropped "
                    f"to stay within the memory budget (counts below {p['max_threshold']})")
-    click.echo(f"wrote {folder}")
+    click.echo(f"wrote {output}")
 
 
 def _size_or_fraction(text: str) -> int | float:
@@ -418,11 +422,11 @@ def export(model, output):
     """Export MODEL to a Hugging Face tokenizer folder that transformers.AutoTokenizer loads
     offline and that gives the same ids as tokforge. Fails (writing nothing) if the model
     cannot be expressed exactly."""
-    from tokforge.hf import hf_files
-    from tokforge.io import write_json_files
+    from tokforge.hf import HF_FOLDER, hf_files
     from tokforge.tokenizer import Tokenizer
 
-    written = write_json_files(hf_files(Tokenizer.load(model)), output)
+    with OutputFolder(output, HF_FOLDER) as out:
+        written = [out.write_json(name, doc) for name, doc in hf_files(Tokenizer.load(model)).items()]
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 

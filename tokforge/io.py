@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the whole new one, never half of it.
+"""Atomic file writes: a reader sees the old file or the whole new one, never half of it (whole
+output folders: ``tokforge.folders``), and the one-line errors of failed writes.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
@@ -10,34 +11,36 @@
 """
 from __future__ import annotations
 
-import json
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from tokforge.errors import TokforgeError
+from tokforge.errors import OutputError
 
 
 def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` through a temporary file in
     the same folder and a rename."""
     path = Path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise TokforgeError(f"cannot write {path}: {e.strerror}; check the folder exists and is writable") from None
+        raise output_error(e, str(path), "nothing was written", len(data)) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
-              os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise output_error(e, str(path), f"{path} was left as it was", len(data)) from None
         raise
 
 
@@ -47,11 +50,31 @@ def _umask() -> int:
     return mask
 
 
-def write_json_files(files: dict[str, Any], folder: str | os.PathLike) -> list[Path]:
-    """Serialize every document first, then write each atomically into ``folder``."""
-    texts = {name: json.dumps(obj, ensure_ascii=False, indent=2) + "\n" for name, obj in files.items()}
-    written = []
-    for name, text in texts.items():
-        write_atomic(Path(folder) / name, text)
-        written.append(Path(folder) / name)
-    return written
+def output_error(e: OSError, writing: str, outcome: str, size: int | None = None,
+                 where: str | os.PathLike | None = None) -> OutputError:
+    """The one-line error for ``e`` while writing ``writing``: why, for a full disk how much space
+    it needed and was free (``where``: a path on that file system), then ``outcome`` (what became
+    of the output, e.g. "out/ was left as it was")."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = _free_bytes(where or e.filename or writing)
+        need = ", ".join(s for s in (f"{_megabytes(size)} to write" if size is not None else "",
+                                     f"{_megabytes(free)} free there" if free is not None else "") if s)
+        what = "no space left on the device" if e.errno == errno.ENOSPC else "disk quota exceeded"
+        return OutputError(f"{what} writing {writing}{f' ({need})' if need else ''}: free some space or write "
+                           f"elsewhere; {outcome}")
+    place = f" ({e.filename})" if e.filename and str(e.filename) not in writing else ""
+    return OutputError(f"cannot write {writing}{place}: {e.strerror or e}; write to a folder you may "
+                       f"write to; {outcome}")
+
+
+def _free_bytes(path: str | os.PathLike) -> int | None:
+    for folder in [Path(path), *Path(path).parents]:
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return None
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n:,} bytes"
