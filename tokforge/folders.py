@@ -50,13 +50,13 @@ import json
 import os
 import re
 import shutil
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Iterator, Mapping
 
 from tokforge.errors import ModelFormatError, OutputError
-from tokforge.io import output_error
+from tokforge.io import make_folders, output_error
 
 LOCK, STAGING, OLD = ".tokforge-lock", ".tokforge-staging", ".tokforge-old"
 SHOWN_FILES = 5  # files named in an error message
@@ -191,17 +191,10 @@ class OutputFolder:
                               f"folder inside it, e.g. {self.path / 'out'}")
 
     def _make_parents(self) -> None:
-        missing = []
-        for folder in [self.target.parent, *self.target.parent.parents]:
-            if os.path.lexists(folder):
-                if not folder.is_dir():
-                    raise OutputError(f"cannot create the output folder {self.shown}: {folder} is a file, not a "
-                                      "folder; give another output folder")
-                break
-            missing.append(folder)
-        for folder in reversed(missing):
-            self._os(os.mkdir, folder)
-            self._made.append(folder)
+        try:
+            self._made = make_folders(self.target.parent, f"cannot create the output folder {self.shown}")
+        except OSError as e:
+            raise self._error(e) from None
 
     def _lock(self) -> None:
         while True:
@@ -271,6 +264,8 @@ class OutputFolder:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
+            with suppress(OSError):  # the staging folder goes anyway: the free space is then the room it had
+                os.unlink(path)
             raise self._error(e, name, size) from None
         self.digests[name] = digest.hexdigest()
 

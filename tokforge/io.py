@@ -26,7 +26,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent, f"cannot write {path}")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise output_error(e, str(path), "nothing was written", len(data)) from None
@@ -44,6 +44,28 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
         raise
 
 
+def make_folders(folder: Path, what: str) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those created, outermost first. OutputError
+    (starting with ``what``) if a path on the way is a file; other failures raise OSError."""
+    missing = []
+    for f in [folder, *folder.parents]:
+        if os.path.lexists(f):
+            if not f.is_dir():
+                raise OutputError(f"{what}: {f} is a file, not a folder; give another output folder")
+            break
+        missing.append(f)
+    made: list[Path] = []
+    try:
+        for f in reversed(missing):
+            os.mkdir(f)
+            made.append(f)
+    except OSError:
+        for f in reversed(made):
+            os.rmdir(f)
+        raise
+    return made
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -57,14 +79,13 @@ def output_error(e: OSError, writing: str, outcome: str, size: int | None = None
     of the output, e.g. "out/ was left as it was")."""
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         free = _free_bytes(where or e.filename or writing)
-        need = ", ".join(s for s in (f"{_megabytes(size)} to write" if size is not None else "",
-                                     f"{_megabytes(free)} free there" if free is not None else "") if s)
+        need = ", ".join(s for s in (f"{_size_text(size)} to write" if size is not None else "",
+                                     f"{_size_text(free)} free there" if free is not None else "") if s)
         what = "no space left on the device" if e.errno == errno.ENOSPC else "disk quota exceeded"
         return OutputError(f"{what} writing {writing}{f' ({need})' if need else ''}: free some space or write "
                            f"elsewhere; {outcome}")
-    place = f" ({e.filename})" if e.filename and str(e.filename) not in writing else ""
-    return OutputError(f"cannot write {writing}{place}: {e.strerror or e}; write to a folder you may "
-                       f"write to; {outcome}")
+    return OutputError(f"cannot write {writing}: {e.strerror or e}; choose a place you can write to; "
+                       f"{outcome}")
 
 
 def _free_bytes(path: str | os.PathLike) -> int | None:
@@ -76,5 +97,8 @@ def _free_bytes(path: str | os.PathLike) -> int | None:
     return None
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n:,} bytes"
+def _size_text(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:,} bytes"
