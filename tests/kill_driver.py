@@ -1,12 +1,13 @@
 """Runs ``tokforge.cli.main`` in forked children that SIGKILL themselves just before the k-th call that
 changes the file system (tests/test_folders.py). tokforge has no test hooks: the calls are patched here.
 
-Patched (each call is one step): ``open`` for writing, ``os.open`` with write or create flags, ``os.write``
-to a regular file, ``os.ftruncate``, ``os.fsync``, ``os.mkdir``, ``os.rmdir``, ``os.unlink``/``os.remove``,
-``os.rename``/``os.replace`` and tokforge's renameat2 exchange (``tokforge.folders._exchange``;
-``shutil.rmtree`` goes through ``os.unlink`` and ``os.rmdir``).
+Patched (each call is one step): ``open`` for writing, ``os.open`` with write or create flags,
+``os.write`` to a regular file, ``os.ftruncate``, ``os.fsync``, ``os.mkdir``, ``os.rmdir``,
+``os.unlink``/``os.remove``, ``os.rename``/``os.replace`` and tokforge's renameat2 exchange
+(``tokforge.folders._exchange``; ``shutil.rmtree`` goes through ``os.unlink`` and ``os.rmdir``).
 
-Usage: python tests/kill_driver.py LOG_FOLDER. Protocol: one JSON command a line on stdin, one JSON answer a line on stdout.
+Usage: python tests/kill_driver.py LOG_FOLDER. Protocol: one JSON command a line on stdin, one JSON
+answer a line on stdout.
   {"args": [...], "kill_at": k, "portable": false, "in_process": false}
   -> {"status": exit status, or -9 when killed, "steps": steps of the run (when it was not killed),
       "stdout": ..., "stderr": ...}
@@ -73,10 +74,16 @@ def _run(args: list[str]) -> int:
 
 
 def run_in_process(command: dict) -> dict:
+    """Run the command line ``command["args"]`` here: its exit status, steps, stdout and stderr (with the
+    traceback of an exception that escaped; status 70)."""
     out, err = io.StringIO(), io.StringIO()
     _state.update(steps=0, kill_at=0)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = _run(command["args"])
+        try:
+            status = _run(command["args"])
+        except BaseException:
+            traceback.print_exc()
+            status = 70
     return {"status": status, "steps": _state["steps"], "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 

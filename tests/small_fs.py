@@ -4,7 +4,8 @@ namespace (``unshare -m`` as root, ``unshare -rm`` as another user), for tests/t
 ``run_on_small_fs(size, steps)`` returns one result per step. A step is ``{"args": [...]}`` (the tokforge
 command line; ``{mnt}`` in an argument is the mount point), ``{"copy": [folder, relative path]}`` (copy a
 folder into the file system) or ``{"read_only": true}`` (remount it read-only). A result holds the exit
-status, stdout and stderr of a command, and ``files``: every path under the mount point after the step
+status, stdout and stderr of a command (run in one process inside the namespace, as
+``tokforge.cli.main``; a traceback would be in stderr), and ``files``: every path under the mount point after the step
 (relative path -> sha256 of a file, "/" for a folder).
 
 As a script, inside the namespace after the mount: ``python tests/small_fs.py MOUNT STEPS.json``.
@@ -20,7 +21,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-CLI = [sys.executable, "-c", "import sys; from tokforge.cli import main; sys.exit(main(prog_name='tokforge'))"]
 MOUNT = 'mount -t tmpfs -o size="$1" tmpfs "$2" && shift 2 && exec "$@"'
 
 
@@ -61,10 +61,9 @@ def _main(mount: Path, steps: list[dict]) -> list[dict]:
             shutil.copytree(source, mount / relative)
         elif step.get("read_only"):
             subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
-        else:
-            args = [a.replace("{mnt}", str(mount)) for a in step["args"]]
-            run = subprocess.run(CLI + args, capture_output=True, text=True, timeout=600)
-            result = {"status": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
+        else:  # in this process (the kernels load once), as the command line would run it
+            from kill_driver import run_in_process
+            result = run_in_process({"args": [a.replace("{mnt}", str(mount)) for a in step["args"]]})
         results.append({**result, "files": files_under(mount)})
     return results
 

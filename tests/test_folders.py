@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -23,9 +22,10 @@ from tokforge.stochastic import Sampling, read_shards_manifest, write_shards
 from tokforge.tokenizer import MODEL_FOLDER, Tokenizer
 
 from conftest import CORPORA
-from small_fs import CLI, run_on_small_fs
+from small_fs import run_on_small_fs
 
 TESTS = Path(__file__).resolve().parent
+CLI = [sys.executable, "-c", "from tokforge.cli import main; main(prog_name='tokforge')"]
 SMALL = str(CORPORA / "el")  # 12 KB
 SAMPLE = "Το Debian είναι ένα ελεύθερο λειτουργικό σύστημα 2024, με <|endoftext|> μέσα."
 
@@ -36,7 +36,8 @@ def files_of(folder: Path) -> dict[str, str] | None:
         return None
     out = {}
     for path in sorted(folder.rglob("*")):
-        out[str(path.relative_to(folder))] = "/" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        relative = str(path.relative_to(folder))
+        out[relative] = "/" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
@@ -140,6 +141,13 @@ def test_a_folder_holding_other_files_is_refused_and_left_as_it_was(tmp_path, mo
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="exists and is not a folder"):
         tok.save(tmp_path / "file")
+    before = files_of(target)  # exporting into a model folder would drop its tokforge.json: refused
+    result = CliRunner().invoke(main, ["export", str(models["b"]), "-o", str(target)])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {target} holds files that tokforge does not write into a Hugging Face tokenizer folder "
+        "(tokforge.json); tokforge replaces the whole folder, so give a new or empty folder, or move those files "
+        "away\n")
+    assert files_of(target) == before
 
 
 def test_stale_lock_and_staging_of_a_killed_run_are_taken_over_and_removed(tmp_path, models):
@@ -164,7 +172,8 @@ def test_a_second_writer_is_refused_and_the_folder_is_never_mixed(tmp_path, mode
     Tokenizer.load(models["a"]).save(target)
     before = files_of(target)
     with OutputFolder(target, MODEL_FOLDER) as first:  # this process is writing out/
-        with pytest.raises(OutputError, match=rf"out is being written by another tokforge process \(pid {os.getpid()}\)"):
+        busy = rf"out is being written by another tokforge process \(pid {os.getpid()}\)"
+        with pytest.raises(OutputError, match=busy):
             Tokenizer.load(models["b"]).save(target)
         run = subprocess.run(CLI + ["train", SMALL, "--vocab-size", "330", "-o", str(target), "-q"],
                              capture_output=True, text=True, timeout=300)
@@ -333,7 +342,7 @@ def test_count_killed_at_every_write_step_leaves_the_old_or_the_new_folder(drive
 def test_shards_killed_at_every_write_step_leave_the_old_or_the_new_folder(driver, tmp_path, models):
     def args(seed):
         return lambda target: ["shards", SMALL, "--model", models["a"], "--epochs", "2", "--stochastok", "0.3",
-                               "--seed", seed, "--shard-tokens", "3000", "--workers", "1", "-q", "-o", target]
+                               "--seed", seed, "--shard-tokens", "5000", "--workers", "1", "-q", "-o", target]
 
     reference = {}
 
@@ -341,12 +350,12 @@ def test_shards_killed_at_every_write_step_leave_the_old_or_the_new_folder(drive
         files = files_of(target)
         assert files == reference.setdefault("files", files)  # shards are deterministic: byte for byte
         manifest = read_shards_manifest(target)
-        assert manifest["seed"] == 2 and len(manifest["files_sha256"]) == 12
+        assert manifest["seed"] == 2 and len(manifest["files_sha256"]) == 8  # 2 epochs of 2 shards
         return files
 
     left = kill_at_every_step(driver, tmp_path / "s", args("1"), args("2"), check)
     assert left[0] == "old" and left[-1] == "new" and left == sorted(left, key=["old", "new"].index)
-    assert len(left) >= 30
+    assert len(left) >= 25
 
 
 # ---- a full disk ------------------------------------------------------------------------------------------
@@ -359,7 +368,6 @@ def test_a_full_disk_is_one_line_and_leaves_the_output_untouched(tmp_path, model
         {"args": ["train", str(CORPORA / "en"), "--vocab-size", "2000", "--workers", "1", "-q", "-o", "{mnt}/out"]},
         {"args": ["export", str(big), "-o", "{mnt}/hf"]},
         {"args": ["count", str(CORPORA / "en"), "--workers", "1", "-q", "-o", "{mnt}/counts"]},
-        {"args": ["export", str(big), "-o", "{mnt}/out"]},
     ])
     old = results[0]
     assert old["status"] == 0 and sorted(old["files"]) == ["out", "out/special_tokens_map.json",
@@ -374,8 +382,6 @@ def test_a_full_disk_is_one_line_and_leaves_the_output_untouched(tmp_path, model
         assert lines[0].endswith("/out was left as it was" if output == "out" else f"nothing was written to "
                                  f"{lines[0].split(' of ')[1].split(' (')[0]}") and f"/{output} " in lines[0]
         assert result["files"] == old["files"], result  # untouched; no staging, lock or empty folder left
-    refused = results[4]  # export into a model folder: refused before writing (it holds tokforge.json)
-    assert refused["status"] == 1 and "holds files that tokforge does not write" in refused["stderr"]
 
 
 def test_a_read_only_output_is_refused_before_any_work(tmp_path, models):

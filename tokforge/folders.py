@@ -37,7 +37,7 @@ removes them) and a resumable writer can find what a killed run had finished.
     >>> _ = (target / "a.txt").write_text("another\\n")
     >>> check_fingerprints(target, kind, index)
     Traceback (most recent call last):
-    tokforge.errors.ModelFormatError: ...: a.txt is not the file written with index.txt (its fingerprint differs): ...
+    tokforge.errors.ModelFormatError: ...: a.txt is not the file written with index.txt (fingerprint not recorded ...
 """
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ def _file_fingerprint(path: Path) -> str:
 def check_fingerprints(folder: str | os.PathLike, kind: FolderKind, recorded: Any,
                        *, complete: bool = True) -> None:
     """ModelFormatError unless every ``kind.fingerprinted`` file in ``folder`` is one its index
-    recorded (``recorded``, read from it: relative path -> fingerprint) with that content; with ``complete``, every
-    recorded file must also be there."""
+    recorded (``recorded``, read from the index: relative path -> fingerprint), with that content;
+    with ``complete``, every recorded file must also be there."""
     folder = Path(folder)
     if not (isinstance(recorded, Mapping) and all(isinstance(v, str) for v in recorded.values())):
         raise ModelFormatError(f"{folder / str(kind.index)}: the fingerprints must map file names to sha256 "
@@ -122,11 +122,12 @@ def check_fingerprints(folder: str | os.PathLike, kind: FolderKind, recorded: An
         changed = sorted(n for n in present & set(recorded) if _file_fingerprint(folder / n) != recorded[n])
     except OSError as e:
         raise ModelFormatError(f"cannot read {e.filename}: {e.strerror}") from None
-    if foreign or changed:
+    wrong = changed + foreign
+    if wrong:
         raise ModelFormatError(
-            f"{folder}: {_listed(foreign + changed)} {'is' if len(foreign + changed) == 1 else 'are'} not the "
-            f"file{'s' if len(foreign + changed) > 1 else ''} written with {kind.index} (its fingerprint "
-            f"differs): the {kind.description} mixes files of different outputs. Write the folder again")
+            f"{folder}: {_listed(wrong)} {'is not the file' if len(wrong) == 1 else 'are not the files'}"
+            f" written with {kind.index} (fingerprint not recorded there, or another one): the {kind.description} "
+            "mixes files of different outputs, or a file was changed. Write the folder again")
     if missing:
         raise ModelFormatError(f"{folder}: {_listed(missing)} of this {kind.description} "
                                f"{'is' if len(missing) == 1 else 'are'} missing; write the folder again")
@@ -162,7 +163,8 @@ class OutputFolder:
         self._old = parent / f".{name}{OLD}"
         self._lock_path = parent / f".{name}{LOCK}"
         self._lock_fd: int | None = None
-        self._made: list[Path] = []  # parent folders this run created, deepest last
+        self._made: list[Path] = []  # parent folders this run created, outermost first
+        self._swapped = False  # the new folder is in place
 
     # ---- entering: lock, recover, check, stage -------------------------------------------------
     def __enter__(self) -> "OutputFolder":
@@ -282,31 +284,35 @@ class OutputFolder:
 
     # ---- leaving: swap in, or discard ---------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> None:
-        committed = False
         try:
             if exc_type is None:
                 self._commit()
-                committed = True
         finally:
-            if not committed and os.path.lexists(self.staging):
+            if not self._swapped and os.path.lexists(self.staging):
                 shutil.rmtree(self.staging, ignore_errors=True)  # this run's own files only
-            self._release(committed)
+            self._release()
 
     def _commit(self) -> None:
-        _fsync_folder(self.staging)
+        self._os(_fsync_folder, self.staging)
         self._check_contents(self.target)  # nothing foreign appeared meanwhile
+        old = None
         if not os.path.lexists(self.target):
             self._os(os.rename, self.staging, self.target)
-            _fsync_folder(self.target.parent)
-            return
-        if self._os(_exchange, self.staging, self.target):
+        elif self._os(_exchange, self.staging, self.target):
             old = self.staging  # it holds the old folder now
         else:  # portable: two renames; a kill in between is undone by the next run (_recover)
             self._os(os.rename, self.target, self._old)
-            self._os(os.rename, self.staging, self.target)
+            try:
+                self._os(os.rename, self.staging, self.target)
+            except OutputError:
+                os.rename(self._old, self.target)
+                raise
             old = self._old
-        _fsync_folder(self.target.parent)
-        self._remove(old, strict=False)
+        self._swapped = True
+        with suppress(OSError):
+            _fsync_folder(self.target.parent)
+        if old is not None:
+            self._remove(old, strict=False)
 
     def _remove(self, folder: Path, strict: bool = True) -> None:
         """Remove the files of ``kind`` in ``folder``, then its folders if empty; with ``strict``, an
@@ -331,7 +337,7 @@ class OutputFolder:
                                   f"tokforge did not write ({_listed(left) or 'unknown'}); move them away and remove "
                                   "it, then run again") from None
 
-    def _release(self, committed: bool = False) -> None:
+    def _release(self) -> None:
         if self._lock_fd is not None:
             try:
                 os.unlink(self._lock_path)
@@ -339,7 +345,7 @@ class OutputFolder:
                 pass
             os.close(self._lock_fd)
             self._lock_fd = None
-        if not committed:
+        if not self._swapped:
             for folder in reversed(self._made):  # folders made for an output that was not written
                 try:
                     os.rmdir(folder)
