@@ -113,7 +113,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
 @click.argument("corpus", nargs=-1)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
-                   "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
+                   "files tokenizer.json, tokenizer_config.json, special_tokens_map.json. Written as a whole, "
+                   "checked before training: a model folder there is replaced once the new one is complete.")
 @click.option("--from-counts", type=click.Path(file_okay=False),
               help="Train on the word counts saved by `tokforge count -o DIR` instead of a corpus. The "
                    "pipeline options (normalizer, pattern, digits, special tokens, held-out, seed) must be "
@@ -188,7 +189,8 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Count folder to write: manifest.json and the .npy arrays of the word counts.")
+              help="Count folder to write: manifest.json and the .npy arrays of the word counts. Written as a "
+                   "whole, checked before counting: a count folder there is replaced once the new one is complete.")
 @click.option("--merge", is_flag=True,
               help="SOURCES are count folders (of the same pipeline): merge them, in order, into one.")
 @pipeline_options
@@ -346,7 +348,8 @@ def _shown_token(tok, i: int) -> str:
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("--model", required=True, type=click.Path(), help="The tokenizer: a folder, tokforge.json or tokenizer.json.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder to write: epoch-NNNN/shard-NNNNN.ids.npy + .bounds.npy, and manifest.json (last).")
+              help="Folder to write: epoch-NNNN/shard-NNNNN.ids.npy + .bounds.npy, and manifest.json (last). "
+                   "Written as a whole: a shards folder there is replaced once the new one is complete.")
 @click.option("--epochs", type=click.IntRange(1), default=1, show_default=True,
               help="Epochs to write, each sampled with its own epoch number (one folder each).")
 @click.option("--static", is_flag=True, help="Sample once (epoch 0) and write one folder for every epoch.")
@@ -417,7 +420,8 @@ def decode(model, ids, skip_special_tokens):
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder for tokenizer.json, tokenizer_config.json and special_tokens_map.json.")
+              help="Folder for tokenizer.json, tokenizer_config.json and special_tokens_map.json, written as a "
+                   "whole (not a folder holding a tokforge.json).")
 def export(model, output):
     """Export MODEL to a Hugging Face tokenizer folder that transformers.AutoTokenizer loads
     offline and that gives the same ids as tokforge. Fails (writing nothing) if the model

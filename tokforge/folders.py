@@ -63,17 +63,22 @@ SHOWN_FILES = 5  # files named in an error message
 _LEFT_BY_WRITE_ATOMIC = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")  # io.write_atomic's temporary files
 
 
+FINGERPRINTS = "files_sha256"  # the key of an index file that holds the fingerprints
+
+
 @dataclass(frozen=True)
 class FolderKind:
     """What a folder of one kind may hold: ``files`` and ``folders``, regexes of relative paths
-    (``/``-separated); ``index``: the file that records the fingerprints of the ``fingerprinted`` files
-    (None: the folder has no index and is not checked on load)."""
+    (``/``-separated); ``index``: the JSON file whose ``files_sha256`` records the fingerprints of the
+    ``fingerprinted`` files (None: the folder has no index and is not checked on load); ``format``:
+    the index's ``format`` value, if it has one."""
 
     description: str
     files: str
     folders: str = r"(?!)"
     index: str | None = None
     fingerprinted: str = r"(?!)"
+    format: str | None = None
 
     def owns(self, relative: str, is_folder: bool = False) -> bool:
         """Whether tokforge writes ``relative`` into a folder of this kind (io.write_atomic's
@@ -131,6 +136,24 @@ def check_fingerprints(folder: str | os.PathLike, kind: FolderKind, recorded: An
     if missing:
         raise ModelFormatError(f"{folder}: {_listed(missing)} of this {kind.description} "
                                f"{'is' if len(missing) == 1 else 'are'} missing; write the folder again")
+
+
+def read_index(folder: str | os.PathLike, kind: FolderKind, how_to_write: str) -> dict[str, Any]:
+    """The index of a ``kind`` folder (a JSON object of ``kind.format``), once the files it fingerprints
+    are found to be the ones written with it; ModelFormatError otherwise (``how_to_write``: the hint)."""
+    path = Path(folder) / str(kind.index)
+    if not path.is_file():
+        raise ModelFormatError(f"{folder} is not a {kind.description} (no {kind.index}); {how_to_write}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelFormatError(f"cannot read {path}: {e}; {how_to_write}") from None
+    if not isinstance(doc, dict) or doc.get("format") != kind.format:
+        raise ModelFormatError(f"{path} is not the {kind.index} of a tokforge {kind.description} "
+                               f"(format {kind.format!r})")
+    if FINGERPRINTS in doc:  # written by tokforge 0.1.0 before fingerprints: not checked
+        check_fingerprints(folder, kind, doc[FINGERPRINTS])
+    return doc
 
 
 def _listed(names: list[str]) -> str:

@@ -25,7 +25,6 @@ refuses arrays that are not the ones written with it. Example::
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -37,7 +36,7 @@ import tokforge
 from tokforge.config import TrainConfig
 from tokforge.counting import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, pruning_report
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.folders import FolderKind, OutputFolder, check_fingerprints
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
@@ -45,9 +44,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = {"arena": np.uint8, "offsets": np.int64, "counts": np.int64,
           "held_out": np.uint8, "held_out_offsets": np.int64}
-FINGERPRINTS = "files_sha256"  # in the manifest: the fingerprint of each array file
 COUNT_FOLDER = FolderKind("count folder", files="|".join(map(re.escape, [MANIFEST, *(f"{a}.npy" for a in ARRAYS)])),
-                          index=MANIFEST, fingerprinted=r"[a-z_]+\.npy")
+                          index=MANIFEST, fingerprinted=r"[a-z_]+\.npy", format=FORMAT)
 
 
 def save_counts(result: CountResult, folder: str | os.PathLike) -> Path:
@@ -88,20 +86,10 @@ def load_counts(folder: str | os.PathLike) -> CountResult:
 
     folder = Path(folder)
     path = folder / MANIFEST
-    if not path.is_file():
-        raise ModelFormatError(f"{folder} is not a count folder (no {MANIFEST}); write one with "
-                               "`tokforge count CORPUS -o DIR`")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ModelFormatError(f"cannot read {path}: {e}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFormatError(f"{path} is not a tokforge word-count manifest (format {FORMAT!r})")
+    manifest = read_index(folder, COUNT_FOLDER, "write one with `tokforge count CORPUS -o DIR`")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ModelFormatError(f"{folder} has count format version {manifest.get('format_version')!r}; this "
                                f"tokforge reads version {FORMAT_VERSION}: count the corpus again")
-    if FINGERPRINTS in manifest:  # count folders of tokforge 0.1.0 before fingerprints: not checked
-        check_fingerprints(folder, COUNT_FOLDER, manifest[FINGERPRINTS])
     arrays = {}
     for name, dtype in ARRAYS.items():
         try:

@@ -40,21 +40,19 @@ Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257)
 """
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
 import re
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from tokforge.bpe import BPEModel
-from tokforge.errors import ConfigError, InputError, ModelFormatError
-from tokforge.folders import FolderKind, OutputFolder, check_fingerprints
+from tokforge.errors import ConfigError, InputError
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng, stochastok
 from tokforge.unigram import UnigramModel, check_sampling
 from tokforge.words import lengths_of, offsets_from_lengths
@@ -62,10 +60,9 @@ from tokforge.words import lengths_of, offsets_from_lengths
 MANIFEST = "manifest.json"
 SHARD_FORMAT = "tokforge-shards"
 SHARD_VERSION = 1
-FINGERPRINTS = "files_sha256"  # in the manifest: the fingerprint of each shard file
 _SHARD_FILE = r"epoch-\d{4}/shard-\d{5}\.(ids|bounds)\.npy"
 SHARD_FOLDER = FolderKind("shards folder", files=rf"{re.escape(MANIFEST)}|{_SHARD_FILE}", folders=r"epoch-\d{4}",
-                          index=MANIFEST, fingerprinted=_SHARD_FILE)
+                          index=MANIFEST, fingerprinted=_SHARD_FILE, format=SHARD_FORMAT)
 DEFAULT_SHARD_TOKENS = 50_000_000   # a shard closes at the first document boundary past this many ids
 BATCH_BYTES = 1 << 20               # documents per task of write_shards, about this much text
 MAX_SEED = (1 << 64) - 1
@@ -421,13 +418,4 @@ def _encode_corpus(corpus: Any, encoder: StochasticEncoder, sampled: list[int], 
 def read_shards_manifest(folder: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a shards folder written by ``write_shards``, once every shard file is found
     to be the one written with it (ModelFormatError otherwise: a folder mixing two writes)."""
-    path = Path(folder) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ModelFormatError(f"cannot read {path}: {e}; write the shards again with `tokforge shards`") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != SHARD_FORMAT:
-        raise ModelFormatError(f"{path} is not a tokforge shards manifest (format {SHARD_FORMAT!r})")
-    if FINGERPRINTS in manifest:  # shards of tokforge 0.1.0 before fingerprints: not checked
-        check_fingerprints(folder, SHARD_FOLDER, manifest[FINGERPRINTS])
-    return manifest
+    return read_index(folder, SHARD_FOLDER, "write the shards again with `tokforge shards`")

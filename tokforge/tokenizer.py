@@ -21,7 +21,7 @@ import numpy as np
 from tokforge.bpe import BPEModel
 from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.folders import FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
 from tokforge.hf import HF_FILES
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
@@ -32,7 +32,6 @@ from tokforge.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
 FORMAT_VERSION = 1
-FINGERPRINTS = "files_sha256"  # in tokforge.json: the fingerprint of the tokenizer.json written with it
 # a model folder: tokforge.json and the Hugging Face files; loading it checks that its tokenizer.json is
 # the one written with tokforge.json (the config files may be edited, e.g. to add a chat template)
 MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES))),
