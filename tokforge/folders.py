@@ -386,8 +386,10 @@ class OutputFolder:
         """The OutputError for ``e`` while writing the folder (``name``: while writing that file)."""
         outcome = (f"{self.shown} was left as it was" if os.path.lexists(self.target)
                    else f"nothing was written to {self.shown}")
-        return output_error(e, f"{name} of {self.shown}" if name else f"the output folder {self.shown}",
-                            outcome, size, self.target.parent if os.path.isdir(self.target.parent) else None)
+        writing = (f"{name} of {self.shown}" if name else
+                   f"the output folder {self.shown} (it is written beside, in {self.target.parent}, then swapped in)")
+        return output_error(e, writing, outcome, size,
+                            self.target.parent if os.path.isdir(self.target.parent) else None)
 
 
 class _Fingerprinting:
