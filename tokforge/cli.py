@@ -12,6 +12,7 @@ from tokforge.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
+from tokforge.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
@@ -116,7 +117,8 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
 @click.argument("corpus", nargs=-1)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Folder to write: tokforge.json (native model: config + merges) and the Hugging Face "
-                   "files tokenizer.json, tokenizer_config.json, special_tokens_map.json.")
+                   "files tokenizer.json, tokenizer_config.json, special_tokens_map.json. Written as a whole, "
+                   "checked before training: a model folder there is replaced once the new one is complete.")
 @click.option("--from-counts", type=click.Path(file_okay=False),
               help="Train on the word counts saved by `tokforge count -o DIR` instead of a corpus. The "
                    "pipeline options (normalizer, pattern, digits, special tokens, held-out, seed) must be "
@@ -170,6 +172,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     stops short of --vocab-size (the corpus has no more pairs to merge) is reported, with why, on
     standard error and in the training report of tokforge.json.
     """
+    from tokforge.tokenizer import MODEL_FOLDER
     from tokforge.training import train as train_tokenizer
 
     if bool(corpus) == bool(from_counts):
@@ -179,13 +182,14 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
                          max_token_length=max_token_length, transition=_size_or_fraction(transition),
                          max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
                          morph_roots=morph_roots, morph_fallback=morph_fallback, **_pipeline_config(**pipeline))
-    tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
-    try:
-        written = tok.save(output)
-        not_exported = None
-    except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
-        written = tok.save(output, hf=False)
-        not_exported = e
+    with OutputFolder(output, MODEL_FOLDER) as out:  # locked and known writable before training starts
+        tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
+        try:
+            written = tok.write_files(out)
+            not_exported = None
+        except ExportError as e:  # e.g. numbers=tst-vocab, algo=morph: the native model only, never an approximate file
+            written = tok.write_files(out, hf=False)
+            not_exported = e
     click.echo(_summary(tok.training))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     short = _short_vocab(tok.training)
@@ -198,7 +202,8 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Count folder to write: manifest.json and the .npy arrays of the word counts.")
+              help="Count folder to write: manifest.json and the .npy arrays of the word counts. Written as a "
+                   "whole, checked before counting: a count folder there is replaced once the new one is complete.")
 @click.option("--merge", is_flag=True,
               help="SOURCES are count folders (of the same pipeline): merge them, in order, into one.")
 @pipeline_options
@@ -224,14 +229,15 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
       tokforge count data/ -o counts/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from tokforge.counting import count_corpus
-    from tokforge.saved_counts import load_counts, merge_saved, save_counts
+    from tokforge.saved_counts import COUNT_FOLDER, load_counts, merge_saved, write_counts
 
     config = TrainConfig(**_pipeline_config(**pipeline))
-    if merge:
-        result = merge_saved([load_counts(s) for s in sources], config.memory_budget)
-    else:
-        result = count_corpus(list(sources), config, engine=engine, scheduler=scheduler, progress=not quiet)
-    folder = save_counts(result, output)
+    with OutputFolder(output, COUNT_FOLDER) as out:  # locked and known writable before counting starts
+        if merge:
+            result = merge_saved([load_counts(s) for s in sources], config.memory_budget)
+        else:
+            result = count_corpus(list(sources), config, engine=engine, scheduler=scheduler, progress=not quiet)
+        write_counts(result, out)
     c, p = result.corpus, result.report.get("pruning", {})
     click.echo(f"corpus     {c.get('bytes', 0) / 1e6:.2f} MB in {c.get('files', 0)} files, "
                f"{c.get('documents', 0):,} documents ({result.held_out.excluded_documents:,} held out)")
@@ -242,7 +248,7 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
     if p.get("pruned"):
         click.echo(f"pruned     {p['words_dropped']:,} words ({p['occurrences_dropped']:,} occurrences) dropped "
                    f"to stay within the memory budget (counts below {p['max_threshold']})")
-    click.echo(f"wrote {folder}")
+    click.echo(f"wrote {output}")
 
 
 def _given_options(names) -> list[str]:
@@ -375,7 +381,8 @@ def _shown_token(tok, i: int) -> str:
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("--model", required=True, type=click.Path(), help="The tokenizer: a folder, tokforge.json or tokenizer.json.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder to write: epoch-NNNN/shard-NNNNN.ids.npy + .bounds.npy, and manifest.json (last).")
+              help="Folder to write: epoch-NNNN/shard-NNNNN.ids.npy + .bounds.npy, and manifest.json (last). "
+                   "Written as a whole: a shards folder there is replaced once the new one is complete.")
 @click.option("--epochs", type=click.IntRange(1), default=1, show_default=True,
               help="Epochs to write, each sampled with its own epoch number (one folder each).")
 @click.option("--static", is_flag=True, help="Sample once (epoch 0) and write one folder for every epoch.")
@@ -447,16 +454,17 @@ def decode(model, ids, skip_special_tokens):
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder for tokenizer.json, tokenizer_config.json and special_tokens_map.json.")
+              help="Folder for tokenizer.json, tokenizer_config.json and special_tokens_map.json, written as a "
+                   "whole (not a folder holding a tokforge.json).")
 def export(model, output):
     """Export MODEL to a Hugging Face tokenizer folder that transformers.AutoTokenizer loads
     offline and that gives the same ids as tokforge. Fails (writing nothing) if the model
     cannot be expressed exactly."""
-    from tokforge.hf import hf_files
-    from tokforge.io import write_json_files
+    from tokforge.hf import HF_FOLDER, hf_files
     from tokforge.tokenizer import Tokenizer
 
-    written = write_json_files(hf_files(Tokenizer.load(model)), output)
+    with OutputFolder(output, HF_FOLDER) as out:
+        written = [out.write_json(name, doc) for name, doc in hf_files(Tokenizer.load(model)).items()]
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -33,3 +33,8 @@ class ExportError(TokforgeError):
 
 class InputError(TokforgeError):
     """Text or ids given to encode/decode are invalid (e.g. a lone surrogate, an unknown id)."""
+
+
+class OutputError(TokforgeError):
+    """An output cannot be written: no space left, not writable, being written by another tokforge
+    process, or a folder holding files tokforge does not write."""

@@ -11,9 +11,11 @@ Only what the HF pipeline can express exactly is exported; anything else raises
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from tokforge.errors import ExportError
+from tokforge.folders import FolderKind
 from tokforge.model_format import ModelFile
 from tokforge.normalizers import Normalizer
 from tokforge.pretokenizers import METASPACE_MARK, Pretokenizer
@@ -21,6 +23,9 @@ from tokforge.pretokenizers import METASPACE_MARK, Pretokenizer
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
 
+HF_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")  # what hf_files writes
+# a folder of those files alone (`tokforge export`)
+HF_FOLDER = FolderKind("Hugging Face tokenizer folder", files="|".join(map(re.escape, HF_FILES)))
 MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model decides
 BYTELEVEL_DECODER = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
 # the metaspace layout (byte-fallback Unigram): "▁" back to spaces, runs of <0xNN> tokens back to text
@@ -100,11 +105,8 @@ def hf_files(tok: "Tokenizer") -> dict[str, Any]:
     }
     if specials:
         config["additional_special_tokens"] = specials
-    return {
-        "tokenizer.json": to_hf_json(tok),
-        "tokenizer_config.json": config,
-        "special_tokens_map.json": {"additional_special_tokens": specials} if specials else {},
-    }
+    special_tokens_map = {"additional_special_tokens": specials} if specials else {}
+    return dict(zip(HF_FILES, (to_hf_json(tok), config, special_tokens_map)))
 
 
 def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":

@@ -11,8 +11,9 @@ The manifest says what the counts are of: format and version, tokforge version, 
 the words, the corpus stats, and how the counting went (engine, workers, memory, pruning).
 Training from counts (``tokforge train --from-counts DIR``) refuses a config whose pipeline
 differs; ``tokforge count --merge A B -o C`` merges folders of the same pipeline, in order, as if
-the corpora had been counted one after the other. Folders are written atomically (into a
-temporary folder, then renamed). Example::
+the corpora had been counted one after the other. A count folder is written as a whole
+(``tokforge.folders``), and its manifest records the fingerprint (sha256) of each array: loading
+refuses arrays that are not the ones written with it. Example::
 
     >>> import tempfile
     >>> from tokforge.config import TrainConfig
@@ -24,11 +25,8 @@ temporary folder, then renamed). Example::
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
-import time
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -37,7 +35,8 @@ import numpy as np
 import tokforge
 from tokforge.config import TrainConfig
 from tokforge.counting import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, pruning_report
-from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
+from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
@@ -45,17 +44,28 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = {"arena": np.uint8, "offsets": np.int64, "counts": np.int64,
           "held_out": np.uint8, "held_out_offsets": np.int64}
+COUNT_FOLDER = FolderKind("count folder", files="|".join(map(re.escape, [MANIFEST, *(f"{a}.npy" for a in ARRAYS)])),
+                          index=MANIFEST, fingerprinted=r"[a-z_]+\.npy", format=FORMAT)
 
 
 def save_counts(result: CountResult, folder: str | os.PathLike) -> Path:
-    """Write ``result`` to ``folder`` atomically (an existing count folder there is replaced)."""
-    folder = Path(folder)
-    if folder.exists() and not _replaceable(folder):
-        raise TokforgeError(f"{folder} exists and is not a count folder; choose another output folder "
-                            "or remove it")
+    """Write ``result`` to the count folder ``folder``, as a whole (``tokforge.folders``: an existing
+    count folder there is replaced once every new file is written)."""
+    with OutputFolder(folder, COUNT_FOLDER) as out:
+        write_counts(result, out)
+    return Path(folder)
+
+
+def write_counts(result: CountResult, out: OutputFolder) -> None:
+    """Write the arrays of ``result``, then the manifest (recording their fingerprints), into ``out``,
+    an open ``OutputFolder`` of ``COUNT_FOLDER``."""
     held = [doc.encode("utf-8") for doc in result.held_out.documents]
     arrays = {"arena": result.counts.arena, "offsets": result.counts.offsets, "counts": result.counts.counts,
               "held_out": np.frombuffer(b"".join(held), np.uint8), "held_out_offsets": offsets_from_lengths(lengths_of(held))}
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array, ARRAYS[name])
+        with out.open(f"{name}.npy", array.nbytes) as f:
+            np.save(f, array, allow_pickle=False)
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "tokforge_version": tokforge.__version__,
         "pipeline": result.pipeline,
@@ -65,51 +75,9 @@ def save_counts(result: CountResult, folder: str | os.PathLike) -> Path:
                      "excluded_bytes": result.held_out.excluded_bytes},
         "corpus": result.corpus,
         "counting": result.report,
+        FINGERPRINTS: COUNT_FOLDER.recorded(out.digests),
     }
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    except OSError as e:
-        raise TokforgeError(f"cannot write {folder}: {e.strerror}; check the folder is writable") from None
-    try:
-        for name, array in arrays.items():
-            with open(tmp / f"{name}.npy", "wb") as f:
-                np.save(f, np.ascontiguousarray(array, ARRAYS[name]), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o777 & ~_umask())
-        _swap_in(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
-
-
-def _replaceable(folder: Path) -> bool:
-    """An empty folder, or a count folder written before."""
-    return folder.is_dir() and (not any(folder.iterdir()) or (folder / MANIFEST).is_file())
-
-
-def _swap_in(tmp: Path, folder: Path) -> None:
-    """Rename ``tmp`` to ``folder``; a folder already there is moved aside first, then removed."""
-    if not folder.exists():
-        os.rename(tmp, folder)
-        return
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}"
-    os.rename(folder, old)
-    try:
-        os.rename(tmp, folder)
-    except BaseException:
-        os.rename(old, folder)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    out.write_json(MANIFEST, manifest)
 
 
 def load_counts(folder: str | os.PathLike) -> CountResult:
@@ -118,15 +86,7 @@ def load_counts(folder: str | os.PathLike) -> CountResult:
 
     folder = Path(folder)
     path = folder / MANIFEST
-    if not path.is_file():
-        raise ModelFormatError(f"{folder} is not a count folder (no {MANIFEST}); write one with "
-                               "`tokforge count CORPUS -o DIR`")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ModelFormatError(f"cannot read {path}: {e}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFormatError(f"{path} is not a tokforge word-count manifest (format {FORMAT!r})")
+    manifest = read_index(folder, COUNT_FOLDER, "write one with `tokforge count CORPUS -o DIR`")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ModelFormatError(f"{folder} has count format version {manifest.get('format_version')!r}; this "
                                f"tokforge reads version {FORMAT_VERSION}: count the corpus again")

@@ -40,21 +40,19 @@ Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257)
 """
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
+import re
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from io import BytesIO
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from tokforge.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
-from tokforge.io import write_atomic
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng, stochastok
 from tokforge.unigram import UnigramModel, check_sampling
 from tokforge.words import lengths_of, offsets_from_lengths
@@ -62,6 +60,9 @@ from tokforge.words import lengths_of, offsets_from_lengths
 MANIFEST = "manifest.json"
 SHARD_FORMAT = "tokforge-shards"
 SHARD_VERSION = 1
+_SHARD_FILE = r"epoch-\d{4}/shard-\d{5}\.(ids|bounds)\.npy"
+SHARD_FOLDER = FolderKind("shards folder", files=rf"{re.escape(MANIFEST)}|{_SHARD_FILE}", folders=r"epoch-\d{4}",
+                          index=MANIFEST, fingerprinted=_SHARD_FILE, format=SHARD_FORMAT)
 DEFAULT_SHARD_TOKENS = 50_000_000   # a shard closes at the first document boundary past this many ids
 BATCH_BYTES = 1 << 20               # documents per task of write_shards, about this much text
 MAX_SEED = (1 << 64) - 1
@@ -256,11 +257,11 @@ def shard_dtype(vocab_size: int) -> np.dtype:
 
 
 class _ShardWriter:
-    """Collects one epoch's examples in order; writes a shard (ids .npy + bounds .npy) atomically
-    each time it holds ``shard_tokens`` ids, at a document boundary."""
+    """Collects one epoch's examples in order; writes a shard (ids .npy + bounds .npy) into the
+    output folder each time it holds ``shard_tokens`` ids, at a document boundary."""
 
-    def __init__(self, folder: Path, name: str, dtype: np.dtype, shard_tokens: int):
-        self.folder, self.name, self.dtype, self.shard_tokens = folder, name, dtype, shard_tokens
+    def __init__(self, out: OutputFolder, name: str, dtype: np.dtype, shard_tokens: int):
+        self.out, self.name, self.dtype, self.shard_tokens = out, name, dtype, shard_tokens
         self.shards: list[dict[str, Any]] = []
         self._ids: list[np.ndarray] = []
         self._lengths: list[np.ndarray] = []
@@ -290,20 +291,15 @@ class _ShardWriter:
         ids = np.concatenate(self._ids)
         bounds = offsets_from_lengths(np.concatenate(self._lengths))
         stem = f"{self.name}/shard-{len(self.shards):05d}"
-        _save_npy(self.folder / f"{stem}.ids.npy", ids)
-        _save_npy(self.folder / f"{stem}.bounds.npy", bounds)
+        for path, array in ((f"{stem}.ids.npy", ids), (f"{stem}.bounds.npy", bounds)):
+            with self.out.open(path, array.nbytes) as f:
+                np.save(f, array, allow_pickle=False)
         n_docs = len(bounds) - 1
         self.shards.append({"ids": f"{stem}.ids.npy", "bounds": f"{stem}.bounds.npy",
                             "first_document": self.documents, "documents": n_docs, "tokens": len(ids)})
         self.documents += n_docs
         self.tokens += len(ids)
         self._ids, self._lengths, self._tokens = [], [], 0
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    buffer = BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    write_atomic(path, buffer.getvalue())
 
 
 _worker_encoders: list[StochasticEncoder] = []
@@ -348,7 +344,12 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     ``workers`` (processes; 0: all cores, or this process alone for corpora under 32 MB, as
     ``tokforge count``). Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
     ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
-    workers in tasks of about ``batch_bytes`` of text. Returns the manifest."""
+    workers in tasks of about ``batch_bytes`` of text. Returns the manifest.
+
+    The folder is written as a whole (``tokforge.folders``): shards go into a staging folder beside
+    ``output`` as they are finished (where a resumable writer could find them), then the complete
+    folder replaces ``output`` (absent, empty or a shards folder) in one step; the manifest records
+    each shard file's fingerprint, which ``read_shards_manifest`` checks."""
     seed = check_seed(seed)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -361,9 +362,36 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
     encoder = StochasticEncoder(tokenizer, sampling, seed)
     sampled = [0] if static or sampling.is_deterministic else list(range(epochs))
-    folder = Path(output)
     dtype = shard_dtype(tokenizer.vocab_size)
-    writers = [_ShardWriter(folder, f"epoch-{e:04d}", dtype, shard_tokens) for e in sampled]
+    with OutputFolder(output, SHARD_FOLDER) as out:
+        writers = [_ShardWriter(out, f"epoch-{e:04d}", dtype, shard_tokens) for e in sampled]
+        _encode_corpus(corpus, encoder, sampled, writers, workers, batch_bytes)
+        for writer in writers:
+            writer.flush()
+        manifest = {
+            "format": SHARD_FORMAT,
+            "version": SHARD_VERSION,
+            "tokenizer": {"source": tokenizer_source, "vocab_size": tokenizer.vocab_size,
+                          "special_tokens": tokenizer.special_tokens},
+            "sampling": asdict(sampling),
+            "seed": seed,
+            "epochs": epochs,
+            "static": bool(static or sampling.is_deterministic),
+            "dtype": dtype.name,
+            "documents": writers[0].documents,
+            "example_ids": "document index in the corpus, from 0",
+            "folders": [{"epoch": e, "name": w.name, "tokens": w.tokens, "shards": w.shards}
+                        for e, w in zip(sampled, writers)],
+            FINGERPRINTS: SHARD_FOLDER.recorded(out.digests),
+        }
+        out.write_json(MANIFEST, manifest)
+    return manifest
+
+
+def _encode_corpus(corpus: Any, encoder: StochasticEncoder, sampled: list[int], writers: list[_ShardWriter],
+                   workers: int, batch_bytes: int) -> None:
+    """Encode the documents of ``corpus`` for each epoch of ``sampled``, in corpus order, into
+    ``writers`` (one per epoch), on ``workers`` processes."""
 
     def consume(parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         for writer, (ids, bounds) in zip(writers, parts):
@@ -385,22 +413,9 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
                     consume(pending.pop(0).result())
             for future in pending:
                 consume(future.result())
-    for writer in writers:
-        writer.flush()
-    manifest = {
-        "format": SHARD_FORMAT,
-        "version": SHARD_VERSION,
-        "tokenizer": {"source": tokenizer_source, "vocab_size": tokenizer.vocab_size,
-                      "special_tokens": tokenizer.special_tokens},
-        "sampling": asdict(sampling),
-        "seed": seed,
-        "epochs": epochs,
-        "static": bool(static or sampling.is_deterministic),
-        "dtype": dtype.name,
-        "documents": writers[0].documents,
-        "example_ids": "document index in the corpus, from 0",
-        "folders": [{"epoch": e, "name": w.name, "tokens": w.tokens, "shards": w.shards}
-                    for e, w in zip(sampled, writers)],
-    }
-    write_atomic(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    return manifest
+
+
+def read_shards_manifest(folder: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a shards folder written by ``write_shards``, once every shard file is found
+    to be the one written with it (ModelFormatError otherwise: a folder mixing two writes)."""
+    return read_index(folder, SHARD_FOLDER, "write the shards again with `tokforge shards`")

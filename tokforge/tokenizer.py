@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence, Union
@@ -20,8 +21,9 @@ import numpy as np
 from tokforge.bpe import BPEModel
 from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.io import write_json_files
 from tokforge.model_format import ModelFile
+from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
+from tokforge.hf import HF_FILES
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
@@ -31,6 +33,10 @@ from tokforge.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
 FORMAT_VERSION = 1
+# a model folder: tokforge.json and the Hugging Face files; loading it checks that its tokenizer.json is
+# the one written with tokforge.json (the config files may be edited, e.g. to add a chat template)
+MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES))),
+                          index=NATIVE_FILE, fingerprinted=re.escape("tokenizer.json"))
 CACHE_LIMIT = 200_000  # pieces remembered by encode (cleared when full)
 FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (scan + BPE)
 FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many characters
@@ -283,15 +289,27 @@ class Tokenizer:
         return doc
 
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
-        """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into folder ``path``.
+        """Write the model folder ``path``: ``tokforge.json`` and, with ``hf``, the Hugging Face files.
 
-        Everything is serialized before anything is written, and each file is written atomically.
+        The folder is written as a whole (``tokforge.folders``): a folder there before is replaced
+        only once every new file is written, and only if it holds nothing but model files.
         """
-        files: dict[str, Any] = {NATIVE_FILE: self.to_native()}
+        with OutputFolder(path, MODEL_FOLDER) as out:
+            return self.write_files(out, hf=hf)
+
+    def write_files(self, out: OutputFolder, *, hf: bool = True) -> list[Path]:
+        """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into ``out``, an open
+        ``OutputFolder`` of ``MODEL_FOLDER``; tokforge.json records the fingerprint of tokenizer.json.
+        Everything is serialized before anything is written (ExportError: nothing written)."""
+        texts = {}
         if hf:
             from tokforge.hf import hf_files
-            files.update(hf_files(self))
-        return write_json_files(files, path)
+            texts = {name: json_text(doc) for name, doc in hf_files(self).items()}
+        native = self.to_native()
+        native[FINGERPRINTS] = MODEL_FOLDER.recorded({name: fingerprint(text.encode("utf-8"))
+                                                      for name, text in texts.items()})
+        texts = {NATIVE_FILE: json_text(native), **texts}
+        return [out.write(name, text) for name, text in texts.items()]
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
@@ -342,6 +360,8 @@ class Tokenizer:
         native = isinstance(doc, dict) and ("format_version" in doc or "tokforge_version" in doc
                                             or (p.name == NATIVE_FILE and "model" not in doc))
         if native or (p.name == NATIVE_FILE and not isinstance(doc, dict)):
+            if p.name == NATIVE_FILE and isinstance(doc, dict) and FINGERPRINTS in doc:
+                check_fingerprints(p.parent, MODEL_FOLDER, doc[FINGERPRINTS], complete=False)
             return cls.from_native(doc, str(p))
         from tokforge.hf import from_hf_json
         return from_hf_json(doc, str(p))
