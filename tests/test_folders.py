@@ -94,7 +94,7 @@ def test_a_mixed_model_folder_is_refused_on_load(tmp_path, models):
     assert Tokenizer.load(edited).encode(SAMPLE) == Tokenizer.load(models["a"]).encode(SAMPLE)
     doc = json.loads((edited / "tokforge.json").read_text())
     (edited / "tokforge.json").write_text(json.dumps({**doc, "files_sha256": ["tokenizer.json"]}))
-    with pytest.raises(ModelFormatError, match="fingerprints must map file names"):
+    with pytest.raises(ModelFormatError, match="files_sha256. must map the names of the folder.s files"):
         Tokenizer.load(edited)
 
 

@@ -117,8 +117,8 @@ def check_fingerprints(folder: str | os.PathLike, kind: FolderKind, recorded: An
     with ``complete``, every recorded file must also be there."""
     folder = Path(folder)
     if not (isinstance(recorded, Mapping) and all(isinstance(v, str) for v in recorded.values())):
-        raise ModelFormatError(f"{folder / str(kind.index)}: the fingerprints must map file names to sha256 "
-                               "fingerprints (hex)")
+        raise ModelFormatError(f"{folder / str(kind.index)}: field {FINGERPRINTS!r} must map the names of the "
+                               f"folder's files to their sha256 fingerprints (hex), got {recorded!r}")
     present = {name for name, is_folder in _entries(folder) if not is_folder
                and re.fullmatch(kind.fingerprinted, name)}
     foreign = sorted(present - set(recorded))
