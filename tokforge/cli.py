@@ -263,7 +263,7 @@ def _summary(report: dict) -> str:
                      f"first at {c['first_invalid_utf8']}")
     if c["ignored_files"]:
         shown = ", ".join(c["ignored_files"][:5]) + (" ..." if len(c["ignored_files"]) > 5 else "")
-        lines.append(f"ignored    {len(c['ignored_files'])} files with unknown extensions: {shown}")
+        lines.append(f"ignored    {len(c['ignored_files'])} files (unknown extension, or not a regular file): {shown}")
     return "\n".join(lines)
 
 
