@@ -26,3 +26,7 @@ class ExportError(TokforgeError):
 
 class InputError(TokforgeError):
     """Text or ids given to encode/decode are invalid (e.g. a lone surrogate, an unknown id)."""
+
+
+class WorkerError(TokforgeError):
+    """A worker process ended while it had work to do (killed by a signal, or out of memory)."""

@@ -42,9 +42,8 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
@@ -56,6 +55,7 @@ from tokforge.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
 from tokforge.io import write_atomic
 from tokforge.kernels import rng, stochastok
+from tokforge.processes import worker_pool
 from tokforge.unigram import UnigramModel, check_sampling
 from tokforge.words import lengths_of, offsets_from_lengths
 
@@ -373,11 +373,8 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
         for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
-        # workers fork from a warm forkserver (as tokforge.counting's): safe whatever threads run here
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tokforge._preload"])
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(encoder,)) as pool:
+        # workers fork from a warm forkserver (as tokforge.counting's) and end with this process
+        with worker_pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
             pending: list[Future] = []
             for texts, first in _batches(corpus, batch_bytes):
                 pending.append(pool.submit(_encode_epochs, texts, first, sampled))
