@@ -4,20 +4,25 @@ the workers run, leave no process behind (forkserver, resource tracker, workers,
 Each test starts the CLI in a subprocess on a corpus of 24 files (24 shards, so `--workers 2` runs
 two workers), waits until the workers exist, signals a process and checks the whole process tree.
 Output goes to files, not pipes: a leftover process holding a pipe would block the test.
+The last tests check ``worker_pool`` itself: an exception stops running tasks, and the forkserver
+outlives the thread that started it.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import psutil
 import pytest
 
 import tokforge
+from tokforge.processes import worker_pool
 
 from conftest import CORPORA
 
@@ -192,3 +197,49 @@ def test_dask_local_cluster_killed_leaves_no_process(big_corpus, tmp_path, start
     run.popen.send_signal(signal.SIGKILL)
     assert run.finish() == -signal.SIGKILL
     assert run.left_behind() == []
+
+
+def _sleep_after_writing_pid(marker: str) -> None:
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(60)   # a pool that waited for it would take a minute, then fail
+
+
+def test_leaving_a_pool_by_an_exception_stops_its_running_tasks(tmp_path):
+    marker = tmp_path / "started"
+    with pytest.raises(ValueError, match="stop here"):
+        with worker_pool(2) as pool:
+            sleeping = pool.submit(_sleep_after_writing_pid, str(marker))
+            while not marker.exists():
+                time.sleep(0.05)
+            raise ValueError("stop here")
+    assert isinstance(sleeping.exception(), BrokenProcessPool)   # stopped, not waited for
+    assert not psutil.pid_exists(int(marker.read_text()))
+
+
+THREAD_THEN_MAIN = """
+import os, threading, time
+from tokforge.processes import worker_pool
+
+def first(found):
+    with worker_pool(1) as pool:
+        found.append(pool.submit(os.getppid).result())
+
+if __name__ == "__main__":
+    found = []
+    thread = threading.Thread(target=first, args=(found,))
+    thread.start()
+    thread.join()      # the forkserver gets its parent-death signal now: this thread started it
+    time.sleep(1)
+    with worker_pool(1) as pool:
+        found.append(pool.submit(os.getppid).result())
+    print(*found)
+"""
+
+
+def test_the_forkserver_outlives_the_thread_that_started_it(tmp_path):
+    script = tmp_path / "thread_then_main.py"
+    script.write_text(THREAD_THEN_MAIN)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=STARTUP_SECONDS)
+    assert run.returncode == 0, run.stderr
+    first, second = run.stdout.split()
+    assert first == second    # one forkserver served both pools
