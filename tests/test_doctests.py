@@ -11,7 +11,8 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
            "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
-           "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.casing"]
+           "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.casing", "tokforge.kernels.numba_cache",
+           "tokforge.processes"]
 
 
 @pytest.mark.parametrize("name", MODULES)

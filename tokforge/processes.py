@@ -18,7 +18,7 @@ Leaving ``worker_pool`` by an exception (an error, Ctrl-C, ``stop_on_signals``) 
 first, so running tasks stop at once instead of finishing. A worker that dies under the pool (killed,
 out of memory) is a one-line ``WorkerError``.
 
-    >>> with worker_pool(2) as pool:                       # doctest: +SKIP
+    >>> with worker_pool(2) as pool:
     ...     pool.submit(pow, 2, 10).result()
     1024
 """
