@@ -5,8 +5,8 @@ Counting (``tokforge.counting``) and shard writing (``tokforge.stochastic``) run
 ``tokforge._preload``). The chain main process -> forkserver -> workers ends whenever the main process
 ends, however it ends (SIGKILL included):
 
-- each worker watches a pipe that only the main process writes to: when the main process dies, the
-  kernel closes the pipe, the worker reads end-of-file and exits at once (on every platform; also
+- each worker watches a pipe whose writing end only the main process holds: when the main process
+  dies, the kernel closes it, the worker reads end-of-file and exits at once (on any system; also
   when the main process was gone before the worker started);
 - on Linux each worker also gets the parent-death signal SIGKILL (``prctl(PR_SET_PDEATHSIG)``): it
   dies with the forkserver; the forkserver gets one from the main process and ends when the main
