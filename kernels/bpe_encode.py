@@ -23,6 +23,7 @@ The merge table is an open-addressing hash of pair keys ``(left << 32) | right``
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import fnv1a, probe_int64, slot_of
 from .spans import longest_span
 from .rng import uniform
@@ -30,7 +31,7 @@ from .rng import uniform
 NO_RANK = np.int64(1 << 62)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def build_merge_table(keys, results):
     """Hash table of merges: ``keys[r]`` is merge rank r's pair key, ``results[r]`` its token.
     Returns (slot keys, slot ranks, slot results); the first rank of a repeated pair wins."""
@@ -49,7 +50,7 @@ def build_merge_table(keys, results):
     return slot_keys, slot_ranks, slot_results
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _rank(slot_keys, slot_ranks, a, b):
     i = probe_int64(slot_keys, (a << 32) | b)
     if slot_keys[i] == -1:
@@ -57,7 +58,7 @@ def _rank(slot_keys, slot_ranks, a, b):
     return slot_ranks[i], i
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _heap_push(hkey, hnew, size, key, new):
     """Push (key, new) on the min-heap ``hkey``/``hnew`` of ``size`` entries; returns the new size."""
     i = size
@@ -73,7 +74,7 @@ def _heap_push(hkey, hnew, size, key, new):
     return size + 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _heap_pop(hkey, hnew, size):
     """Remove the smallest entry (the caller read it at index 0); returns the new size."""
     size -= 1
@@ -96,7 +97,7 @@ def _heap_pop(hkey, hnew, size):
     return size
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, left, right, pos):
     r, slot = _rank(slot_keys, slot_ranks, left, right)
     if r == NO_RANK:
@@ -104,7 +105,7 @@ def _push_pair(hkey, hnew, size, slot_keys, slot_ranks, slot_results, left, righ
     return _heap_push(hkey, hnew, size, (r << 32) | pos, slot_results[slot])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, work, ids, out, dropout):
     """BPE-encode ``buf[start:start+n]`` into ``ids[out:]``; returns the new end of ``ids``.
     ``work`` is (sym, nxt, prv, hkey, hnew, skey, snew, state) scratch arrays for words up to their size.
@@ -160,7 +161,7 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _scratch(longest):
     hkey = np.empty(4 * longest + 4, np.int64)  # each merge pushes at most 2 entries
     return (np.empty(longest, np.int64), np.empty(longest, np.int64), np.empty(longest, np.int64),
@@ -169,7 +170,7 @@ def _scratch(longest):
             np.zeros(1, np.uint64))                                          # the dropout's random stream
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
     """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word)."""
     n_words = len(bounds) - 1
@@ -185,7 +186,7 @@ def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
 
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, dropout, word_seeds):
     """``encode_words`` with BPE-dropout ``dropout``; word j draws from the stream ``word_seeds[j]``
     (``tokforge.kernels.rng``), so its result depends on nothing else. Dropout 1 keeps the bytes:
@@ -209,7 +210,7 @@ def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_resu
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable):
     """``encode_words`` for long words made of recurring parts (SuperBPE's stage-2 words): each
     word is cut wherever its two bytes ``a b`` never stand side by side inside a token
@@ -298,7 +299,7 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     return ids[:out], id_bounds
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grown(a, n):
     out = np.empty(max(n, 2 * len(a)), a.dtype)
     out[: len(a)] = a

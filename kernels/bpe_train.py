@@ -30,6 +30,7 @@ caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import probe_int64, slot_of
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
@@ -46,12 +47,12 @@ WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 W_START, W_LEN, W_COUNT, W_STAMP = 0, 1, 2, 3
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _above(hcount, hkey, i, j):
     return hcount[i] > hcount[j] or (hcount[i] == hcount[j] and hkey[i] < hkey[j])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def heap_push(hcount, hkey, size, count, key):
     """Push (count, key) on a max-heap (ties: smaller key first); returns the new size."""
     i = size
@@ -67,7 +68,7 @@ def heap_push(hcount, hkey, size, count, key):
     return size + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def heap_pop(hcount, hkey, size):
     """Pop the top entry; returns (count, key, new size)."""
     count = hcount[0]
@@ -91,21 +92,21 @@ def heap_pop(hcount, hkey, size):
     return count, key, size
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grown(a, n):
     out = np.empty(max(n, 2 * len(a)), a.dtype)
     out[: len(a)] = a
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grown_rows(a):
     out = np.empty((2 * len(a), a.shape[1]), a.dtype)
     out[: len(a)] = a
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _rehash_pairs(pkey, pcount, phead):
     cap = 2 * len(pkey)
     nkey = np.full(cap, -1, np.int64)
@@ -120,7 +121,7 @@ def _rehash_pairs(pkey, pcount, phead):
     return nkey, ncount, nhead
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _local_slot(ltab, key, stamp):
     """Slot of ``key`` in the per-merge table (rows of another stamp are empty); (slot, found)."""
     mask = len(ltab) - 1
@@ -133,7 +134,7 @@ def _local_slot(ltab, key, stamp):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _record_change(ltab, lkeys, nodes, scal, key, delta, w):
     """Add ``delta`` to pair ``key`` in the per-merge table; on a gain, chain word ``w`` to it."""
     stamp = scal[STAMP]
@@ -159,7 +160,7 @@ def _record_change(ltab, lkeys, nodes, scal, key, delta, w):
         scal[N_NODES] = node + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grow_local(ltab, lkeys, scal):
     """Double the per-merge table, keeping this merge's rows."""
     stamp = scal[STAMP]
@@ -171,7 +172,7 @@ def _grow_local(ltab, lkeys, scal):
     return bigger, _grown(lkeys, len(bigger))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _write_bytes(tleft, tright, tbyte, token, out, pos):
     """Write the bytes of ``token`` into ``out`` from ``pos``; returns the end position."""
     stack = [token]
@@ -186,7 +187,7 @@ def _write_bytes(tleft, tright, tbyte, token, out, pos):
     return pos
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n):
     """Return (slot, id of the token with the bytes of a+b, or -1) in the duplicate table."""
     mask = len(dslots) - 1
@@ -208,7 +209,7 @@ def _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _byte_words(b):
     """Word summary of a one-byte token: 0 for ASCII whitespace, else one word touching both ends."""
     if b == 0x20 or (0x09 <= b and b <= 0x0D):
@@ -216,7 +217,7 @@ def _byte_words(b):
     return np.int64(WORD_ONE | STARTS_WORD | ENDS_WORD)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _joined_words(twords, a, b):
     """Word summary of the token ``a + b`` (a word running across the seam counts once)."""
     n = (twords[a] >> WORD_SHIFT) + (twords[b] >> WORD_SHIFT)
@@ -252,7 +253,7 @@ def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, threads=1
     return _init_from_parts(syms, wstart, wlen, wcount, np.asarray(base_bytes, np.int64), inherited, first, second)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def count_pairs(syms, wstart, wlen, wcount, w0, w1):
     """The pairs of words ``w0 .. w1-1`` summed in a per-merge table (stamp 1) with their word
     chains: (ltab, lkeys, nodes, scal) where ``scal`` holds LOCAL_USED and N_NODES."""
@@ -274,7 +275,7 @@ def count_pairs(syms, wstart, wlen, wcount, w0, w1):
     return ltab, lkeys, nodes, scal
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, second):
     n_base = len(base_bytes)
     n_words = len(wstart)
@@ -351,7 +352,7 @@ def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, s
     return state[:18] + (ltab, lkeys)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _apply_changes(state):
     """Add the per-merge table's sums to the global pair table, hand over the new word chains,
     and queue every pair that gained occurrences."""
@@ -382,19 +383,19 @@ def _apply_changes(state):
             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def merges(state):
     """The merges learned so far as an int64 array of rows [left, right, new id]."""
     return state[1][: state[0][N_MERGES]]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def n_tokens(state):
     """How many tokens (base + learned) there are so far."""
     return state[0][N_TOKENS]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _merge_in_words(state, a, b, new, head):
     """Rewrite every word on the chain from node ``head`` (a pair's word list), replacing
     ``a b`` by ``new`` left to right, and record the pair changes as HF's Word::merge does."""
@@ -439,7 +440,7 @@ def _merge_in_words(state, a, b, new, head):
             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _token_for(state, a, b):
     """The id of the token with the bytes of ``a`` + ``b``: an existing one, or a new one."""
     (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
@@ -490,7 +491,7 @@ def _token_for(state, a, b):
     return state, new
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
     no pair is left, or the best count is below ``min_frequency``.

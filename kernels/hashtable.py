@@ -13,13 +13,15 @@ use linear probing. Example::
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
+
 FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 FNV_OFFSET = np.uint64(14695981039346656037)
 FNV_PRIME = np.uint64(1099511628211)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def mix64(key):
     """Scramble a 64-bit key so every output bit depends on every input bit (MurmurHash3's fmix64).
 
@@ -32,13 +34,13 @@ def mix64(key):
     return h ^ (h >> np.uint64(33))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def slot_of(key, mask):
     """The home slot of ``key`` in a table of ``mask + 1`` slots."""
     return np.int64(mix64(key) & np.uint64(mask))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def fnv1a(buf, start, end):
     """FNV-1a hash of ``buf[start:end]`` (uint8 array) as uint64.
 
@@ -51,7 +53,7 @@ def fnv1a(buf, start, end):
     return h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def probe_int64(slots, key):
     """Index of ``key`` in ``slots``, or of the empty slot where it would be inserted."""
     mask = len(slots) - 1

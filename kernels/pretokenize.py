@@ -57,6 +57,8 @@ read-only ``buf`` are two compilations, so the wrappers below pass a read-only o
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
+
 # Class flags of the table (tokforge.unicode_classes builds the table with these; they live here
 # so that a cached kernel can never be compiled against other values).
 LETTER = 1 << 0        # \p{L}
@@ -106,7 +108,7 @@ _GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD = 0, 1, 2, 3, 4
 
 # ---- characters -----------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _decode_multi(buf, i, e):
     """(code point, offset after it) of the non-ASCII UTF-8 character at ``buf[i]``, ``i < e``."""
     b0 = np.int64(buf[i])
@@ -127,7 +129,7 @@ def _decode_multi(buf, i, e):
     return np.int64(0xFFFD), i + 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _decode(buf, i, e):
     """(code point, offset after it) of the UTF-8 character at ``buf[i]``, ``i < e``."""
     b0 = buf[i]
@@ -136,7 +138,7 @@ def _decode(buf, i, e):
     return _decode_multi(buf, i, e)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _flags(buf, i, e, table):
     """(class flags, offset after it) of the UTF-8 character at ``buf[i]``, ``i < e``."""
     b0 = buf[i]
@@ -146,7 +148,7 @@ def _flags(buf, i, e, table):
     return table[cp], j
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _run(buf, i, e, table, flags):
     """End of the run of characters having one of ``flags``, from ``i``."""
     while i < e:
@@ -157,7 +159,7 @@ def _run(buf, i, e, table, flags):
     return i
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _run_none(buf, i, e, table, flags):
     """End of the run of characters having none of ``flags``, from ``i``."""
     while i < e:
@@ -168,7 +170,7 @@ def _run_none(buf, i, e, table, flags):
     return i
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _run_cps(buf, i, e, a, b, c):
     """End of the run of the characters ``a``, ``b``, ``c`` (ASCII) from ``i``."""
     while i < e:
@@ -186,7 +188,7 @@ def _run_cps(buf, i, e, a, b, c):
 _HOT = {"cache": True, "_nrt": False}
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _numbers_1_3(buf, j, e, table):
     r"""End of ``\p{N}{1,3}`` whose first character ends at ``j``."""
     for _ in range(2):
@@ -376,7 +378,7 @@ def _match_whitespace(buf, i, e, table):
     return _spaces(buf, i, e, table, False)        # \s+(?!\S)|\s+
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _sentence_end(cp):
     """Is ``cp`` one of the superword preset's sentence punctuation ``. ! ? ; :`` (and CJK full-width)."""
     return (cp == 0x2E or cp == 0x21 or cp == 0x3F or cp == 0x3B or cp == 0x3A or cp == 0x3002
@@ -488,7 +490,7 @@ def _scan_docs(buf, doc_bounds, table, preset, digits, d, i, out, n):
     return d, i, n
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def scan(buf, doc_bounds, table, preset, digits):
     """Piece boundaries of every document for a preset id and a digit policy id (see the module).
 

@@ -17,6 +17,7 @@ random state, on threads or on the order in which examples are processed: an exa
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import mix64
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -27,13 +28,13 @@ BPE_DROPOUT = 2
 UNIGRAM_SAMPLING = 3
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def derive(a, b):
     """A new seed from a seed and a value: a bijection in ``b`` for a fixed ``a``."""
     return mix64(np.uint64(mix64(np.uint64(a) + GOLDEN)) ^ np.uint64(b))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def example_seeds(seed, epoch, example_ids, purpose):
     """The stream seed of each example: ``derive`` over (purpose, seed, epoch, example id)."""
     out = np.empty(len(example_ids), np.uint64)
@@ -43,7 +44,7 @@ def example_seeds(seed, epoch, example_ids, purpose):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def sub_seeds(seeds, counts):
     """``counts[d]`` seeds per seed ``seeds[d]``, flattened: stream k of example d is ``derive(seeds[d], k)``."""
     out = np.empty(counts.sum(), np.uint64)
@@ -55,20 +56,20 @@ def sub_seeds(seeds, counts):
     return out
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def next_u64(state):
     """The next number of the stream whose counter is ``state[0]`` (a 1-element uint64 array)."""
     state[0] = np.uint64(state[0] + GOLDEN)
     return mix64(state[0])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def uniform(state):
     """A float in [0, 1) with 53 random bits."""
     return np.float64(next_u64(state) >> np.uint64(11)) * UNIT
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def below(state, m):
     """An integer in [0, m), m >= 1 (bias below m / 2**53)."""
     k = np.int64(uniform(state) * m)

@@ -14,12 +14,13 @@ the same documents. Equal documents get equal numbers. Example::
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import fnv1a, mix64
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def uniform_of_documents(data, bounds, seed):
     """``u[i]`` in [0, 1) for document ``data[bounds[i]:bounds[i+1]]``: the top 53 bits of
     mix64(fnv1a(document) + (seed + 1) * golden ratio)."""

@@ -8,8 +8,10 @@
 """
 import numba as nb
 
+from .numba_cache import CACHE
 
-@nb.njit(cache=True)
+
+@nb.njit(cache=CACHE)
 def longest_span(bounds):
     """The length of the longest item (at least 1, so it can size scratch arrays)."""
     longest = 1
@@ -18,7 +20,7 @@ def longest_span(bounds):
     return longest
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def utf8_length(lead):
     """Bytes of the UTF-8 character that starts with byte ``lead``."""
     if lead < 0x80:

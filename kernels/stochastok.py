@@ -28,11 +28,12 @@ longest token)) per example, never quadratic. Example (``a``=0, ``b``=1, ``ab``=
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import fnv1a, mix64
 from .rng import below
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _find(arena, offsets, slots, mask, start, end, h):
     """Id of the token whose bytes are ``arena[start:end]`` (hash ``h``), or -1."""
     i = np.int64(mix64(h) & np.uint64(mask))
@@ -53,7 +54,7 @@ def _find(arena, offsets, slots, mask, start, end, h):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _token_table(arena, offsets, usable):
     """Open-addressing table of the usable tokens by their bytes (the lowest id of equal tokens)."""
     n = len(offsets) - 1
@@ -75,7 +76,7 @@ def _token_table(arena, offsets, usable):
     return slots
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def build_split_table(arena, offsets, usable):
     """Every two-piece split of every usable token: (offsets, left ids, right ids), CSR by token.
 
@@ -112,14 +113,14 @@ def build_split_table(arena, offsets, usable):
     return split_offsets, left[:m].copy(), right[:m].copy()
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grown(a, cap):
     out = np.empty(cap, a.dtype)
     out[:len(a)] = a
     return out
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _fenwick_add(tree, i, delta):
     i += 1
     while i < len(tree):
@@ -127,7 +128,7 @@ def _fenwick_add(tree, i, delta):
         i += i & (-i)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _fenwick_find(tree, k, top):
     """For counts summed by ``tree`` (1-based, ``top``: the largest power of two < len(tree)):
     (the 0-based index i whose range of ranks holds rank k, k minus the counts before i)."""
@@ -142,7 +143,7 @@ def _fenwick_find(tree, k, top):
     return pos, k
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def expand(ids, bounds, split_offsets, split_left, split_right, p, seeds):
     """StochasTok on each example ``ids[bounds[d]:bounds[d+1]]`` with random stream ``seeds[d]``;
     returns (ids, bounds) of the expanded examples.

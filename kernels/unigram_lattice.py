@@ -30,13 +30,14 @@ piece's length is kept: these three are "the trie" the other kernels take. Examp
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import mix64
 from .spans import longest_span, utf8_length
 
 NEG_INF = -np.inf
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _find(slots, key):
     """Row of ``key`` in ``slots`` or of the empty row where it would go (linear probing)."""
     mask = len(slots) - 1
@@ -48,7 +49,7 @@ def _find(slots, key):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _rehashed(slots, cap):
     out = np.full((cap, 2), -1, np.int64)
     for i in range(len(slots)):
@@ -59,7 +60,7 @@ def _rehashed(slots, cap):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def build_trie(arena, offsets, piece_ids):
     """Trie of the pieces ``arena[offsets[p]:offsets[p+1]]``: (slots, near, longest).
 
@@ -107,7 +108,7 @@ def build_trie(arena, offsets, piece_ids):
     return slots, near, np.int64(longest)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m, unk):
     """Write the edges of the lattice of ``buf[start:end]`` (positions relative to ``start``),
     ordered by start then length, from index ``m`` on; return the index after the last.
@@ -149,7 +150,7 @@ def _edges(buf, start, end, slots, near, e_start, e_end, e_id, m, unk):
     return m
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def lattice_edges(buf, bounds, slots, near, longest_piece, positions):
     """The lattices of the words ``buf[bounds[j]:bounds[j+1]]``: (e_start, e_end, e_id,
     e_offsets); word j's edges are ``e_offsets[j]:e_offsets[j+1]``, ordered by start then
@@ -177,14 +178,14 @@ def lattice_edges(buf, bounds, slots, near, longest_piece, positions):
     return e_start[:m].copy(), e_end[:m].copy(), e_id[:m].copy(), e_offsets
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _grown(a, cap, m):
     out = np.empty(cap, a.dtype)
     out[:m] = a[:m]
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def filter_edges(e_start, e_end, e_id, e_offsets, new_id):
     """Drop (in place) the edges of pieces with ``new_id[p] < 0`` and renumber the others;
     return the number of edges left (the arrays' valid prefix; ``e_offsets`` is updated)."""
@@ -204,7 +205,7 @@ def filter_edges(e_start, e_end, e_id, e_offsets, new_id):
     return m
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _lse_add(m, acc, e, x):
     """Add exp(x) to the running log-sum-exp of position e kept as max ``m[e]`` and ``acc[e]`` =
     sum of exp(. - m[e]): one exp per term, one log when the position is read."""
@@ -215,7 +216,7 @@ def _lse_add(m, acc, e, x):
         acc[e] += np.exp(x - m[e])
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def forward_backward(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     """Expected piece counts over the words of lengths ``bounds[j+1] - bounds[j]`` with the
     lattices ``e_*`` (from ``lattice_edges``), word j weighted by ``counts[j]``, under the unigram
@@ -280,7 +281,7 @@ def forward_backward(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     return expected, total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _viterbi_dp(n, e_start, e_end, e_id, lo, hi, scores, skip_piece, best, back_start, back_id):
     """Viterbi over the edges ``lo:hi`` of a word of ``n`` bytes, leaving out the edge covering
     the whole word with piece ``skip_piece`` (-1: none); False when no path exists."""
@@ -303,7 +304,7 @@ def _viterbi_dp(n, e_start, e_end, e_id, lo, hi, scores, skip_piece, best, back_
     return n == 0 or back_start[n] >= 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _viterbi_word(buf, start, end, slots, near, scores, unk, skip_piece,
                   e_start, e_end, e_id, best, back_start, back_id, out, out_pos):
     """Viterbi path of ``buf[start:end]`` written to ``out[out_pos:]``; returns (number of pieces,
@@ -327,7 +328,7 @@ def _viterbi_word(buf, start, end, slots, near, scores, unk, skip_piece,
     return count, best[n]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def edge_buffers(longest, longest_piece):
     """(start, end, piece id) scratch arrays for the lattice of one word of up to ``longest`` bytes,
     whose edges are at most ``longest_piece`` bytes long."""
@@ -335,7 +336,7 @@ def edge_buffers(longest, longest_piece):
     return np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _viterbi_buffers(bounds, longest_piece):
     """Scratch for Viterbi over the words ``bounds``: ids (at most one per byte), id bounds, edges,
     best score, back pointers."""
@@ -348,7 +349,7 @@ def _viterbi_buffers(bounds, longest_piece):
             np.empty(longest + 1, np.int64))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def viterbi_words(buf, bounds, slots, near, longest_piece, scores, unk):
     """Best segmentation of each word ``buf[bounds[j]:bounds[j+1]]``: (piece ids, id bounds per
     word). A word without any segmentation gets no ids and id bound -1 (the caller reports it).
@@ -368,7 +369,7 @@ def viterbi_words(buf, bounds, slots, near, longest_piece, scores, unk):
     return ids[:out], id_bounds
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def expand_unknown(ids, id_bounds, buf, starts, lengths, unk, byte_base):
     """Byte fallback: segment j (``ids[id_bounds[j]:id_bounds[j+1]]``, the pieces of the text from
     ``buf[starts[j]]`` on, piece p ``lengths[p]`` bytes long) with each ``unk`` id replaced by the
@@ -400,7 +401,7 @@ def expand_unknown(ids, id_bounds, buf, starts, lengths, unk, byte_base):
     return out, out_bounds
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def viterbi_counts(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     """How often each piece is on the Viterbi path of the words (lattices from
     ``lattice_edges``), weighted by ``counts``: (piece counts, sum of ``counts[j] *`` path score)."""
@@ -424,7 +425,7 @@ def viterbi_counts(bounds, counts, e_start, e_end, e_id, e_offsets, scores):
     return freq, loglik
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def alternatives(arena, offsets, first_id, slots, near, longest_piece, scores):
     """For each piece ``arena[offsets[p]:offsets[p+1]]``, which has id ``first_id + p`` in the trie:
     the best segmentation of its bytes that does not use that piece itself.
@@ -457,7 +458,7 @@ def alternatives(arena, offsets, first_id, slots, near, longest_piece, scores):
     return alt_ids[:out], alt_bounds, alt_score
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def removal_loss(freq, alt_ids, alt_bounds, total_words):
     """sentencepiece's approximate loss of the corpus log-likelihood when piece p is removed and
     its Viterbi occurrences ``freq[p]`` are replaced by its alternative pieces:
@@ -493,7 +494,7 @@ def removal_loss(freq, alt_ids, alt_bounds, total_words):
     return loss
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def nbest_word(buf, slots, near, longest_piece, scores, unk, n_best):
     """The ``n_best`` best segmentations of ``buf`` (uint8), best first: (piece ids, bounds per
     path, path scores). Equal scores are ordered as Viterbi breaks ties (the path whose last

@@ -34,12 +34,13 @@ P(ab) = .6 / (.6 + .2 * .2) = .9375 at alpha 1, .6**2 / (.6**2 + .2**4) = .9956 
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .rng import uniform
 from .spans import longest_span
 from .unigram_lattice import NEG_INF, _edges, _viterbi_word, edge_buffers, nbest_word
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _pick(weights, k, u):
     """The first index i < k whose cumulative weight exceeds ``u`` (weights sum to ~1); rounding
     left over goes to the last index with a positive weight."""
@@ -54,7 +55,7 @@ def _pick(weights, k, u):
     return last
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _ffbs_word(buf, start, end, slots, near, scores, unk, alpha, state,
                e_start, e_end, e_id, in_count, in_offsets, in_edges, fwd, weights, out, out_pos):
     """One word by forward-filtering backward-sampling; returns the number of pieces written to
@@ -117,7 +118,7 @@ def _ffbs_word(buf, start, end, slots, near, scores, unk, alpha, state,
     return count
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _nbest_sample_word(buf, start, end, slots, near, longest_piece, scores, unk, alpha, nbest, state, out,
                        out_pos):
     """One word: a path among its ``nbest`` best, drawn ∝ exp(alpha * path score); returns the
@@ -143,7 +144,7 @@ def _nbest_sample_word(buf, start, end, slots, near, longest_piece, scores, unk,
     return count
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def sample_words(buf, bounds, slots, near, longest_piece, scores, unk, alpha, nbest, piece_seeds):
     """A sampled segmentation of each word ``buf[bounds[j]:bounds[j+1]]`` (see the module): (piece
     ids, id bounds per word). A word without any segmentation gets no ids and id bound -1 (the

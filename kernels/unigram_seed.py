@@ -25,15 +25,16 @@ Example: the words ``abc`` (x3) and ``abd`` (x1) give the candidates ``ab`` (4),
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .spans import utf8_length
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _is_start(byte):
     return (byte & 0xC0) != 0x80
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _suffixes(arena, offsets):
     """Character-aligned suffix starts, the end of their word, and their word."""
     n = 0
@@ -54,7 +55,7 @@ def _suffixes(arena, offsets):
     return starts[:j], ends[:j], words[:j]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _compare(arena, starts, ends, keys, a, b, cap):
     """-1, 0, 1 as suffix a sorts before, with, after suffix b (first ``cap`` bytes; end first)."""
     if keys[a] != keys[b]:
@@ -76,7 +77,7 @@ def _compare(arena, starts, ends, keys, a, b, cap):
     return -1 if la < lb else 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _first_bytes(arena, starts, ends, cap):
     """The first 8 bytes of each suffix (at most ``cap``) as a big-endian uint64, zero padded:
     sorting by it orders suffixes correctly except among equal keys."""
@@ -93,7 +94,7 @@ def _first_bytes(arena, starts, ends, cap):
     return keys
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _refine(arena, starts, ends, keys, order, cap):
     """Sort each run of equal keys in ``order`` by the whole suffix (stable merge sort)."""
     n = len(order)
@@ -139,7 +140,7 @@ def _sort_suffixes(arena, starts, ends, cap):
     return order
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _limit(arena, start, end, max_chars, cap):
     """Bytes of the first ``max_chars`` characters of ``arena[start:end]``, at most ``cap``,
     cut back to a character boundary."""
@@ -154,7 +155,7 @@ def _limit(arena, start, end, max_chars, cap):
     return i - start
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _aligned(arena, start, end, length):
     """The longest length <= ``length`` ending on a character boundary of ``arena[start:end]``."""
     while length > 0 and start + length < end and not _is_start(arena[start + length]):
@@ -170,7 +171,7 @@ def substring_candidates(arena, offsets, counts, max_chars, cap, min_frequency=1
     return _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_frequency)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _emit(out, m, pos, length, freq):
     """Append a row to ``out`` (grown by doubling when full); return it (maybe new)."""
     if m == len(out):
@@ -183,7 +184,7 @@ def _emit(out, m, pos, length, freq):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_frequency):
     """The candidates of the suffix tree given the sorted suffixes."""
     n = len(starts)
@@ -232,7 +233,7 @@ def _nodes(arena, counts, starts, ends, words, order, max_chars, cap, min_freque
     return out[:m, 0].copy(), out[:m, 1].copy(), out[:m, 2].copy()
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def char_counts(arena, offsets, counts):
     """Every distinct character of the words: (start of one occurrence, byte length, frequency),
     in order of first occurrence."""

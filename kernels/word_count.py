@@ -24,6 +24,7 @@ the arrays and calls again from there. Example::
 import numba as nb
 import numpy as np
 
+from .numba_cache import CACHE
 from .hashtable import fnv1a, slot_of
 
 MAX_LOAD = 0.5  # the caller grows ``slots`` before more than half of it is used
@@ -37,7 +38,7 @@ def new_slots(capacity: int) -> np.ndarray:
     return slots
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=CACHE, inline="always")
 def _same(arena, offsets, w, buf, start, n):
     if offsets[w + 1] - offsets[w] != n:
         return False
@@ -48,7 +49,7 @@ def _same(arena, offsets, w, buf, start, n):
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
     """Count pieces ``buf[bounds[j]:bounds[j+1]]`` for j >= first; returns (next j, n_words).
 
@@ -86,7 +87,7 @@ def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
     return n_pieces, n_words
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def rehash_words(old, slots):
     """Move every used slot of ``old`` into the empty, larger table ``slots``."""
     mask = len(slots) - 1
@@ -98,7 +99,7 @@ def rehash_words(old, slots):
             slots[i, :] = old[s, :]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=CACHE)
 def counts_by_word(slots, n_words):
     """The count of each word id 0..n_words-1."""
     counts = np.zeros(n_words, np.int64)
@@ -108,7 +109,7 @@ def counts_by_word(slots, n_words):
     return counts
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=CACHE, nogil=True)
 def merge_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena, n_words):
     """Add the counted words ``src_arena[src_offsets[j]:src_offsets[j+1]]`` (``src_counts[j]``
     times each), j >= first, to the table; returns (next j, n_words) like ``intern_words``.

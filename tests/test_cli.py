@@ -1,5 +1,9 @@
 """The command line, driven through click's CliRunner."""
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -150,3 +154,30 @@ def test_info_of_a_model_with_an_edited_training_report(runner, trained_dir, tmp
     (tmp_path / "tokforge.json").write_text(json.dumps(doc), encoding="utf-8")
     result = runner.invoke(main, ["info", str(tmp_path)])
     assert result.exit_code == 0 and "the report in the model file is incomplete" in result.output
+
+
+CLI = [sys.executable, "-c", "from tokforge.cli import main; main(prog_name='tokforge')"]
+
+
+def test_train_ignores_a_fifo_in_the_corpus_folder(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPORA / "tr", corpus)
+    os.mkfifo(corpus / "incoming.txt")   # opened to read, it would block until a writer comes
+    run = subprocess.run(CLI + ["train", str(corpus), "--vocab-size", "400", "-o", str(tmp_path / "out"), "-q"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"ignored    1 files (unknown extension, or not a regular file): {corpus / 'incoming.txt'}" in run.stdout
+    native = json.loads((tmp_path / "out" / "tokforge.json").read_text(encoding="utf-8"))
+    assert native["training"]["corpus"]["ignored_files"] == [str(corpus / "incoming.txt")]
+
+
+def test_train_on_a_fifo_named_explicitly_is_a_clear_error(tmp_path):
+    fifo = tmp_path / "incoming.txt"
+    os.mkfifo(fifo)
+    run = subprocess.run(CLI + ["train", str(fifo), "-o", str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (f"Error: {fifo} is a FIFO (named pipe), not a regular file: tokforge measures, "
+                                  "seeks in and re-reads corpus files, which it cannot do here, so it does not open "
+                                  "it. Save the text to a file and pass that file.")
+    assert not (tmp_path / "out").exists()

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -153,6 +156,56 @@ def test_folder_reports_ignored_files_but_not_hidden_ones(tmp_path):
 def test_explicit_file_with_unknown_extension_is_read_as_text(tmp_path):
     make_tree(tmp_path)
     assert read(tmp_path / "b" / "notes.md") == ["not read\n"]
+
+
+@contextmanager
+def fails_after(seconds: int):
+    """Raise TimeoutError in the block after ``seconds`` (a blocked open() of a FIFO included)."""
+    def _raise(*_):
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_fifos_devices_and_sockets_in_a_folder_are_ignored_never_opened(tmp_path):
+    import socket
+
+    (tmp_path / "a.txt").write_text("read\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")          # opening it to read would block until a writer comes
+    (tmp_path / "tty.txt").symlink_to("/dev/zero")   # a device: endless
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "sock.jsonl"))
+    try:
+        corpus = Corpus(tmp_path)
+        with fails_after(10):
+            assert list(corpus) == ["read\n"]
+        assert corpus.stats.ignored_files == [str(tmp_path / n) for n in ("pipe.txt", "sock.jsonl", "tty.txt")]
+        assert [str(p) for p in Corpus(str(tmp_path / "*.txt")).files] == [str(tmp_path / "a.txt")]
+    finally:
+        server.close()
+
+
+def test_a_folder_of_fifos_only_holds_no_corpus_files(tmp_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    with pytest.raises(CorpusError, match=r"no corpus files in folder .*not regular files, e\.g\. .*pipe\.txt"):
+        Corpus(tmp_path)
+
+
+@pytest.mark.parametrize("name, kind", [("pipe.txt", "a FIFO"), ("zero", "a character device")])
+def test_a_fifo_or_device_named_explicitly_is_an_error(tmp_path, name, kind):
+    path = tmp_path / name
+    if name == "zero":
+        path = Path("/dev/zero")
+    else:
+        os.mkfifo(path)
+    with pytest.raises(CorpusError, match=rf"^{path} is {kind}.*not a regular file.*Save the text to a file"):
+        Corpus(path)
 
 
 def test_glob_patterns(tmp_path):

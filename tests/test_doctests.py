@@ -12,7 +12,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
            "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.casing", "tokforge.pretokenizers",
-           "tokforge.tokenizer", "tokforge.model_format"]
+           "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -14,12 +14,12 @@ __version__ = "0.1.0"
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
-                             OutputError, TokforgeError)
+                             OutputError, TokforgeError, WorkerError)
 from tokforge.tokenizer import Tokenizer
 from tokforge.training import feed, train
 
 __all__ = [
     "__version__", "train", "feed", "Tokenizer", "TrainConfig", "Corpus",
     "TokforgeError", "CorpusError", "ConfigError", "ModelFormatError", "ExportError", "InputError",
-    "OutputError",
+    "OutputError", "WorkerError",
 ]

@@ -1,6 +1,10 @@
-"""Imported once by the forkserver that starts counting workers (``tokforge.counting``): it loads
-tokforge and its compiled kernels before forking, so each worker starts warm instead of loading
-them again (about 2 s per worker)."""
-from tokforge.counting import warm_up
+"""Imported once by the forkserver that starts tokforge's worker processes (``tokforge.processes``):
+it makes the forkserver end with the main process, then loads tokforge and its compiled kernels
+before forking, so each worker starts warm instead of loading them again (about 2 s per worker)."""
+from tokforge.processes import follow_main_process
+
+follow_main_process()
+
+from tokforge.counting import warm_up  # noqa: E402  (after: warming up takes seconds)
 
 warm_up()

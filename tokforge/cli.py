@@ -16,18 +16,24 @@ from tokforge.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACKS
 from tokforge.numbers import NUMBER_MODES
 from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
+from tokforge.processes import Stopped, stop_on_signals
 
 DEFAULTS = TrainConfig()
 
 
 class _Group(click.Group):
-    """Shows tokforge's own errors as one clear line (no traceback) and exits with status 1."""
+    """Shows tokforge's own errors as one clear line (no traceback) and exits with status 1; on
+    SIGTERM or SIGINT stops its worker processes and exits with 128 + the signal number."""
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():
+                return super().invoke(ctx)
         except TokforgeError as e:
             raise click.ClickException(str(e)) from None
+        except Stopped as e:
+            click.echo(f"Error: stopped by {e.name} before finishing", err=True)
+            ctx.exit(128 + e.signum)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -302,7 +308,7 @@ def _summary(report: dict) -> str:
                      f"first at {c['first_invalid_utf8']}")
     if c["ignored_files"]:
         shown = ", ".join(c["ignored_files"][:5]) + (" ..." if len(c["ignored_files"]) > 5 else "")
-        lines.append(f"ignored    {len(c['ignored_files'])} files with unknown extensions: {shown}")
+        lines.append(f"ignored    {len(c['ignored_files'])} files (unknown extension, or not a regular file): {shown}")
     return "\n".join(lines)
 
 

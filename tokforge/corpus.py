@@ -27,6 +27,7 @@ import json
 import operator
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -75,7 +76,7 @@ class CorpusStats:
     first_invalid: str | None = None  # "path:offset" of the first invalid UTF-8 seen (replace/skip)
     malformed_records: int = 0  # JSON Lines records dropped by errors="skip": not JSON, not an object, no text
     first_malformed: str | None = None  # "path line N" of the first of them
-    ignored_files: list[str] = field(default_factory=list)  # files in folders skipped for an unknown extension
+    ignored_files: list[str] = field(default_factory=list)  # folder files skipped: unknown extension, not regular
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,9 @@ class Corpus:
 
     Sources are resolved and validated when the corpus is created; every iteration streams them again from
     the start and resets ``stats``. Folders are walked recursively in sorted order, skipping hidden entries;
-    their files with unknown extensions are listed in ``stats.ignored_files``. A file named explicitly is read
-    as text when its extension is unknown. Do not iterate one Corpus concurrently: iterations share ``stats``.
+    their files with unknown extensions, and FIFOs, devices and sockets (never opened), are listed in
+    ``stats.ignored_files``. A file named explicitly is read as text when its extension is unknown; one that is
+    not a regular file is an error. Do not iterate one Corpus concurrently: iterations share ``stats``.
     """
 
     Block = Block  # what iter_blocks yields
@@ -543,7 +545,7 @@ class Corpus:
             details.append(f"{stats.malformed_records} malformed JSON Lines record(s) dropped by errors='skip', "
                            f"the first at {stats.first_malformed}")
         if stats.ignored_files:
-            details.append(f"{len(stats.ignored_files)} file(s) with unknown extensions ignored")
+            details.append(f"{len(stats.ignored_files)} file(s) ignored (unknown extension, or not a regular file)")
         return (
             f"no text found in {_short_list(self._names)} ({'; '.join(details)}). "
             f"Check that the sources are not empty and that {self.text_field!r} is the right text field "
@@ -679,7 +681,8 @@ def _nonempty(expansion: tuple[list[_Unit], list[str]], what: str) -> tuple[list
     units, ignored = expansion
     if units:
         return units, ignored
-    found = f"ignored {len(ignored)} file(s) with other extensions, e.g. {_short_list(ignored)}" if ignored else (
+    found = (f"ignored {len(ignored)} file(s) with other extensions or that are not regular files, e.g. "
+             f"{_short_list(ignored)}") if ignored else (
         "found no files outside hidden folders"
     )
     raise CorpusError(
@@ -708,15 +711,32 @@ def _detect_format(path: Path) -> tuple[str, str | None] | None:
 
 
 def _folder_file(path: Path) -> _File | None:
-    """A file found in a folder or by a glob, or None when its extension is not a corpus format."""
+    """A file found in a folder or by a glob, or None when its extension is not a corpus format or
+    it is not a regular file (a FIFO, device or socket would block or never end: it is never opened)."""
     detected = _detect_format(path)
-    return _File(path, *detected, path.stat().st_size) if detected is not None else None
+    if detected is None:
+        return None
+    info = path.stat()
+    return _File(path, *detected, info.st_size) if stat.S_ISREG(info.st_mode) else None
 
 
 def _explicit_file(path: Path) -> _File:
     """A file named explicitly: read as (possibly compressed) text when its extension is unknown."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise CorpusError(
+            f"{path} is {_special_file_kind(info.st_mode)}, not a regular file: tokforge measures, seeks in and "
+            "re-reads corpus files, which it cannot do here, so it does not open it. Save the text to a file "
+            "and pass that file."
+        )
     fmt, compression = _detect_format(path) or ("text", _COMPRESSIONS.get(path.suffix.lower()))
-    return _File(path, fmt, compression, path.stat().st_size)
+    return _File(path, fmt, compression, info.st_size)
+
+
+def _special_file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _source_name(source: Any) -> str:

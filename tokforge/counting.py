@@ -23,10 +23,10 @@ results are reproducible too, whatever the workers. The report says how much was
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -39,6 +39,7 @@ from tokforge.errors import ConfigError
 from tokforge.normalizers import Normalizer
 from tokforge.numbers import TriadicSuffixStage, number_stage
 from tokforge.pretokenizers import Pretokenizer
+from tokforge.processes import worker_pool
 from tokforge.specials import SpecialSplitter
 from tokforge.words import Pruning, WordCounter, WordCounts
 
@@ -247,21 +248,23 @@ class _shard_runner:
 
     def __init__(self, engine: str, workers: int, scheduler: Any):
         self.engine, self.workers, self.scheduler = engine, workers, scheduler
-        self._close: list[Callable[[], None]] = []
+        self._stack = ExitStack()   # what to close on leaving, last opened first
 
     def __enter__(self) -> tuple[Callable[..., Any], int]:
+        try:
+            return self._open()
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open(self) -> tuple[Callable[..., Any], int]:
         if self.engine == "dask":
             client = self._dask_client()
             n = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
             return (lambda fn, *args: client.submit(fn, *args, pure=False)), 2 * n
         if self.workers == 1:
             return (lambda fn, *args: _Done(fn(*args))), 1
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tokforge._preload"])
-        pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        self._close.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
+        pool = self._stack.enter_context(worker_pool(self.workers))
         return pool.submit, self.workers + 1
 
     def _dask_client(self):
@@ -274,7 +277,7 @@ class _shard_runner:
         if self.scheduler in (None, "local"):
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
-            self._close.append(cluster.close)
+            self._stack.callback(cluster.close)
             client = Client(cluster)
         else:
             try:
@@ -282,9 +285,8 @@ class _shard_runner:
             except (OSError, TimeoutError) as e:
                 raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}. Check the "
                                   "address (tcp://host:8786), or use --scheduler local") from None
-        self._close.insert(0, client.close)
+        self._stack.callback(client.close)
         return client
 
-    def __exit__(self, *exc: Any) -> None:
-        for close in self._close:
-            close()
+    def __exit__(self, *exc: Any) -> bool:
+        return self._stack.__exit__(*exc)  # a worker pool stops its workers at once on an exception

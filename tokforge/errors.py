@@ -38,3 +38,7 @@ class InputError(TokforgeError):
 class OutputError(TokforgeError):
     """An output cannot be written: no space left, not writable, being written by another tokforge
     process, or a folder holding files tokforge does not write."""
+
+
+class WorkerError(TokforgeError):
+    """A worker process ended while it had work to do (killed by a signal, or out of memory)."""

@@ -41,10 +41,9 @@ Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257)
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import re
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -54,6 +53,7 @@ from tokforge.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
 from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng, stochastok
+from tokforge.processes import worker_pool
 from tokforge.unigram import UnigramModel, check_sampling
 from tokforge.words import lengths_of, offsets_from_lengths
 
@@ -401,11 +401,8 @@ def _encode_corpus(corpus: Any, encoder: StochasticEncoder, sampled: list[int], 
         for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
-        # workers fork from a warm forkserver (as tokforge.counting's): safe whatever threads run here
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tokforge._preload"])
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(encoder,)) as pool:
+        # workers fork from a warm forkserver (as tokforge.counting's) and end with this process
+        with worker_pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
             pending: list[Future] = []
             for texts, first in _batches(corpus, batch_bytes):
                 pending.append(pool.submit(_encode_epochs, texts, first, sampled))

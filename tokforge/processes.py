@@ -1,0 +1,163 @@
+"""Worker processes that never outlive tokforge, and a main process that stops cleanly on a signal.
+
+Counting (``tokforge.counting``) and shard writing (``tokforge.stochastic``) run their tasks in a
+``worker_pool``: a ``ProcessPoolExecutor`` whose workers fork from a warm forkserver (it imports
+``tokforge._preload``). The chain main process -> forkserver -> workers ends whenever the main process
+ends, however it ends (SIGKILL included):
+
+- each worker watches a pipe whose writing end only the main process holds: when the main process
+  dies, the kernel closes it, the worker reads end-of-file and exits at once (on any system; also
+  when the main process was gone before the worker started);
+- on Linux each worker also gets the parent-death signal SIGKILL (``prctl(PR_SET_PDEATHSIG)``): it
+  dies with the forkserver; the forkserver gets one from the main process and ends when the main
+  process is gone (not when only the thread that started it ends, which also sends the signal);
+- the forkserver ends when neither the main process nor a worker is left (multiprocessing's rule),
+  and the resource tracker when no process holds its pipe any more.
+
+Leaving ``worker_pool`` by an exception (an error, Ctrl-C, ``stop_on_signals``) closes that pipe
+first, so running tasks stop at once instead of finishing. A worker that dies under the pool (killed,
+out of memory) is a one-line ``WorkerError``.
+
+    >>> with worker_pool(2) as pool:
+    ...     pool.submit(pow, 2, 10).result()
+    1024
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator
+
+from tqdm import tqdm
+
+from tokforge.errors import WorkerError
+
+PR_SET_PDEATHSIG = 1                 # linux/prctl.h
+FORKSERVER_DEATH_SIGNAL = signal.SIGUSR1 if hasattr(signal, "SIGUSR1") else None
+WORKER_EXIT_CODE = 70                # a worker whose main process is gone (EX_SOFTWARE)
+_forkserver_pid: int | None = None   # set in the forkserver by follow_main_process; workers inherit it
+
+
+class Stopped(BaseException):
+    """The main process was asked to stop (SIGTERM, SIGINT): raised where it is, like KeyboardInterrupt."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
+                initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` processes forked from tokforge's warm forkserver that end with this
+    process; ``initializer(*initargs)`` runs in each worker first. Shut down on leaving: waits for
+    the tasks on success, stops the workers at once on an exception."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tokforge._preload"])
+    main_alive_reader, main_alive = context.Pipe(duplex=False)  # only this process ever holds the writer
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(main_alive_reader, initializer, initargs))
+    try:
+        yield pool
+    except BaseException as e:
+        main_alive.close()                              # the workers exit now, whatever they are doing
+        pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(e, BrokenProcessPool):
+            raise WorkerError("a worker process ended unexpectedly (killed by a signal or out of memory); run "
+                              "again, with fewer --workers or a smaller --memory-budget if memory is short") from None
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        main_alive.close()
+        main_alive_reader.close()
+
+
+def _start_worker(main_alive: Any, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """Runs first in every worker: end with the forkserver and the main process, leave Ctrl-C to
+    the main process, then the pool's own initializer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if FORKSERVER_DEATH_SIGNAL is not None:
+        signal.signal(FORKSERVER_DEATH_SIGNAL, signal.SIG_DFL)  # inherited from the forkserver
+    if set_parent_death_signal(signal.SIGKILL) and _forkserver_pid not in (None, os.getppid()):
+        os._exit(WORKER_EXIT_CODE)          # the forkserver ended before the signal was set
+    threading.Thread(target=_exit_when_closed, args=(main_alive,), name="tokforge-main-alive",
+                     daemon=True).start()
+    # tqdm's default lock is a multiprocessing RLock: a named semaphore that a worker ending abruptly
+    # would leave to the resource tracker (which then warns); workers draw no bars, a thread lock does
+    tqdm.set_lock(threading.RLock())
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_when_closed(main_alive: Any) -> None:
+    """Block until the main process closes its end of the pipe (or dies), then exit this process."""
+    try:
+        while True:
+            main_alive.recv_bytes()
+    except (EOFError, OSError):
+        os._exit(WORKER_EXIT_CODE)
+
+
+def follow_main_process() -> None:
+    """In the forkserver (``tokforge._preload``): end when the main process that started it ends.
+
+    The parent-death signal also comes when only the thread that started the forkserver ends, so
+    the handler checks that the parent is really gone. If the main process died before the signal
+    was set, multiprocessing's own check ends the forkserver: no worker holds its pipe yet."""
+    global _forkserver_pid
+    _forkserver_pid = os.getpid()
+    if FORKSERVER_DEATH_SIGNAL is None:
+        return
+    main_pid = os.getppid()
+
+    def _on_parent_death(signum: int, frame: Any) -> None:
+        if os.getppid() != main_pid:
+            os._exit(WORKER_EXIT_CODE)      # the workers follow: their own parent-death signal
+
+    signal.signal(FORKSERVER_DEATH_SIGNAL, _on_parent_death)
+    if set_parent_death_signal(FORKSERVER_DEATH_SIGNAL) and os.getppid() != main_pid:
+        os._exit(WORKER_EXIT_CODE)
+
+
+def set_parent_death_signal(signum: int) -> bool:
+    """Linux: have the kernel send ``signum`` to this process when its parent ends. False elsewhere
+    (the pipe watch of ``worker_pool`` still ends the workers)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+@contextlib.contextmanager
+def stop_on_signals(signums: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[None]:
+    """Within the block, SIGTERM and SIGINT raise ``Stopped`` in the main thread, so pools and
+    output writers unwind (workers stop, temporary files go) before the process exits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, _raise) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
