@@ -7,14 +7,14 @@ with the presets' flags) for every document, as byte offsets, without building P
 - ``doc_bounds``  int64[D+1]    document ``d`` is ``buf[doc_bounds[d]:doc_bounds[d+1]]``; each one
   is scanned on its own (a lookahead like ``(?!\S)`` sees the end of the document, not the next one)
 - ``table``       uint16[0x110000]  class flags per code point, from
-  ``tokforge.unicode_classes.class_table()`` (the Unicode data of HF's engine, shipped with tokforge)
+  ``tokforge.text.unicode_classes.class_table()`` (the Unicode data of HF's engine, shipped with tokforge)
 - result          int64[P+1]    piece boundaries: ``doc_bounds[0]``, then the end of every piece;
   strictly increasing, every document end is one of them (an empty document adds nothing)
 
 Example::
 
     >>> import numpy as np
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "It's  9876 km\n\nOK"
     >>> buf = np.frombuffer(text.encode(), np.uint8)
     >>> docs = np.array([0, 13, len(buf)])             # "It's  9876 km" and "\n\nOK"
@@ -59,7 +59,7 @@ import numpy as np
 
 from .numba_cache import CACHE
 
-# Class flags of the table (tokforge.unicode_classes builds the table with these; they live here
+# Class flags of the table (tokforge.text.unicode_classes builds the table with these; they live here
 # so that a cached kernel can never be compiled against other values).
 LETTER = 1 << 0        # \p{L}
 NUMBER = 1 << 1        # \p{N}
@@ -80,7 +80,7 @@ FOLD_R = 1 << 14       # (?i:r)
 _LNS = LETTER | NUMBER | SPACE     # a character in none of these is [^\s\p{L}\p{N}]
 
 #: The regex each scanner reproduces (compiled with MULTILINE | FULLCASE, as tokforge does).
-#: ``tokforge.pretokenizers`` uses a scanner only while its preset is still exactly this regex.
+#: ``tokforge.text.pretokenizers`` uses a scanner only while its preset is still exactly this regex.
 REGEXES = {
     "gpt2": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
     "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
@@ -494,7 +494,7 @@ def _scan_docs(buf, doc_bounds, table, preset, digits, d, i, out, n):
 def scan(buf, doc_bounds, table, preset, digits):
     """Piece boundaries of every document for a preset id and a digit policy id (see the module).
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> buf = np.frombuffer(b"x=12345", np.uint8)
     >>> scan(buf, np.array([0, 7]), class_table(), PRESET_IDS["gpt2"], DIGIT_IDS["ltr3"])
     array([0, 1, 2, 5, 7])
@@ -534,7 +534,7 @@ def _read_only(buf):
 def scan_gpt2(buf, doc_bounds, table):
     r"""Piece boundaries of the ``gpt2`` preset (no digit split).
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "I've 12 cats!\n\n"
     >>> b = scan_gpt2(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
     >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]
@@ -546,7 +546,7 @@ def scan_gpt2(buf, doc_bounds, table):
 def scan_cl100k(buf, doc_bounds, table):
     r"""Piece boundaries of the ``cl100k`` preset (no digit split).
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "DON'T stop\n\n  now 1234"
     >>> b = scan_cl100k(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
     >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]
@@ -558,7 +558,7 @@ def scan_cl100k(buf, doc_bounds, table):
 def scan_o200k(buf, doc_bounds, table):
     r"""Piece boundaries of the ``o200k`` preset (no digit split); offsets are in bytes.
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "HTTPServer's camelCase élan"
     >>> data = text.encode()
     >>> b = scan_o200k(np.frombuffer(data, np.uint8), np.array([0, len(data)]), class_table())
@@ -571,7 +571,7 @@ def scan_o200k(buf, doc_bounds, table):
 def scan_whitespace(buf, doc_bounds, table):
     r"""Piece boundaries of the ``whitespace`` preset (no digit split).
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "a  b\n c"
     >>> b = scan_whitespace(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
     >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]
@@ -583,7 +583,7 @@ def scan_whitespace(buf, doc_bounds, table):
 def scan_superword(buf, doc_bounds, table):
     r"""Piece boundaries of the ``superword`` preset (no digit split): SuperBPE's stage-2 pieces.
 
-    >>> from tokforge.unicode_classes import class_table
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "By the way, it works. Really?!\nYes: 12345"
     >>> b = scan_superword(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
     >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]

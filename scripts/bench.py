@@ -26,7 +26,7 @@ from pathlib import Path
 HF_TRAIN = r'''
 import glob, os, sys
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers, Regex
-from tokforge.pretokenizers import PRESETS
+from tokforge.text.pretokenizers import PRESETS
 corpus, vocab, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
 tok = Tokenizer(models.BPE())
@@ -161,8 +161,8 @@ def tiktoken_encoding(tokenizer_json: Path):
 
     import tiktoken
 
-    from tokforge.bytelevel import visible_to_bytes
-    from tokforge.pretokenizers import PRESETS
+    from tokforge.text.bytelevel import visible_to_bytes
+    from tokforge.text.pretokenizers import PRESETS
 
     doc = json.loads(tokenizer_json.read_text(encoding="utf-8"))
     specials = {t["content"] for t in doc["added_tokens"]}

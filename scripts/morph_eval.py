@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tokforge.adapters import TextBatch, from_tokforge  # noqa: E402
 from tokforge.corpus import Corpus  # noqa: E402
 from tokforge.evaluate import Options, evaluate, evaluate_gold  # noqa: E402
-from tokforge.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
+from tokforge.text.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
 from tokforge.gold import read_gold, read_wordlist  # noqa: E402
 from tokforge.metrics import is_valid_word, is_word_token  # noqa: E402
 from tokforge.morph import load_rules  # noqa: E402

@@ -1,8 +1,8 @@
 """Tokenizers made by hand for the evaluation tests: their tokens can be worked out on paper."""
 from tokforge.adapters import from_tokforge
 from tokforge.bpe import BPEModel
-from tokforge.bytelevel import BYTE_ORDER
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.bytelevel import BYTE_ORDER
+from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.tokenizer import Tokenizer
 
 

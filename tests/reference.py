@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tokforge.bytelevel import BYTE_ORDER
+from tokforge.text.bytelevel import BYTE_ORDER
 
 
 def reference_train_bpe(word_counts: dict[bytes, int], vocab_size: int, min_frequency: int = 1,

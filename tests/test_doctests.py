@@ -5,13 +5,13 @@ import importlib
 import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
-           "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.specials",
-           "tokforge.io", "tokforge.folders", "tokforge.config", "tokforge.bytelevel", "tokforge.kernels.pretokenize",
+           "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.text.specials",
+           "tokforge.io", "tokforge.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
-           "tokforge.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
+           "tokforge.text.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
-           "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.casing", "tokforge.pretokenizers",
+           "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.text.casing", "tokforge.text.pretokenizers",
            "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes"]
 
 

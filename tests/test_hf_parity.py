@@ -8,8 +8,8 @@ from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import pre_tokenizers, trainers, Regex, models
 
 import tokforge
-from tokforge.bytelevel import bytes_to_visible
-from tokforge.pretokenizers import PRESETS
+from tokforge.text.bytelevel import bytes_to_visible
+from tokforge.text.pretokenizers import PRESETS
 
 transformers = pytest.importorskip("transformers")
 

@@ -107,13 +107,13 @@ def test_valid_word_tokens(tmp_path):
     ("IĞDIR", "ığdır"), ("kitap", "kitap"), ("KİTAPLIK", "kitaplık"), ("ÇĞÖŞÜ", "çğöşü"), ("Straße", "straße"),
 ])
 def test_turkish_case_folding_by_hand(text, folded_tr):
-    from tokforge.casing import fold_case
+    from tokforge.text.casing import fold_case
     assert fold_case(text, "tr") == fold_case(text, "az") == folded_tr
     assert fold_case(text) == text.casefold()  # the default is unchanged
 
 
 def test_turkish_case_folding_agrees_with_the_turkish_rule_set():
-    from tokforge.casing import fold_case
+    from tokforge.text.casing import fold_case
     from tokforge.morph import load_rules
     tr = load_rules("tr")
     for word in ["İSTANBUL", "ISPARTA", "Işık", "ığdır", "ÖĞRETMENLİK", "x86"]:
@@ -122,7 +122,7 @@ def test_turkish_case_folding_agrees_with_the_turkish_rule_set():
 
 
 def test_unknown_fold_language_names_the_choices():
-    from tokforge.casing import fold_case
+    from tokforge.text.casing import fold_case
     with pytest.raises(ConfigError, match="choose one of tr, az"):
         fold_case("x", "de")
 
@@ -215,7 +215,7 @@ def test_hf_offsets_become_byte_spans():
 def test_a_tokforge_model_with_a_normalizer_is_measured_on_the_original_text(tmp_path):
     # lowercase: "ÇAY IÇ\n" is encoded as "çay iç\n" -> ç|a|y| iç|\n, spans mapped back to the original
     from tokforge.adapters import from_tokforge
-    from tokforge.normalizers import Normalizer
+    from tokforge.text.normalizers import Normalizer
 
     plain = hand_tokenizer(CAY).tok
     plain.normalizer = Normalizer(("lowercase",))

@@ -6,7 +6,7 @@ version -- weighted towards what breaks normalizers: combining marks of many cla
 compatibility characters, the characters HF's Unicode 9 tables do not know
 (hf_unknown_to_normalization()), Greek capital sigma (final-sigma rule) and the letters whose
 lowercase differs between Python and HF (LOWER_DIFFERS).  Nothing is excluded: the differences found
-are bridged in tokforge.normalizers, not hidden, whatever the Python version.
+are bridged in tokforge.text.normalizers, not hidden, whatever the Python version.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.normalizers import Normalizer, hf_unknown_to_normalization
+from tokforge.text.normalizers import Normalizer, hf_unknown_to_normalization
 
 tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import normalizers as hfn  # noqa: E402

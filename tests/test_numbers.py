@@ -1,4 +1,4 @@
-"""Numbers: digit policies against a reference, and Triadic Suffix Tokenization (tokforge/numbers.py):
+"""Numbers: digit policies against a reference, and Triadic Suffix Tokenization (tokforge/text/numbers.py):
 the stage against a character-by-character reference and against arithmetic, its inverse, the
 tokenizer round trip, transformers parity of the exported tst-marker, the tst-vocab export error,
 the CLI."""
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 import tokforge
 from tokforge.cli import main
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
-from tokforge.numbers import MARKERS, NUMBER_MODES, TriadicSuffixStage
-from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS, Pretokenizer
+from tokforge.text.numbers import MARKERS, NUMBER_MODES, TriadicSuffixStage
+from tokforge.text.pretokenizers import DIGIT_POLICIES, PRESETS, Pretokenizer
 
 from conftest import CORPORA
 from reference import reference_digit_groups, reference_tst

@@ -1,7 +1,7 @@
 """The numba pretokenizer scanners give exactly the pieces of ``Pretokenizer.split``.
 
 Both sides use the Unicode data of HF's engine that tokforge ships (the scanners through the table of
-tokforge.unicode_classes, split through tokforge.portable_regex), so the comparison covers every
+tokforge.text.unicode_classes, split through tokforge.text.portable_regex), so the comparison covers every
 character, those the installed ``regex`` reads differently (DIFFERING) included.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokforge import unicode_classes as uc
+from tokforge.text import unicode_classes as uc
 from tokforge.kernels import pretokenize as K
-from tokforge.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, Pretokenizer, _compile
-from tokforge.unicode_classes import class_table
+from tokforge.text.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, Pretokenizer, _compile
+from tokforge.text.unicode_classes import class_table
 from unicode_cases import DIFFERING
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
@@ -319,7 +319,7 @@ def test_invalid_utf8_stays_in_bounds(data, cuts):
             assert b[0] == 0 and b[-1] == len(data) and np.all(np.diff(b) > 0) and np.isin(bounds, b).all()
 
 
-@pytest.mark.parametrize("name", ["tokforge.kernels.pretokenize", "tokforge.unicode_classes"])
+@pytest.mark.parametrize("name", ["tokforge.kernels.pretokenize", "tokforge.text.unicode_classes"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

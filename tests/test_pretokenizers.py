@@ -3,7 +3,7 @@
 The hypothesis alphabets draw from every code point except surrogates (which a Rust string cannot
 hold), weighted towards hard cases, among them the code points that the installed ``regex`` reads
 differently from HF's Oniguruma (Unicode 16.0): tokforge matches with HF's data whatever ``regex``
-release is installed (tokforge.portable_regex), so nothing is excluded.
+release is installed (tokforge.text.portable_regex), so nothing is excluded.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokforge.bytelevel import (BYTE_ORDER, BYTE_TO_CHAR, CHAR_TO_BYTE, bytes_to_visible,
+from tokforge.text.bytelevel import (BYTE_ORDER, BYTE_TO_CHAR, CHAR_TO_BYTE, bytes_to_visible,
                                 visible_to_bytes)
-from tokforge import portable_regex
+from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, FLAGS, PRESETS, Pretokenizer
-from tokforge.unicode_data import property_mask
+from tokforge.text.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, FLAGS, PRESETS, Pretokenizer
+from tokforge.text.unicode_data import property_mask
 from unicode_cases import DIFFERING
 
 tokenizers = pytest.importorskip("tokenizers")
@@ -308,7 +308,7 @@ def test_from_hf_accepts_and_rejects():
 
 
 # ---------------------------------------------------------------------------------------------
-# the byte-level table (tokforge.bytelevel)
+# the byte-level table (tokforge.text.bytelevel)
 
 
 def test_bytelevel_table_matches_hf():

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tokforge
 from tokforge.errors import ConfigError
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.pretokenizers import Pretokenizer
 
 from conftest import CORPORA
 from reference import reference_words

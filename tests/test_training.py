@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from tokforge.corpus import Block, Corpus
-from tokforge.normalizers import Normalizer
-from tokforge.pretokenizers import Pretokenizer
-from tokforge.specials import SpecialSplitter
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import SpecialSplitter
 from tokforge.training import HeldOut, feed
 
 from conftest import CORPORA

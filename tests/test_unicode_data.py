@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tokforge import portable_regex, unicode_data
+from tokforge.text import portable_regex
+from tokforge.text import unicode_data
 
 ROOT = Path(__file__).resolve().parents[1]
 tokenizers = pytest.importorskip("tokenizers")

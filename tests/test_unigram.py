@@ -30,9 +30,9 @@ def unigram_pair(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_words():
     corpus = tokforge.Corpus(str(CORPORA / "tr"))
-    from tokforge.normalizers import Normalizer
-    from tokforge.pretokenizers import Pretokenizer
-    from tokforge.specials import SpecialSplitter
+    from tokforge.text.normalizers import Normalizer
+    from tokforge.text.pretokenizers import Pretokenizer
+    from tokforge.text.specials import SpecialSplitter
     return tokforge.feed(corpus, Normalizer("none"), Pretokenizer("cl100k"), SpecialSplitter({}))
 
 

@@ -10,7 +10,7 @@ import tokforge
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import rng, unigram_sample
 from tokforge.kernels import unigram_lattice as lattice
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder
 from tokforge.unigram import UNK_TOKEN, UnigramModel, with_byte_fallback
 from tokforge.words import lengths_of, offsets_from_lengths

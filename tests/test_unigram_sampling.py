@@ -19,7 +19,7 @@ from tokforge.errors import ConfigError
 from tokforge.kernels import rng
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder, example_seeds, write_shards
 from tokforge.tokenizer import Tokenizer
 from tokforge.unigram import UnigramModel

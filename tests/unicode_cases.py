@@ -2,12 +2,12 @@
 
 For the classes the presets use, plus fixed examples that differ for some ``regex`` release (U+0295
 is Ll for HF and Lo since Unicode 17; U+16EA0 and U+323B0 are new in Unicode 17; U+0558 later).
-The parity tests draw from them, so they check the bridge of tokforge.portable_regex whatever
+The parity tests draw from them, so they check the bridge of tokforge.text.portable_regex whatever
 release is installed.
 """
 import numpy as np
 
-from tokforge import portable_regex
+from tokforge.text import portable_regex
 
 PRESET_CLASSES = (r"\p{L}", r"\p{N}", r"\s", r"\p{Lu}", r"\p{Ll}", r"\p{Lt}", r"\p{Lm}", r"\p{Lo}", r"\p{M}")
 

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tokforge.bytelevel import visible_to_bytes
+from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
 from tokforge.metrics import TextIndex
 from tokforge.tokenizer import NATIVE_FILE, Tokenizer

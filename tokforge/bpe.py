@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tokforge.bytelevel import BYTE_ORDER
+from tokforge.text.bytelevel import BYTE_ORDER
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import bpe_encode, bpe_train
 from tokforge.words import WordCounts, encode_each

@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from tokforge.casing import FOLD_LANGUAGES
+from tokforge.text.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
 from tokforge.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACKS
-from tokforge.numbers import NUMBER_MODES
-from tokforge.pretokenizers import DIGIT_POLICIES, PRESETS
+from tokforge.text.numbers import NUMBER_MODES
+from tokforge.text.pretokenizers import DIGIT_POLICIES, PRESETS
 from tokforge.processes import Stopped, stop_on_signals
 
 DEFAULTS = TrainConfig()
@@ -376,7 +376,7 @@ def _shown_token(tok, i: int) -> str:
     """The token as in tokenizer.json; a TST marker or fixed token as e.g. <e3> or 234<e3>
     (their text holds control characters)."""
     if tok.numbers is not None:
-        from tokforge.numbers import MARKERS, describe
+        from tokforge.text.numbers import MARKERS, describe
         raw = tok.model.vocab[i]
         if any(chr(b) in MARKERS.values() for b in raw):
             return describe(raw.decode("utf-8", errors="replace"))
@@ -682,8 +682,8 @@ def explain(text, pattern):
     TST: <eN> is the marker of a triad's place (10^N) after it; [234 e3] is a fixed
     token of tst-vocab; other pieces are ordinary text, pretokenized as usual.
     """
-    from tokforge.numbers import TriadicSuffixStage, describe
-    from tokforge.pretokenizers import Pretokenizer, check_split_pattern
+    from tokforge.text.numbers import TriadicSuffixStage, describe
+    from tokforge.text.pretokenizers import Pretokenizer, check_split_pattern
 
     check_split_pattern(pattern)
     text = _read_text(text, None)
@@ -707,5 +707,5 @@ def explain(text, pattern):
 
 
 def _quoted(piece: str) -> str:
-    from tokforge.numbers import describe
+    from tokforge.text.numbers import describe
     return repr(describe(piece))

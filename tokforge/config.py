@@ -17,7 +17,7 @@
 | normalizer       | ("none",)           | "none", "nfc", "nfkc", "lowercase", "collapse_whitespace" (sentencepiece's remove_extra_whitespaces: lossy), applied in order |
 | pattern          | "cl100k"            | split regex preset ("gpt2", "cl100k", "o200k", "whitespace"), a custom regex, or "metaspace" (unigram only: sentencepiece-style "▁" and byte fallback; adds the special token "<unk>"); a name that looks like a preset ("cl100") or text without regex syntax is an error |
 | digits           | "none"              | digit policy applied before the split: "none", "single", "ltr3", "rtl3" |
-| numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/numbers.py) |
+| numbers          | "none"              | number stage before the pretokenizer: "none", "tst-marker", "tst-vocab" (tokforge/text/numbers.py) |
 | text_field       | "text"              | field/column holding the text in .jsonl, .parquet and datasets |
 | errors           | "strict"            | invalid UTF-8 policy: "strict", "replace", "skip" |
 | held_out         | 0.01                | fraction of documents left out of training (chosen by a seeded hash of their text); the first 2 MB of them measure bytes/token |
@@ -41,8 +41,8 @@ from typing import Any, Callable
 
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ConfigError
-from tokforge.numbers import number_stage
-from tokforge.pretokenizers import DIGIT_POLICIES, METASPACE, PRESETS, check_split_pattern
+from tokforge.text.numbers import number_stage
+from tokforge.text.pretokenizers import DIGIT_POLICIES, METASPACE, PRESETS, check_split_pattern
 
 ALGORITHMS = ("bpe", "superbpe", "unigram", "morph")
 

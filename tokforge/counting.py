@@ -36,11 +36,11 @@ from tqdm.auto import tqdm
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus, CorpusStats
 from tokforge.errors import ConfigError
-from tokforge.normalizers import Normalizer
-from tokforge.numbers import TriadicSuffixStage, number_stage
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.numbers import TriadicSuffixStage, number_stage
+from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.processes import worker_pool
-from tokforge.specials import SpecialSplitter
+from tokforge.text.specials import SpecialSplitter
 from tokforge.words import Pruning, WordCounter, WordCounts
 
 PIPELINE_FIELDS = ("normalizer", "numbers", "pattern", "digits", "special_tokens")  # the options that decide the words

@@ -41,7 +41,7 @@ class Options:
     max_digits: int = DEFAULT_MAX_DIGITS
     sample_words: int = DEFAULT_SAMPLE_WORDS
     wordlist: set[str] | None = None
-    wordlist_language: str | None = None  # case folding of the word list and tokens (tokforge.casing)
+    wordlist_language: str | None = None  # case folding of the word list and tokens (tokforge.text.casing)
     text_field: str = "text"
     errors: str = "strict"
     progress: bool = False

@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from tokforge.casing import fold_case
+from tokforge.text.casing import fold_case
 from tokforge.errors import InputError
 
 
@@ -78,7 +78,7 @@ def parse_tsv(lines: Iterable[str], source: str = "<tsv>") -> list[GoldWord]:
 def parse_conllu(lines: Iterable[str], source: str = "<conllu>", language: str | None = None
                  ) -> tuple[list[GoldWord], int]:
     """(words, skipped) of a CoNLL-U file, segmented at the lemma (see the module docstring); form
-    and lemma are compared case-folded for ``language`` (``tokforge.casing.fold_case``).
+    and lemma are compared case-folded for ``language`` (``tokforge.text.casing.fold_case``).
 
     >>> parse_conllu(["1\\tİSTANBUL'da\\tistanbul\\tPROPN\\t_\\t_\\t0\\troot\\t_\\t_"], language="tr")[0]
     [GoldWord(word="İSTANBUL'da", boundaries=(8,))]
@@ -123,7 +123,7 @@ def read_gold(path: str | os.PathLike, language: str | None = None) -> GoldSet:
 
 def read_wordlist(path: str | os.PathLike, language: str | None = None) -> set[str]:
     """The words of a word list (the first field of each line, so frequency lists work too),
-    case-folded for ``language`` (``tokforge.casing.fold_case``: Unicode casefold by default; "tr"
+    case-folded for ``language`` (``tokforge.text.casing.fold_case``: Unicode casefold by default; "tr"
     or "az" for the Turkish/Azerbaijani I pairs)."""
     p = Path(path)
     words = {fold_case(line.split()[0], language) for line in _read_lines(p, "word list") if line.strip()}

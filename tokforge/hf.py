@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tokforge.errors import ExportError
 from tokforge.folders import FolderKind
 from tokforge.model_format import ModelFile
-from tokforge.normalizers import Normalizer
-from tokforge.pretokenizers import METASPACE_MARK, Pretokenizer
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.pretokenizers import METASPACE_MARK, Pretokenizer
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -112,7 +112,7 @@ def hf_files(tok: "Tokenizer") -> dict[str, Any]:
 def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
     """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar);
     ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
-    from tokforge.numbers import split_hf_stage
+    from tokforge.text.numbers import split_hf_stage
     from tokforge.tokenizer import Tokenizer, model_from_vocab_merges
 
     f = ModelFile(source, "tokenizer.json")

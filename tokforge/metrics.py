@@ -42,7 +42,7 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
-from tokforge.casing import fold_case
+from tokforge.text.casing import fold_case
 from tokforge.errors import InputError
 
 DEFAULT_RENYI_ALPHA = 2.5
@@ -248,7 +248,7 @@ def is_word_token(surface: str) -> bool:
 
 def is_valid_word(surface: str, words: Collection[str], language: str | None = None) -> bool:
     """Whether a token's text, without surrounding whitespace and case-folded for ``language``
-    (``tokforge.casing.fold_case``: Unicode casefold by default, the I pairs for tr/az), is in
+    (``tokforge.text.casing.fold_case``: Unicode casefold by default, the I pairs for tr/az), is in
     ``words`` (folded the same way, see ``tokforge.gold.read_wordlist``).
 
         >>> is_valid_word(" ISPARTA", {"ısparta"}, "tr"), is_valid_word(" ISPARTA", {"ısparta"})

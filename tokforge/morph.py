@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 
-from tokforge import portable_regex
-from tokforge.casing import dotted_i_lower
+from tokforge.text import portable_regex
+from tokforge.text.casing import dotted_i_lower
 from tokforge.errors import ConfigError
 
 DATA_DIR = Path(__file__).parent / "data" / "morph"

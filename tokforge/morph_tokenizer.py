@@ -40,14 +40,14 @@ from collections import Counter
 from typing import Any, Callable, NamedTuple, Sequence
 
 
-from tokforge import portable_regex
+from tokforge.text import portable_regex
 from tokforge.bpe import BPEModel, train_bpe_from_config
 from tokforge.errors import ExportError, InputError, ModelFormatError
 from tokforge.model_format import ModelFile
 from tokforge.morph import RuleSet, load_rules, rules_from_dict
-from tokforge.normalizers import Normalizer
-from tokforge.pretokenizers import Pretokenizer
-from tokforge.specials import SpecialSplitter
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import SpecialSplitter
 from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
                                 native_token_ids)
 from tokforge.unigram import UnigramModel, train_unigram_from_config

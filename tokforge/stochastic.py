@@ -28,7 +28,7 @@ Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257)
 
     >>> from tokforge.bpe import BPEModel
     >>> from tokforge.tokenizer import Tokenizer
-    >>> from tokforge.pretokenizers import Pretokenizer
+    >>> from tokforge.text.pretokenizers import Pretokenizer
     >>> vocab = [bytes([b]) for b in range(256)] + [b"ab", b"abab"]
     >>> tok = Tokenizer(BPEModel(vocab, [(97, 98), (256, 256)]), pretokenizer=Pretokenizer("whitespace"))
     >>> tok.encode("abab abab")

@@ -15,7 +15,7 @@ With ``t`` equal to the vocabulary size there is no stage 2: the result is plain
 
 T = TypeVar("T")
     >>> from tokforge.config import TrainConfig
-    >>> from tokforge.pretokenizers import Pretokenizer
+    >>> from tokforge.text.pretokenizers import Pretokenizer
     >>> text = "by the way, I said by the way. " * 20
     >>> def count(pretokenizer):
     ...     return WordCounts.from_dict(Counter(pretokenizer.split(text)))
@@ -33,7 +33,7 @@ from typing import Any, Callable, TypeVar
 
 from tokforge.bpe import BPEModel, train_bpe
 from tokforge.config import TrainConfig
-from tokforge.pretokenizers import Pretokenizer
+from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.words import WordCounts
 
 T = TypeVar("T")

@@ -19,15 +19,15 @@ from typing import Any, Iterable, NamedTuple, Sequence, Union
 import numpy as np
 
 from tokforge.bpe import BPEModel
-from tokforge.bytelevel import bytes_to_visible, visible_to_bytes
+from tokforge.text.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.model_format import ModelFile
 from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
 from tokforge.hf import HF_FILES
-from tokforge.normalizers import Normalizer
-from tokforge.numbers import TriadicSuffixStage, number_stage
-from tokforge.pretokenizers import Pretokenizer
-from tokforge.specials import SpecialSplitter
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.numbers import TriadicSuffixStage, number_stage
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import SpecialSplitter
 from tokforge.unigram import UnigramModel
 from tokforge.words import lengths_of, offsets_from_lengths
 
@@ -60,7 +60,7 @@ class Tokenizer:
         self.normalizer = normalizer or Normalizer("none")
         self.pretokenizer = pretokenizer or Pretokenizer("cl100k")
         self.training = dict(training or {})
-        # number stage (tokforge/numbers.py): its fixed tokens are model specials matched only by the stage
+        # number stage (tokforge/text/numbers.py): its fixed tokens are model specials matched only by the stage
         self.numbers = numbers
         reserved = set(numbers.reserved_tokens()) if numbers else set()
         missing = sorted(reserved - set(model.special_tokens))

@@ -23,10 +23,10 @@ from tokforge.config import TrainConfig
 from tokforge.corpus import Block, Corpus
 from tokforge.errors import ConfigError, CorpusError
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.normalizers import Normalizer
-from tokforge.numbers import TriadicSuffixStage
-from tokforge.pretokenizers import Pretokenizer
-from tokforge.specials import SpecialSplitter
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.numbers import TriadicSuffixStage
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import SpecialSplitter
 from tokforge.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
 from tokforge.unigram import train_unigram_from_config

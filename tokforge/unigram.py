@@ -39,9 +39,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tokforge.bytelevel import BYTE_ORDER, visible_to_bytes
+from tokforge.text.bytelevel import BYTE_ORDER, visible_to_bytes
 from tokforge.errors import ConfigError, InputError, ModelFormatError
-from tokforge.pretokenizers import METASPACE, METASPACE_MARK
+from tokforge.text.pretokenizers import METASPACE, METASPACE_MARK
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample, unigram_seed
 from tokforge.words import WordCounts, encode_each, lengths_of, offsets_from_lengths

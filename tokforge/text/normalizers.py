@@ -8,7 +8,7 @@ A :class:`Normalizer` is a sequence of steps among ``"none"``, ``"nfc"``, ``"nfk
 ``"normalizer"`` value of a ``tokenizer.json``.  Python's :mod:`unicodedata` (Unicode 13.0 to 16.0,
 by Python version) and the Rust crates behind ``tokenizers`` do not use the same Unicode versions,
 so a plain ``unicodedata.normalize``/``str.lower`` would differ from HF on some characters.  tokforge
-reads HF's side from the data it ships (:mod:`tokforge.unicode_data`), so the result does not depend
+reads HF's side from the data it ships (:mod:`tokforge.text.unicode_data`), so the result does not depend
 on the Python version:
 
 * **NFC/NFKC** -- ``tokenizers`` normalizes with the ``unicode-normalization-alignments`` crate,
@@ -22,7 +22,7 @@ on the Python version:
 * **Lowercase** -- HF maps each character with Rust's ``char::to_lowercase`` (Unicode 17 in
   tokenizers >= 0.22.2), one character at a time, with no final-sigma rule (``"ΟΔΟΣ"`` becomes
   ``"οδοσ"`` for HF, ``"οδος"`` for ``str.lower``).  tokforge maps with HF's table
-  (:func:`tokforge.unicode_data.lowercase_map`), never with ``str.lower`` beyond ASCII.
+  (:func:`tokforge.text.unicode_data.lowercase_map`), never with ``str.lower`` beyond ASCII.
 * **Surrogates** (U+D800..U+DFFF) cannot occur in a Rust string and are left out of every
   comparison.
 
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from tokforge import unicode_data
+from tokforge.text import unicode_data
 from tokforge.errors import ConfigError, ModelFormatError
 
 __all__ = ["Normalizer", "NORMALIZER_NAMES", "hf_unknown_to_normalization"]

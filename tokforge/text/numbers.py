@@ -70,7 +70,7 @@ from typing import Any
 
 import regex
 
-from tokforge import portable_regex
+from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
 
 __all__ = ["NUMBER_MODES", "MARKERS", "ESCAPE", "ESCAPES", "TriadicSuffixStage", "number_stage", "describe"]

@@ -15,7 +15,7 @@ and of Hugging Face's ``ByteLevel`` pre-tokenizer/decoder.
 
 from __future__ import annotations
 
-from .errors import ModelFormatError
+from tokforge.errors import ModelFormatError
 
 __all__ = ["BYTE_TO_CHAR", "CHAR_TO_BYTE", "BYTE_ORDER", "bytes_to_visible", "visible_to_bytes"]
 

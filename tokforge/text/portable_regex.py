@@ -1,7 +1,7 @@
 r"""Regexes that match with HF's Unicode data, whatever ``regex`` release is installed.
 
 ``regex`` follows the newest Unicode version (17.0 in 2026.x, 18.0 in later releases), Hugging
-Face's Oniguruma Unicode 16.0 (:mod:`tokforge.unicode_data`).  :func:`compile` reads every atom of
+Face's Oniguruma Unicode 16.0 (:mod:`tokforge.text.unicode_data`).  :func:`compile` reads every atom of
 a pattern that depends on Unicode data -- a bracket class holding a property or a shorthand, or a
 ``\p{..}``/``\P{..}``/``\s``/``\S``/``\d``/``\D`` outside a class -- and compares the set of code
 points the installed ``regex`` matches with it against the set HF's engine matches.  Where they
@@ -30,7 +30,7 @@ import functools
 import numpy as np
 import regex
 
-from tokforge import unicode_data
+from tokforge.text import unicode_data
 
 __all__ = ["compile", "lazy", "bridge", "code_points", "PortableRegex", "PatternError"]
 

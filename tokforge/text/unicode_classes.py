@@ -1,8 +1,8 @@
 r"""Code-point class table for the numba pretokenizer scanners (:mod:`tokforge.kernels.pretokenize`).
 
 :func:`class_table` gives one ``uint16`` of flags per code point (0..0x10FFFF), read from the
-Unicode data of HF's engine that tokforge ships (:mod:`tokforge.unicode_data`), so the scanners
-see exactly the characters :meth:`Pretokenizer.split <tokforge.pretokenizers.Pretokenizer.split>`
+Unicode data of HF's engine that tokforge ships (:mod:`tokforge.text.unicode_data`), so the scanners
+see exactly the characters :meth:`Pretokenizer.split <tokforge.text.pretokenizers.Pretokenizer.split>`
 (and HF) see, whatever ``regex`` release is installed (U+0295 ``ʕ`` is ``Ll``, Unicode 17's new
 letters are unassigned, ...).  Surrogates get no flag (valid UTF-8 cannot hold them).
 
@@ -32,8 +32,8 @@ import numpy as np
 from tokforge.kernels.pretokenize import (CRLF, FOLD_D, FOLD_E, FOLD_L, FOLD_M, FOLD_QUOTE,
                                           FOLD_R, FOLD_S, FOLD_T, FOLD_V, LETTER, NUMBER, O200K_LOWER,
                                           O200K_UPPER, SPACE)
-from tokforge.portable_regex import code_points
-from tokforge.unicode_data import N_CODE_POINTS, case_insensitive
+from tokforge.text.portable_regex import code_points
+from tokforge.text.unicode_data import N_CODE_POINTS, case_insensitive
 
 __all__ = ["class_table", "LETTER", "NUMBER", "SPACE", "CRLF", "O200K_UPPER", "O200K_LOWER",
            "FOLD_QUOTE", "FOLD_S", "FOLD_D", "FOLD_M", "FOLD_T", "FOLD_L", "FOLD_V", "FOLD_E", "FOLD_R",
@@ -62,11 +62,11 @@ FOLDS: tuple[tuple[int, str], ...] = (
 @functools.lru_cache(maxsize=None)
 def class_table() -> np.ndarray:
     """uint16[0x110000] of class flags per code point (read-only; built once)."""
-    from tokforge.pretokenizers import PRESETS
+    from tokforge.text.pretokenizers import PRESETS
 
     for cls in (O200K_UPPER_CLASS, O200K_LOWER_CLASS):
         if cls not in PRESETS["o200k"]:
-            raise AssertionError(f"the o200k preset no longer contains {cls}: update tokforge.unicode_classes")
+            raise AssertionError(f"the o200k preset no longer contains {cls}: update tokforge.text.unicode_classes")
     table = np.zeros(N_CODE_POINTS, dtype=np.uint16)
     for flag, cls in CLASSES:
         table[code_points(cls)] |= np.uint16(flag)

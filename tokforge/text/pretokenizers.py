@@ -14,7 +14,7 @@ tokenizer.json::
               ByteLevel(add_prefix_space=false, use_regex=false) ]
 
 and :meth:`Pretokenizer.split` returns the same pieces as HF's pre-tokenizer built from that JSON
-(HF gives them as byte-level strings; :func:`tokforge.bytelevel.visible_to_bytes` maps them back).
+(HF gives them as byte-level strings; :func:`tokforge.text.bytelevel.visible_to_bytes` maps them back).
 "Isolated" means: every match and every unmatched stretch between matches is a piece, in order,
 empty pieces dropped, so ``"".join(pieces) == text`` always.  The digit split runs first, then the
 main regex runs on each of its pieces separately (a lookahead never sees past a piece).
@@ -22,9 +22,9 @@ main regex runs on each of its pieces separately (a lookahead never sees past a 
 Engines.  HF matches with Oniguruma 6.9.10 (Unicode 16.0), tokforge with the ``regex`` module,
 whose Unicode version follows its release (17.0 in ``regex`` 2026.5, 18.0 later).  So that the
 installed release never changes a split, tokforge ships the Unicode data of HF's engine
-(:mod:`tokforge.unicode_data`) and compiles every pattern with :func:`tokforge.portable_regex.compile`,
+(:mod:`tokforge.text.unicode_data`) and compiles every pattern with :func:`tokforge.text.portable_regex.compile`,
 which corrects the few code points the installed ``regex`` classifies differently; the scanners read
-the same data (:mod:`tokforge.unicode_classes`).  Every other difference between the engines found
+the same data (:mod:`tokforge.text.unicode_classes`).  Every other difference between the engines found
 -- exhaustive checks of each class and construct on all 1,112,064 non-surrogate code points, and
 hypothesis runs of every preset x digit policy against HF -- and how it is bridged:
 
@@ -58,7 +58,7 @@ Parity is asserted by tests for the presets, the digit policies and a set of cus
 
 Scanners.  For the presets (with any digit policy) :meth:`Pretokenizer.scan_bytes` splits UTF-8
 bytes with numba scanners (:mod:`tokforge.kernels.pretokenize`) that reproduce :meth:`split`
-exactly -- same Unicode data, :mod:`tokforge.unicode_classes` -- about 14x faster than ``regex``.
+exactly -- same Unicode data, :mod:`tokforge.text.unicode_classes` -- about 14x faster than ``regex``.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 import regex
 
-from tokforge import portable_regex
+from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
 
 __all__ = ["PRESETS", "check_split_pattern", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer"]
@@ -126,7 +126,7 @@ _REFUSED_POSIX = {
     "alnum": r"[[:alnum:]] (non-ASCII digits differ); use [\p{L}\p{M}\p{Nd}] or [a-zA-Z0-9]",
     "digit": r"[[:digit:]] (non-ASCII digits differ); use \p{Nd} or [0-9]",
     "punct": r"[[:punct:]] (symbols differ); use \p{P} or an explicit class",
-}  # every other POSIX class is refused by tokforge.portable_regex
+}  # every other POSIX class is refused by tokforge.text.portable_regex
 
 
 def _check_portable(pattern: str) -> None:
@@ -385,7 +385,7 @@ class Pretokenizer:
         if self._metaspace:
             return _metaspace_bounds(buf, doc_bounds)
         from tokforge.kernels import pretokenize as kernels  # numba: imported on first use only
-        from tokforge.unicode_classes import class_table
+        from tokforge.text.unicode_classes import class_table
 
         name = self._scanner()
         if name is None:
