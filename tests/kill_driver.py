@@ -4,7 +4,7 @@ changes the file system (tests/test_folders.py). tokforge has no test hooks: the
 Patched (each call is one step): ``open`` for writing, ``os.open`` with write or create flags,
 ``os.write`` to a regular file, ``os.ftruncate``, ``os.fsync``, ``os.mkdir``, ``os.rmdir``,
 ``os.unlink``/``os.remove``, ``os.rename``/``os.replace`` and tokforge's renameat2 exchange
-(``tokforge.folders._exchange``; ``shutil.rmtree`` goes through ``os.unlink`` and ``os.rmdir``).
+(``tokforge.io.folders._exchange``; ``shutil.rmtree`` goes through ``os.unlink`` and ``os.rmdir``).
 
 Usage: python tests/kill_driver.py LOG_FOLDER. Protocol: one JSON command a line on stdin, one JSON
 answer a line on stdout.
@@ -24,7 +24,7 @@ import stat
 import sys
 import traceback
 
-import tokforge.folders
+import tokforge.io.folders
 from tokforge.cli import main
 
 _state = {"steps": 0, "kill_at": 0}
@@ -62,7 +62,7 @@ def patch() -> None:
     os.write = _counted(os.write, _to_regular_file)
     for name in ("ftruncate", "fsync", "mkdir", "rmdir", "unlink", "remove", "rename", "replace"):
         setattr(os, name, _counted(getattr(os, name)))
-    tokforge.folders._exchange = _counted(tokforge.folders._exchange)
+    tokforge.io.folders._exchange = _counted(tokforge.io.folders._exchange)
 
 
 def _run(args: list[str]) -> int:
@@ -100,7 +100,7 @@ def run_in_child(command: dict, logs: str) -> dict:
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), write_through=True)
         if command.get("portable"):
-            tokforge.folders._exchange = lambda a, b: False
+            tokforge.io.folders._exchange = lambda a, b: False
         _state.update(steps=0, kill_at=command.get("kill_at", 0))
         try:
             status = _run(command["args"])

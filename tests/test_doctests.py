@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.text.specials",
-           "tokforge.io", "tokforge.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
+           "tokforge.io.atomic", "tokforge.io.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
            "tokforge.text.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",

@@ -16,7 +16,7 @@ import tokforge
 from tokforge.cli import main
 from tokforge.counting import count_corpus
 from tokforge.errors import ModelFormatError, OutputError
-from tokforge.folders import OutputFolder
+from tokforge.io.folders import OutputFolder
 from tokforge.saved_counts import load_counts, save_counts
 from tokforge.stochastic import Sampling, read_shards_manifest, write_shards
 from tokforge.tokenizer import MODEL_FOLDER, Tokenizer
@@ -220,7 +220,7 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path, models, monke
 
 
 def test_a_single_file_that_cannot_be_written_is_one_line(tmp_path):
-    from tokforge.io import write_atomic
+    from tokforge.io.atomic import write_atomic
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match=rf"^cannot write .*file/report.csv: {tmp_path}/file is a file, not a "

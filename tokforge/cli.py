@@ -12,7 +12,7 @@ from tokforge.text.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
 from tokforge.corpus import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
-from tokforge.folders import OutputFolder
+from tokforge.io.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACKS
 from tokforge.text.numbers import NUMBER_MODES
 from tokforge.text.pretokenizers import DIGIT_POLICIES, PRESETS
@@ -581,7 +581,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, p
     from tokforge.evaluate import (Options, Report, check_corpus_given, evaluate, evaluate_gold,
                                    evaluate_parallel, parallel_files, sweep_rows, sweep_tokenizers)
     from tokforge.gold import read_gold, read_wordlist
-    from tokforge.io import write_atomic
+    from tokforge.io.atomic import write_atomic
     from tokforge.report import render_csv, render_json, render_text
 
     sizes = _sizes(sweep)

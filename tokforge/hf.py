@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tokforge.errors import ExportError
-from tokforge.folders import FolderKind
+from tokforge.io.folders import FolderKind
 from tokforge.model_format import ModelFile
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import METASPACE_MARK, Pretokenizer

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from tokforge.errors import ConfigError
 from tokforge.evaluate import ALL, Report
-from tokforge.io import write_atomic
+from tokforge.io.atomic import write_atomic
 
 PLOT_INSTALL_HINT = 'pip install "tokforge[plot]"'
 DPI = 100

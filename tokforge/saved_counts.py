@@ -12,7 +12,7 @@ the words, the corpus stats, and how the counting went (engine, workers, memory,
 Training from counts (``tokforge train --from-counts DIR``) refuses a config whose pipeline
 differs; ``tokforge count --merge A B -o C`` merges folders of the same pipeline, in order, as if
 the corpora had been counted one after the other. A count folder is written as a whole
-(``tokforge.folders``), and its manifest records the fingerprint (sha256) of each array: loading
+(``tokforge.io.folders``), and its manifest records the fingerprint (sha256) of each array: loading
 refuses arrays that are not the ones written with it. Example::
 
     >>> import tempfile
@@ -36,7 +36,7 @@ import tokforge
 from tokforge.config import TrainConfig
 from tokforge.counting import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, pruning_report
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
+from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
@@ -49,7 +49,7 @@ COUNT_FOLDER = FolderKind("count folder", files="|".join(map(re.escape, [MANIFES
 
 
 def save_counts(result: CountResult, folder: str | os.PathLike) -> Path:
-    """Write ``result`` to the count folder ``folder``, as a whole (``tokforge.folders``: an existing
+    """Write ``result`` to the count folder ``folder``, as a whole (``tokforge.io.folders``: an existing
     count folder there is replaced once every new file is written)."""
     with OutputFolder(folder, COUNT_FOLDER) as out:
         write_counts(result, out)

@@ -51,7 +51,7 @@ import numpy as np
 
 from tokforge.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
-from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
+from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng, stochastok
 from tokforge.processes import worker_pool
 from tokforge.unigram import UnigramModel, check_sampling
@@ -346,7 +346,7 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
     workers in tasks of about ``batch_bytes`` of text. Returns the manifest.
 
-    The folder is written as a whole (``tokforge.folders``): shards go into a staging folder beside
+    The folder is written as a whole (``tokforge.io.folders``): shards go into a staging folder beside
     ``output`` as they are finished (where a resumable writer could find them), then the complete
     folder replaces ``output`` (absent, empty or a shards folder) in one step; the manifest records
     each shard file's fingerprint, which ``read_shards_manifest`` checks."""

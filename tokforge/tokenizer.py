@@ -22,7 +22,7 @@ from tokforge.bpe import BPEModel
 from tokforge.text.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.model_format import ModelFile
-from tokforge.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
+from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
 from tokforge.hf import HF_FILES
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
@@ -291,7 +291,7 @@ class Tokenizer:
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
         """Write the model folder ``path``: ``tokforge.json`` and, with ``hf``, the Hugging Face files.
 
-        The folder is written as a whole (``tokforge.folders``): a folder there before is replaced
+        The folder is written as a whole (``tokforge.io.folders``): a folder there before is replaced
         only once every new file is written, and only if it holds nothing but model files.
         """
         with OutputFolder(path, MODEL_FOLDER) as out:

@@ -1,5 +1,5 @@
 """Atomic file writes: a reader sees the old file or the whole new one, never half of it (whole
-output folders: ``tokforge.folders``), and the one-line errors of failed writes.
+output folders: ``tokforge.io.folders``), and the one-line errors of failed writes.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"

@@ -56,7 +56,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Iterator, Mapping
 
 from tokforge.errors import ModelFormatError, OutputError
-from tokforge.io import make_folders, output_error
+from tokforge.io.atomic import make_folders, output_error
 
 LOCK, STAGING, OLD = ".tokforge-lock", ".tokforge-staging", ".tokforge-old"
 SHOWN_FILES = 5  # files named in an error message
