@@ -19,8 +19,9 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokforge import corpus as corpus_module
-from tokforge.corpus import ERROR_POLICIES, Block, Corpus, CorpusStats, iter_documents
+from tokforge.corpus import Block, Corpus, CorpusStats, compression, iter_documents
+from tokforge.corpus import limits as corpus_module
+from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ConfigError, CorpusError
 
 FILES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -327,7 +328,7 @@ def test_permission_denied_message_has_the_os_reason(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(corpus_module, "open", refuse, raising=False)
+    monkeypatch.setattr(compression, "open", refuse, raising=False)
     with pytest.raises(CorpusError, match=r"cannot read .*secret\.txt: Permission denied.*permissions"):
         read(path)
 

@@ -12,7 +12,9 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.text.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
            "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.text.casing", "tokforge.text.pretokenizers",
-           "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes"]
+           "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes",
+           "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
+           "tokforge.corpus.compression"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -10,7 +10,7 @@ from click.core import ParameterSource
 
 from tokforge.text.casing import FOLD_LANGUAGES
 from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
-from tokforge.corpus import ERROR_POLICIES
+from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
 from tokforge.io.folders import OutputFolder
 from tokforge.morph_tokenizer import FALLBACKS

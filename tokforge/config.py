@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
-from tokforge.corpus import ERROR_POLICIES
+from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.text.numbers import number_stage
 from tokforge.text.pretokenizers import DIGIT_POLICIES, METASPACE, PRESETS, check_split_pattern
