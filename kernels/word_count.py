@@ -1,6 +1,6 @@
 """Word counting: intern byte strings into a growing table of unique words with counts.
 
-The table is plain arrays owned by the caller (see ``tokforge.words.WordCounter``):
+The table is plain arrays owned by the caller (see ``tokforge.counting.words.WordCounter``):
 
 - ``slots``   int64[cap, 3] per hash slot: (hash, word id or -1 = empty, count); cap is a power
   of two. Hash, id and count share a cache line, so a repeated word costs one random access

@@ -361,7 +361,7 @@ def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, bu
     import numpy as np
 
     from tokforge.bpe import train_bpe
-    from tokforge.saved_counts import load_counts
+    from tokforge.counting.saved import load_counts
 
     runs = [("local", w) for w in workers] + ([("dask", max(workers))] if with_dask else [])
     print(f"{'engine':<7} {'workers':>7} {'wall s':>8} {'count s':>8} {'MB/s':>7} {'peak MB':>8}  identical")

@@ -11,12 +11,12 @@ from tokforge.bpe import train_bpe
 from tokforge.cli import main
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
-from tokforge.counting import count_corpus, pipeline_stages
+from tokforge.counting.engines import count_corpus, pipeline_stages
 from tokforge.errors import ConfigError, CorpusError, ModelFormatError
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.saved_counts import load_counts, merge_saved, save_counts
-from tokforge.training import HeldOut, feed
-from tokforge.words import MIN_TABLE_BUDGET, WordCounter, WordCounts, offsets_from_lengths
+from tokforge.counting.saved import load_counts, merge_saved, save_counts
+from tokforge.counting.feed import HeldOut, feed
+from tokforge.counting.words import MIN_TABLE_BUDGET, WordCounter, WordCounts, offsets_from_lengths
 
 from conftest import CORPORA
 from reference import reference_merge_counts, reference_uniform_of_document

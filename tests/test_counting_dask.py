@@ -7,8 +7,8 @@ from dask import distributed
 
 from tokforge.cli import main
 from tokforge.config import TrainConfig
-from tokforge.counting import count_corpus
-from tokforge.saved_counts import load_counts
+from tokforge.counting.engines import count_corpus
+from tokforge.counting.saved import load_counts
 
 from conftest import CORPORA
 

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
-           "tokforge.kernels.bpe_encode", "tokforge.words", "tokforge.bpe", "tokforge.text.specials",
+           "tokforge.kernels.bpe_encode", "tokforge.counting.words", "tokforge.bpe", "tokforge.text.specials",
            "tokforge.io.atomic", "tokforge.io.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
            "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
@@ -14,7 +14,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.text.casing", "tokforge.text.pretokenizers",
            "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
-           "tokforge.corpus.compression"]
+           "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background"]
 
 
 @pytest.mark.parametrize("name", MODULES)

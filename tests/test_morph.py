@@ -15,7 +15,7 @@ from tokforge.gold import GoldSet, parse_tsv
 from tokforge.morph import load_rules
 from tokforge.morph_tokenizer import CAP, CAPS, FALLBACKS, MorphStage, MorphTokenizer, affix_token, root_token
 from tokforge.unigram import UnigramModel, train_unigram
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA, ROOT
 

@@ -18,7 +18,7 @@ from tokforge.corpus import Corpus
 from tokforge.errors import ConfigError
 from tokforge.kernels import rng
 from tokforge.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds, write_shards
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 seeds64 = st.integers(0, (1 << 64) - 1)

@@ -6,7 +6,7 @@ from tokforge.corpus import Block, Corpus
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.training import HeldOut, feed
+from tokforge.counting.feed import HeldOut, feed
 
 from conftest import CORPORA
 
@@ -50,7 +50,7 @@ def test_held_out_choice_does_not_depend_on_blocks():
 
 
 def test_prefetch_yields_in_order_and_reraises():
-    from tokforge.training import prefetch
+    from tokforge.background import prefetch
 
     assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
 

@@ -9,7 +9,7 @@ import tokforge
 from tokforge.cli import main
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.unigram import UnigramModel, train_unigram
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA, PIPELINES
 from test_hf_parity import texty

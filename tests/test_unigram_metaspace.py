@@ -13,7 +13,7 @@ from tokforge.kernels import unigram_lattice as lattice
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder
 from tokforge.unigram import UNK_TOKEN, UnigramModel, with_byte_fallback
-from tokforge.words import lengths_of, offsets_from_lengths
+from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 from conftest import CORPORA
 from reference import (ReferenceStream, reference_expand, reference_fallback_lattice, reference_fallback_viterbi,

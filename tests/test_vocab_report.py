@@ -8,7 +8,7 @@ from click.testing import CliRunner
 import tokforge
 from tokforge.bpe import train_bpe
 from tokforge.cli import main
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA
 

@@ -16,7 +16,8 @@ from tokforge.corpus import Corpus
 from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
                              OutputError, TokforgeError, WorkerError)
 from tokforge.tokenizer import Tokenizer
-from tokforge.training import feed, train
+from tokforge.counting.feed import feed
+from tokforge.training import train
 
 __all__ = [
     "__version__", "train", "feed", "Tokenizer", "TrainConfig", "Corpus",

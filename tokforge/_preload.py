@@ -5,6 +5,6 @@ from tokforge.processes import follow_main_process
 
 follow_main_process()
 
-from tokforge.counting import warm_up  # noqa: E402  (after: warming up takes seconds)
+from tokforge.counting.engines import warm_up  # noqa: E402  (after: warming up takes seconds)
 
 warm_up()

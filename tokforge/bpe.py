@@ -4,7 +4,7 @@ Ids: special tokens first (in the order given), then the 256 byte tokens in the 
 their byte-level characters (``BYTE_ORDER``, as HF's BpeTrainer), then one id per learned
 token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.bpe_train``.
 
-    >>> from tokforge.words import WordCounts
+    >>> from tokforge.counting.words import WordCounts
     >>> model = train_bpe(WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5}), vocab_size=258)
     >>> [model.vocab[i] for i in range(256, 258)]
     [b'ug', b'hug']
@@ -21,7 +21,7 @@ import numpy as np
 from tokforge.text.bytelevel import BYTE_ORDER
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import bpe_encode, bpe_train
-from tokforge.words import WordCounts, encode_each
+from tokforge.counting.words import WordCounts, encode_each
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
 

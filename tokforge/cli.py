@@ -234,8 +234,8 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
       tokforge train --from-counts counts/ --vocab-size 32000 -o out/
       tokforge count data/ -o counts/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from tokforge.counting import count_corpus
-    from tokforge.saved_counts import COUNT_FOLDER, load_counts, merge_saved, write_counts
+    from tokforge.counting.engines import count_corpus
+    from tokforge.counting.saved import COUNT_FOLDER, load_counts, merge_saved, write_counts
 
     config = TrainConfig(**_pipeline_config(**pipeline))
     with OutputFolder(output, COUNT_FOLDER) as out:  # locked and known writable before counting starts

@@ -25,7 +25,7 @@ from tokforge.corpus import Corpus
 from tokforge.errors import CorpusError, InputError
 from tokforge.gold import GoldSet
 from tokforge import metrics
-from tokforge.training import prefetch
+from tokforge.background import prefetch
 
 ALL = "ALL"
 DEFAULT_MAX_DIGITS = 12      # digit runs longer than this are pooled with this length

@@ -51,7 +51,7 @@ from tokforge.text.specials import SpecialSplitter
 from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
                                 native_token_ids)
 from tokforge.unigram import UnigramModel, train_unigram_from_config
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
 _WORD = portable_regex.lazy(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")

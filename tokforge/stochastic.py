@@ -55,7 +55,7 @@ from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_ind
 from tokforge.kernels import rng, stochastok
 from tokforge.processes import worker_pool
 from tokforge.unigram import UnigramModel, check_sampling
-from tokforge.words import lengths_of, offsets_from_lengths
+from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 MANIFEST = "manifest.json"
 SHARD_FORMAT = "tokforge-shards"
@@ -356,7 +356,7 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
     if workers == 0:
-        from tokforge.counting import AUTO_PARALLEL_BYTES, available_cores
+        from tokforge.counting.engines import AUTO_PARALLEL_BYTES, available_cores
         workers = available_cores() if getattr(corpus, "total_bytes", 0) >= AUTO_PARALLEL_BYTES else 1
     if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or shard_tokens < 1:
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
@@ -401,7 +401,7 @@ def _encode_corpus(corpus: Any, encoder: StochasticEncoder, sampled: list[int], 
         for texts, first in _batches(corpus, batch_bytes):
             consume(_encode_epochs(texts, first, sampled, encoder))
     else:
-        # workers fork from a warm forkserver (as tokforge.counting's) and end with this process
+        # workers fork from a warm forkserver (as tokforge.counting.engines's) and end with this process
         with worker_pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
             pending: list[Future] = []
             for texts, first in _batches(corpus, batch_bytes):

@@ -11,7 +11,7 @@ the stage-2 pieces, as the reference does, and it exports to tokenizer.json like
 
 With ``t`` equal to the vocabulary size there is no stage 2: the result is plain BPE, exactly.
 
-    >>> from tokforge.words import WordCounts
+    >>> from tokforge.counting.words import WordCounts
 
 T = TypeVar("T")
     >>> from tokforge.config import TrainConfig
@@ -34,7 +34,7 @@ from typing import Any, Callable, TypeVar
 from tokforge.bpe import BPEModel, train_bpe
 from tokforge.config import TrainConfig
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.words import WordCounts
+from tokforge.counting.words import WordCounts
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
 from tokforge.unigram import UnigramModel
-from tokforge.words import lengths_of, offsets_from_lengths
+from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
 FORMAT_VERSION = 1

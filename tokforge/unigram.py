@@ -21,7 +21,7 @@ Byte fallback (``byte_fallback=True``, the sentencepiece-style layout made by
 pieces, and a character that no piece covers alone is encoded as its UTF-8 bytes' tokens -- Hugging
 Face's Unigram with ``byte_fallback`` and an ``<unk>`` token (a special token here), exactly.
 
-    >>> from tokforge.words import WordCounts
+    >>> from tokforge.counting.words import WordCounts
     >>> counts = WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5, "pun": 4, "bun": 6})
     >>> model = train_unigram(counts, vocab_size=260)
     >>> sorted(model.vocab[256:])
@@ -44,7 +44,7 @@ from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.text.pretokenizers import METASPACE, METASPACE_MARK
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample, unigram_seed
-from tokforge.words import WordCounts, encode_each, lengths_of, offsets_from_lengths
+from tokforge.counting.words import WordCounts, encode_each, lengths_of, offsets_from_lengths
 
 SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses them to the same double
 MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)

@@ -16,8 +16,8 @@ the corpora had been counted one after the other. A count folder is written as a
 refuses arrays that are not the ones written with it. Example::
 
     >>> import tempfile
-    >>> from tokforge.config import TrainConfig
-    >>> from tokforge.counting import count_corpus
+    >>> from tokforge.config import TrainConfig, parse_size
+    >>> from tokforge.counting.engines import count_corpus
     >>> result = count_corpus("corpora/tr", TrainConfig(held_out=0))     # doctest: +SKIP
     >>> folder = save_counts(result, tempfile.mkdtemp() + "/tr")          # doctest: +SKIP
     >>> load_counts(folder).counts.total == result.counts.total           # doctest: +SKIP
@@ -33,11 +33,12 @@ from typing import Any, Sequence
 import numpy as np
 
 import tokforge
-from tokforge.config import TrainConfig
-from tokforge.counting import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, pruning_report
+from tokforge.config import TrainConfig, parse_size
+from tokforge.counting.engines import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, Reduction, pruning_report
+from tokforge.counting.feed import HeldOut
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
-from tokforge.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
+from tokforge.counting.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
 FORMAT_VERSION = 1
@@ -82,8 +83,6 @@ def write_counts(result: CountResult, out: OutputFolder) -> None:
 
 def load_counts(folder: str | os.PathLike) -> CountResult:
     """Read a count folder written by ``save_counts``; ModelFormatError if it is not a valid one."""
-    from tokforge.training import HeldOut
-
     folder = Path(folder)
     path = folder / MANIFEST
     manifest = read_index(folder, COUNT_FOLDER, "write one with `tokforge count CORPUS -o DIR`")
@@ -145,10 +144,6 @@ def _plain(value: Any) -> Any:
 def merge_saved(results: Sequence[CountResult], memory_budget: int | str = "2GB") -> CountResult:
     """Merge counts of the same pipeline, in order: the counts of the corpora read one after the
     other (held-out documents included), within ``memory_budget``."""
-    from tokforge.config import parse_size
-    from tokforge.counting import Reduction
-    from tokforge.training import HeldOut
-
     if len(results) < 2:
         raise ConfigError("give at least two count folders to merge")
     first = results[0].pipeline

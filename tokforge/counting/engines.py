@@ -34,27 +34,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tokforge.config import TrainConfig
+from tokforge.counting.feed import HeldOut, feed, pipeline_stages
 from tokforge.corpus import Corpus, CorpusStats
 from tokforge.errors import ConfigError
-from tokforge.text.normalizers import Normalizer
-from tokforge.text.numbers import TriadicSuffixStage, number_stage
+from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.processes import worker_pool
-from tokforge.text.specials import SpecialSplitter
-from tokforge.words import Pruning, WordCounter, WordCounts
+from tokforge.counting.words import Pruning, WordCounter, WordCounts
 
 PIPELINE_FIELDS = ("normalizer", "numbers", "pattern", "digits", "special_tokens")  # the options that decide the words
 SAMPLING_FIELDS = ("held_out", "seed")                                   # ... and which documents are counted
 AUTO_PARALLEL_BYTES = 32 << 20  # workers=0 (auto) counts smaller corpora in this process
 ENGINES = ("local", "dask")
-
-
-def pipeline_stages(config: TrainConfig, pattern: str | None = None
-                    ) -> tuple[Normalizer, Pretokenizer, SpecialSplitter, TriadicSuffixStage | None]:
-    """The normalizer, pretokenizer (split ``pattern``, default ``config.pattern``), special
-    tokens and number stage of a training config (the arguments of ``feed``)."""
-    return (Normalizer(config.normalizer), Pretokenizer(pattern or config.pattern, config.digits),
-            SpecialSplitter({s: i for i, s in enumerate(config.special_tokens)}), number_stage(config.numbers))
 
 
 def pipeline_of(config: TrainConfig, pattern: str | None = None) -> dict[str, Any]:
@@ -68,7 +59,7 @@ class ShardCount:
     """What a worker sends back for one shard."""
 
     counts: WordCounts
-    held_out: Any            # tokforge.training.HeldOut
+    held_out: HeldOut
     stats: CorpusStats
     pruning: Pruning
     peak_table_bytes: int
@@ -76,8 +67,6 @@ class ShardCount:
 
 def count_shard(part: Corpus, config: TrainConfig, pattern: str | None, table_budget: int) -> ShardCount:
     """Count one shard (runs in a worker process)."""
-    from tokforge.training import HeldOut, feed
-
     held_out = HeldOut(config.held_out, config.seed)
     counter = WordCounter(budget=table_budget)
     normalizer, pretokenizer, specials, numbers = pipeline_stages(config, pattern)
@@ -91,7 +80,7 @@ class CountResult:
 
     counts: WordCounts
     pipeline: dict[str, Any]   # PIPELINE_FIELDS and SAMPLING_FIELDS of the config
-    held_out: Any              # tokforge.training.HeldOut: the documents kept to measure, and how many were left out
+    held_out: HeldOut          # the documents kept to measure, and how many were left out
     corpus: dict[str, Any]     # files, bytes, documents, invalid UTF-8, ignored files
     report: dict[str, Any] = field(default_factory=dict)  # engine, workers, shards, seconds, memory, pruning
 
@@ -99,7 +88,7 @@ class CountResult:
 class Reduction:
     """Merges shard counts, in shard order, into one table within ``table_budget`` bytes."""
 
-    def __init__(self, held_out: Any, table_budget: int | None):
+    def __init__(self, held_out: HeldOut, table_budget: int | None):
         self.counter = WordCounter(budget=table_budget)
         self.held_out = held_out
         self.stats = CorpusStats()
@@ -138,8 +127,6 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     a ``dask.distributed.Client``, or ``"local"``/None for a LocalCluster of ``workers``
     processes on this machine. ``pattern`` replaces the config's split (SuperBPE's stage 2).
     """
-    from tokforge.training import HeldOut
-
     config = config or TrainConfig()
     if engine not in ENGINES:
         raise ConfigError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
@@ -208,9 +195,6 @@ def available_cores() -> int:
 
 def warm_up() -> None:
     """Load the compiled counting kernels (numba's cache) by counting a few words."""
-    from tokforge.kernels.sampling import uniform_of_documents
-    from tokforge.training import HeldOut
-
     data = "Merhaba dünya, 12345 words!\n".encode("utf-8")
     bounds = np.array([0, len(data)], np.int64)
     counter = WordCounter(capacity=4)
