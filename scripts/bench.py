@@ -360,7 +360,7 @@ def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, bu
 
     import numpy as np
 
-    from tokforge.bpe import train_bpe
+    from tokforge.models.bpe_trainer import train_bpe
     from tokforge.counting.saved import load_counts
 
     runs = [("local", w) for w in workers] + ([("dask", max(workers))] if with_dask else [])

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tokforge.io.atomic import write_atomic  # noqa: E402
-from tokforge.morph import DATA_DIR, RuleSet, rules_from_dict  # noqa: E402
+from tokforge.models.morph.rules import DATA_DIR, RuleSet, rules_from_dict  # noqa: E402
 
 FEW_FLAGS = 20
 SOFTEN = {"p": "b", "ç": "c", "t": "d", "k": "ğ"}

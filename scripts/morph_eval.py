@@ -38,8 +38,8 @@ from tokforge.evaluate import Options, evaluate, evaluate_gold  # noqa: E402
 from tokforge.text.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
 from tokforge.gold import read_gold, read_wordlist  # noqa: E402
 from tokforge.metrics import is_valid_word, is_word_token  # noqa: E402
-from tokforge.morph import load_rules  # noqa: E402
-from tokforge.morph_tokenizer import FALLBACKS  # noqa: E402
+from tokforge.models.morph.rules import load_rules  # noqa: E402
+from tokforge.models.morph.trainer import FALLBACKS  # noqa: E402
 from tokforge.training import train  # noqa: E402
 
 

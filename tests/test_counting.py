@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
-from tokforge.bpe import train_bpe
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus

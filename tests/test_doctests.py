@@ -5,13 +5,13 @@ import importlib
 import pytest
 
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
-           "tokforge.kernels.bpe_encode", "tokforge.counting.words", "tokforge.bpe", "tokforge.text.specials",
+           "tokforge.kernels.bpe_encode", "tokforge.counting.words", "tokforge.models.bpe", "tokforge.models.bpe_trainer", "tokforge.text.specials",
            "tokforge.io.atomic", "tokforge.io.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
-           "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.unigram",
+           "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.models.unigram", "tokforge.models.unigram_trainer",
            "tokforge.metrics", "tokforge.gold", "tokforge.report", "tokforge.compare",
-           "tokforge.text.numbers", "tokforge.superbpe", "tokforge.kernels.sampling",
+           "tokforge.text.numbers", "tokforge.models.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.stochastic",
-           "tokforge.morph", "tokforge.morph_tokenizer", "tokforge.text.casing", "tokforge.text.pretokenizers",
+           "tokforge.models.morph.rules", "tokforge.models.morph.stage", "tokforge.models.morph.trainer", "tokforge.text.casing", "tokforge.text.pretokenizers",
            "tokforge.tokenizer", "tokforge.model_format", "tokforge.kernels.numba_cache", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
            "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background"]

@@ -114,7 +114,7 @@ def test_turkish_case_folding_by_hand(text, folded_tr):
 
 def test_turkish_case_folding_agrees_with_the_turkish_rule_set():
     from tokforge.text.casing import fold_case
-    from tokforge.morph import load_rules
+    from tokforge.models.morph.rules import load_rules
     tr = load_rules("tr")
     for word in ["İSTANBUL", "ISPARTA", "Işık", "ığdır", "ÖĞRETMENLİK", "x86"]:
         assert fold_case(word, "tr") == tr.lower(word)

@@ -12,7 +12,7 @@ import pytest
 
 import tokforge
 from tokforge.errors import ModelFormatError
-from tokforge.morph import DATA_DIR
+from tokforge.models.morph.rules import DATA_DIR
 
 from conftest import CORPORA
 

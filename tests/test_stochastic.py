@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 
 from reference import (ReferenceStream, enumerate_bpe_dropout, enumerate_stochastok, reference_bpe_dropout,
                        reference_example_seed, reference_split_table, reference_stochastok)
-from tokforge.bpe import BPEModel, train_bpe
+from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.corpus import Corpus
 from tokforge.errors import ConfigError

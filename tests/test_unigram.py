@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import tokforge
 from tokforge.cli import main
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.unigram import UnigramModel, train_unigram
+from tokforge.models.unigram import UnigramModel
+from tokforge.models.unigram_trainer import train_unigram
 from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA, PIPELINES
@@ -182,7 +183,7 @@ def test_encode_nbest_of_texts(unigram_pair, text, n):
 
 
 def test_results_do_not_depend_on_the_number_of_threads(small_words, monkeypatch):
-    import tokforge.unigram as module
+    import tokforge.models.unigram_trainer as module
     models = []
     for threads in (1, 3):
         monkeypatch.setattr(module.os, "cpu_count", lambda: threads)

@@ -8,7 +8,7 @@ from reference import (reference_expected_counts, reference_nbest, reference_pat
                        reference_segmentations, reference_substring_candidates)
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
-from tokforge.unigram import digamma
+from tokforge.models.unigram_trainer import digamma
 from tokforge.counting.words import WordCounts, lengths_of, offsets_from_lengths
 
 # a small alphabet (two bytes, one two-byte character) -> many overlapping pieces and ties

@@ -12,7 +12,8 @@ from tokforge.kernels import rng, unigram_sample
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder
-from tokforge.unigram import UNK_TOKEN, UnigramModel, with_byte_fallback
+from tokforge.models.unigram import UNK_TOKEN, UnigramModel
+from tokforge.models.unigram_trainer import with_byte_fallback
 from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 from conftest import CORPORA

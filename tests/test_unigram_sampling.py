@@ -22,7 +22,7 @@ from tokforge.kernels import unigram_sample
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder, example_seeds, write_shards
 from tokforge.tokenizer import Tokenizer
-from tokforge.unigram import UnigramModel
+from tokforge.models.unigram import UnigramModel
 from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import tokforge
-from tokforge.bpe import train_bpe
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.counting.words import WordCounts
 

@@ -118,7 +118,7 @@ class TokforgeTokenizer(EvalTokenizer):
 
 
 class MorphEvalTokenizer(EvalTokenizer):
-    """A tokforge morph model (``tokforge.morph_tokenizer``): its tokens do not spell the text
+    """A tokforge morph model (``tokforge.models.morph.tokenizer``): its tokens do not spell the text
     (affix tokens stand for several surface forms, case markers for none), so the spans come from
     the stage: a root token spans its stem, an affix token its surface form, a case marker is
     empty, at the start of its piece."""

@@ -13,7 +13,7 @@ from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fie
 from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ExportError, TokforgeError
 from tokforge.io.folders import OutputFolder
-from tokforge.morph_tokenizer import FALLBACKS
+from tokforge.models.morph.trainer import FALLBACKS
 from tokforge.text.numbers import NUMBER_MODES
 from tokforge.text.pretokenizers import DIGIT_POLICIES, PRESETS
 from tokforge.processes import Stopped, stop_on_signals
@@ -155,7 +155,7 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
                    "cross them.")
 @click.option("--morph-rules", default=DEFAULTS.morph_rules, show_default=True,
               help="morph: rule set (roots, affix groups, phonological rules): tr, en, or the path of your "
-                   "JSON rule set (format in tokforge/morph.py).")
+                   "JSON rule set (format in tokforge/models/morph/rules.py).")
 @click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
               help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
                    "of the corpus); the rest goes to the fallback model (--morph-fallback).")

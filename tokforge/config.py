@@ -27,7 +27,7 @@
 | superword_pattern| "superword"         | superbpe: stage-2 split regex (preset or your own); the preset keeps newlines, digits and sentence punctuation + space as boundaries |
 | workers          | 0                   | counting processes: 0 = all cores (one process for corpora under 32 MB); never changes the result |
 | memory_budget    | "2GB"               | bytes (or "512MB", "2GB") the word-count tables of one process may take; beyond it the rarest words are dropped, reproducibly, and reported |
-| morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/morph.py) |
+| morph_rules      | "tr"                | morph: rule set, "tr", "en" or the path of your JSON rule set (tokforge/models/morph/rules.py) |
 | morph_roots      | 0.8                 | morph: share of the learnable vocabulary (after specials, stage and byte tokens) given to root tokens (the most frequent roots seen) |
 | morph_fallback   | "bpe"               | morph: the statistical model for everything the stage leaves: "bpe" (byte-level BPE) or "unigram" (byte-level Unigram LM, as algo "unigram") |
 
@@ -102,7 +102,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
         if self.pattern == "metaspace":
-            from tokforge.unigram import UNK_TOKEN
+            from tokforge.models.unigram import UNK_TOKEN
             if self.algo != "unigram":
                 raise ConfigError(f"pattern 'metaspace' (sentencepiece-style: '▁' for spaces, byte fallback) is for "
                                   f"algo 'unigram', got algo {self.algo!r}; byte-level algorithms split with a "
@@ -153,8 +153,8 @@ class TrainConfig:
             self._check_morph()
 
     def _check_morph(self) -> None:
-        from tokforge.morph import load_rules
-        from tokforge.morph_tokenizer import FALLBACKS
+        from tokforge.models.morph.rules import load_rules
+        from tokforge.models.morph.trainer import FALLBACKS
 
         if self.numbers != "none":
             raise ConfigError(f"algo 'morph' does not combine with numbers={self.numbers!r}; use numbers='none' "

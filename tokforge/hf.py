@@ -37,7 +37,7 @@ METASPACE_DECODER = {"type": "Sequence", "decoders": [
 def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
     """The ``tokenizer.json`` document of a byte-level BPE or Unigram tokenizer."""
     if getattr(tok, "algorithm", "bpe") == "morph":
-        from tokforge.morph_tokenizer import export_error
+        from tokforge.models.morph.tokenizer import export_error
         raise export_error()  # the root-affix stage has no tokenizer.json equivalent
     numbers = tok.numbers.hf_parts() if tok.numbers else None  # ExportError if it cannot be expressed
     vocab = {}
@@ -153,7 +153,7 @@ def _from_hf_unigram(doc: dict[str, Any], f: ModelFile, normalizer: Normalizer, 
     """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback), or the
     metaspace layout (byte fallback, ``<unk>``)."""
     from tokforge.tokenizer import Tokenizer
-    from tokforge.unigram import UNK_TOKEN, UnigramModel
+    from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 
     model = doc["model"]
     fallback = pretokenizer.metaspace

@@ -26,7 +26,7 @@ order, with any batch. ``write_shards`` uses the document's global index in the 
 
 Worked example of the contract, with a tiny model (a=97, b=98, ab=256, abab=257):
 
-    >>> from tokforge.bpe import BPEModel
+    >>> from tokforge.models.bpe import BPEModel
     >>> from tokforge.tokenizer import Tokenizer
     >>> from tokforge.text.pretokenizers import Pretokenizer
     >>> vocab = [bytes([b]) for b in range(256)] + [b"ab", b"abab"]
@@ -49,12 +49,12 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from tokforge.bpe import BPEModel
+from tokforge.models.bpe import BPEModel
 from tokforge.errors import ConfigError, InputError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng, stochastok
 from tokforge.processes import worker_pool
-from tokforge.unigram import UnigramModel, check_sampling
+from tokforge.models.unigram import UnigramModel, check_sampling
 from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 MANIFEST = "manifest.json"

@@ -18,7 +18,7 @@ from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 
-from tokforge.bpe import BPEModel
+from tokforge.models.bpe import BPEModel
 from tokforge.text.bytelevel import bytes_to_visible, visible_to_bytes
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.model_format import ModelFile
@@ -28,7 +28,7 @@ from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.unigram import UnigramModel
+from tokforge.models.unigram import UnigramModel
 from tokforge.counting.words import lengths_of, offsets_from_lengths
 
 NATIVE_FILE = "tokforge.json"
@@ -155,7 +155,7 @@ class Tokenizer:
     def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
         """Unigram only: the ``n`` most likely encodings of ``text``, best first, with their
         log-probability (the sum of the pieces' scores); the first is ``encode(text)``."""
-        from tokforge.unigram import combine_nbest
+        from tokforge.models.unigram import combine_nbest
         if not isinstance(self.model, UnigramModel):
             raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
         if not isinstance(text, str):
@@ -322,7 +322,7 @@ class Tokenizer:
             raise f.error(("format_version", "algorithm"), f"are {version!r} and {algorithm!r}, which this tokforge "
                           f"cannot read (it reads format {FORMAT_VERSION}: 'bpe', 'unigram' and 'morph')")
         if algorithm == "morph":
-            from tokforge.morph_tokenizer import MorphTokenizer
+            from tokforge.models.morph.tokenizer import MorphTokenizer
             return MorphTokenizer.from_native(doc, source)
         parts = native_parts(f, doc)
         specials = dict(parts.specials)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from tokforge.bpe import train_bpe_from_config
+from tokforge.models.bpe_trainer import train_bpe_from_config
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.counting.engines import count_corpus
@@ -21,9 +21,9 @@ from tokforge.counting.saved import check_pipeline, load_counts
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, CorpusError
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.superbpe import train_superbpe
+from tokforge.models.superbpe import train_superbpe
 from tokforge.tokenizer import Tokenizer
-from tokforge.unigram import train_unigram_from_config
+from tokforge.models.unigram_trainer import train_unigram_from_config
 
 
 def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bool = False,
@@ -71,7 +71,7 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     if config.algo == "unigram":
         model = train_unigram_from_config(counts, config, config.special_tokens, on_progress, stop)
     elif config.algo == "morph":
-        from tokforge.morph_tokenizer import train_morph
+        from tokforge.models.morph.trainer import train_morph
         model, stage, morph = train_morph(counts, config, on_progress, stop)
     elif config.algo == "superbpe":
         def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
@@ -82,7 +82,7 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     bar.close()
     trained = time.perf_counter()
     if morph is not None:
-        from tokforge.morph_tokenizer import MorphTokenizer
+        from tokforge.models.morph.tokenizer import MorphTokenizer
         tok = MorphTokenizer(model, stage, normalizer, pretokenizer)
     else:
         tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)

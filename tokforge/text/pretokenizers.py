@@ -92,7 +92,7 @@ PRESETS: dict[str, str] = {
     # Lossless whitespace split: each run of non-space with at most one leading space; other
     # whitespace stays together (its last space goes to the next word when one follows).
     "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
-    # SuperBPE's stage 2 (tokforge.superbpe): no split at whitespace, so pieces are runs of words.
+    # SuperBPE's stage 2 (tokforge.models.superbpe): no split at whitespace, so pieces are runs of words.
     # Pieces end at newlines (isolated), at digits (1-3 per piece, as cl100k) and after sentence
     # punctuation . ! ? ; : (and CJK full-width) that is followed by whitespace.
     "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
@@ -237,7 +237,7 @@ def _split_spec(pattern: str) -> dict[str, Any]:
 _BYTELEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
 
 #: The sentencepiece-style pretokenizer: HF's ``Metaspace`` (spaces become U+2581 "▁", the text is cut
-#: before each one; nothing prepended), for Unigram models with byte fallback (``tokforge.unigram``).
+#: before each one; nothing prepended), for Unigram models with byte fallback (``tokforge.models.unigram``).
 #: tokforge keeps spaces as spaces inside and writes "▁" only in token strings; a literal "▁" in the
 #: text is a space for HF, so tokforge turns it into one (decode gives a space).
 METASPACE = "metaspace"

@@ -6,7 +6,7 @@ goes through the stage:
 1. **Case.** A word that is Capitalized or ALL CAPS (2+ letters) is lowercased with the rule set's
    case mapping (Turkish: I/ı, İ/i) after a marker token, ``⟦Cap⟧`` or ``⟦CAPS⟧``; so ``Kitap``
    and ``kitap`` share their ids. Other casings (``iPhone``) are left as they are.
-2. **Root + affixes.** The lowercase word is analysed (``tokforge.morph``): a known root + a valid
+2. **Root + affixes.** The lowercase word is analysed (``tokforge.models.morph.rules``): a known root + a valid
    affix chain that the phonological rules write back exactly; failing that, an unknown stem +
    an affix chain (``debian-lar-ı``, the stem going to the fallback model). Each affix group has one token
    ``⟦PL:lAr⟧`` for all its allomorphs (``-ler``/``-lar``): decoding writes the form the rules give
@@ -30,151 +30,26 @@ surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` a
 ``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
 
 The fallback is chosen by name (``FALLBACK_TRAINERS``): a trainer from word counts to a model with
-``vocab``/``special_tokens``/``encode_pieces``: ``"bpe"`` (``tokforge.bpe``) or ``"unigram"``
-(``tokforge.unigram``, Viterbi encoding). The model file stores it as the plain model of that
+``vocab``/``special_tokens``/``encode_pieces``: ``"bpe"`` (``tokforge.models.bpe``) or ``"unigram"``
+(``tokforge.models.unigram``, Viterbi encoding). The model file stores it as the plain model of that
 algorithm stores it (merges, or scored pieces) with the stage in ``"morph"``.
 """
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any
 
-
-from tokforge.text import portable_regex
-from tokforge.bpe import BPEModel, train_bpe_from_config
 from tokforge.errors import ExportError, InputError, ModelFormatError
 from tokforge.model_format import ModelFile
-from tokforge.morph import RuleSet, load_rules, rules_from_dict
+from tokforge.models.bpe import BPEModel
+from tokforge.models.morph.rules import rules_from_dict
+from tokforge.models.morph.stage import LETTER, CAP, CAPS, MorphStage, affix_token, root_token
+from tokforge.models.morph.trainer import FALLBACKS
+from tokforge.models.unigram import UnigramModel
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
 from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
                                 native_token_ids)
-from tokforge.unigram import UnigramModel, train_unigram_from_config
-from tokforge.counting.words import WordCounts
-
-CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
-_WORD = portable_regex.lazy(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")
-_LETTER = portable_regex.lazy(r"\p{L}")
-_TRAILING_LETTERS = portable_regex.lazy(r"\p{L}+\Z")
-
-
-def affix_token(rules: RuleSet, k: int) -> str:
-    a = rules.affixes[k]
-    return f"⟦{a.id}:{a.template}⟧"
-
-
-def root_token(root: str) -> str:
-    return f"⟦{root}⟧"
-
-
-class Unit(NamedTuple):
-    """A piece of a word piece's plan: a stage token (``token`` set) or text for the fallback
-    model (``text``), with its character span in the piece."""
-
-    token: str | None
-    text: str
-    start: int
-    end: int
-
-
-class MorphStage:
-    """The case / root-affix stage of one rule set and its root tokens."""
-
-    def __init__(self, rules: RuleSet, roots: Sequence[str] = ()):
-        self.rules = rules
-        unknown = [r for r in roots if r not in rules.roots]
-        if unknown:
-            raise ModelFormatError(f"root tokens {unknown[:5]} are not roots of the rule set {rules.name!r}")
-        self.roots = list(roots)
-        self._root_set = set(roots)
-        self._affix_tokens = [affix_token(rules, k) for k in range(len(rules.affixes))]
-
-    def reserved_tokens(self) -> list[str]:
-        """The stage's tokens, in id order: case markers, affix groups, roots."""
-        return [CAP, CAPS, *self._affix_tokens, *map(root_token, self.roots)]
-
-    def plan(self, piece: str, prev_letter: bool = False, next_letter: bool = False,
-             has_token: Callable[[str], bool] | None = None) -> list[Unit]:
-        """The units of one pretokenized piece (``prev_letter``/``next_letter``: whether the piece
-        before ends / the piece after starts with a letter).
-
-            >>> stage = MorphStage(load_rules("tr"), ["kitap"])
-            >>> [u.token or u.text for u in stage.plan(" Kitaplarımızdan")]
-            ['⟦Cap⟧', ' ', '⟦kitap⟧', '⟦PL:lAr⟧', '⟦P1PL:(I)mIz⟧', '⟦ABL:DAn⟧']
-            >>> [u.token or u.text for u in stage.plan(" evlerde")]
-            [' ev', '⟦PL:lAr⟧', '⟦LOC:DA⟧']
-        """
-        whole = [Unit(None, piece, 0, len(piece))]
-        m = _WORD.fullmatch(piece)
-        if m is None:
-            return whole
-        prefix, body = m.groups()
-        if not prefix and prev_letter:
-            return whole
-        rules = self.rules
-        mode = rules.case_of(body)
-        if mode is None or (mode == "caps" and next_letter):
-            return whole
-        low = rules.lower(body)
-        if len(low) != len(body):
-            return whole
-        units = [Unit(CAP if mode == "cap" else CAPS, "", 0, 0)] if mode != "lower" else []
-        analysis = rules.analyze(low)
-        known = analysis is not None  # else an unknown stem: plain text, even if it spells a root
-        if not known:
-            analysis = rules.guess(low)
-        if analysis is None:
-            return units + [Unit(None, prefix + low, 0, len(piece))]
-        first = rules.affix_index[analysis.affixes[0]] if analysis.affixes else None
-        stem_end = len(prefix) + (len(rules.stem_before(analysis.root, first)) if known else len(analysis.root))
-        if known and (has_token or self._root_set.__contains__)(analysis.root):
-            if prefix:
-                units.append(Unit(None, prefix, 0, len(prefix)))
-            units.append(Unit(root_token(analysis.root), "", len(prefix), stem_end))
-        else:
-            units.append(Unit(None, prefix + low[:stem_end - len(prefix)], 0, stem_end))
-        pos = stem_end
-        for a in analysis.affixes:
-            k = rules.affix_index[a]
-            surface = rules.realize(k, low[:pos - len(prefix)])
-            units.append(Unit(self._affix_tokens[k], "", pos, pos + len(surface)))
-            pos += len(surface)
-        return units
-
-    # ---- decoding ----------------------------------------------------------------------------
-    def stem(self, root: str, next_affix: int | None) -> str:
-        return self.rules.stem_before(root, next_affix)
-
-    def affix_after(self, k: int, text_before: str) -> str:
-        """Affix ``k`` written after the text decoded so far (its trailing letters are the word);
-        the bare template when the rules give no form (only for id sequences encode never makes)."""
-        m = _TRAILING_LETTERS.search(text_before[-64:])
-        return self.rules.realize(k, self.rules.lower(m.group()) if m else "") or self.rules.affixes[k].template
-
-    def apply_case(self, text: str, marks: list[tuple[int, str]]) -> str:
-        """Apply case markers: each capitalizes the first letter at or after its position
-        (``cap``) or uppercases the run of letters that starts there (``caps``)."""
-        if not marks:
-            return text
-        chars = list(text)
-        for pos, mode in marks:
-            j = pos
-            while j < len(chars) and not _LETTER.match(chars[j]):
-                j += 1
-            if mode == "cap":
-                if j < len(chars):
-                    chars[j] = self.rules.upper(chars[j])
-                continue
-            while j < len(chars) and _LETTER.match(chars[j]):
-                chars[j] = self.rules.upper(chars[j])
-                j += 1
-        return "".join(chars)
-
-    def describe(self) -> dict[str, Any]:
-        return {"rules": self.rules.name, "rules_fingerprint": self.rules.fingerprint(),
-                "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots)}
-
 
 class MorphTokenizer(Tokenizer):
     """A tokenizer with the morphology stage between the pretokenizer and the fallback model."""
@@ -357,13 +232,6 @@ class MorphTokenizer(Tokenizer):
             return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training)
 
 
-#: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
-#: config, special + stage tokens (first ids), progress callback, stop report) -> a model whose vocabulary has
-#: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
-#: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
-FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
-    "bpe": train_bpe_from_config, "unigram": train_unigram_from_config}
-FALLBACKS = tuple(FALLBACK_TRAINERS)
 FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
 
 
@@ -377,8 +245,8 @@ def export_error() -> ExportError:
 
 
 def _neighbours(pieces: list[str], j: int) -> tuple[bool, bool]:
-    prev_letter = j > 0 and bool(_LETTER.match(pieces[j - 1][-1:]))
-    next_letter = j + 1 < len(pieces) and bool(_LETTER.match(pieces[j + 1][:1]))
+    prev_letter = j > 0 and bool(LETTER.match(pieces[j - 1][-1:]))
+    next_letter = j + 1 < len(pieces) and bool(LETTER.match(pieces[j + 1][:1]))
     return prev_letter, next_letter
 
 
@@ -397,47 +265,3 @@ def _char_index_of_bytes(text: str) -> list[int]:
         out.extend([k] * len(c.encode("utf-8", errors="surrogatepass")))
     out.append(len(text))
     return out
-
-
-# ---- training ----------------------------------------------------------------------------------
-
-def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None,
-                stop_report: dict[str, Any] | None = None) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
-    """Train the hybrid on the pretokenized word counts of the corpus.
-
-    Each unique piece is planned by the stage (as if its neighbours were not letters); roots with
-    at least ``min_frequency`` occurrences, the most frequent first, get tokens up to
-    ``morph_roots`` of the learnable vocabulary; the fallback model is then trained on the text the
-    stage leaves (words without analysis, roots without a token, prefixes and all other pieces),
-    so that the whole vocabulary (specials, stage tokens, bytes, merges) has ``vocab_size`` tokens
-    (a BPE fallback may stop short: ``stop_report`` then gets ``"stopped"``, see ``train_bpe``).
-    """
-    rules = load_rules(config.morph_rules)
-    words = [(w.decode("utf-8"), int(n)) for w, n in counts.items()]
-    everything = MorphStage(rules)
-    not_roots = set(everything.reserved_tokens())
-    root_counts: Counter[str] = Counter()
-    for word, n in words:
-        for u in everything.plan(word, has_token=lambda r: True):
-            if u.token is not None and u.token not in not_roots:
-                root_counts[u.token[1:-1]] += n
-    base = len(config.special_tokens) + 2 + len(rules.affixes)
-    budget = int(config.morph_roots * max(0, config.vocab_size - base - 256))
-    chosen = [r for r, n in sorted(root_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-              if n >= 1][:budget]
-    stage = MorphStage(rules, chosen)
-    fallback: Counter[str] = Counter()
-    for word, n in words:
-        for u in stage.plan(word):
-            if u.token is None and u.text:
-                fallback[u.text] += n
-    if not fallback:
-        fallback[" "] = 1
-    specials = tuple(config.special_tokens) + tuple(stage.reserved_tokens())
-    trainer = FALLBACK_TRAINERS[config.morph_fallback]
-    model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress, stop_report)
-    analysed = sum(n for w, n in words if _WORD.fullmatch(w))
-    report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len(root_counts),
-              "root_occurrences": sum(root_counts.values()), "word_pieces": analysed,
-              "fallback_unique_pieces": len(fallback)}
-    return model, stage, report

@@ -52,7 +52,7 @@ from tokforge.text import portable_regex
 from tokforge.text.casing import dotted_i_lower
 from tokforge.errors import ConfigError
 
-DATA_DIR = Path(__file__).parent / "data" / "morph"
+DATA_DIR = Path(__file__).parents[2] / "data" / "morph"  # tokforge/data/morph
 BUILTIN_RULES = ("tr", "en")
 CASE_MODES = ("turkish", "default")
 _LETTERS = portable_regex.lazy(r"\p{L}+\Z")
@@ -397,7 +397,7 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
                        optional, affixes, roots, int(doc.get("min_root_length", 2)), meta)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{where}: not a valid morph rule set ({type(e).__name__}: {e}); see the format in "
-                          "tokforge/morph.py") from None
+                          "tokforge/models/morph/rules.py") from None
 
 
 @lru_cache(maxsize=8)
@@ -424,7 +424,7 @@ def rules_path(spec: str | os.PathLike) -> Path:
     p = Path(spec)
     if not p.is_file():
         raise ConfigError(f"morph_rules {spec!r} is neither a shipped rule set ({', '.join(BUILTIN_RULES)}) nor a "
-                          "JSON rule-set file; see tokforge/morph.py for the format")
+                          "JSON rule-set file; see tokforge/models/morph/rules.py for the format")
     return p
 
 

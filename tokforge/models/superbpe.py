@@ -31,7 +31,8 @@ import time
 from collections import Counter  # noqa: F401  (used by the example above)
 from typing import Any, Callable, TypeVar
 
-from tokforge.bpe import BPEModel, train_bpe
+from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.config import TrainConfig
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.counting.words import WordCounts

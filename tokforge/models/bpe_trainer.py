@@ -1,4 +1,5 @@
-"""Byte-level BPE: the pure trainer ``train_bpe(word_counts) -> BPEModel`` and the model itself.
+"""Byte-level BPE training: the pure trainer ``train_bpe(word_counts) -> BPEModel`` (the model is
+``tokforge.models.bpe``).
 
 Ids: special tokens first (in the order given), then the 256 byte tokens in the order of
 their byte-level characters (``BYTE_ORDER``, as HF's BpeTrainer), then one id per learned
@@ -13,105 +14,17 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tokforge.counting.words import WordCounts
+from tokforge.errors import ConfigError
+from tokforge.kernels import bpe_train
+from tokforge.models.bpe import BPEModel, _merge_results, _regular_ids
 from tokforge.text.bytelevel import BYTE_ORDER
-from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.kernels import bpe_encode, bpe_train
-from tokforge.counting.words import WordCounts, encode_each
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
-
-
-@dataclass
-class BPEModel:
-    """A BPE vocabulary: ``vocab[id]`` is the token's bytes, ``merges`` are ranked id pairs.
-
-    ``special_tokens`` maps each special token's text to its id; its entry in ``vocab`` is
-    its UTF-8. Every merge ``(a, b)`` yields the token with bytes ``vocab[a] + vocab[b]``.
-    """
-
-    vocab: list[bytes]
-    merges: list[tuple[int, int]]
-    special_tokens: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._tables = None
-        self._joinable = None
-
-    def tables(self):
-        """(byte -> id, merge pair keys, ranks, result ids) as arrays for the encode kernel."""
-        if self._tables is None:
-            self._tables = _encode_tables(self)
-        return self._tables
-
-    def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
-        """BPE-encode each piece (bytes) on its own."""
-        return encode_each(self.encode_packed, pieces)
-
-    def encode_packed(self, buf: bytes, bounds: np.ndarray, *, long_words: bool = False
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        """BPE-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece).
-        ``long_words``: the same result, faster when pieces are long runs of recurring parts."""
-        byte_ids, keys, ranks, results = self.tables()
-        data = np.frombuffer(buf, np.uint8)
-        if long_words:
-            return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable())
-        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results)
-
-    def joinable(self) -> np.ndarray:
-        """``joinable[a * 256 + b]`` is 1 when bytes ``a b`` stand side by side inside some token."""
-        if self._joinable is None:
-            pairs = np.zeros(65536, np.uint8)
-            specials = set(self.special_tokens.values())
-            for i, token in enumerate(self.vocab):
-                if i not in specials and len(token) > 1:
-                    t = np.frombuffer(token, np.uint8).astype(np.int64)
-                    pairs[t[:-1] * 256 + t[1:]] = 1
-            self._joinable = pairs
-        return self._joinable
-
-    def encode_packed_dropout(self, buf: bytes, bounds: np.ndarray, dropout: float,
-                              word_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``encode_packed`` with BPE-dropout (Hugging Face tokenizers' semantics): piece j draws
-        from the random stream ``word_seeds[j]`` (see ``tokforge.stochastic``)."""
-        byte_ids, keys, ranks, results = self.tables()
-        return bpe_encode.encode_words_dropout(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks,
-                                               results, float(dropout), word_seeds)
-
-
-def _regular_ids(model: BPEModel) -> dict[bytes, int]:
-    """bytes -> id of every token that is not a special token."""
-    special_ids = set(model.special_tokens.values())
-    return {tok: i for i, tok in enumerate(model.vocab) if i not in special_ids}
-
-
-def _encode_tables(model: BPEModel):
-    regular = _regular_ids(model)
-    byte_ids = np.full(256, -1, np.int64)
-    for b in range(256):
-        byte_ids[b] = regular.get(bytes([b]), -1)
-    if (byte_ids < 0).any():
-        missing = [b for b in range(256) if byte_ids[b] < 0]
-        raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
-                               "a byte-level BPE needs all 256 single-byte tokens")
-    keys = np.array([(a << 32) | b for a, b in model.merges], np.int64)
-    return (byte_ids,) + bpe_encode.build_merge_table(keys, _merge_results(model, regular))
-
-
-def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:
-    """The id of the token each merge yields, by rank (``regular``: bytes -> id, no specials)."""
-    results = np.empty(len(model.merges), np.int64)
-    for rank, (a, b) in enumerate(model.merges):
-        merged = model.vocab[a] + model.vocab[b]
-        if merged not in regular:
-            raise ModelFormatError(f"merge #{rank} ({model.vocab[a]!r}, {model.vocab[b]!r}) "
-                                   f"yields {merged!r}, which is not in the vocabulary")
-        results[rank] = regular[merged]
-    return results
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
