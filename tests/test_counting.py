@@ -16,7 +16,8 @@ from tokforge.errors import ConfigError, CorpusError, ModelFormatError
 from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.counting.saved import load_counts, merge_saved, save_counts
 from tokforge.counting.feed import HeldOut, feed
-from tokforge.counting.words import MIN_TABLE_BUDGET, WordCounter, WordCounts, offsets_from_lengths
+from tokforge.counting.words import MIN_TABLE_BUDGET, WordCounter, WordCounts
+from tokforge.packed import offsets_from_lengths
 
 from conftest import CORPORA
 from reference import reference_merge_counts, reference_uniform_of_document

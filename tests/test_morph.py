@@ -247,7 +247,7 @@ def test_save_load_and_export_refusal(tok, tmp_path):
     with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
         tok.save(tmp_path / "hf")
     assert not (tmp_path / "hf").exists()  # nothing written
-    from tokforge.hf import hf_files
+    from tokforge.formats.hf import hf_files
     with pytest.raises(ExportError):
         hf_files(tok)
     tok.save(tmp_path / "m", hf=False)

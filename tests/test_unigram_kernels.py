@@ -9,7 +9,8 @@ from reference import (reference_expected_counts, reference_nbest, reference_pat
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
 from tokforge.models.unigram_trainer import digamma
-from tokforge.counting.words import WordCounts, lengths_of, offsets_from_lengths
+from tokforge.counting.words import WordCounts
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 # a small alphabet (two bytes, one two-byte character) -> many overlapping pieces and ties
 small_words = st.lists(st.sampled_from([b"a", b"b", "\u00e9".encode()]), min_size=1, max_size=7).map(b"".join)

@@ -14,7 +14,7 @@ from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder
 from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 from tokforge.models.unigram_trainer import with_byte_fallback
-from tokforge.counting.words import lengths_of, offsets_from_lengths
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 from conftest import CORPORA
 from reference import (ReferenceStream, reference_expand, reference_fallback_lattice, reference_fallback_viterbi,
@@ -92,7 +92,7 @@ def test_unknown_characters_become_their_byte_tokens(metaspace_pair):
 
 
 def test_tokenizer_json_with_another_decoder_or_unk_is_refused(metaspace_pair):
-    from tokforge.hf import from_hf_json
+    from tokforge.formats.hf import from_hf_json
     _, _, folder = metaspace_pair
     doc = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     with pytest.raises(ModelFormatError, match="Metaspace pre-tokenizer"):

@@ -23,7 +23,7 @@ from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.stochastic import Sampling, StochasticEncoder, example_seeds, write_shards
 from tokforge.tokenizer import Tokenizer
 from tokforge.models.unigram import UnigramModel
-from tokforge.counting.words import lengths_of, offsets_from_lengths
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 seeds64 = st.integers(0, (1 << 64) - 1)

@@ -28,7 +28,8 @@ import numpy as np
 from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
 from tokforge.metrics import TextIndex
-from tokforge.tokenizer import NATIVE_FILE, Tokenizer
+from tokforge.formats.native import NATIVE_FILE
+from tokforge.tokenizer import Tokenizer
 
 HF_INSTALL_HINT = 'pip install "tokforge[hf]"'
 
@@ -228,7 +229,7 @@ def from_tokforge(tok: Tokenizer, name: str, source: str = "<memory>") -> EvalTo
         return MorphEvalTokenizer(tok, name, source)
     if tok.normalizer.names == ("none",):
         return TokforgeTokenizer(tok, name, source)
-    from tokforge.hf import to_hf_json
+    from tokforge.formats.hf import to_hf_json
     hf = _tokenizers_module().Tokenizer.from_str(json.dumps(to_hf_json(tok), ensure_ascii=False))
     return HFTokenizer(hf, name, source, kind="tokforge (normalizer: via tokenizers)")
 

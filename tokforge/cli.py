@@ -466,7 +466,7 @@ def export(model, output):
     """Export MODEL to a Hugging Face tokenizer folder that transformers.AutoTokenizer loads
     offline and that gives the same ids as tokforge. Fails (writing nothing) if the model
     cannot be expressed exactly."""
-    from tokforge.hf import HF_FOLDER, hf_files
+    from tokforge.formats.hf import HF_FOLDER, hf_files
     from tokforge.tokenizer import Tokenizer
 
     with OutputFolder(output, HF_FOLDER) as out:

@@ -19,7 +19,7 @@ class ConfigError(TokforgeError):
 class ModelFormatError(TokforgeError):
     """A saved model or tokenizer.json cannot be loaded (corrupt, unsupported feature, wrong version).
 
-    ``field``: the field of the file the message names (``tokforge.model_format``), None if it names none.
+    ``field``: the field of the file the message names (``tokforge.formats.fields``), None if it names none.
     """
 
     def __init__(self, message: str, field: object = None) -> None:

@@ -55,7 +55,7 @@ from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_ind
 from tokforge.kernels import rng, stochastok
 from tokforge.processes import worker_pool
 from tokforge.models.unigram import UnigramModel, check_sampling
-from tokforge.counting.words import lengths_of, offsets_from_lengths
+from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 
 MANIFEST = "manifest.json"
 SHARD_FORMAT = "tokforge-shards"
@@ -201,7 +201,7 @@ class StochasticEncoder:
                                            rng.sub_seeds(seeds, np.diff(first_piece)))
             return ids, id_bounds[first_piece]
         units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
-        pieces = [_utf8(p) for u in units for p, i in u if i is None]
+        pieces = [utf8(p) for u in units for p, i in u if i is None]
         per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
         piece_ids, piece_bounds = sample_pieces(self.tokenizer.model, b"".join(pieces),
                                                 offsets_from_lengths(lengths_of(pieces)), self.sampling,
@@ -241,14 +241,6 @@ def sample_pieces(model: Any, buf: bytes, bounds: np.ndarray, sampling: Sampling
         raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
                           f"{type(model).__name__}; use stochastok (any model) instead")
     return model.encode_packed_dropout(buf, bounds, sampling.dropout, piece_seeds)
-
-
-def _utf8(piece: str) -> bytes:
-    try:
-        return piece.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InputError(f"text holds a lone surrogate {piece[e.start]!r} that has no UTF-8 form; "
-                         "decode your input with errors='replace' or remove it") from None
 
 
 # ---- shards ----------------------------------------------------------------------------------------

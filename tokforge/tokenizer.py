@@ -14,25 +14,24 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
 from tokforge.models.bpe import BPEModel
-from tokforge.text.bytelevel import bytes_to_visible, visible_to_bytes
+from tokforge.text.bytelevel import bytes_to_visible
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.model_format import ModelFile
+from tokforge.formats.fields import ModelFile
+from tokforge.formats.native import FORMAT_VERSION, NATIVE_FILE, model_from_native, native_parts
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
-from tokforge.hf import HF_FILES
+from tokforge.formats.hf import HF_FILES
 from tokforge.text.normalizers import Normalizer
-from tokforge.text.numbers import TriadicSuffixStage, number_stage
+from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
 from tokforge.models.unigram import UnigramModel
-from tokforge.counting.words import lengths_of, offsets_from_lengths
+from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 
-NATIVE_FILE = "tokforge.json"
-FORMAT_VERSION = 1
 # a model folder: tokforge.json and the Hugging Face files; loading it checks that its tokenizer.json is
 # the one written with tokforge.json (the config files may be edited, e.g. to add a chat template)
 MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES))),
@@ -166,7 +165,7 @@ class Tokenizer:
                 options.append([([special], 0.0)])
                 continue
             for piece in self.pretokenizer.split(self.normalizer.normalize(segment)):
-                options.append(self.model.nbest(_utf8(piece), n))
+                options.append(self.model.nbest(utf8(piece), n))
         return combine_nbest(options, n)
 
     def encode_batch(self, texts: Iterable[str], num_threads: int | None = None) -> list[list[int]]:
@@ -200,7 +199,7 @@ class Tokenizer:
         pieces are those of ``model_units``."""
         if self.normalizer.names != ("none",) or self.numbers is not None:
             return None
-        encoded = [_utf8(t) for t in texts]
+        encoded = [utf8(t) for t in texts]
         buf = b"".join(encoded)
         doc_bounds = offsets_from_lengths(lengths_of(encoded))
         piece_bounds = None if self._specials.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
@@ -220,7 +219,7 @@ class Tokenizer:
             else:
                 known[p] = ids
         if missing:
-            known.update(zip(missing, self.model.encode_pieces([_utf8(p) for p in missing])))
+            known.update(zip(missing, self.model.encode_pieces([utf8(p) for p in missing])))
             if len(cache) + len(missing) > CACHE_LIMIT:
                 cache.clear()
             cache.update((p, known[p]) for p in missing)
@@ -303,7 +302,7 @@ class Tokenizer:
         Everything is serialized before anything is written (ExportError: nothing written)."""
         texts = {}
         if hf:
-            from tokforge.hf import hf_files
+            from tokforge.formats.hf import hf_files
             texts = {name: json_text(doc) for name, doc in hf_files(self).items()}
         native = self.to_native()
         native[FINGERPRINTS] = MODEL_FOLDER.recorded({name: fingerprint(text.encode("utf-8"))
@@ -363,7 +362,7 @@ class Tokenizer:
             if p.name == NATIVE_FILE and isinstance(doc, dict) and FINGERPRINTS in doc:
                 check_fingerprints(p.parent, MODEL_FOLDER, doc[FINGERPRINTS], complete=False)
             return cls.from_native(doc, str(p))
-        from tokforge.hf import from_hf_json
+        from tokforge.formats.hf import from_hf_json
         return from_hf_json(doc, str(p))
 
 
@@ -416,93 +415,3 @@ def _chunk_ranges(texts: list[str], chunk_chars: int) -> list[tuple[int, int]]:
     if start < len(texts):
         ranges.append((start, len(texts)))
     return ranges
-
-
-def _utf8(piece: str) -> bytes:
-    try:
-        return piece.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InputError(f"text holds a lone surrogate {piece[e.start]!r} that has no UTF-8 form; "
-                         "decode your input with errors='replace' or remove it") from None
-
-
-class NativeParts(NamedTuple):
-    """The pipeline of a native file, as every algorithm stores it."""
-
-    specials: dict[str, int]
-    normalizer: Normalizer
-    pretokenizer: Pretokenizer
-    numbers: TriadicSuffixStage | None
-    training: dict[str, Any]
-
-
-def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
-    """Read the special tokens, normalizer, pretokenizer, number stage and training report of a
-    native file (``f``: the file, for its errors)."""
-    specials = f.get(doc, "special_tokens", dict)
-    for text, i in specials.items():
-        if isinstance(i, bool) or not isinstance(i, int) or i < 0:
-            raise f.error("special_tokens", f"gives {text!r} the id {i!r}; ids are integers >= 0")
-    with f.field("normalizer"):
-        normalizer = Normalizer(f.get(doc, "normalizer", list))
-    with f.field("pretokenizer"):
-        pretokenizer = Pretokenizer.from_config(f.get(doc, "pretokenizer", dict))
-    with f.field("numbers"):
-        numbers = number_stage(f.get(doc, "numbers", str, default="none"), ModelFormatError)
-    training = f.get(doc, "training", (dict, type(None)), default=None) or {}
-    return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training)
-
-
-def model_from_native(algorithm: str, doc: dict[str, Any], specials: dict[str, int],
-                      f: ModelFile, byte_fallback: bool = False) -> BPEModel | UnigramModel:
-    """The model of a native file (``algorithm``: ``"unigram"`` for its scored pieces, else BPE's
-    vocab and merges); ``specials``: every special and reserved token with its id; ``byte_fallback``:
-    a Unigram model of the metaspace layout. Checked whole (its encoding tables are built)."""
-    if algorithm == "unigram":
-        entries = f.get(doc, "vocab", list)
-        with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
-            return UnigramModel.from_vocab_list(entries, specials, f.source, byte_fallback)
-    return model_from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
-
-
-def native_token_ids(vocab: dict[str, int] | list) -> dict[str, int]:
-    """Token text -> id of a native file's vocabulary (BPE: a dict; Unigram: ``[[token, score], ...]``)."""
-    return {str(entry[0]): i for i, entry in enumerate(vocab)} if isinstance(vocab, list) else vocab
-
-
-def model_from_vocab_merges(vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
-                            names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
-    """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
-    ``names``: the fields of the vocab, the merges, then those that declare the special tokens
-    (``specials``), in ``f``'s messages."""
-    vocab_name, merges_name, *declaring = names
-    specials_name = declaring[0]
-    n = len(vocab)
-    for text, i in vocab.items():
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise f.error(vocab_name, f"gives {text!r} the id {i!r}; ids are integers")
-    if sorted(vocab.values()) != list(range(n)):  # (the special tokens are in it)
-        raise f.error((vocab_name, specials_name), f"ids must be exactly 0..{n - 1} without gaps")
-    tokens: list[bytes] = [b""] * n
-    with f.field((vocab_name, *declaring)):  # a token that is not byte-level text must be declared special
-        for text, i in vocab.items():
-            tokens[i] = _utf8(text) if text in specials else visible_to_bytes(text)
-    with f.field(specials_name):
-        for text, i in specials.items():
-            if vocab.get(text, i) != i or not 0 <= i < n:
-                raise f.error((specials_name, vocab_name), f"special token {text!r} has id {i} but the vocabulary "
-                                                           f"says {vocab.get(text, 'nothing')}")
-            tokens[i] = _utf8(text)
-    pairs = []
-    for rank, m in enumerate(merges):
-        pair = m.split(" ") if isinstance(m, str) else m
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
-            raise f.error(merges_name, f"merge #{rank} {m!r} is neither 'left right' nor [left, right]")
-        left, right = pair
-        if left not in vocab or right not in vocab:
-            raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
-        pairs.append((vocab[left], vocab[right]))
-    model = BPEModel(tokens, pairs, specials)
-    with f.field((vocab_name, merges_name)):
-        model.tables()
-    return model

@@ -19,7 +19,8 @@ import numpy as np
 
 from tokforge.background import prefetch
 from tokforge.corpus import Block, Corpus
-from tokforge.counting.words import WordCounter, WordCounts, lengths_of, offsets_from_lengths
+from tokforge.counting.words import WordCounter, WordCounts
+from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage

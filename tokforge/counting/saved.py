@@ -38,7 +38,8 @@ from tokforge.counting.engines import PIPELINE_FIELDS, SAMPLING_FIELDS, CountRes
 from tokforge.counting.feed import HeldOut
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
-from tokforge.counting.words import Pruning, WordCounts, lengths_of, offsets_from_lengths
+from tokforge.counting.words import Pruning, WordCounts
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 FORMAT = "tokforge-word-counts"
 FORMAT_VERSION = 1

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from tokforge.errors import ConfigError
+from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.kernels.word_count import (MAX_LOAD, counts_by_word, intern_words, merge_words, new_slots,
                                          rehash_words)
 
@@ -193,23 +194,6 @@ class WordCounter:
 def _table_nbytes(n_words: int, n_bytes: int) -> int:
     """Bytes of the arrays of a table allocated for ``n_words`` words of ``n_bytes`` bytes."""
     return _pow2(int(n_words / MAX_LOAD) + 1) * 24 + (n_words + 1) * 8 + max(n_bytes, 16)
-
-
-def offsets_from_lengths(lengths) -> np.ndarray:
-    """int64 offsets [0, l0, l0+l1, ...] of items with the given lengths laid back to back.
-
-    >>> offsets_from_lengths([2, 0, 3]).tolist()
-    [0, 2, 2, 5]
-    """
-    lengths = np.asarray(lengths, np.int64)
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return offsets
-
-
-def lengths_of(items) -> np.ndarray:
-    """The ``len`` of each item, as int64."""
-    return np.fromiter(map(len, items), np.int64, len(items))
 
 
 def _pow2(n: int) -> int:

@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tokforge.counting.words import encode_each, lengths_of, offsets_from_lengths
+from tokforge.counting.words import encode_each
+from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample

@@ -27,7 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tokforge.counting.words import WordCounts, offsets_from_lengths
+from tokforge.counting.words import WordCounts
+from tokforge.packed import offsets_from_lengths
 from tokforge.errors import ConfigError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed

@@ -39,17 +39,18 @@ from __future__ import annotations
 from typing import Any
 
 from tokforge.errors import ExportError, InputError, ModelFormatError
-from tokforge.model_format import ModelFile
+from tokforge.formats.fields import ModelFile
 from tokforge.models.bpe import BPEModel
 from tokforge.models.morph.rules import rules_from_dict
 from tokforge.models.morph.stage import LETTER, CAP, CAPS, MorphStage, affix_token, root_token
 from tokforge.models.morph.trainer import FALLBACKS
 from tokforge.models.unigram import UnigramModel
+from tokforge.packed import utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.tokenizer import (ALGORITHMS, FORMAT_VERSION, Ids, Tokenizer, model_from_native, native_parts,
-                                native_token_ids)
+from tokforge.formats.native import FORMAT_VERSION, model_from_native, native_parts, native_token_ids
+from tokforge.tokenizer import ALGORITHMS, Ids, Tokenizer
 
 class MorphTokenizer(Tokenizer):
     """A tokenizer with the morphology stage between the pretokenizer and the fallback model."""
@@ -134,7 +135,7 @@ class MorphTokenizer(Tokenizer):
             if u.token is not None:
                 out.append((special[u.token], u.start, u.end))
                 continue
-            data = _utf8_text(u.text)
+            data = utf8(u.text)
             pieces_ids = self.model.encode_pieces([data])[0]
             # character span of each token: its bytes' characters in the unit's text
             byte_pos, char_of_byte = 0, _char_index_of_bytes(u.text)
@@ -248,14 +249,6 @@ def _neighbours(pieces: list[str], j: int) -> tuple[bool, bool]:
     prev_letter = j > 0 and bool(LETTER.match(pieces[j - 1][-1:]))
     next_letter = j + 1 < len(pieces) and bool(LETTER.match(pieces[j + 1][:1]))
     return prev_letter, next_letter
-
-
-def _utf8_text(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InputError(f"text holds a lone surrogate {text[e.start]!r} that has no UTF-8 form; "
-                         "decode your input with errors='replace' or remove it") from None
 
 
 def _char_index_of_bytes(text: str) -> list[int]:

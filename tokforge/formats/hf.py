@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokforge.errors import ExportError
 from tokforge.io.folders import FolderKind
-from tokforge.model_format import ModelFile
+from tokforge.formats.fields import ModelFile
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import METASPACE_MARK, Pretokenizer
 
@@ -113,7 +113,8 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
     """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar);
     ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
     from tokforge.text.numbers import split_hf_stage
-    from tokforge.tokenizer import Tokenizer, model_from_vocab_merges
+    from tokforge.formats.native import model_from_vocab_merges
+    from tokforge.tokenizer import Tokenizer
 
     f = ModelFile(source, "tokenizer.json")
     doc = f.object(doc, None)
