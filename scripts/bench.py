@@ -219,7 +219,7 @@ def bench_stochastok(model_dir: str, corpus: str, p: float, repeat: int) -> None
 
     import tokforge
     from tokforge.kernels import rng
-    from tokforge.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
+    from tokforge.sampling.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
 
     docs = paragraphs(corpus)
     nbytes = sum(len(d.encode("utf-8")) for d in docs)

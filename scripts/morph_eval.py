@@ -5,7 +5,7 @@ Unigram of the same vocabulary size, trained on the same text.
                                  [--wordlist WORDS.txt] [--fallback bpe unigram] [--json out.json]
 
 Every 10th line of the corpus is held out; the tokenizers are trained on the other lines. Reported,
-with tokforge's own metrics (``tokforge.metrics`` through ``tokforge.evaluate``), on the held-out lines:
+with tokforge's own metrics (``tokforge.eval.metrics`` through ``tokforge.eval.evaluate``), on the held-out lines:
 
 - the headline, ``TR%`` as the paper defines it ("Tokens with Meaning", arXiv 2508.14292: the
   proportion of produced tokens that correspond to lexical/morphemic units of the language):
@@ -32,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tokforge.adapters import TextBatch, from_tokforge  # noqa: E402
+from tokforge.eval.adapters import TextBatch, from_tokforge  # noqa: E402
 from tokforge.corpus import Corpus  # noqa: E402
-from tokforge.evaluate import Options, evaluate, evaluate_gold  # noqa: E402
+from tokforge.eval.evaluate import Options, evaluate, evaluate_gold  # noqa: E402
 from tokforge.text.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
-from tokforge.gold import read_gold, read_wordlist  # noqa: E402
-from tokforge.metrics import is_valid_word, is_word_token  # noqa: E402
+from tokforge.eval.gold import read_gold, read_wordlist  # noqa: E402
+from tokforge.eval.metrics import is_valid_word, is_word_token  # noqa: E402
 from tokforge.models.morph.rules import load_rules  # noqa: E402
 from tokforge.models.morph.trainer import FALLBACKS  # noqa: E402
 from tokforge.training import train  # noqa: E402
@@ -133,7 +133,7 @@ def main() -> None:
 
 def occurrence_share(ev, path: Path, words: set[str], language: str | None) -> tuple[int, int]:
     """(valid, counted) over token occurrences of the held-out text (not distinct tokens): the
-    valid-word test of ``tokforge.metrics`` (``is_word_token``, ``is_valid_word``) on every token."""
+    valid-word test of ``tokforge.eval.metrics`` (``is_word_token``, ``is_valid_word``) on every token."""
     texts = path.read_text(encoding="utf-8").splitlines(keepends=True)
     batch = TextBatch.of(texts)
     enc = ev.encode(batch)

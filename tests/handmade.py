@@ -1,5 +1,5 @@
 """Tokenizers made by hand for the evaluation tests: their tokens can be worked out on paper."""
-from tokforge.adapters import from_tokforge
+from tokforge.eval.adapters import from_tokforge
 from tokforge.models.bpe import BPEModel
 from tokforge.text.bytelevel import BYTE_ORDER
 from tokforge.text.pretokenizers import Pretokenizer

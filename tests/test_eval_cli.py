@@ -7,9 +7,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tokforge.adapters import load_tokenizer
+from tokforge.eval.adapters import load_tokenizer
 from tokforge.cli import main
-from tokforge.evaluate import Options, evaluate
+from tokforge.eval.evaluate import Options, evaluate
 
 from handmade import hand_tokenizer
 

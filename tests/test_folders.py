@@ -18,7 +18,8 @@ from tokforge.counting.engines import count_corpus
 from tokforge.errors import ModelFormatError, OutputError
 from tokforge.io.folders import OutputFolder
 from tokforge.counting.saved import load_counts, save_counts
-from tokforge.stochastic import Sampling, read_shards_manifest, write_shards
+from tokforge.sampling.shards import read_shards_manifest, write_shards
+from tokforge.sampling.stochastic import Sampling
 from tokforge.tokenizer import MODEL_FOLDER, Tokenizer
 
 from conftest import CORPORA
@@ -189,14 +190,14 @@ def test_a_second_writer_is_refused_and_the_folder_is_never_mixed(tmp_path, mode
 def test_an_unwritable_output_is_refused_before_any_work(tmp_path, models, monkeypatch):
     import tokforge.counting.engines
     import tokforge.counting.saved
-    import tokforge.stochastic
+    import tokforge.sampling.stochastic
     import tokforge.training
 
     def no_work(*args, **kwargs):
         raise AssertionError("the corpus was read before the output was checked")
 
     for module, name in ((tokforge.training, "train"), (tokforge.counting.engines, "count_corpus"),
-                         (tokforge.stochastic, "_encode_corpus"), (tokforge.counting.saved, "load_counts")):
+                         (tokforge.sampling.stochastic, "_encode_corpus"), (tokforge.counting.saved, "load_counts")):
         monkeypatch.setattr(module, name, no_work)
     (tmp_path / "file").write_text("x")
     runner = CliRunner()

@@ -2,7 +2,7 @@
 import pytest
 
 from tokforge.errors import InputError
-from tokforge.gold import GoldWord, parse_conllu, parse_tsv, read_gold, read_wordlist
+from tokforge.eval.gold import GoldWord, parse_conllu, parse_tsv, read_gold, read_wordlist
 
 
 def test_tsv_segments_give_character_boundaries():

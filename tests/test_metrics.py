@@ -4,11 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from tokforge import metrics
-from tokforge.adapters import TextBatch
+from tokforge.eval import metrics
+from tokforge.eval.adapters import TextBatch
 from tokforge.errors import ConfigError, InputError
-from tokforge.evaluate import Options, evaluate, evaluate_gold, evaluate_parallel, parallel_files
-from tokforge.gold import GoldSet, parse_tsv
+from tokforge.eval.evaluate import Options, evaluate, evaluate_gold, evaluate_parallel, parallel_files
+from tokforge.eval.gold import GoldSet, parse_tsv
 
 from handmade import hand_tokenizer
 
@@ -202,7 +202,7 @@ def test_domains_and_the_all_row(tmp_path):
 
 def test_hf_offsets_become_byte_spans():
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from tokforge.adapters import HFTokenizer
+    from tokforge.eval.adapters import HFTokenizer
 
     hf = Tokenizer(models.WordPiece({"[UNK]": 0, "ç": 1, "##ay": 2, "iç": 3}, unk_token="[UNK]"))
     hf.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -214,7 +214,7 @@ def test_hf_offsets_become_byte_spans():
 
 def test_a_tokforge_model_with_a_normalizer_is_measured_on_the_original_text(tmp_path):
     # lowercase: "ÇAY IÇ\n" is encoded as "çay iç\n" -> ç|a|y| iç|\n, spans mapped back to the original
-    from tokforge.adapters import from_tokforge
+    from tokforge.eval.adapters import from_tokforge
     from tokforge.text.normalizers import Normalizer
 
     plain = hand_tokenizer(CAY).tok

@@ -11,7 +11,7 @@ import tokforge
 from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
-from tokforge.gold import GoldSet, parse_tsv
+from tokforge.eval.gold import GoldSet, parse_tsv
 from tokforge.models.morph.rules import load_rules
 from tokforge.models.morph.stage import CAP, CAPS, MorphStage, affix_token, root_token
 from tokforge.models.morph.tokenizer import MorphTokenizer
@@ -314,8 +314,8 @@ def test_unigram_fallback_that_the_corpus_cannot_fill_is_a_config_error():
 
 
 def test_gold_evaluation_uses_the_stage_boundaries(trained):
-    from tokforge.adapters import from_tokforge
-    from tokforge.evaluate import evaluate_gold
+    from tokforge.eval.adapters import from_tokforge
+    from tokforge.eval.evaluate import evaluate_gold
     gold = GoldSet("toy", parse_tsv(["kitaplarda\tkitap lar da", "evlerimiz\tev ler imiz"]), 0)
     row = evaluate_gold(from_tokforge(trained, "morph"), gold)
     assert row["boundary_recall"] == 1.0 and row["pure_tokens"] == 1.0

@@ -18,7 +18,8 @@ from tokforge.cli import main
 from tokforge.corpus import Corpus
 from tokforge.errors import ConfigError
 from tokforge.kernels import rng
-from tokforge.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds, write_shards
+from tokforge.sampling.shards import write_shards
+from tokforge.sampling.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
 from tokforge.counting.words import WordCounts
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"

@@ -11,7 +11,7 @@ from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import rng, unigram_sample
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.stochastic import Sampling, StochasticEncoder
+from tokforge.sampling.stochastic import Sampling, StochasticEncoder
 from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 from tokforge.models.unigram_trainer import with_byte_fallback
 from tokforge.packed import lengths_of, offsets_from_lengths

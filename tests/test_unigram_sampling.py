@@ -20,7 +20,8 @@ from tokforge.kernels import rng
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.stochastic import Sampling, StochasticEncoder, example_seeds, write_shards
+from tokforge.sampling.shards import write_shards
+from tokforge.sampling.stochastic import Sampling, StochasticEncoder, example_seeds
 from tokforge.tokenizer import Tokenizer
 from tokforge.models.unigram import UnigramModel
 from tokforge.packed import lengths_of, offsets_from_lengths

@@ -358,7 +358,7 @@ def encode(model, text, file, tokens, stochastok, bpe_dropout, unigram_alpha, un
     tokenizer.json) and print the ids separated by spaces. --stochastok / --bpe-dropout (BPE) /
     --unigram-alpha (Unigram) sample a stochastic encoding, reproducibly from --seed, --epoch and
     --example-id."""
-    from tokforge.stochastic import Sampling, StochasticEncoder
+    from tokforge.sampling.stochastic import Sampling, StochasticEncoder
     from tokforge.tokenizer import Tokenizer
 
     sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout, unigram_alpha=unigram_alpha,
@@ -424,7 +424,8 @@ def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigr
       tokforge shards corpora/ --model unigram-out/ -o shards/ --epochs 3 --unigram-alpha 0.1 --seed 1
     """
     from tokforge.corpus import Corpus
-    from tokforge.stochastic import Sampling, write_shards
+    from tokforge.sampling.shards import write_shards
+    from tokforge.sampling.stochastic import Sampling
     from tokforge.tokenizer import Tokenizer
 
     sampling = Sampling(stochastok=stochastok, dropout=bpe_dropout, unigram_alpha=unigram_alpha,
@@ -577,12 +578,12 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, p
       tokforge eval out/ --gold tr_segments.tsv --wordlist tr_words.txt
       tokforge eval --corpus corpora/ --sweep 1000,2000,4000,8000 --plots plots/
     """
-    from tokforge.adapters import load_tokenizer, unique_names
-    from tokforge.evaluate import (Options, Report, check_corpus_given, evaluate, evaluate_gold,
+    from tokforge.eval.adapters import load_tokenizer, unique_names
+    from tokforge.eval.evaluate import (Options, Report, check_corpus_given, evaluate, evaluate_gold,
                                    evaluate_parallel, parallel_files, sweep_rows, sweep_tokenizers)
-    from tokforge.gold import read_gold, read_wordlist
+    from tokforge.eval.gold import read_gold, read_wordlist
     from tokforge.io.atomic import write_atomic
-    from tokforge.report import render_csv, render_json, render_text
+    from tokforge.eval.report import render_csv, render_json, render_text
 
     sizes = _sizes(sweep)
     if not tokenizers and not sizes:
@@ -594,7 +595,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, p
         raise click.UsageError("--sweep trains on the --corpus: give --corpus")
     check_corpus_given(corpus, gold, parallel)
     if plots:
-        from tokforge.plots import require_matplotlib
+        from tokforge.eval.plots import require_matplotlib
         require_matplotlib()  # fail now, not after the measurements
     options = Options(alpha=alpha, max_digits=max_digits, sample_words=sample_words,
                       wordlist=read_wordlist(wordlist, wordlist_language) if wordlist else None,
@@ -626,7 +627,7 @@ def eval_command(tokenizers, corpus, names, gold, wordlist, wordlist_language, p
         write_atomic(json_path, render_json(report))
         written.append(json_path)
     if plots:
-        from tokforge.plots import write_plots
+        from tokforge.eval.plots import write_plots
         written += [str(p) for p in write_plots(report, plots)]
     if written:
         click.echo("\nwrote " + ", ".join(map(str, written)))
@@ -658,8 +659,8 @@ def compare(tokenizer_a, tokenizer_b, text, limit):
     Example:
       tokforge compare out/ gpt2/tokenizer.json --text corpora/tr/denemeler_tokforge_tr.txt
     """
-    from tokforge.adapters import load_tokenizer, unique_names
-    from tokforge.compare import compare as compare_tokenizers, render
+    from tokforge.eval.adapters import load_tokenizer, unique_names
+    from tokforge.eval.compare import compare as compare_tokenizers, render
 
     body = _read_text(None, text) if _is_file(text) else text
     toks = [load_tokenizer(tokenizer_a), load_tokenizer(tokenizer_b)]

@@ -1,6 +1,6 @@
 """Worker processes that never outlive tokforge, and a main process that stops cleanly on a signal.
 
-Counting (``tokforge.counting.engines``) and shard writing (``tokforge.stochastic``) run their tasks in a
+Counting (``tokforge.counting.engines``) and shard writing (``tokforge.sampling.stochastic``) run their tasks in a
 ``worker_pool``: a ``ProcessPoolExecutor`` whose workers fork from a warm forkserver (it imports
 ``tokforge._preload``). The chain main process -> forkserver -> workers ends whenever the main process
 ends, however it ends (SIGKILL included):

@@ -72,7 +72,7 @@ class BPEModel:
     def encode_packed_dropout(self, buf: bytes, bounds: np.ndarray, dropout: float,
                               word_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``encode_packed`` with BPE-dropout (Hugging Face tokenizers' semantics): piece j draws
-        from the random stream ``word_seeds[j]`` (see ``tokforge.stochastic``)."""
+        from the random stream ``word_seeds[j]`` (see ``tokforge.sampling.stochastic``)."""
         byte_ids, keys, ranks, results = self.tables()
         return bpe_encode.encode_words_dropout(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks,
                                                results, float(dropout), word_seeds)

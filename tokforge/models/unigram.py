@@ -116,7 +116,7 @@ class UnigramModel:
                               piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``encode_packed`` with Unigram sampling (subword regularization): piece j's segmentation
         is drawn with P ∝ exp(alpha * its total score), exactly, from the random stream
-        ``piece_seeds[j]`` (see ``tokforge.stochastic``); among the ``nbest`` best segmentations
+        ``piece_seeds[j]`` (see ``tokforge.sampling.stochastic``); among the ``nbest`` best segmentations
         when ``nbest > 1``, Viterbi when 1, all of them when <= 0 (``tokforge.kernels.unigram_sample``).
         With byte fallback an unknown character is one lattice edge (then its byte tokens)."""
         check_sampling(alpha, nbest)

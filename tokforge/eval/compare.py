@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tokforge import metrics
-from tokforge.adapters import EvalTokenizer, TextBatch
-from tokforge.report import format_table
+from tokforge.eval import metrics
+from tokforge.eval.adapters import EvalTokenizer, TextBatch
+from tokforge.eval.report import format_table
 
 
 def split_at(data: bytes, cuts: set[int]) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tokforge.errors import ConfigError
-from tokforge.evaluate import ALL, Report
+from tokforge.eval.evaluate import ALL, Report
 from tokforge.io.atomic import write_atomic
 
 PLOT_INSTALL_HINT = 'pip install "tokforge[plot]"'

@@ -1,8 +1,8 @@
 """``tokforge eval``: measure tokenizers on a corpus, per domain, and on gold segmentations and
-parallel text. The metrics themselves are the pure functions of ``tokforge.metrics``; this module
+parallel text. The metrics themselves are the pure functions of ``tokforge.eval.metrics``; this module
 streams the corpus, encodes each block once per tokenizer and sums what the metrics need.
 
-    >>> from tokforge.adapters import load_tokenizer                   # doctest: +SKIP
+    >>> from tokforge.eval.adapters import load_tokenizer                   # doctest: +SKIP
     >>> report = evaluate([load_tokenizer("out/")], ["corpora/"])     # doctest: +SKIP
     >>> report.rows[0]["bytes_per_token"]                             # doctest: +SKIP
 
@@ -20,11 +20,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tokforge.adapters import EvalTokenizer, TextBatch, from_tokforge
+from tokforge.eval.adapters import EvalTokenizer, TextBatch, from_tokforge
 from tokforge.corpus import Corpus
 from tokforge.errors import CorpusError, InputError
-from tokforge.gold import GoldSet
-from tokforge import metrics
+from tokforge.eval.gold import GoldSet
+from tokforge.eval import metrics
 from tokforge.background import prefetch
 
 ALL = "ALL"
@@ -179,7 +179,7 @@ class Measurer:
 
 @dataclass
 class Report:
-    """Everything ``tokforge eval`` measured; ``tokforge.report`` renders it."""
+    """Everything ``tokforge eval`` measured; ``tokforge.eval.report`` renders it."""
 
     tokenizers: list[dict[str, Any]]
     rows: list[dict[str, Any]] = field(default_factory=list)        # per tokenizer and domain

@@ -249,7 +249,7 @@ def is_word_token(surface: str) -> bool:
 def is_valid_word(surface: str, words: Collection[str], language: str | None = None) -> bool:
     """Whether a token's text, without surrounding whitespace and case-folded for ``language``
     (``tokforge.text.casing.fold_case``: Unicode casefold by default, the I pairs for tr/az), is in
-    ``words`` (folded the same way, see ``tokforge.gold.read_wordlist``).
+    ``words`` (folded the same way, see ``tokforge.eval.gold.read_wordlist``).
 
         >>> is_valid_word(" ISPARTA", {"ısparta"}, "tr"), is_valid_word(" ISPARTA", {"ısparta"})
         (True, False)

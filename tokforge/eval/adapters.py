@@ -27,7 +27,7 @@ import numpy as np
 
 from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
-from tokforge.metrics import TextIndex
+from tokforge.eval.metrics import TextIndex
 from tokforge.formats.native import NATIVE_FILE
 from tokforge.tokenizer import Tokenizer
 

@@ -12,7 +12,7 @@ import io
 import json
 from typing import Any, Sequence
 
-from tokforge.evaluate import Report
+from tokforge.eval.evaluate import Report
 
 # (key, header, format) of the per-domain table
 DOMAIN_COLUMNS = [
