@@ -391,7 +391,7 @@ def test_a_corpus_of_malformed_records_only_says_so(tmp_path):
 
 def test_malformed_records_are_in_the_training_report_whatever_the_workers(tmp_path):
     import tokforge
-    from tokforge.cli import _summary
+    from tokforge.cli.train import _summary
 
     good = jsonl(*({"text": f"line {i} of some text here\n"} for i in range(1000)))
     write(tmp_path / "a.jsonl", good)

@@ -1,0 +1,53 @@
+"""The ``tokforge`` command line: the click group, its error handling, and one module per command group
+(``train``: train and count; ``model``: encode, decode, info, export; ``shards``; ``eval``: eval and
+compare; ``numbers``); ``options`` holds what they share."""
+from __future__ import annotations
+
+import click
+
+from tokforge.cli.eval import compare, eval_command
+from tokforge.cli.model import decode, encode, export, info
+from tokforge.cli.numbers import numbers
+from tokforge.cli.shards import shards
+from tokforge.cli.train import count, train
+from tokforge.errors import TokforgeError
+from tokforge.processes import Stopped, stop_on_signals
+
+
+class _Group(click.Group):
+    """Shows tokforge's own errors as one clear line (no traceback) and exits with status 1; on
+    SIGTERM or SIGINT stops its worker processes and exits with 128 + the signal number."""
+    def invoke(self, ctx):
+        try:
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except TokforgeError as e:
+            raise click.ClickException(str(e)) from None
+        except Stopped as e:
+            click.echo(f"Error: stopped by {e.name} before finishing", err=True)
+            ctx.exit(128 + e.signum)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="tokforge")
+def main() -> None:
+    """tokforge: train byte-level BPE and Unigram tokenizers fast on CPU and export them to Hugging Face.
+
+    \b
+    Typical use:
+      tokforge train corpora/ --vocab-size 8000 -o out/
+      tokforge count corpora/ -o counts/ && tokforge train --from-counts counts/ -o out/
+      tokforge encode out/ "Merhaba dünya!"
+      tokforge encode out/ "Merhaba dünya!" --stochastok 0.1 --seed 1
+      tokforge encode unigram-out/ "Merhaba dünya!" --unigram-alpha 0.1 --seed 1
+      tokforge shards corpora/ --model out/ -o shards/ --epochs 2 --stochastok 0.1
+      tokforge decode out/ 44 1234 99
+      tokforge info out/
+      tokforge eval out/ other/tokenizer.json --corpus corpora/ --plots plots/
+      tokforge compare out/ other/tokenizer.json --text "Merhaba dünya!"
+      tokforge numbers explain "1,234,567.891"
+    """
+
+
+for _command in (train, count, encode, decode, info, export, shards, eval_command, compare, numbers):
+    main.add_command(_command)
