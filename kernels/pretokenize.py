@@ -54,8 +54,12 @@ text): cl100k ~125 MB/s (110-250 MB/s depending on the text), 14x ``regex`` ``fi
 the same, o200k ~30% slower.  The first call compiles for ~20 s (then cached); a writable and a
 read-only ``buf`` are two compilations, so the wrappers below pass a read-only one.
 """
+import hashlib
+
 import numba as nb
 import numpy as np
+
+from tokforge.text.presets import DIGIT_PATTERNS, PRESETS
 
 from .numba_cache import CACHE
 
@@ -79,28 +83,25 @@ FOLD_R = 1 << 14       # (?i:r)
 
 _LNS = LETTER | NUMBER | SPACE     # a character in none of these is [^\s\p{L}\p{N}]
 
-#: The regex each scanner reproduces (compiled with MULTILINE | FULLCASE, as tokforge does).
-#: ``tokforge.text.pretokenizers`` uses a scanner only while its preset is still exactly this regex.
-REGEXES = {
-    "gpt2": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
-    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
-              r"""|\s*[\r\n]|\s+(?!\S)|\s+""",
-    "o200k": r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
-             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
-             r"""|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
-             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
-             r"""|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
-    "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
-    "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
-}
-#: The digit pre-split each digit policy reproduces.
-DIGIT_REGEXES = {
-    "single": r"\p{N}",
-    "ltr3": r"\p{N}{1,3}",
-    "rtl3": r"\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))",
-}
+#: The split each scanner was written to reproduce: a fingerprint (the first 16 hex digits of the
+#: sha256 of the regex) of the preset's regex and of each digit policy's in the one table of presets
+#: (``tokforge.text.presets``, compiled with MULTILINE | FULLCASE as tokforge does). A preset edited
+#: there no longer matches its fingerprint: its scanner then drops out of ``REGEXES`` and
+#: ``tokforge.text.pretokenizers`` splits with ``regex`` until the scanner is rewritten (and this with it).
+WRITTEN_FOR = {"gpt2": "eeb55ba74cc544ae", "cl100k": "a4bb8cc38b305a24", "o200k": "2463690414bdb8c0",
+               "whitespace": "637f56542f8bdb3e", "superword": "44a28db086ad6da5"}
+DIGITS_WRITTEN_FOR = {"single": "8e12e7a373c51572", "ltr3": "37eeaf14e325fd50", "rtl3": "5fe49985a9ec0ec9"}
+
+
+def _fingerprint(regex: str) -> str:
+    return hashlib.sha256(regex.encode("utf-8")).hexdigest()[:16]
+
+
+#: The regex each scanner reproduces, and the digit pre-split each digit policy's scanner reproduces:
+#: those of the table of presets that are still what the scanners were written for.
+REGEXES = {name: PRESETS[name] for name, f in WRITTEN_FOR.items() if _fingerprint(PRESETS.get(name, "")) == f}
+DIGIT_REGEXES = {name: DIGIT_PATTERNS[name] for name, f in DIGITS_WRITTEN_FOR.items()
+                 if _fingerprint(DIGIT_PATTERNS.get(name, "")) == f}
 PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3, "superword": 4}
 DIGIT_IDS = {"none": 0, "single": 1, "ltr3": 2, "rtl3": 3}
 _GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD = 0, 1, 2, 3, 4

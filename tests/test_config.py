@@ -1,5 +1,7 @@
 """TrainConfig refuses what it would otherwise ignore or misread: misspelt presets, patterns
 without regex syntax, and options of another algorithm (in the API and on the command line)."""
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -96,3 +98,35 @@ def test_help_explains_the_rules(runner):
     assert "apply to that algorithm only; giving one with another --algo is an error" in out
     assert "looks like a preset (cl100, GPT-2) or text without regex syntax is an error" in out
     assert "stops short of --vocab-size" in out
+
+
+# ---- one source of truth per option: the metadata of TrainConfig's fields --------------------------
+
+def test_readme_option_table_is_made_from_the_config():
+    from tokforge.config import options_table
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- options table: made by tokforge.config.options_table() -->\n", "\n<!-- end of options table -->"
+    assert readme[readme.index(start) + len(start):readme.index(end)] == options_table()
+
+
+def test_cli_options_are_built_from_the_config():
+    from tokforge.cli.train import count, train
+    from tokforge.config import options
+    for command, sections in ((train, ("model", "pipeline", "corpus", "superbpe", "morph")), (count, ("pipeline", "corpus"))):
+        params = {p.name: p for p in command.params}
+        for o in (o for s in sections for o in options(s)):
+            p = params[o.name]
+            assert o.flag in p.opts and p.help == o.help
+            assert o.multiple or p.default == (",".join(o.default) if isinstance(o.default, tuple) else o.default)
+        assert not {p.name for p in command.params} & {o.name for o in options() if o.section not in sections}
+
+
+def test_algorithm_fields_and_choices_come_from_the_sections():
+    from tokforge.config import MORPH_FALLBACKS, options
+    from tokforge.models.morph.trainer import FALLBACKS
+    from tokforge.training import TRAINERS
+    assert ALGORITHM_FIELDS == {o.name: (o.section,) for o in options() if o.section in ("superbpe", "morph")}
+    assert tuple(TRAINERS) == ALGORITHMS and MORPH_FALLBACKS == FALLBACKS
+    assert {o.section for o in options()} == {"model", "pipeline", "corpus", "superbpe", "morph"}
+    config = TrainConfig(algo="superbpe", vocab_size=1000, transition=900)
+    assert config.section("superbpe") == {"transition": 900, "max_words": 4, "superword_pattern": "superword"}

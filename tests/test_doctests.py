@@ -14,7 +14,8 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.models.morph.rules", "tokforge.models.morph.stage", "tokforge.models.morph.trainer", "tokforge.text.casing", "tokforge.text.pretokenizers",
            "tokforge.tokenizer", "tokforge.formats.fields", "tokforge.formats.native", "tokforge.packed", "tokforge.kernels.numba_cache", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
-           "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background"]
+           "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background",
+           "tokforge.text.layout", "tokforge.text.presets", "tokforge.models.protocol", "tokforge.formats.folder"]
 
 
 @pytest.mark.parametrize("name", MODULES)

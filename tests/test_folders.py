@@ -20,7 +20,8 @@ from tokforge.io.folders import OutputFolder
 from tokforge.counting.saved import load_counts, save_counts
 from tokforge.sampling.shards import read_shards_manifest, write_shards
 from tokforge.sampling.stochastic import Sampling
-from tokforge.tokenizer import MODEL_FOLDER, Tokenizer
+from tokforge.formats.folder import MODEL_FOLDER
+from tokforge.tokenizer import Tokenizer
 
 from conftest import CORPORA
 from small_fs import run_on_small_fs
@@ -188,16 +189,14 @@ def test_a_second_writer_is_refused_and_the_folder_is_never_mixed(tmp_path, mode
 
 
 def test_an_unwritable_output_is_refused_before_any_work(tmp_path, models, monkeypatch):
-    import tokforge.counting.engines
-    import tokforge.counting.saved
-    import tokforge.sampling.stochastic
-    import tokforge.training
+    import tokforge.cli.train
+    import tokforge.sampling.shards
 
     def no_work(*args, **kwargs):
         raise AssertionError("the corpus was read before the output was checked")
 
-    for module, name in ((tokforge.training, "train"), (tokforge.counting.engines, "count_corpus"),
-                         (tokforge.sampling.stochastic, "_encode_corpus"), (tokforge.counting.saved, "load_counts")):
+    for module, name in ((tokforge.cli.train, "train_tokenizer"), (tokforge.cli.train, "count_corpus"),
+                         (tokforge.sampling.shards, "_encode_corpus"), (tokforge.cli.train, "load_counts")):
         monkeypatch.setattr(module, name, no_work)
     (tmp_path / "file").write_text("x")
     runner = CliRunner()

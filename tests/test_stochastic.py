@@ -21,6 +21,7 @@ from tokforge.kernels import rng
 from tokforge.sampling.shards import write_shards
 from tokforge.sampling.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
 from tokforge.counting.words import WordCounts
+from tokforge.tokenizer import Tokenizer
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 seeds64 = st.integers(0, (1 << 64) - 1)
@@ -353,3 +354,17 @@ def test_cli_encode_and_shards(default_trained, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["name"] for f in manifest["folders"]] == ["epoch-0000", "epoch-0001"]
     assert (out / manifest["folders"][1]["shards"][0]["ids"]).is_file()
+
+
+def test_sampling_a_morph_model_keeps_its_stage():
+    """The morph hybrid's units go to the sampler as they go to encode: stage tokens stay, the fallback
+    model's pieces are sampled (before the model interface, the sampler skipped the stage)."""
+    tok = Tokenizer.load(Path(__file__).parent / "data" / "models" / "morph-bpe.json")
+    text = "Kitaplarımızdan birini İstanbul'da okuduk; EVLERDE 1234 kalem"
+    ids = tok.encode(text)
+    assert StochasticEncoder(tok, Sampling()).encode(text) == ids
+    stage_ids = {tok.model.special_tokens[t] for t in tok.stage.reserved_tokens()} & set(ids)
+    assert stage_ids
+    for sampling in (Sampling(dropout=0.5), Sampling(stochastok=0.5)):
+        sampled = StochasticEncoder(tok, sampling, seed=3).encode(text, example_id=1)
+        assert tok.decode(sampled) == text and stage_ids <= set(sampled) and sampled != ids

@@ -92,13 +92,13 @@ def test_unknown_characters_become_their_byte_tokens(metaspace_pair):
 
 
 def test_tokenizer_json_with_another_decoder_or_unk_is_refused(metaspace_pair):
-    from tokforge.formats.hf import from_hf_json
+    from tokforge.formats.hf import read_hf_json
     _, _, folder = metaspace_pair
     doc = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     with pytest.raises(ModelFormatError, match="Metaspace pre-tokenizer"):
-        from_hf_json({**doc, "decoder": {"type": "ByteLevel"}}, "x.json")
+        read_hf_json({**doc, "decoder": {"type": "ByteLevel"}}, "x.json")
     with pytest.raises(ModelFormatError, match="unk_id"):
-        from_hf_json({**doc, "model": {**doc["model"], "unk_id": None}}, "x.json")
+        read_hf_json({**doc, "model": {**doc["model"], "unk_id": None}}, "x.json")
 
 
 def test_native_and_tokenizer_json_reload_the_same_model(metaspace_pair, corpus_files):

@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
@@ -18,6 +16,7 @@ from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, 
 from tokforge.tokenizer import Tokenizer
 from tokforge.counting.feed import feed
 from tokforge.training import train
+from tokforge.version import __version__
 
 __all__ = [
     "__version__", "train", "feed", "Tokenizer", "TrainConfig", "Corpus",

@@ -1,5 +1,6 @@
-"""The tokenizer: special tokens -> normalizer -> number stage -> pretokenizer -> model (BPE or Unigram),
-and back.
+"""The tokenizer, tokforge's facade: special tokens -> normalizer -> number stage -> pretokenizer ->
+model (any ``tokforge.models.protocol.Model``), and back; saved and loaded through the file formats
+(``tokforge.formats``: tokforge.json, Hugging Face files).
 
     >>> tok = Tokenizer.load("out/")                      # doctest: +SKIP
     >>> ids = tok.encode("Merhaba dünya!")                 # doctest: +SKIP
@@ -9,50 +10,51 @@ and back.
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, ClassVar, Iterable, Sequence, Union
 
 import numpy as np
 
-from tokforge.models.bpe import BPEModel
-from tokforge.text.bytelevel import bytes_to_visible
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.formats.fields import ModelFile
-from tokforge.formats.native import FORMAT_VERSION, NATIVE_FILE, model_from_native, native_parts
-from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, check_fingerprints, fingerprint, json_text
-from tokforge.formats.hf import HF_FILES
+from tokforge.formats import folder, hf, native
+from tokforge.io.folders import OutputFolder
+from tokforge.models.protocol import Model
+from tokforge.models.unigram import combine_nbest
+from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.models.unigram import UnigramModel
-from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 
-# a model folder: tokforge.json and the Hugging Face files; loading it checks that its tokenizer.json is
-# the one written with tokforge.json (the config files may be edited, e.g. to add a chat template)
-MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES))),
-                          index=NATIVE_FILE, fingerprinted=re.escape("tokenizer.json"))
 CACHE_LIMIT = 200_000  # pieces remembered by encode (cleared when full)
 FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (scan + BPE)
 FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many characters
 
-
-ALGORITHMS = {BPEModel: "bpe", UnigramModel: "unigram"}  # model class -> "algorithm" in tokforge.json
 Ids = Union[Sequence[int], np.ndarray, int]  # what decode takes: see ``id_list``
 
 
 class Tokenizer:
-    """A trained byte-level tokenizer (BPE or Unigram model) with its text pipeline.
+    """A trained tokenizer: a model (BPE or Unigram, ``tokforge.models.protocol``) with its text pipeline.
 
-    The model gives ``vocab`` (id -> bytes), ``special_tokens``, ``tables()`` (validates it) and
-    ``encode_pieces`` / ``encode_packed`` (pretokenized pieces -> ids).
+    A subclass may put a stage in front of the model (the morphology hybrid,
+    ``tokforge.models.morph.tokenizer``): it overrides how text becomes model units and how ids
+    become text, and names the algorithm it writes in tokforge.json (``algorithm = "morph"``), which
+    registers it here so that ``load`` gives it back. Its ``stage`` says what tokenizer.json can
+    express of it (``hf_parts``).
     """
 
-    def __init__(self, model: BPEModel | UnigramModel, normalizer: Normalizer | None = None,
+    stage: Any = None  # the stage in front of the model, if any (a subclass's)
+    spells_text: ClassVar[bool] = True  # the tokens' bytes, back to back, are the (normalized) text
+    _by_algorithm: ClassVar[dict[str, type["Tokenizer"]]] = {}  # the subclasses by their tokforge.json algorithm
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("algorithm"), str):
+            Tokenizer._by_algorithm[cls.__dict__["algorithm"]] = cls
+
+    def __init__(self, model: Model, normalizer: Normalizer | None = None,
                  pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
                  numbers: TriadicSuffixStage | None = None):
         self.model = model
@@ -69,10 +71,10 @@ class Tokenizer:
         self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved}
         self._specials = SpecialSplitter(self._user_specials)
         self._cache: dict[str, list[int]] = {}
-        if self.pretokenizer.metaspace != getattr(model, "byte_fallback", False):
+        if self.pretokenizer.layout.byte_fallback != model.byte_fallback:
             raise ModelFormatError("the 'metaspace' pretokenizer goes with a byte-fallback Unigram model and the "
                                    "byte-fallback model with it (with a byte-level pattern, every byte is a piece)")
-        model.tables()  # validate the vocabulary and merges now, not at the first encode
+        model.check()  # validate the vocabulary and merges now, not at the first encode
 
     # ---- vocabulary -------------------------------------------------------------------------
     @property
@@ -90,9 +92,8 @@ class Tokenizer:
         i, = self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
-        if self.pretokenizer.metaspace:
-            return self.model.token_text(i)
-        return bytes_to_visible(self.model.vocab[i])
+        layout, byte = self.pretokenizer.layout, self.model.fallback_byte(i)
+        return layout.byte_token(byte) if byte is not None else layout.spell(self.model.vocab[i])
 
     def token_to_id(self, token: str) -> int | None:
         return self._token_ids.get(token)
@@ -135,7 +136,7 @@ class Tokenizer:
     def _reserved_id(self, unit: str) -> int:
         """Id of a reserved unit of the number stage: a fixed token, or a marker's byte token."""
         i = self.model.special_tokens.get(unit)
-        return i if i is not None else int(self.model.tables()[0][ord(unit)])
+        return i if i is not None else self.model.byte_id(ord(unit))
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``; special tokens in the text become their ids."""
@@ -154,8 +155,7 @@ class Tokenizer:
     def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
         """Unigram only: the ``n`` most likely encodings of ``text``, best first, with their
         log-probability (the sum of the pieces' scores); the first is ``encode(text)``."""
-        from tokforge.models.unigram import combine_nbest
-        if not isinstance(self.model, UnigramModel):
+        if not self.model.scored:
             raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
         if not isinstance(text, str):
             raise InputError(f"encode_nbest takes a str, got {type(text).__name__}")
@@ -250,120 +250,88 @@ class Tokenizer:
             raise InputError(f"token id {bad} is not in the vocabulary (ids are 0..{n - 1})")
         return values
 
-    # ---- saving and loading -----------------------------------------------------------------
+    # ---- describing -----------------------------------------------------------------------
     @property
     def algorithm(self) -> str:
-        """``"bpe"`` or ``"unigram"``."""
-        return ALGORITHMS[type(self.model)]
+        """The algorithm in tokforge.json: the model's (``"bpe"``, ``"unigram"``) or a subclass's."""
+        return self.model.algorithm
 
     @property
     def algorithm_label(self) -> str:
         """The kind of model in words (``tokforge info``): SuperBPE (trained so, or encoding with the
         superword split) and the metaspace layout are named as such."""
-        if self.pretokenizer.metaspace:
-            return f"{self.algorithm} (sentencepiece-style metaspace: '▁' for spaces, byte fallback)"
         trained_as = (self.training.get("config") or {}).get("algo") if isinstance(self.training, dict) else None
-        if self.algorithm == "bpe" and (trained_as == "superbpe" or self.pretokenizer.pattern == "superword"):
-            return "superbpe (byte-level BPE with superword tokens that cross spaces)"
-        return f"{self.algorithm} (byte-level)"
+        return self.model.label(self.pretokenizer.layout, self.pretokenizer.pattern, trained_as)
 
-    def to_native(self) -> dict[str, Any]:
-        """The native, human-readable model file (merges or scored pieces + config)."""
-        from tokforge import __version__
-        doc = {
-            "tokforge_version": __version__,
-            "format_version": FORMAT_VERSION,
-            "algorithm": self.algorithm,
+    def describe(self) -> dict[str, Any]:
+        """What ``tokforge info`` shows: the kind of model, its parts and the vocabulary."""
+        return {
+            "algorithm": self.algorithm_label,
+            **(self.stage.facts() if self.stage is not None else {}),
+            "vocab_size": self.vocab_size,
+            **self.model.facts(),
+            "special_tokens": self.special_tokens,
             "normalizer": list(self.normalizer.names),
             "pretokenizer": self.pretokenizer.config(),
             "numbers": self.numbers.mode if self.numbers else "none",
-            "special_tokens": self.special_tokens,
+            "longest_token_bytes": max(len(t) for t in self.model.vocab),
         }
-        if isinstance(self.model, UnigramModel):  # vocab: [[token, score], ...] in id order
-            doc["vocab"] = self.model.to_vocab_list(self.id_to_token)
-        else:
-            doc["vocab"] = {self.id_to_token(i): i for i in range(self.vocab_size)}
-            doc["merges"] = [[self.id_to_token(a), self.id_to_token(b)] for a, b in self.model.merges]
-        doc["training"] = self.training
-        return doc
+
+    # ---- saving and loading -----------------------------------------------------------------
+    def to_native(self) -> dict[str, Any]:
+        """The native, human-readable model file (``tokforge.formats.native``)."""
+        return native.native_document(self)
+
+    def hf_files(self) -> dict[str, Any]:
+        """The Hugging Face tokenizer folder that encodes as this tokenizer does, as JSON documents by
+        file name (``tokforge.formats.hf``); ExportError when tokenizer.json cannot express it."""
+        return hf.hf_files(self)
+
+    def files(self, *, hf: bool = True) -> dict[str, str]:
+        """The texts of the model folder's files by name: ``tokforge.json`` (recording the fingerprint of
+        tokenizer.json) and, with ``hf``, the Hugging Face files. ExportError: no text at all."""
+        return folder.model_files(self.to_native(), self.hf_files() if hf else {})
 
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
         """Write the model folder ``path``: ``tokforge.json`` and, with ``hf``, the Hugging Face files.
 
-        The folder is written as a whole (``tokforge.io.folders``): a folder there before is replaced
-        only once every new file is written, and only if it holds nothing but model files.
+        Everything is serialized first (an ExportError writes nothing); the folder is written as a whole
+        (``tokforge.io.folders``): a folder there before is replaced only once every new file is written,
+        and only if it holds nothing but model files.
         """
-        with OutputFolder(path, MODEL_FOLDER) as out:
-            return self.write_files(out, hf=hf)
+        texts = self.files(hf=hf)
+        with OutputFolder(path, folder.MODEL_FOLDER) as out:
+            return [out.write(name, text) for name, text in texts.items()]
 
     def write_files(self, out: OutputFolder, *, hf: bool = True) -> list[Path]:
-        """Write ``tokforge.json`` (and, with ``hf``, the Hugging Face files) into ``out``, an open
-        ``OutputFolder`` of ``MODEL_FOLDER``; tokforge.json records the fingerprint of tokenizer.json.
+        """Write the model folder's files into ``out``, an open ``OutputFolder`` of ``MODEL_FOLDER``.
         Everything is serialized before anything is written (ExportError: nothing written)."""
-        texts = {}
-        if hf:
-            from tokforge.formats.hf import hf_files
-            texts = {name: json_text(doc) for name, doc in hf_files(self).items()}
-        native = self.to_native()
-        native[FINGERPRINTS] = MODEL_FOLDER.recorded({name: fingerprint(text.encode("utf-8"))
-                                                      for name, text in texts.items()})
-        texts = {NATIVE_FILE: json_text(native), **texts}
-        return [out.write(name, text) for name, text in texts.items()]
+        return [out.write(name, text) for name, text in self.files(hf=hf).items()]
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
         """The tokenizer of a ``tokforge.json`` document (``to_native``); ModelFormatError naming
         ``source`` and the field for anything malformed."""
-        f = ModelFile(source, "tokforge model file")
-        doc = f.object(doc, None)
-        version, algorithm = f.get(doc, "format_version", int), f.get(doc, "algorithm", str)
-        if version != FORMAT_VERSION or algorithm not in (*ALGORITHMS.values(), "morph"):
-            raise f.error(("format_version", "algorithm"), f"are {version!r} and {algorithm!r}, which this tokforge "
-                          f"cannot read (it reads format {FORMAT_VERSION}: 'bpe', 'unigram' and 'morph')")
-        if algorithm == "morph":
-            from tokforge.models.morph.tokenizer import MorphTokenizer
-            return MorphTokenizer.from_native(doc, source)
-        parts = native_parts(f, doc)
-        specials = dict(parts.specials)
-        if parts.numbers is not None:
-            if algorithm == "unigram":
-                raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
-                                                        "Unigram model")
-            vocab = f.get(doc, "vocab", dict)
-            for token in parts.numbers.reserved_tokens():
-                if not isinstance(vocab.get(token), int):
-                    raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
-                                                        f"its fixed token {token!r}")
-                specials[token] = vocab[token]
-        model = model_from_native(algorithm, doc, specials, f, parts.pretokenizer.metaspace)
+        f, doc, algorithm = native.read_header(doc, source, (*native.MODELS, *Tokenizer._by_algorithm))
+        if algorithm in Tokenizer._by_algorithm:  # a tokenizer with a stage in front of its model
+            return Tokenizer._by_algorithm[algorithm].from_native(doc, source)
+        model, parts = native.read_plain(f, doc, algorithm)
         with f.field("vocab"):
             return cls(model, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers)
+
+    @classmethod
+    def from_hf(cls, doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
+        """Import a byte-level BPE or Unigram ``tokenizer.json`` (``tokforge.formats.hf``)."""
+        model, normalizer, pretokenizer, numbers, f = hf.read_hf_json(doc, source)
+        with f.field("model"):
+            return cls(model, normalizer, pretokenizer, {"imported_from": f.source}, numbers)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
         """Load a tokforge model: a folder (``tokforge.json`` or ``tokenizer.json`` inside),
         a ``tokforge.json`` file, or a Hugging Face byte-level BPE or Unigram ``tokenizer.json``."""
-        p = Path(path)
-        if p.is_dir():
-            for name in (NATIVE_FILE, "tokenizer.json"):
-                if (p / name).is_file():
-                    return cls.load(p / name)
-            raise ModelFormatError(f"{p}: no {NATIVE_FILE} or tokenizer.json in this folder")
-        if not p.is_file():
-            raise ModelFormatError(f"{p}: no such file or folder; give the folder written by "
-                                   "`tokforge train -o` or a tokenizer.json")
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            raise ModelFormatError(f"{p}: cannot read a JSON model ({e})") from None
-        native = isinstance(doc, dict) and ("format_version" in doc or "tokforge_version" in doc
-                                            or (p.name == NATIVE_FILE and "model" not in doc))
-        if native or (p.name == NATIVE_FILE and not isinstance(doc, dict)):
-            if p.name == NATIVE_FILE and isinstance(doc, dict) and FINGERPRINTS in doc:
-                check_fingerprints(p.parent, MODEL_FOLDER, doc[FINGERPRINTS], complete=False)
-            return cls.from_native(doc, str(p))
-        from tokforge.formats.hf import from_hf_json
-        return from_hf_json(doc, str(p))
+        doc, source, is_native = folder.read_model_file(path)
+        return cls.from_native(doc, source) if is_native else cls.from_hf(doc, source)
 
 
 def id_list(ids: Ids) -> list[int]:

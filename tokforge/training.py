@@ -8,22 +8,85 @@ algorithm's trainer on the word counts, then the tokenizer with its training rep
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from tqdm.auto import tqdm
 
-from tokforge.models.bpe_trainer import train_bpe_from_config
-from tokforge.config import TrainConfig
+from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.counting.engines import count_corpus
 from tokforge.counting.feed import HeldOut, pipeline_stages
 from tokforge.counting.saved import check_pipeline, load_counts
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, CorpusError
-from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.models.bpe_trainer import train_bpe_from_config
+from tokforge.models.morph.tokenizer import MorphTokenizer
+from tokforge.models.morph.trainer import train_morph
 from tokforge.models.superbpe import train_superbpe
-from tokforge.tokenizer import Tokenizer
 from tokforge.models.unigram_trainer import train_unigram_from_config
+from tokforge.text.normalizers import Normalizer
+from tokforge.text.numbers import TriadicSuffixStage
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.tokenizer import Tokenizer
+
+
+@dataclass
+class Job:
+    """What an algorithm's trainer is given: the word counts and the text pipeline of the config, where
+    it reports progress and why it stopped short, and how to count the corpus again with another split."""
+
+    config: TrainConfig
+    counts: WordCounts
+    normalizer: Normalizer
+    pretokenizer: Pretokenizer
+    numbers: TriadicSuffixStage | None
+    reserved: tuple[str, ...]                       # the number stage's tokens: ids right after the specials
+    on_progress: Callable[[int], Any]
+    stop: dict[str, Any]                            # gets "stopped": why the vocabulary is smaller than asked for
+    recount: Callable[[Pretokenizer], WordCounts] | None  # None when training from saved counts
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """An algorithm's trainer: ``train(job)`` gives the tokenizer and the report sections of its own."""
+
+    train: Callable[[Job], tuple[Tokenizer, dict[str, Any]]]
+    from_counts_error: str | None = None  # why it cannot train from saved counts (None: it can)
+
+
+def _bpe(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    model = train_bpe_from_config(job.counts, job.config, job.config.special_tokens + job.reserved,
+                                  job.on_progress, job.stop)
+    return Tokenizer(model, job.normalizer, job.pretokenizer, numbers=job.numbers), {}
+
+
+def _superbpe(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    model, pretokenizer, report = train_superbpe(job.counts, job.recount, job.config, job.on_progress,
+                                                 job.reserved, job.stop)
+    return Tokenizer(model, job.normalizer, pretokenizer, numbers=job.numbers), {"superbpe": report}
+
+
+def _unigram(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    model = train_unigram_from_config(job.counts, job.config, job.config.special_tokens, job.on_progress, job.stop)
+    return Tokenizer(model, job.normalizer, job.pretokenizer, numbers=job.numbers), {}
+
+
+def _morph(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    model, stage, report = train_morph(job.counts, job.config, job.on_progress, job.stop)
+    return MorphTokenizer(model, stage, job.normalizer, job.pretokenizer), {"morph": report}
+
+
+#: The trainer of each algorithm of ``TrainConfig.algo``.
+TRAINERS: dict[str, Trainer] = {
+    "bpe": Trainer(_bpe),
+    "superbpe": Trainer(_superbpe, from_counts_error=(
+        "superbpe cannot train from saved counts: its second stage counts the corpus again with another split. "
+        "Train superbpe from the corpus (--workers and --memory-budget apply to both of its counts)")),
+    "unigram": Trainer(_unigram),
+    "morph": Trainer(_morph),
+}
+assert tuple(TRAINERS) == ALGORITHMS, "every algorithm of TrainConfig has a trainer"
 
 
 def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bool = False,
@@ -35,14 +98,13 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     tokenizer's ``training`` dict holds the config and a report (sizes, times, held-out bytes/token).
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **options})
+    trainer = TRAINERS[config.algo]
     started = time.perf_counter()
     if from_counts is not None:
         if corpus is not None:
             raise ConfigError("give a corpus or saved counts (from_counts / --from-counts), not both")
-        if config.algo == "superbpe":
-            raise ConfigError("superbpe cannot train from saved counts: its second stage counts the corpus "
-                              "again with another split. Train superbpe from the corpus (--workers and "
-                              "--memory-budget apply to both of its counts)")
+        if trainer.from_counts_error:
+            raise ConfigError(trainer.from_counts_error)
         counted = from_counts if hasattr(from_counts, "counts") else load_counts(from_counts)
         check_pipeline(counted.pipeline, config, where=str(from_counts) if not hasattr(from_counts, "counts") else "")
         source = None
@@ -58,34 +120,23 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
     if len(counts) == 0:
         raise CorpusError(f"the corpus has no words to train on after pretokenization "
                           f"({counted.corpus['documents']} documents, {held_out.excluded_documents} held out)")
-    reserved = tuple(numbers.reserved_tokens()) if numbers else ()  # ids right after the specials
-    superbpe = morph = None
-    rounds: list[int] = []  # unigram (also as the morph fallback): pieces left after each EM round
-    if config.algo == "unigram" or (config.algo == "morph" and config.morph_fallback == "unigram"):
+    rounds: list[int] = []  # a Unigram model's training (also as the morph fallback): pieces left after each EM round
+    if config.model_algorithm == "unigram":
         bar = tqdm(desc="EM rounds", unit="round", disable=not progress)
         on_progress = lambda n: (rounds.append(n), bar.update(1), bar.set_postfix(pieces=n))  # noqa: E731
     else:
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
-    stop: dict[str, Any] = {}  # "stopped": why the vocabulary is smaller than asked for
-    if config.algo == "unigram":
-        model = train_unigram_from_config(counts, config, config.special_tokens, on_progress, stop)
-    elif config.algo == "morph":
-        from tokforge.models.morph.trainer import train_morph
-        model, stage, morph = train_morph(counts, config, on_progress, stop)
-    elif config.algo == "superbpe":
-        def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-            return count_corpus(source, config, pattern=superword.pattern).counts
-        model, pretokenizer, superbpe = train_superbpe(counts, recount, config, on_progress, reserved, stop)
-    else:
-        model = train_bpe_from_config(counts, config, config.special_tokens + reserved, on_progress, stop)
+
+    def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
+        return count_corpus(source, config, pattern=superword.pattern).counts
+
+    stop: dict[str, Any] = {}
+    job = Job(config, counts, normalizer, pretokenizer, numbers, tuple(numbers.reserved_tokens()) if numbers else (),
+              on_progress, stop, recount if source is not None else None)
+    tok, sections = trainer.train(job)
     bar.close()
     trained = time.perf_counter()
-    if morph is not None:
-        from tokforge.models.morph.tokenizer import MorphTokenizer
-        tok = MorphTokenizer(model, stage, normalizer, pretokenizer)
-    else:
-        tok = Tokenizer(model, normalizer, pretokenizer, numbers=numbers)
     tok.training = {
         "config": config.to_dict(),
         "corpus": {**counted.corpus, "word_occurrences": counts.total, "unique_words": len(counts)},
@@ -93,18 +144,16 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         "vocab_size": tok.vocab_size,
         "vocab": {"requested": config.vocab_size, "reached": tok.vocab_size,
                   "stopped": stop.get("stopped") if tok.vocab_size < config.vocab_size else None},
-        "merges": len(getattr(model, "merges", ())),
+        "merges": tok.model.facts().get("merges", 0),
         **({"pieces_after_each_em_round": rounds} if rounds else {}),
         "held_out": _held_out_report(tok, held_out),
         "counting": {**counted.report, **({"from_counts": str(from_counts)} if source is None else {})},
+        **sections,
     }
-    if morph is not None:
-        tok.training["morph"] = morph
-    if superbpe is not None:
-        tok.training["superbpe"] = superbpe
-        # the second pass is counting too, not merging
-        tok.training["seconds"]["count"] += superbpe["seconds"].get("stage2_count_wait", 0.0)
-        tok.training["seconds"]["merge"] -= superbpe["seconds"].get("stage2_count_wait", 0.0)
+    if "superbpe" in sections:  # the second pass is counting too, not merging
+        wait = sections["superbpe"]["seconds"].get("stage2_count_wait", 0.0)
+        tok.training["seconds"]["count"] += wait
+        tok.training["seconds"]["merge"] -= wait
     return tok
 
 

@@ -1,15 +1,11 @@
 """The ``tokforge`` command line: the click group, its error handling, and one module per command group
-(``train``: train and count; ``model``: encode, decode, info, export; ``shards``; ``eval``: eval and
-compare; ``numbers``); ``options`` holds what they share."""
+(``train``: train and count; ``model``: encode, decode, info, export; ``shards``; ``evaluate``: eval
+and compare; ``numbers``); ``options`` holds what they share."""
 from __future__ import annotations
 
 import click
 
-from tokforge.cli.eval import compare, eval_command
-from tokforge.cli.model import decode, encode, export, info
-from tokforge.cli.numbers import numbers
-from tokforge.cli.shards import shards
-from tokforge.cli.train import count, train
+from tokforge.cli import evaluate, model, numbers, shards, train
 from tokforge.errors import TokforgeError
 from tokforge.processes import Stopped, stop_on_signals
 
@@ -49,5 +45,6 @@ def main() -> None:
     """
 
 
-for _command in (train, count, encode, decode, info, export, shards, eval_command, compare, numbers):
+for _command in (train.train, train.count, model.encode, model.decode, model.info, model.export, shards.shards,
+                 evaluate.eval_command, evaluate.compare, numbers.numbers):
     main.add_command(_command)

@@ -94,17 +94,7 @@ def export(model, output):
 def info(model, as_json):
     """Describe MODEL: vocabulary, special tokens, pipeline and training report."""
     tok = Tokenizer.load(model)
-    facts = {
-        "algorithm": tok.algorithm_label,
-        **({"morph": tok.stage.describe()} if tok.algorithm == "morph" else {}),
-        "vocab_size": tok.vocab_size,
-        **({"merges": len(tok.model.merges)} if tok.algorithm == "bpe" else {}),
-        "special_tokens": tok.special_tokens,
-        "normalizer": list(tok.normalizer.names),
-        "pretokenizer": tok.pretokenizer.config(),
-        "numbers": tok.numbers.mode if tok.numbers else "none",
-        "longest_token_bytes": max(len(t) for t in tok.model.vocab),
-    }
+    facts = tok.describe()
     if as_json:
         click.echo(json.dumps({**facts, "training": tok.training}, ensure_ascii=False, indent=2))
         return

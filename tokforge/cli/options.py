@@ -1,5 +1,5 @@
-"""What several commands share: reading a text argument or file, the sampling options of ``encode`` and
-``shards``, and the defaults of ``TrainConfig``."""
+"""What several commands share: reading a text argument or file, the corpus reading options of ``shards``
+and ``eval``, the sampling options of ``encode`` and ``shards``, and the defaults of ``TrainConfig``."""
 from __future__ import annotations
 
 import sys
@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tokforge.config import TrainConfig
+from tokforge.corpus.utf8 import ERROR_POLICIES
 
 DEFAULTS = TrainConfig()
 
@@ -34,3 +35,13 @@ def unigram_sampling_options(command):
         help="Unigram sampling (Unigram models, subword regularization): draw each word's segmentation s with "
              "probability proportional to exp(ALPHA * score(s)), exactly. Smaller ALPHA samples more "
              "uniformly, larger approaches the deterministic encoding; 0.1 to 1 is usual.")(command)
+
+
+def reading_options(command):
+    """--text-field / --errors of a command that reads a corpus without training on it."""
+    command = click.option(
+        "--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
+        help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document. "
+             "Malformed JSON Lines records: skip drops them, the others stop.")(command)
+    return click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
+                        help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")(command)

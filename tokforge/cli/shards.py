@@ -5,9 +5,8 @@ from pathlib import Path
 
 import click
 
-from tokforge.cli.options import DEFAULTS, unigram_sampling_options
+from tokforge.cli.options import reading_options, unigram_sampling_options
 from tokforge.corpus import Corpus
-from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.sampling.shards import write_shards
 from tokforge.sampling.stochastic import Sampling
 from tokforge.tokenizer import Tokenizer
@@ -33,11 +32,7 @@ from tokforge.tokenizer import Tokenizer
                    "The output is the same for any number.")
 @click.option("--shard-tokens", type=click.IntRange(1), default=50_000_000, show_default=True,
               help="A shard closes at the first document boundary past this many token ids.")
-@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
-              help="Field (.jsonl) or column (.parquet, datasets) that holds the text.")
-@click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8: strict stops, replace substitutes U+FFFD, skip drops the document. "
-                   "Malformed JSON Lines records: skip drops them, the others stop.")
+@reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed,
            workers, shard_tokens, text_field, errors, quiet):

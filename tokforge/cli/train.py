@@ -1,83 +1,52 @@
 """``tokforge train`` and ``tokforge count``: the options of ``TrainConfig``, the training summary."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import click
 from click.core import ParameterSource
 
 from tokforge.cli.options import DEFAULTS
-from tokforge.config import ALGORITHM_FIELDS, ALGORITHMS, TrainConfig, check_fields_apply
-from tokforge.corpus.utf8 import ERROR_POLICIES
+from tokforge.config import ALGORITHM_FIELDS, Option, TrainConfig, check_fields_apply, options
 from tokforge.counting.engines import count_corpus
 from tokforge.counting.saved import COUNT_FOLDER, load_counts, merge_saved, write_counts
 from tokforge.errors import ExportError
 from tokforge.io.folders import OutputFolder
-from tokforge.models.morph.trainer import FALLBACKS
-from tokforge.text.numbers import NUMBER_MODES
-from tokforge.text.pretokenizers import DIGIT_POLICIES, PRESETS
-from tokforge.tokenizer import MODEL_FOLDER
+from tokforge.formats.folder import MODEL_FOLDER
 from tokforge.training import train as train_tokenizer
 
 
-def pipeline_options(command):
-    """The options that decide which words are counted (shared by train and count)."""
-    options = [
-        click.option("--special-token", "special_tokens", multiple=True,
-                     help="A special token (repeat the option for several): never split, never merged, removed "
-                          "from the training text, given the first ids. Default: <|endoftext|>. "
-                          "Pass --no-special-tokens for none."),
-        click.option("--no-special-tokens", is_flag=True, help="Train without any special token."),
-        click.option("--normalizer", default=",".join(DEFAULTS.normalizer), show_default=True,
-                     help="Comma-separated normalizers applied in order: none, nfc, nfkc, lowercase, collapse_whitespace "
-                          "(whitespace runs become one space, none at the ends of a document: "
-                          "sentencepiece's default; lossy, like nfkc and lowercase)."),
-        click.option("--pattern", default=DEFAULTS.pattern, show_default=True,
-                     help=f"Pretokenizer split regex: a preset ({', '.join(PRESETS)}) or your own regex; or "
-                          "'metaspace' (--algo unigram only): sentencepiece's layout, '▁' for spaces and "
-                          "<0xNN> byte fallback tokens (adds the special token <unk>). A name that looks like a "
-                          "preset (cl100, GPT-2) or text without regex syntax is an error, not a literal regex."),
-        click.option("--digits", type=click.Choice(DIGIT_POLICIES), default=DEFAULTS.digits, show_default=True,
-                     help="Digit policy applied before the split: single digits, groups of up to 3 from the "
-                          "left (ltr3) or from the right (rtl3: 1234567 -> 1|234|567)."),
-        click.option("--numbers", type=click.Choice(NUMBER_MODES), default=DEFAULTS.numbers, show_default=True,
-                     help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts "
-                          "a place marker token after every triad (1<e6>234<e3>567<e0>; exports to "
-                          "tokenizer.json); tst-vocab makes each triad+place one of 9,990 fixed tokens "
-                          "(tokforge.json only: tokenizer.json cannot express it). See `tokforge numbers explain`."),
-        click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
-                     help="Field (.jsonl) or column (.parquet, datasets) that holds the text."),
-        click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-                     help="Invalid UTF-8: strict stops with the file and byte offset; replace substitutes "
-                          "U+FFFD; skip drops the line/record. Malformed JSON Lines records (not JSON, not an "
-                          "object, no string text field): skip drops them, strict and replace stop with the file "
-                          "and line. Counts are reported either way."),
-        click.option("--held-out", type=float, default=DEFAULTS.held_out, show_default=True,
-                     help="Fraction of documents (lines/records) left out of training, chosen by a seeded hash "
-                          "of their text; the first 2 MB of them measure bytes/token."),
-        click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
-                     help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer."),
-        click.option("--workers", type=click.IntRange(0), default=DEFAULTS.workers, show_default=True,
-                     help="Processes counting the corpus (0: all cores, or one for corpora under 32 MB). "
-                          "The result is the same for any number."),
-        click.option("--memory-budget", default="2GB", show_default=True,
-                     help="Memory the word-count tables of one process may take (e.g. 512MB, 2GB). Beyond "
-                          "it the rarest words are dropped (reproducibly, whatever --workers) and the "
-                          "report says how many."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def config_options(*sections: str) -> Callable:
+    """The click options of the ``TrainConfig`` options of ``sections``, in order, from their metadata
+    (``tokforge.config.Option``: flag, help, type, choices, default)."""
+    def decorate(command):
+        for option in reversed([o for section in sections for o in options(section)]):
+            for click_option in reversed(_click_options(option)):
+                command = click_option(command)
+        return command
+    return decorate
 
 
-def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, digits, numbers, text_field,
-                     errors, held_out, seed, workers, memory_budget) -> dict:
-    """The TrainConfig fields of the ``pipeline_options``."""
-    if no_special_tokens and special_tokens:
+def _click_options(o: Option) -> list[Callable]:
+    if o.multiple:  # repeated, one value each time; or none at all
+        return [click.option(o.flag, o.name, multiple=True, help=o.help),
+                click.option(f"--no-{o.name.replace('_', '-')}", is_flag=True, help="Train without any special token.")]
+    kind = click.Choice(list(o.choices)) if o.choices else click.IntRange(o.minimum) if o.minimum is not None else o.type
+    default = ",".join(o.default) if isinstance(o.default, tuple) else o.default
+    return [click.option(o.flag, o.name, type=kind, default=default, show_default=default is not None, help=o.help)]
+
+
+def _config_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``TrainConfig`` fields of the values of the ``config_options``."""
+    values = dict(values)
+    no_special_tokens = values.pop("no_special_tokens", False)
+    if no_special_tokens and values["special_tokens"]:
         raise click.UsageError("--no-special-tokens and --special-token exclude each other")
-    specials = () if no_special_tokens else (special_tokens or DEFAULTS.special_tokens)
-    return dict(special_tokens=tuple(specials), normalizer=tuple(n.strip() for n in normalizer.split(",")),
-                pattern=pattern, digits=digits, numbers=numbers, text_field=text_field, errors=errors,
-                held_out=held_out,
-                seed=seed, workers=workers, memory_budget=memory_budget)
+    values["special_tokens"] = () if no_special_tokens else tuple(values["special_tokens"] or DEFAULTS.special_tokens)
+    values["normalizer"] = tuple(n.strip() for n in values["normalizer"].split(","))
+    if "transition" in values:
+        values["transition"] = _size_or_fraction(values["transition"])
+    return values
 
 
 @click.command()
@@ -90,45 +59,9 @@ def _pipeline_config(special_tokens, no_special_tokens, normalizer, pattern, dig
               help="Train on the word counts saved by `tokforge count -o DIR` instead of a corpus. The "
                    "pipeline options (normalizer, pattern, digits, special tokens, held-out, seed) must be "
                    "those of the counts. Not for superbpe, which counts the corpus twice.")
-@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo, show_default=True,
-              help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then "
-                   "superword tokens that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: "
-                   "sentencepiece's EM and pruning; encodes with the most likely segmentation), or morph "
-                   "(root-affix stage with shared allomorph ids and case markers, then --morph-fallback for the "
-                   "rest; tokforge.json only). Options marked superbpe: or morph: apply to that algorithm only; "
-                   "giving one with another --algo is an error.")
-@click.option("--vocab-size", type=int, default=DEFAULTS.vocab_size, show_default=True,
-              help="Final vocabulary size, counting special tokens and the 256 byte tokens.")
-@click.option("--min-frequency", type=int, default=DEFAULTS.min_frequency, show_default=True,
-              help="BPE: stop merging when the most frequent pair occurs fewer times than this. "
-                   "Unigram: seed pieces must occur at least this many times.")
-@click.option("--max-token-length", type=int, default=None,
-              help="Longest learned token in bytes (default: no limit; Unigram: 16 characters).")
-@pipeline_options
-@click.option("--transition", default=str(DEFAULTS.transition), show_default=True,
-              help="superbpe: where stage 2 starts, as a vocabulary size (48000) or a fraction of "
-                   "--vocab-size (0.8). Equal to --vocab-size gives plain BPE.")
-@click.option("--max-words", type=int, default=DEFAULTS.max_words, show_default=True,
-              help="superbpe: most words (runs of non-whitespace) in one superword token.")
-@click.option("--superword-pattern", default=DEFAULTS.superword_pattern, show_default=True,
-              help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and "
-                   "sentence punctuation followed by a space as boundaries; give your own regex to "
-                   "cross them.")
-@click.option("--morph-rules", default=DEFAULTS.morph_rules, show_default=True,
-              help="morph: rule set (roots, affix groups, phonological rules): tr, en, or the path of your "
-                   "JSON rule set (format in tokforge/models/morph/rules.py).")
-@click.option("--morph-roots", type=float, default=DEFAULTS.morph_roots, show_default=True,
-              help="morph: share of the learnable vocabulary given to root tokens (the most frequent roots "
-                   "of the corpus); the rest goes to the fallback model (--morph-fallback).")
-@click.option("--morph-fallback", type=click.Choice(list(FALLBACKS)), default=DEFAULTS.morph_fallback,
-              show_default=True,
-              help="morph: the model trained on, and encoding, everything the root-affix stage leaves (words "
-                   "without an analysis, roots without a token, numbers, punctuation, whitespace): bpe "
-                   "(byte-level BPE) or unigram (byte-level Unigram LM, as --algo unigram: most likely "
-                   "segmentation).")
+@config_options("model", "pipeline", "corpus", "superbpe", "morph")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_token_length,
-          transition, max_words, superword_pattern, morph_rules, morph_roots, morph_fallback, quiet, **pipeline):
+def train(corpus, output, from_counts, quiet, **values):
     """Train a tokenizer on CORPUS: folders (recursive), files or globs of .txt, .jsonl, .parquet,
     optionally .gz/.zst compressed, or a folder saved by `datasets.save_to_disk`; or on saved
     word counts (--from-counts DIR, written by `tokforge count`).
@@ -141,11 +74,9 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
     """
     if bool(corpus) == bool(from_counts):
         raise click.UsageError("give a CORPUS or --from-counts DIR (one of the two)")
-    check_fields_apply(algo, _given_options(ALGORITHM_FIELDS), spell=lambda name: "--" + name.replace("_", "-"))
-    config = TrainConfig(algo=algo, vocab_size=vocab_size, min_frequency=min_frequency,
-                         max_token_length=max_token_length, transition=_size_or_fraction(transition),
-                         max_words=max_words, superword_pattern=superword_pattern, morph_rules=morph_rules,
-                         morph_roots=morph_roots, morph_fallback=morph_fallback, **_pipeline_config(**pipeline))
+    flags = {o.name: o.flag for o in options()}
+    check_fields_apply(values["algo"], _given_options(ALGORITHM_FIELDS), spell=flags.__getitem__)
+    config = TrainConfig(**_config_fields(values))
     with OutputFolder(output, MODEL_FOLDER) as out:  # locked and known writable before training starts
         tok = train_tokenizer(list(corpus) or None, config, progress=not quiet, from_counts=from_counts)
         try:
@@ -170,7 +101,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
                    "whole, checked before counting: a count folder there is replaced once the new one is complete.")
 @click.option("--merge", is_flag=True,
               help="SOURCES are count folders (of the same pipeline): merge them, in order, into one.")
-@pipeline_options
+@config_options("pipeline", "corpus")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: worker processes on this machine; dask: the workers of a Dask cluster "
                    "(pip install 'tokforge[cluster]').")
@@ -178,7 +109,7 @@ def train(corpus, output, from_counts, algo, vocab_size, min_frequency, max_toke
               help="dask: the scheduler address (tcp://host:8786), or 'local' for a LocalCluster of "
                    "--workers processes on this machine.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
+def count(sources, output, merge, engine, scheduler, quiet, **values):
     """Count the words of a corpus (SOURCES, as for train) and save them to a folder that
     `tokforge train --from-counts DIR` trains on, possibly on another machine. The corpus is cut
     into shards (files, and 16 MB ranges of large text files) counted in parallel; the counts do
@@ -192,7 +123,7 @@ def count(sources, output, merge, engine, scheduler, quiet, **pipeline):
       tokforge train --from-counts counts/ --vocab-size 32000 -o out/
       tokforge count data/ -o counts/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    config = TrainConfig(**_pipeline_config(**pipeline))
+    config = TrainConfig(**_config_fields(values))
     with OutputFolder(output, COUNT_FOLDER) as out:  # locked and known writable before counting starts
         if merge:
             result = merge_saved([load_counts(s) for s in sources], config.memory_budget)

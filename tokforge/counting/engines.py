@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 from tqdm.auto import tqdm
 
-from tokforge.config import TrainConfig
+from tokforge.config import TrainConfig, options
 from tokforge.counting.feed import HeldOut, feed, pipeline_stages
 from tokforge.corpus import Corpus, CorpusStats
 from tokforge.errors import ConfigError
@@ -42,8 +42,8 @@ from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.processes import worker_pool
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
 
-PIPELINE_FIELDS = ("normalizer", "numbers", "pattern", "digits", "special_tokens")  # the options that decide the words
-SAMPLING_FIELDS = ("held_out", "seed")                                   # ... and which documents are counted
+PIPELINE_FIELDS = tuple(o.name for o in options("pipeline"))  # the options that decide the words
+SAMPLING_FIELDS = ("held_out", "seed")                          # ... and which documents are counted
 AUTO_PARALLEL_BYTES = 32 << 20  # workers=0 (auto) counts smaller corpora in this process
 ENGINES = ("local", "dask")
 

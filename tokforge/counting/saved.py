@@ -32,7 +32,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-import tokforge
 from tokforge.config import TrainConfig, parse_size
 from tokforge.counting.engines import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, Reduction, pruning_report
 from tokforge.counting.feed import HeldOut
@@ -40,6 +39,7 @@ from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.counting.words import Pruning, WordCounts
 from tokforge.packed import lengths_of, offsets_from_lengths
+from tokforge.version import __version__
 
 FORMAT = "tokforge-word-counts"
 FORMAT_VERSION = 1
@@ -69,7 +69,7 @@ def write_counts(result: CountResult, out: OutputFolder) -> None:
         with out.open(f"{name}.npy", array.nbytes) as f:
             np.save(f, array, allow_pickle=False)
     manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "tokforge_version": tokforge.__version__,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "tokforge_version": __version__,
         "pipeline": result.pipeline,
         "words": {"unique": len(result.counts), "occurrences": result.counts.total},
         "held_out": {"documents": len(held), "bytes": result.held_out.nbytes,

@@ -214,14 +214,3 @@ def _byte_bounds(buf: bytes, pieces: list[str]) -> np.ndarray:
     data = np.frombuffer(buf, np.uint8)
     char_starts = np.append(np.flatnonzero((data & 0xC0) != 0x80), len(data))  # not continuation bytes
     return char_starts[char_bounds]
-
-
-def encode_each(encode_packed, pieces) -> list[list[int]]:
-    """Encode each piece (bytes) on its own with a model's ``encode_packed(buf, bounds)``, which
-    returns (ids, id bounds per piece), as one list of ids per piece."""
-    if not pieces:
-        return []
-    ids, id_bounds = encode_packed(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)))
-    ids = ids.tolist()
-    id_bounds = id_bounds.tolist()
-    return [ids[id_bounds[i]: id_bounds[i + 1]] for i in range(len(pieces))]

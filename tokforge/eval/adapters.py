@@ -28,6 +28,7 @@ import numpy as np
 from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
 from tokforge.eval.metrics import TextIndex
+from tokforge.formats.hf import to_hf_json
 from tokforge.formats.native import NATIVE_FILE
 from tokforge.tokenizer import Tokenizer
 
@@ -118,18 +119,18 @@ class TokforgeTokenizer(EvalTokenizer):
         return [None if i in specials else t for i, t in enumerate(self.tok.model.vocab)]
 
 
-class MorphEvalTokenizer(EvalTokenizer):
-    """A tokforge morph model (``tokforge.models.morph.tokenizer``): its tokens do not spell the text
-    (affix tokens stand for several surface forms, case markers for none), so the spans come from
-    the stage: a root token spans its stem, an affix token its surface form, a case marker is
-    empty, at the start of its piece."""
+class OffsetEvalTokenizer(EvalTokenizer):
+    """A tokforge model whose tokens do not spell the text (``Tokenizer.spells_text`` false: the morph
+    hybrid, whose affix tokens stand for several surface forms and case markers for none), so the spans
+    come from its ``encode_with_offsets``: for the morph stage, a root token spans its stem, an affix
+    token its surface form, a case marker is empty, at the start of its piece."""
 
     def __init__(self, tok, name: str, source: str):
         if tok.normalizer.names != ("none",):
-            raise ConfigError(f"{name}: evaluating a morph model trained with a normalizer is not supported "
-                              "(its spans are in the normalized text); train it with --normalizer none")
+            raise ConfigError(f"{name}: evaluating a {tok.algorithm} model trained with a normalizer is not "
+                              "supported (its spans are in the normalized text); train it with --normalizer none")
         self.tok, self.name, self.source = tok, name, source
-        self.kind = "tokforge (morph)"
+        self.kind = f"tokforge ({tok.algorithm})"
         self.vocab_size = tok.vocab_size
 
     def encode(self, batch: TextBatch) -> Encoded:
@@ -225,11 +226,10 @@ def _tokenizers_module():
 
 def from_tokforge(tok: Tokenizer, name: str, source: str = "<memory>") -> EvalTokenizer:
     """Wrap a tokforge ``Tokenizer`` (a model with a normalizer goes through its tokenizer.json)."""
-    if getattr(tok, "algorithm", "bpe") == "morph":
-        return MorphEvalTokenizer(tok, name, source)
+    if not tok.spells_text:
+        return OffsetEvalTokenizer(tok, name, source)
     if tok.normalizer.names == ("none",):
         return TokforgeTokenizer(tok, name, source)
-    from tokforge.formats.hf import to_hf_json
     hf = _tokenizers_module().Tokenizer.from_str(json.dumps(to_hf_json(tok), ensure_ascii=False))
     return HFTokenizer(hf, name, source, kind="tokforge (normalizer: via tokenizers)")
 

@@ -15,10 +15,15 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tokforge.errors import ExportError
-from tokforge.io.folders import FolderKind
 from tokforge.formats.fields import ModelFile
+from tokforge.io.folders import FolderKind
+from tokforge.models.bpe import BPEModel
+from tokforge.models.protocol import Model
+from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 from tokforge.text.normalizers import Normalizer
-from tokforge.text.pretokenizers import METASPACE_MARK, Pretokenizer
+from tokforge.text.layout import BYTE_LEVEL, Layout
+from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
+from tokforge.text.pretokenizers import Pretokenizer
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -27,19 +32,13 @@ HF_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"
 # a folder of those files alone (`tokforge export`)
 HF_FOLDER = FolderKind("Hugging Face tokenizer folder", files="|".join(map(re.escape, HF_FILES)))
 MODEL_MAX_LENGTH = 1_000_000_000  # no truncation limit of its own: the model decides
-BYTELEVEL_DECODER = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
-# the metaspace layout (byte-fallback Unigram): "▁" back to spaces, runs of <0xNN> tokens back to text
-METASPACE_DECODER = {"type": "Sequence", "decoders": [
-    {"type": "Replace", "pattern": {"String": METASPACE_MARK}, "content": " "},
-    {"type": "ByteFallback"}, {"type": "Fuse"}]}
 
 
-def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
-    """The ``tokenizer.json`` document of a byte-level BPE or Unigram tokenizer."""
-    if getattr(tok, "algorithm", "bpe") == "morph":
-        from tokforge.models.morph.tokenizer import export_error
-        raise export_error()  # the root-affix stage has no tokenizer.json equivalent
-    numbers = tok.numbers.hf_parts() if tok.numbers else None  # ExportError if it cannot be expressed
+def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
+    """The ``tokenizer.json`` document of a tokenizer, each step asked of the part that does it: the
+    normalizer, the number stage, a stage in front of the model, the pretokenizer (with the tokens'
+    layout), the model. A part that tokenizer.json cannot express raises ExportError, saying why."""
+    stages = [s.hf_parts() for s in (tok.stage, tok.numbers) if s is not None]  # ExportError if one cannot be
     vocab = {}
     for i in range(tok.vocab_size):
         text = tok.id_to_token(i)
@@ -60,28 +59,17 @@ def to_hf_json(tok: "Tokenizer") -> dict[str, Any]:
         "normalizer": tok.normalizer.to_hf(),
         "pre_tokenizer": tok.pretokenizer.to_hf(),
         "post_processor": None,
-        "decoder": METASPACE_DECODER if tok.pretokenizer.metaspace else BYTELEVEL_DECODER,
-        "model": tok.model.hf_model(tok.id_to_token) if tok.algorithm == "unigram" else {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": None,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": False,
-            "vocab": vocab,
-            "merges": [[tok.id_to_token(a), tok.id_to_token(b)] for a, b in tok.model.merges],
-        },
+        "decoder": dict(tok.pretokenizer.layout.hf_decoder),
+        "model": tok.model.hf_model(tok.id_to_token),
     }
-    if numbers is not None:
-        _add_number_stage(doc, numbers)
+    for parts in stages:
+        _add_stage(doc, parts)
     return doc
 
 
-def _add_number_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> None:
-    """Put the number stage's steps into a tokenizer.json document: its normalizers after the
-    normalizer, its split first in the pre-tokenizer, its decoders after ByteLevel."""
+def _add_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> None:
+    """Put a stage's steps into a tokenizer.json document: its normalizers after the normalizer, its
+    split first in the pre-tokenizer, its decoders after the layout's decoder."""
     norm = doc["normalizer"]
     before = [] if norm is None else norm["normalizers"] if norm["type"] == "Sequence" else [norm]
     doc["normalizer"] = {"type": "Sequence", "normalizers": before + parts["normalizers"]}
@@ -90,7 +78,7 @@ def _add_number_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]
     doc["decoder"] = {"type": "Sequence", "decoders": [doc["decoder"]] + parts["decoders"]}
 
 
-def hf_files(tok: "Tokenizer") -> dict[str, Any]:
+def hf_files(tok: Tokenizer) -> dict[str, Any]:
     """All files of a Hugging Face tokenizer folder, as JSON documents by file name."""
     specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])]
     config = {
@@ -109,13 +97,11 @@ def hf_files(tok: "Tokenizer") -> dict[str, Any]:
     return dict(zip(HF_FILES, (to_hf_json(tok), config, special_tokens_map)))
 
 
-def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
-    """Import a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar);
-    ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
-    from tokforge.text.numbers import split_hf_stage
-    from tokforge.formats.native import model_from_vocab_merges
-    from tokforge.tokenizer import Tokenizer
-
+def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
+                 ) -> tuple[Model, Normalizer, Pretokenizer, TriadicSuffixStage | None, ModelFile]:
+    """Read a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar): its
+    model, normalizer, pretokenizer and number stage, and the file (for the errors of building the
+    tokenizer); ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
     f = ModelFile(source, "tokenizer.json")
     doc = f.object(doc, None)
     model = f.get(doc, "model", dict)
@@ -132,7 +118,7 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
     if kind == "Unigram":
         if numbers is not None:
             raise f.error(("normalizer", "model.type"), "a number stage with a Unigram model is not supported")
-        return _from_hf_unigram(doc, f, normalizer, pretokenizer, decoder)
+        return _read_unigram(doc, f, pretokenizer, decoder), normalizer, pretokenizer, None, f
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
                     ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
                     ("ignore_merges", (None, False))):
@@ -141,47 +127,40 @@ def from_hf_json(doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Toke
             raise f.error(f"model.{key}", f"is {value!r}: this BPE option is not supported")
     vocab = dict(f.get(model, "vocab", dict, "model.vocab"))
     merges = f.get(model, "merges", list, "model.merges")
-    specials = _check_pipeline(doc, decoder, f)
+    specials = _check_pipeline(doc, decoder, f, BYTE_LEVEL)  # tokforge's BPE is byte-level
     for text, i in specials.items():
         vocab.setdefault(text, i)
-    bpe = model_from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"))
-    with f.field("model"):
-        return Tokenizer(bpe, normalizer, pretokenizer, {"imported_from": source}, numbers)
+    bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"))
+    return bpe, normalizer, pretokenizer, numbers, f
 
 
-def _from_hf_unigram(doc: dict[str, Any], f: ModelFile, normalizer: Normalizer, pretokenizer: Pretokenizer,
-                     decoder: Any) -> "Tokenizer":
-    """A byte-level Unigram tokenizer.json (as tokforge writes it: no unk, no byte fallback), or the
-    metaspace layout (byte fallback, ``<unk>``)."""
-    from tokforge.tokenizer import Tokenizer
-    from tokforge.models.unigram import UNK_TOKEN, UnigramModel
-
+def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, decoder: Any) -> UnigramModel:
+    """The model of a Unigram tokenizer.json: byte-level (as tokforge writes it: no unk, no byte
+    fallback), or of the metaspace layout (byte fallback, ``<unk>``)."""
     model = doc["model"]
-    fallback = pretokenizer.metaspace
+    layout = pretokenizer.layout
     entries = f.get(model, "vocab", list, "model.vocab", default=[])
-    specials = _check_pipeline(doc, decoder, f, metaspace=fallback)
-    unk = specials.get(UNK_TOKEN) if fallback else None
+    specials = _check_pipeline(doc, decoder, f, layout)
+    unk = specials.get(layout.unk_token) if layout.byte_fallback else None
     unk_id, byte_fallback = model.get("unk_id"), model.get("byte_fallback")
     if isinstance(unk_id, bool) or unk_id != unk or not isinstance(byte_fallback, (bool, type(None))) \
-            or bool(byte_fallback) != fallback:
+            or bool(byte_fallback) != layout.byte_fallback:
         raise f.error(("model.unk_id", "model.byte_fallback", "added_tokens", "pre_tokenizer"),
                       f"Unigram with unk_id={unk_id!r} / byte_fallback={byte_fallback!r} is not supported; "
                       "tokforge imports byte-level Unigram models (every byte a piece, no unknown token) and, with "
                       f"a Metaspace pre-tokenizer, byte_fallback true with the special token {UNK_TOKEN!r} as unk_id")
     with f.field(("model.vocab", "added_tokens")):
-        unigram = UnigramModel.from_vocab_list(entries, specials, f.source, fallback)
-    with f.field("model"):
-        return Tokenizer(unigram, normalizer, pretokenizer, {"imported_from": f.source})
+        return UnigramModel.from_vocab_list(entries, specials, f.source, layout.byte_fallback)
 
 
-def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, metaspace: bool = False) -> dict[str, int]:
-    """Check the decoder (``metaspace``: the one tokforge writes for that layout), post-processor
-    and added tokens tokforge supports; return the specials."""
+def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Layout) -> dict[str, int]:
+    """Check the decoder (the one of the ``layout``), post-processor and added tokens tokforge supports;
+    return the specials."""
     decoder = decoder or {}
-    if metaspace and decoder != METASPACE_DECODER:
+    if layout.byte_fallback and decoder != layout.hf_decoder:
         raise f.error("decoder", f"is {decoder!r}, which is not supported with a Metaspace pre-tokenizer; "
-                                 f"tokforge reads {METASPACE_DECODER}")
-    if not metaspace and (not isinstance(decoder, dict) or decoder.get("type") != "ByteLevel"):
+                                 f"tokforge reads {layout.hf_decoder}")
+    if not layout.byte_fallback and (not isinstance(decoder, dict) or decoder.get("type") != "ByteLevel"):
         shown = decoder.get("type") if isinstance(decoder, dict) else decoder
         raise f.error("decoder", f"is {shown!r}, not ByteLevel; tokforge imports byte-level tokenizers "
                                  "(and Metaspace Unigram ones)")

@@ -10,20 +10,28 @@ problem a ``ModelFormatError`` that names the file and the field (``tokforge.for
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tokforge.errors import ModelFormatError
 from tokforge.formats.fields import ModelFile
 from tokforge.models.bpe import BPEModel
+from tokforge.models.morph.rules import rules_from_dict
+from tokforge.models.morph.stage import MorphStage
+from tokforge.models.protocol import Model
 from tokforge.models.unigram import UnigramModel
-from tokforge.packed import utf8
-from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.version import __version__
+
+if TYPE_CHECKING:
+    from tokforge.tokenizer import Tokenizer
 
 NATIVE_FILE = "tokforge.json"
 FORMAT_VERSION = 1
+MODELS: dict[str, type[Model]] = {"bpe": BPEModel, "unigram": UnigramModel}  # by the "algorithm" of the file
+_VOCAB_TYPES = {"bpe": dict, "unigram": list}  # BPE: {token: id}; Unigram: [[token, score], ...] in id order
+MORPH = "morph"  # the algorithm of a file with a morph stage (a "morph" section) in front of its model
 
 
 class NativeParts(NamedTuple):
@@ -53,56 +61,97 @@ def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
     return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training)
 
 
-def model_from_native(algorithm: str, doc: dict[str, Any], specials: dict[str, int],
-                      f: ModelFile, byte_fallback: bool = False) -> BPEModel | UnigramModel:
-    """The model of a native file (``algorithm``: ``"unigram"`` for its scored pieces, else BPE's
-    vocab and merges); ``specials``: every special and reserved token with its id; ``byte_fallback``:
-    a Unigram model of the metaspace layout. Checked whole (its encoding tables are built)."""
-    if algorithm == "unigram":
-        entries = f.get(doc, "vocab", list)
-        with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
-            return UnigramModel.from_vocab_list(entries, specials, f.source, byte_fallback)
-    return model_from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
-
-
 def native_token_ids(vocab: dict[str, int] | list) -> dict[str, int]:
     """Token text -> id of a native file's vocabulary (BPE: a dict; Unigram: ``[[token, score], ...]``)."""
     return {str(entry[0]): i for i, entry in enumerate(vocab)} if isinstance(vocab, list) else vocab
 
 
-def model_from_vocab_merges(vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
-                            names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
-    """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
-    ``names``: the fields of the vocab, the merges, then those that declare the special tokens
-    (``specials``), in ``f``'s messages."""
-    vocab_name, merges_name, *declaring = names
-    specials_name = declaring[0]
-    n = len(vocab)
-    for text, i in vocab.items():
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise f.error(vocab_name, f"gives {text!r} the id {i!r}; ids are integers")
-    if sorted(vocab.values()) != list(range(n)):  # (the special tokens are in it)
-        raise f.error((vocab_name, specials_name), f"ids must be exactly 0..{n - 1} without gaps")
-    tokens: list[bytes] = [b""] * n
-    with f.field((vocab_name, *declaring)):  # a token that is not byte-level text must be declared special
-        for text, i in vocab.items():
-            tokens[i] = utf8(text) if text in specials else visible_to_bytes(text)
-    with f.field(specials_name):
-        for text, i in specials.items():
-            if vocab.get(text, i) != i or not 0 <= i < n:
-                raise f.error((specials_name, vocab_name), f"special token {text!r} has id {i} but the vocabulary "
-                                                           f"says {vocab.get(text, 'nothing')}")
-            tokens[i] = utf8(text)
-    pairs = []
-    for rank, m in enumerate(merges):
-        pair = m.split(" ") if isinstance(m, str) else m
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
-            raise f.error(merges_name, f"merge #{rank} {m!r} is neither 'left right' nor [left, right]")
-        left, right = pair
-        if left not in vocab or right not in vocab:
-            raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
-        pairs.append((vocab[left], vocab[right]))
-    model = BPEModel(tokens, pairs, specials)
-    with f.field((vocab_name, merges_name)):
-        model.tables()
-    return model
+# ---- writing ---------------------------------------------------------------------------------------
+def native_document(tok: Tokenizer) -> dict[str, Any]:
+    """The tokforge.json document of a tokenizer: its pipeline, its model's fields, its training report."""
+    return {
+        "tokforge_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "algorithm": tok.algorithm,
+        "normalizer": list(tok.normalizer.names),
+        "pretokenizer": tok.pretokenizer.config(),
+        "numbers": tok.numbers.mode if tok.numbers else "none",
+        "special_tokens": tok.special_tokens,
+        **tok.model.native_fields(tok.id_to_token),
+        "training": tok.training,
+    }
+
+
+def morph_section(stage: MorphStage, fallback: str) -> dict[str, Any]:
+    """The ``"morph"`` field of a morph model: its fallback model's algorithm, root tokens and rule set
+    (inline: a model file names no other file)."""
+    return {"fallback": fallback, "roots": list(stage.roots), "rules": stage.rules.to_dict()}
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+def read_header(doc: Any, source: str, readable: tuple[str, ...]) -> tuple[ModelFile, dict[str, Any], str]:
+    """The file (for its errors), the document and its algorithm, once the format version and the
+    algorithm are ones this tokforge reads (``readable``)."""
+    f = ModelFile(source, "tokforge model file")
+    doc = f.object(doc, None)
+    version, algorithm = f.get(doc, "format_version", int), f.get(doc, "algorithm", str)
+    if version != FORMAT_VERSION or algorithm not in readable:
+        names = ", ".join(map(repr, readable[:-1])) + f" and {readable[-1]!r}"
+        raise f.error(("format_version", "algorithm"), f"are {version!r} and {algorithm!r}, which this tokforge "
+                      f"cannot read (it reads format {FORMAT_VERSION}: {names})")
+    return f, doc, algorithm
+
+
+def read_model(algorithm: str, doc: dict[str, Any], specials: dict[str, int], f: ModelFile,
+               pretokenizer: Pretokenizer) -> Model:
+    """The model of a native file (``specials``: every special and reserved token with its id), checked
+    whole (its encoding tables are built); the pretokenizer decides the tokens' layout."""
+    return MODELS[algorithm].from_native(doc, specials, f, pretokenizer.layout)
+
+
+def read_plain(f: ModelFile, doc: dict[str, Any], algorithm: str) -> tuple[Model, NativeParts]:
+    """The model and pipeline of a native file of a plain model (``MODELS``), with its number stage."""
+    parts = native_parts(f, doc)
+    specials = dict(parts.specials)
+    if parts.numbers is not None:
+        if algorithm == "unigram":
+            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
+                                                    "Unigram model")
+        vocab = f.get(doc, "vocab", dict)
+        for token in parts.numbers.reserved_tokens():
+            if not isinstance(vocab.get(token), int):
+                raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
+                                                    f"its fixed token {token!r}")
+            specials[token] = vocab[token]
+    return read_model(algorithm, doc, specials, f, parts.pretokenizer), parts
+
+
+def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, ModelFile]:
+    """The fallback model, morph stage and pipeline of a morph model file, and the file (for errors)."""
+    f = ModelFile(source, "tokforge morph model")
+    doc = f.object(doc, None)
+    if f.get(doc, "format_version", int) != FORMAT_VERSION:
+        raise f.error("format_version", f"is {doc['format_version']!r}; this tokforge reads format {FORMAT_VERSION}")
+    morph = f.get(doc, "morph", dict)
+    fallback = f.get(morph, "fallback", str, "morph.fallback", default="bpe")
+    if fallback not in MODELS:
+        raise f.error("morph.fallback", f"is {fallback!r}, not one of this tokforge's fallbacks ({', '.join(MODELS)})")
+    rules_doc = f.get(morph, "rules", dict, "morph.rules")
+    f.get(rules_doc, "roots", list, "morph.rules.roots")  # inline: a model file names no other file
+    with f.field("morph.rules"):
+        rules = rules_from_dict(rules_doc, "the rule set")
+    roots = f.get(morph, "roots", list, "morph.roots")
+    with f.field("morph.roots"):
+        stage = MorphStage(rules, roots)
+    parts = native_parts(f, doc)
+    if parts.numbers is not None:
+        raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
+                                                "'morph'")
+    specials = dict(parts.specials)
+    with f.field("vocab"):
+        token_ids = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[fallback]))
+    for token in stage.reserved_tokens():
+        if not isinstance(token_ids.get(token), int):
+            raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
+        specials[token] = token_ids[token]
+    return read_model(fallback, doc, specials, f, parts.pretokenizer), stage, parts, f

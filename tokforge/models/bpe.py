@@ -12,13 +12,20 @@ Ids: special tokens first, then the 256 byte tokens in the order of their byte-l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
-from tokforge.counting.words import encode_each
-from tokforge.errors import ModelFormatError
+from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import bpe_encode
+from tokforge.models.protocol import TokenText, encode_each
+from tokforge.packed import utf8
+from tokforge.text.bytelevel import visible_to_bytes
+
+if TYPE_CHECKING:
+    from tokforge.formats.fields import ModelFile
+    from tokforge.sampling.stochastic import Sampling
+    from tokforge.text.layout import Layout
 
 
 @dataclass
@@ -32,10 +39,16 @@ class BPEModel:
     vocab: list[bytes]
     merges: list[tuple[int, int]]
     special_tokens: dict[str, int] = field(default_factory=dict)
+    algorithm: ClassVar[str] = "bpe"
+    byte_fallback: ClassVar[bool] = False  # every byte is a token of its own
+    scored: ClassVar[bool] = False         # one encoding per piece
 
     def __post_init__(self) -> None:
         self._tables = None
         self._joinable = None
+
+    def check(self) -> None:
+        self.tables()
 
     def tables(self):
         """(byte -> id, merge pair keys, ranks, result ids) as arrays for the encode kernel."""
@@ -76,6 +89,93 @@ class BPEModel:
         byte_ids, keys, ranks, results = self.tables()
         return bpe_encode.encode_words_dropout(np.frombuffer(buf, np.uint8), bounds, byte_ids, keys, ranks,
                                                results, float(dropout), word_seeds)
+
+
+    # ---- the model interface (tokforge.models.protocol) -------------------------------------
+    def byte_id(self, byte: int) -> int:
+        return int(self.tables()[0][byte])
+
+    def fallback_byte(self, i: int) -> int | None:
+        return None
+
+    def nbest(self, piece: bytes, n: int) -> list[tuple[list[int], float]]:
+        raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
+
+    def sample_packed(self, buf: bytes, bounds: np.ndarray, sampling: Sampling,
+                      piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BPE-dropout (``sampling.dropout``); Unigram sampling is a ConfigError."""
+        if sampling.unigram_alpha is not None:
+            raise ConfigError(f"Unigram sampling (unigram_alpha) needs a Unigram model, and this tokenizer's model "
+                              f"is a {type(self).__name__}; use BPE-dropout or stochastok instead")
+        return self.encode_packed_dropout(buf, bounds, sampling.dropout, piece_seeds)
+
+    def native_fields(self, token_text: TokenText) -> dict[str, Any]:
+        return {"vocab": {token_text(i): i for i in range(len(self.vocab))},
+                "merges": [[token_text(a), token_text(b)] for a, b in self.merges]}
+
+    def hf_model(self, token_text: TokenText) -> dict[str, Any]:
+        return {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": {token_text(i): i for i in range(len(self.vocab))},
+            "merges": [[token_text(a), token_text(b)] for a, b in self.merges],
+        }
+
+    def facts(self) -> dict[str, Any]:
+        return {"merges": len(self.merges)}
+
+    def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
+        if trained_as == "superbpe" or pattern == "superword":  # trained so, or encoding with the superword split
+            return "superbpe (byte-level BPE with superword tokens that cross spaces)"
+        return f"{self.algorithm} ({layout.label})"
+
+    @classmethod
+    def from_native(cls, doc: dict[str, Any], specials: dict[str, int], f: ModelFile, layout: Layout) -> BPEModel:
+        return cls.from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
+
+    @classmethod
+    def from_vocab_merges(cls, vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
+                          names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
+        """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
+        ``names``: the fields of the vocab, the merges, then those that declare the special tokens
+        (``specials``), in ``f``'s messages."""
+        vocab_name, merges_name, *declaring = names
+        specials_name = declaring[0]
+        n = len(vocab)
+        for text, i in vocab.items():
+            if isinstance(i, bool) or not isinstance(i, int):
+                raise f.error(vocab_name, f"gives {text!r} the id {i!r}; ids are integers")
+        if sorted(vocab.values()) != list(range(n)):  # (the special tokens are in it)
+            raise f.error((vocab_name, specials_name), f"ids must be exactly 0..{n - 1} without gaps")
+        tokens: list[bytes] = [b""] * n
+        with f.field((vocab_name, *declaring)):  # a token that is not byte-level text must be declared special
+            for text, i in vocab.items():
+                tokens[i] = utf8(text) if text in specials else visible_to_bytes(text)
+        with f.field(specials_name):
+            for text, i in specials.items():
+                if vocab.get(text, i) != i or not 0 <= i < n:
+                    raise f.error((specials_name, vocab_name), f"special token {text!r} has id {i} but the vocabulary "
+                                                               f"says {vocab.get(text, 'nothing')}")
+                tokens[i] = utf8(text)
+        pairs = []
+        for rank, m in enumerate(merges):
+            pair = m.split(" ") if isinstance(m, str) else m
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)):
+                raise f.error(merges_name, f"merge #{rank} {m!r} is neither 'left right' nor [left, right]")
+            left, right = pair
+            if left not in vocab or right not in vocab:
+                raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
+            pairs.append((vocab[left], vocab[right]))
+        model = cls(tokens, pairs, specials)
+        with f.field((vocab_name, merges_name)):
+            model.tables()
+        return model
 
 
 def _regular_ids(model: BPEModel) -> dict[bytes, int]:

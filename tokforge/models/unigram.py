@@ -18,21 +18,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
-from tokforge.counting.words import encode_each
-from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
-from tokforge.text.bytelevel import visible_to_bytes
-from tokforge.text.pretokenizers import METASPACE_MARK
+from tokforge.models.protocol import TokenText, encode_each
+from tokforge.packed import lengths_of, offsets_from_lengths
+from tokforge.text.layout import BYTE_LEVEL, METASPACE, Layout
+
+if TYPE_CHECKING:
+    from tokforge.formats.fields import ModelFile
+    from tokforge.sampling.stochastic import Sampling
 
 SCORE_DECIMALS = 6       # scores are rounded so that every JSON reader parses them to the same double
 UNK_PENALTY = 10.0       # byte fallback: an unknown character scores the lowest token score minus this (HF)
-UNK_TOKEN = "<unk>"      # byte fallback: HF's Unigram needs an unknown token (never produced by encoding)
+UNK_TOKEN = METASPACE.unk_token  # byte fallback: HF's Unigram needs an unknown token (never produced by encoding)
 
 
 @dataclass
@@ -46,7 +49,9 @@ class UnigramModel:
     vocab: list[bytes]
     scores: list[float]
     special_tokens: dict[str, int] = field(default_factory=dict)
-    byte_fallback: bool = False
+    byte_fallback: bool = False  # the metaspace layout's byte tokens (tokforge.text.layout)
+    algorithm: ClassVar[str] = "unigram"
+    scored: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self._tables = None
@@ -72,8 +77,8 @@ class UnigramModel:
         if i in specials:
             return specials[i]
         if self._byte_token(i):
-            return f"<0x{i - self.byte_base:02X}>"
-        return self.vocab[i].decode("utf-8").replace(" ", METASPACE_MARK)
+            return METASPACE.byte_token(i - self.byte_base)
+        return METASPACE.spell(self.vocab[i])
 
     def _export_scores(self) -> list[float]:
         """Every token's score as tokenizer.json holds it: special tokens (and byte-fallback tokens)
@@ -140,7 +145,7 @@ class UnigramModel:
         return [(ids[bounds[k]:bounds[k + 1]], float(scores[k])) for k in range(len(scores))]
 
     # ---- serialization (token text as in tokenizer.json: byte-level characters, specials as they are)
-    def to_vocab_list(self, token_text: Callable[[int], str]) -> list[list]:
+    def to_vocab_list(self, token_text: TokenText) -> list[list]:
         """``[[token, score], ...]`` in id order; special tokens have score None."""
         specials = set(self.special_tokens.values())
         return [[token_text(i), None if i in specials or self._byte_token(i) else self.scores[i]]
@@ -167,15 +172,15 @@ class UnigramModel:
                 scores.append(0.0)
                 continue
             if byte_fallback and byte_base <= i < byte_base + 256:
-                if text != f"<0x{i - byte_base:02X}>":
-                    raise ModelFormatError(f"{source}: id {i} should be the byte token <0x{i - byte_base:02X}> "
+                if text != METASPACE.byte_token(i - byte_base):
+                    raise ModelFormatError(f"{source}: id {i} should be the byte token {METASPACE.byte_token(i - byte_base)} "
                                            f"(byte tokens follow the {byte_base} special tokens), got {text!r}")
                 vocab.append(bytes([i - byte_base]))
                 scores.append(0.0)
                 continue
             if not isinstance(score, (int, float)) or isinstance(score, bool):
                 raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} has no numeric score")
-            vocab.append(text.replace(METASPACE_MARK, " ").encode("utf-8") if byte_fallback else visible_to_bytes(text))
+            vocab.append((METASPACE if byte_fallback else BYTE_LEVEL).read(text))
             scores.append(float(score))
         for text, i in specials.items():
             if not 0 <= i < len(vocab):
@@ -187,11 +192,49 @@ class UnigramModel:
         model.tables()  # validate now
         return model
 
-    def hf_model(self, token_text: Callable[[int], str]) -> dict:
+    def hf_model(self, token_text: TokenText) -> dict[str, Any]:
         """The ``"model"`` value of tokenizer.json (HF ``Unigram``), scores from ``_export_scores``."""
         vocab = [[token_text(i), s] for i, s in enumerate(self._export_scores())]
         unk = self.special_tokens[UNK_TOKEN] if self.byte_fallback else None
         return {"type": "Unigram", "unk_id": unk, "vocab": vocab, "byte_fallback": self.byte_fallback}
+
+    # ---- the model interface (tokforge.models.protocol) -------------------------------------
+    def check(self) -> None:
+        self.tables()
+
+    def byte_id(self, byte: int) -> int:
+        if self.byte_fallback:
+            return self.byte_base + byte
+        specials = set(self.special_tokens.values())
+        return next(i for i, piece in enumerate(self.vocab) if piece == bytes([byte]) and i not in specials)
+
+    def fallback_byte(self, i: int) -> int | None:
+        return i - self.byte_base if self._byte_token(i) else None
+
+    def sample_packed(self, buf: bytes, bounds: np.ndarray, sampling: Sampling,
+                      piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unigram sampling (``sampling.unigram_alpha``, ``unigram_nbest``); BPE-dropout is a ConfigError."""
+        if sampling.dropout > 0:
+            raise ConfigError("BPE-dropout needs a BPE model, and this tokenizer's model is Unigram; "
+                              "use Unigram sampling (unigram_alpha, --unigram-alpha) or stochastok instead")
+        if sampling.unigram_alpha is None:
+            raise ConfigError("nothing to sample: set unigram_alpha (Unigram sampling)")
+        return self.encode_packed_sampled(buf, bounds, sampling.unigram_alpha, sampling.unigram_nbest, piece_seeds)
+
+    def native_fields(self, token_text: TokenText) -> dict[str, Any]:
+        return {"vocab": self.to_vocab_list(token_text)}  # [[token, score], ...] in id order
+
+    def facts(self) -> dict[str, Any]:
+        return {}
+
+    def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
+        return f"{self.algorithm} ({layout.label})"
+
+    @classmethod
+    def from_native(cls, doc: dict[str, Any], specials: dict[str, int], f: ModelFile, layout: Layout) -> UnigramModel:
+        entries = f.get(doc, "vocab", list)
+        with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
+            return cls.from_vocab_list(entries, specials, f.source, layout.byte_fallback)
 
 
 def check_sampling(alpha: float, nbest: int) -> None:
@@ -260,7 +303,7 @@ def _fallback_tables(model: UnigramModel):
         if " " in text and i in model.special_tokens.values():
             continue
         try:
-            key = text.replace(METASPACE_MARK, " ").encode("utf-8")
+            key = METASPACE.read(text)
         except UnicodeEncodeError:
             raise ModelFormatError(f"token {i} {text!r} is not valid text") from None
         if not key:

@@ -34,7 +34,7 @@ from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
 from tokforge.models.unigram import SCORE_DECIMALS, UNK_TOKEN, UnigramModel
 from tokforge.text.bytelevel import BYTE_ORDER
-from tokforge.text.pretokenizers import METASPACE, METASPACE_MARK
+from tokforge.text.layout import METASPACE, METASPACE_MARK, layout_of
 
 MIN_EXPECTED = 1e-3      # expected counts below this are raised to it in the M-step (finite scores)
 DROP_EXPECTED = 0.5      # the M-step drops pieces expected fewer times (sentencepiece's threshold)
@@ -63,7 +63,7 @@ def with_byte_fallback(model: UnigramModel, vocab_size: int) -> UnigramModel:
     if n_pieces < 0:
         raise ConfigError(f"vocab_size {vocab_size} is smaller than the {len(specials)} special tokens "
                           f"(with {UNK_TOKEN}) + 256 byte tokens; use at least {len(specials) + 256}")
-    fixed = {t.replace(METASPACE_MARK, " ") for t in specials} | {f"<0x{b:02X}>" for b in range(256)}
+    fixed = {t.replace(METASPACE_MARK, " ") for t in specials} | {METASPACE.byte_token(b) for b in range(256)}
     candidates = []
     for i, piece in enumerate(model.vocab):
         if i in model.special_tokens.values() or (len(piece) == 1 and piece[0] >= 0x80):
@@ -177,7 +177,7 @@ def train_unigram_from_config(word_counts: WordCounts, config, special_tokens: S
     model = train_unigram(word_counts, config.vocab_size, special_tokens=special_tokens,
                           min_frequency=config.min_frequency, max_token_length=config.max_token_length,
                           on_progress=on_progress)
-    return with_byte_fallback(model, config.vocab_size) if config.pattern == METASPACE else model
+    return with_byte_fallback(model, config.vocab_size) if layout_of(config.pattern).byte_fallback else model
 
 
 class _Words:

@@ -48,8 +48,8 @@ import numpy as np
 
 from tokforge.errors import ConfigError, InputError
 from tokforge.kernels import rng, stochastok
-from tokforge.models.bpe import BPEModel
-from tokforge.models.unigram import UnigramModel, check_sampling
+from tokforge.models.protocol import Model
+from tokforge.models.unigram import check_sampling
 from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 
 MAX_SEED = (1 << 64) - 1
@@ -115,12 +115,11 @@ class SplitTable:
         self.offsets, self.left, self.right = stochastok.build_split_table(arena, offsets, usable)
 
     @classmethod
-    def of(cls, model: Any) -> "SplitTable":
+    def of(cls, model: Model) -> "SplitTable":
         """The table of a model's vocabulary; byte-fallback tokens are neither split nor halves
         (their bytes are single characters' pieces or parts of characters)."""
         fixed = set(model.special_tokens.values())
-        if getattr(model, "byte_fallback", False):
-            fixed.update(range(model.byte_base, model.byte_base + 256))
+        fixed.update(i for i in range(len(model.vocab)) if model.fallback_byte(i) is not None)
         return cls(model.vocab, fixed)
 
     def splits(self, token: int) -> list[tuple[int, int]]:
@@ -142,7 +141,7 @@ class StochasticEncoder:
         self.seed = check_seed(seed)
         model = tokenizer.model
         if sampling.samples_segmentation:   # fail now, not at the first text
-            sample_pieces(model, b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
+            model.sample_packed(b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
         self._splits = SplitTable.of(model) if sampling.stochastok > 0 else None
 
     def encode(self, text: str, *, epoch: int = 0, example_id: int = 0) -> list[int]:
@@ -184,15 +183,15 @@ class StochasticEncoder:
         seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
         if packed is not None:
             buf, piece_bounds, first_piece = packed
-            ids, id_bounds = sample_pieces(self.tokenizer.model, buf, piece_bounds, self.sampling,
-                                           rng.sub_seeds(seeds, np.diff(first_piece)))
+            ids, id_bounds = self.tokenizer.model.sample_packed(buf, piece_bounds, self.sampling,
+                                                                rng.sub_seeds(seeds, np.diff(first_piece)))
             return ids, id_bounds[first_piece]
         units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
         pieces = [utf8(p) for u in units for p, i in u if i is None]
         per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        piece_ids, piece_bounds = sample_pieces(self.tokenizer.model, b"".join(pieces),
-                                                offsets_from_lengths(lengths_of(pieces)), self.sampling,
-                                                rng.sub_seeds(seeds, per_text))
+        piece_ids, piece_bounds = self.tokenizer.model.sample_packed(b"".join(pieces),
+                                                                     offsets_from_lengths(lengths_of(pieces)),
+                                                                     self.sampling, rng.sub_seeds(seeds, per_text))
         piece_ids = piece_ids.tolist()
         piece_bounds = piece_bounds.tolist()
         out: list[int] = []
@@ -207,24 +206,3 @@ class StochasticEncoder:
                     out.append(i)
             bounds.append(len(out))
         return np.array(out, np.int64), np.array(bounds, np.int64)
-
-
-def sample_pieces(model: Any, buf: bytes, bounds: np.ndarray, sampling: Sampling,
-                  piece_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The model's own sampled encoding of the pieces ``buf[bounds[j]:bounds[j+1]]`` (piece j draws
-    from the stream ``piece_seeds[j]``): (ids, id bounds per piece). The one place where a model's
-    sampler is chosen: BPE-dropout for a BPE model, Unigram sampling for a Unigram model."""
-    if isinstance(model, UnigramModel):
-        if sampling.dropout > 0:
-            raise ConfigError("BPE-dropout needs a BPE model, and this tokenizer's model is Unigram; "
-                              "use Unigram sampling (unigram_alpha, --unigram-alpha) or stochastok instead")
-        if sampling.unigram_alpha is None:
-            raise ConfigError("nothing to sample: set unigram_alpha (Unigram sampling)")
-        return model.encode_packed_sampled(buf, bounds, sampling.unigram_alpha, sampling.unigram_nbest, piece_seeds)
-    if sampling.unigram_alpha is not None:
-        raise ConfigError(f"Unigram sampling (unigram_alpha) needs a Unigram model, and this tokenizer's model "
-                          f"is a {type(model).__name__}; use BPE-dropout or stochastok instead")
-    if not isinstance(model, BPEModel):
-        raise ConfigError(f"BPE-dropout needs a BPE model, and this tokenizer's model is a "
-                          f"{type(model).__name__}; use stochastok (any model) instead")
-    return model.encode_packed_dropout(buf, bounds, sampling.dropout, piece_seeds)

@@ -70,45 +70,13 @@ import regex
 
 from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.kernels import pretokenize as kernels
+from tokforge.text.layout import (METASPACE_HF, METASPACE_MARK, METASPACE_PATTERN, METASPACE_REGEX, Layout,
+                                  layout_of, metaspace_bounds)
+from tokforge.text.presets import DIGIT_PATTERNS, DIGIT_POLICIES, PRESET_ALIASES, PRESETS
+from tokforge.text.unicode_classes import class_table
 
-__all__ = ["PRESETS", "check_split_pattern", "DIGIT_POLICIES", "DIGIT_PATTERNS", "METASPACE", "Pretokenizer"]
-
-#: Split regexes by name.  They match every character and never match the empty string, so their
-#: ``findall`` pieces cover the text (tokforge relies on this for speed; tests check it).
-PRESETS: dict[str, str] = {
-    # GPT-2 (exactly the regex of HF's ByteLevel(use_regex=true), so a plain ByteLevel imports as "gpt2").
-    "gpt2": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
-    # GPT-4 (tiktoken cl100k_base): contractions, words with one leading non-letter, 1-3 digits.
-    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
-              r"""|\s*[\r\n]|\s+(?!\S)|\s+""",
-    # GPT-4o (tiktoken o200k_base): also splits camelCase words and keeps contractions on the word.
-    # Rewritten for engine parity: "\u0295" (ʕ) added to both upper-case classes, because ʕ is Ll
-    # for HF's Oniguruma (Unicode 16) and Lo for `regex` (Unicode 17); now both put it in both.
-    "o200k": r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"""
-             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
-             r"""|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}\u0295]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"""
-             r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)?"""
-             r"""|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
-    # Lossless whitespace split: each run of non-space with at most one leading space; other
-    # whitespace stays together (its last space goes to the next word when one follows).
-    "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
-    # SuperBPE's stage 2 (tokforge.models.superbpe): no split at whitespace, so pieces are runs of words.
-    # Pieces end at newlines (isolated), at digits (1-3 per piece, as cl100k) and after sentence
-    # punctuation . ! ? ; : (and CJK full-width) that is followed by whitespace.
-    "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
-}
-
-#: Digit policies, applied before the main regex.
-DIGIT_POLICIES: tuple[str, ...] = ("none", "single", "ltr3", "rtl3")
-
-#: The regex of each digit policy (a "digit" is any ``\p{N}`` character, as in the presets).
-DIGIT_PATTERNS: dict[str, str] = {
-    "single": r"\p{N}",                                   # 1234567 -> 1|2|3|4|5|6|7
-    "ltr3": r"\p{N}{1,3}",                                # 1234567 -> 123|456|7
-    "rtl3": r"\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N}))",      # 1234567 -> 1|234|567
-}
+__all__ = ["PRESETS", "check_split_pattern", "DIGIT_POLICIES", "DIGIT_PATTERNS", "Pretokenizer"]
 
 # Escapes whose meaning differs between Oniguruma and ``regex``, with what to write instead.
 _REFUSED_ESCAPES = {
@@ -147,9 +115,6 @@ def _check_portable(pattern: str) -> None:
             i += 1
 
 
-#: Other names users give the presets (tiktoken's encodings, the models that use them).
-PRESET_ALIASES: dict[str, str] = {"gpt4": "cl100k", "gpt35": "cl100k", "gpt4o": "o200k", "r50k": "gpt2",
-                                  "ws": "whitespace"}
 _REGEX_SYNTAX = set("\\.^$*+?{}[]|()")
 
 
@@ -234,31 +199,6 @@ def _split_spec(pattern: str) -> dict[str, Any]:
     return {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False}
 
 
-_BYTELEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
-
-#: The sentencepiece-style pretokenizer: HF's ``Metaspace`` (spaces become U+2581 "▁", the text is cut
-#: before each one; nothing prepended), for Unigram models with byte fallback (``tokforge.models.unigram``).
-#: tokforge keeps spaces as spaces inside and writes "▁" only in token strings; a literal "▁" in the
-#: text is a space for HF, so tokforge turns it into one (decode gives a space).
-METASPACE = "metaspace"
-METASPACE_MARK = "\u2581"
-_METASPACE_REGEX = "[ \u2581][^ \u2581]*|[^ \u2581]+"
-_METASPACE_HF = {"type": "Metaspace", "replacement": METASPACE_MARK, "prepend_scheme": "never", "split": True}
-
-
-def _metaspace_bounds(buf: bytes, doc_bounds: np.ndarray) -> np.ndarray | None:
-    """The metaspace split of UTF-8 documents (a piece starts at each space), in ``scan_bytes``'
-    form; None when a literal "▁" occurs (its pieces are not substrings of ``buf``: split() them).
-
-    >>> _metaspace_bounds(b"a  b\\nc d", np.array([0, 4, 8])).tolist()
-    [0, 1, 2, 4, 6, 8]
-    """
-    if METASPACE_MARK.encode("utf-8") in buf:
-        return None
-    arr = np.frombuffer(buf, np.uint8)
-    return np.union1d(np.asarray(doc_bounds, np.int64), np.flatnonzero(arr == 0x20)).astype(np.int64)
-
-
 class Pretokenizer:
     r"""Split text with a digit policy then a split regex, exactly like HF's ``Split(..., "isolated")``.
 
@@ -277,16 +217,17 @@ class Pretokenizer:
 
     def __init__(self, pattern: str = "cl100k", digits: str = "none") -> None:
         if not isinstance(pattern, str) or not pattern:
-            raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}), {METASPACE!r} or a non-empty "
+            raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}), {METASPACE_PATTERN!r} or a non-empty "
                               f"regex, got {pattern!r}")
         if digits not in DIGIT_POLICIES:
             raise ConfigError(f"digits {digits!r} is unknown; choose one of {', '.join(DIGIT_POLICIES)}")
-        self._metaspace = pattern == METASPACE
+        self._layout = layout_of(pattern)
+        self._metaspace = pattern == METASPACE_PATTERN
         if self._metaspace and digits != "none":
-            raise ConfigError(f"pattern {METASPACE!r} (HF's Metaspace) takes no digit policy, got digits={digits!r}; "
+            raise ConfigError(f"pattern {METASPACE_PATTERN!r} (HF's Metaspace) takes no digit policy, got digits={digits!r}; "
                               "use digits='none'")
         self._pattern = pattern
-        self._regex = _METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
+        self._regex = METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
         self._digits = digits
         # A preset's regex given verbatim gets the preset's fast path too.
         self._preset = self._metaspace or self._regex in PRESETS.values()
@@ -325,6 +266,15 @@ class Pretokenizer:
         (True, False)
         """
         return self._metaspace
+
+    @property
+    def layout(self) -> Layout:
+        """The layout of the tokens after this pretokenizer (``tokforge.text.layout``).
+
+        >>> Pretokenizer("metaspace").layout.name, Pretokenizer("whitespace").layout.name
+        ('metaspace', 'byte-level')
+        """
+        return self._layout
 
     @property
     def digits(self) -> str:
@@ -383,10 +333,7 @@ class Pretokenizer:
         True
         """
         if self._metaspace:
-            return _metaspace_bounds(buf, doc_bounds)
-        from tokforge.kernels import pretokenize as kernels  # numba: imported on first use only
-        from tokforge.text.unicode_classes import class_table
-
+            return metaspace_bounds(buf, doc_bounds)
         name = self._scanner()
         if name is None:
             return None
@@ -412,9 +359,7 @@ class Pretokenizer:
 
     def _scanner(self) -> str | None:
         if self._metaspace:
-            return METASPACE
-        from tokforge.kernels import pretokenize as kernels
-
+            return METASPACE_PATTERN
         name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
         if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
             return None
@@ -439,11 +384,8 @@ class Pretokenizer:
         >>> [p["type"] for p in Pretokenizer("gpt2", digits="rtl3").to_hf()["pretokenizers"]]
         ['Split', 'Split', 'ByteLevel']
         """
-        if self._metaspace:
-            return dict(_METASPACE_HF)
         steps = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
-        steps += [_split_spec(self._regex), dict(_BYTELEVEL)]
-        return {"type": "Sequence", "pretokenizers": steps}
+        return self._layout.hf_pre_tokenizer(steps + [_split_spec(self._regex)])
 
     @classmethod
     def from_hf(cls, obj: dict[str, Any] | None) -> "Pretokenizer":
@@ -461,10 +403,10 @@ class Pretokenizer:
             raise ModelFormatError(f"tokenizer.json pre_tokenizer must be an object, got {obj!r}; tokforge "
                                    "needs a ByteLevel pre-tokenizer (optionally after Split steps)")
         if obj.get("type") == "Metaspace":
-            if {k: obj.get(k, "always" if k == "prepend_scheme" else True) for k in _METASPACE_HF} != _METASPACE_HF:
+            if {k: obj.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} != METASPACE_HF:
                 raise ModelFormatError(f"tokenizer.json Metaspace pre_tokenizer {obj!r} is not supported; tokforge "
-                                       f"reads {_METASPACE_HF} (no prepended space, split)")
-            return cls(METASPACE)
+                                       f"reads {METASPACE_HF} (no prepended space, split)")
+            return cls(METASPACE_PATTERN)
         steps = obj.get("pretokenizers") if obj.get("type") == "Sequence" else [obj]
         if not isinstance(steps, list) or not steps:
             raise ModelFormatError("tokenizer.json pre_tokenizer Sequence has no 'pretokenizers' list")
@@ -542,7 +484,7 @@ class Pretokenizer:
         pattern, digits = config["pattern"], config.get("digits", "none")
         saved = config.get("regex")
         try:
-            if pattern == METASPACE:
+            if pattern == METASPACE_PATTERN:
                 return cls(pattern, digits)
             if saved is not None and saved != PRESETS.get(pattern, pattern):
                 return cls._from_regex(saved, digits, ConfigError)

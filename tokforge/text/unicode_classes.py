@@ -33,6 +33,7 @@ from tokforge.kernels.pretokenize import (CRLF, FOLD_D, FOLD_E, FOLD_L, FOLD_M, 
                                           FOLD_R, FOLD_S, FOLD_T, FOLD_V, LETTER, NUMBER, O200K_LOWER,
                                           O200K_UPPER, SPACE)
 from tokforge.text.portable_regex import code_points
+from tokforge.text.presets import PRESETS
 from tokforge.text.unicode_data import N_CODE_POINTS, case_insensitive
 
 __all__ = ["class_table", "LETTER", "NUMBER", "SPACE", "CRLF", "O200K_UPPER", "O200K_LOWER",
@@ -62,8 +63,6 @@ FOLDS: tuple[tuple[int, str], ...] = (
 @functools.lru_cache(maxsize=None)
 def class_table() -> np.ndarray:
     """uint16[0x110000] of class flags per code point (read-only; built once)."""
-    from tokforge.text.pretokenizers import PRESETS
-
     for cls in (O200K_UPPER_CLASS, O200K_LOWER_CLASS):
         if cls not in PRESETS["o200k"]:
             raise AssertionError(f"the o200k preset no longer contains {cls}: update tokforge.text.unicode_classes")

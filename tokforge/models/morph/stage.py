@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Sequence
 
-from tokforge.errors import ModelFormatError
+from tokforge.errors import ExportError, ModelFormatError
 from tokforge.models.morph.rules import RuleSet
 from tokforge.text import portable_regex
 
@@ -137,3 +137,17 @@ class MorphStage:
     def describe(self) -> dict[str, Any]:
         return {"rules": self.rules.name, "rules_fingerprint": self.rules.fingerprint(),
                 "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots)}
+
+    def facts(self) -> dict[str, Any]:
+        """What ``tokforge info`` shows of the stage."""
+        return {"morph": self.describe()}
+
+    # ---- tokenizer.json ----------------------------------------------------------------------
+    def hf_parts(self) -> dict[str, list[dict[str, Any]]]:
+        """The tokenizer.json steps of the stage: there are none, so this is an ExportError that says why."""
+        raise ExportError(
+            "algo='morph' cannot be exported to tokenizer.json exactly: its root-affix analysis (a dictionary and "
+            "phonological rules), affix tokens whose surface form depends on the preceding word, and the case "
+            "markers that uppercase the following word have no Hugging Face normalizer, pre-tokenizer, model or "
+            "decoder step.  No approximate file is written.  Encode with tokforge (tokforge.Tokenizer.load(path)"
+            ".encode / decode, or `tokforge encode`), and save with save(path, hf=False).")

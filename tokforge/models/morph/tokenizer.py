@@ -29,39 +29,42 @@ Export: a tokenizer.json cannot express the stage (rule-based analysis, context-
 surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` and
 ``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
 
-The fallback is chosen by name (``FALLBACK_TRAINERS``): a trainer from word counts to a model with
-``vocab``/``special_tokens``/``encode_pieces``: ``"bpe"`` (``tokforge.models.bpe``) or ``"unigram"``
+The fallback model is any model (``tokforge.models.protocol``), chosen by name when training
+(``tokforge.models.morph.trainer``): ``"bpe"`` (``tokforge.models.bpe``) or ``"unigram"``
 (``tokforge.models.unigram``, Viterbi encoding). The model file stores it as the plain model of that
-algorithm stores it (merges, or scored pieces) with the stage in ``"morph"``.
+algorithm stores it (merges, or scored pieces) with the stage in ``"morph"`` (``tokforge.formats.native``).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tokforge.errors import ExportError, InputError, ModelFormatError
-from tokforge.formats.fields import ModelFile
-from tokforge.models.bpe import BPEModel
-from tokforge.models.morph.rules import rules_from_dict
-from tokforge.models.morph.stage import LETTER, CAP, CAPS, MorphStage, affix_token, root_token
-from tokforge.models.morph.trainer import FALLBACKS
-from tokforge.models.unigram import UnigramModel
+import numpy as np
+
+from tokforge.errors import InputError, ModelFormatError
+from tokforge.formats import native
+from tokforge.models.morph.stage import CAP, CAPS, LETTER, MorphStage, affix_token, root_token
+from tokforge.models.protocol import Model
 from tokforge.packed import utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.formats.native import FORMAT_VERSION, model_from_native, native_parts, native_token_ids
-from tokforge.tokenizer import ALGORITHMS, Ids, Tokenizer
+from tokforge.tokenizer import Ids, Tokenizer
+
+FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
 
 class MorphTokenizer(Tokenizer):
-    """A tokenizer with the morphology stage between the pretokenizer and the fallback model."""
+    """A tokenizer with the morphology stage between the pretokenizer and the fallback model: text
+    becomes the stage's units (``model_units``), ids become text through the stage (``decode``);
+    tokforge.json names it ``"morph"``, and tokenizer.json cannot express it (``MorphStage.hf_parts``)."""
 
     algorithm = "morph"
+    spells_text = False  # an affix token stands for several surface forms, a case marker for none
 
-    def __init__(self, model: BPEModel | UnigramModel, stage: MorphStage, normalizer: Normalizer | None = None,
+    def __init__(self, model: Model, stage: MorphStage, normalizer: Normalizer | None = None,
                  pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
         super().__init__(model, normalizer, pretokenizer, training)
         self.stage = stage
-        self.fallback = ALGORITHMS[type(model)]  # "bpe" or "unigram": the fallback model's algorithm
+        self.fallback = model.algorithm  # "bpe" or "unigram": the fallback model's algorithm
         reserved = stage.reserved_tokens()
         missing = [t for t in reserved if t not in model.special_tokens]
         if missing:
@@ -79,17 +82,23 @@ class MorphTokenizer(Tokenizer):
         self._plans: dict[tuple[str, bool, bool], list[tuple[int, int, int]]] = {}
 
     # ---- encoding ----------------------------------------------------------------------------
-    def pieces(self, text: str) -> list[str]:
-        """The units of ``text`` for inspection: stage tokens by name, fallback text as it is."""
-        out: list[str] = []
+    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+        """The stage's units of ``text``: ``(token, id)`` for a special or stage token (``pieces`` shows
+        a stage token by name), ``(text, None)`` for what the fallback model encodes."""
+        units: list[tuple[str, int | None]] = []
+        ids = self.model.special_tokens
         for segment, special in self._specials.segments(text):
             if special is not None:
-                out.append(segment)
+                units.append((segment, special))
                 continue
             pieces = self.pretokenizer.split(self.normalizer.normalize(segment))
             for j, p in enumerate(pieces):
-                out.extend(u.token or u.text for u in self.stage.plan(p, *_neighbours(pieces, j)))
-        return out
+                units.extend((u.token, ids[u.token]) if u.token is not None else (u.text, None)
+                             for u in self.stage.plan(p, *_neighbours(pieces, j)))
+        return units
+
+    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+        return None  # the stage plans each piece in Python: no byte kernels path
 
     def encode(self, text: str) -> list[int]:
         return self.encode_with_offsets(text)[0]
@@ -190,59 +199,13 @@ class MorphTokenizer(Tokenizer):
 
     # ---- saving and loading --------------------------------------------------------------------
     def to_native(self) -> dict[str, Any]:
-        doc = super().to_native()
-        doc["algorithm"] = self.algorithm
-        doc["morph"] = {"fallback": self.fallback, "roots": list(self.stage.roots), "rules": self.stage.rules.to_dict()}
-        return doc
-
-    def save(self, path, *, hf: bool = True):
-        if hf:
-            raise export_error()
-        return super().save(path, hf=False)
+        return {**super().to_native(), "morph": native.morph_section(self.stage, self.fallback)}
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "MorphTokenizer":
-        f = ModelFile(source, "tokforge morph model")
-        doc = f.object(doc, None)
-        if f.get(doc, "format_version", int) != FORMAT_VERSION:
-            raise f.error("format_version", f"is {doc['format_version']!r}; this tokforge reads format {FORMAT_VERSION}")
-        morph = f.get(doc, "morph", dict)
-        fallback = f.get(morph, "fallback", str, "morph.fallback", default="bpe")
-        if fallback not in FALLBACKS:
-            raise f.error("morph.fallback", f"is {fallback!r}, not one of this tokforge's fallbacks ({', '.join(FALLBACKS)})")
-        rules_doc = f.get(morph, "rules", dict, "morph.rules")
-        f.get(rules_doc, "roots", list, "morph.rules.roots")  # inline: a model file names no other file
-        with f.field("morph.rules"):
-            rules = rules_from_dict(rules_doc, "the rule set")
-        roots = f.get(morph, "roots", list, "morph.roots")
-        with f.field("morph.roots"):
-            stage = MorphStage(rules, roots)
-        parts = native_parts(f, doc)
-        if parts.numbers is not None:
-            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
-                                                    "'morph'")
-        specials = dict(parts.specials)
-        with f.field("vocab"):
-            token_ids = native_token_ids(f.get(doc, "vocab", list if fallback == "unigram" else dict))
-        for token in stage.reserved_tokens():
-            if not isinstance(token_ids.get(token), int):
-                raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
-            specials[token] = token_ids[token]
-        model = model_from_native(fallback, doc, specials, f)
+        model, stage, parts, f = native.read_morph(doc, source)
         with f.field("vocab"):
             return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training)
-
-
-FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
-
-
-def export_error() -> ExportError:
-    return ExportError(
-        "algo='morph' cannot be exported to tokenizer.json exactly: its root-affix analysis (a dictionary and "
-        "phonological rules), affix tokens whose surface form depends on the preceding word, and the case "
-        "markers that uppercase the following word have no Hugging Face normalizer, pre-tokenizer, model or "
-        "decoder step.  No approximate file is written.  Encode with tokforge (tokforge.Tokenizer.load(path)"
-        ".encode / decode, or `tokforge encode`), and save with save(path, hf=False).")
 
 
 def _neighbours(pieces: list[str], j: int) -> tuple[bool, bool]:

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import click
 
-from tokforge.cli.options import DEFAULTS, read_text
-from tokforge.corpus.utf8 import ERROR_POLICIES
+from tokforge.cli.options import DEFAULTS, read_text, reading_options
 from tokforge.eval.adapters import load_tokenizer, unique_names
 from tokforge.eval.compare import compare as compare_tokenizers, render
 from tokforge.eval.evaluate import (Options, Report, check_corpus_given, evaluate, evaluate_gold,
@@ -61,11 +60,7 @@ def _sizes(text: str | None) -> list[int]:
               help="Number splitting is reported per digit-run length 1..N (longer runs pooled at N).")
 @click.option("--sample-words", type=click.IntRange(0), default=2000, show_default=True,
               help="Distinct words per domain checked for non-unique encodings (0: skip).")
-@click.option("--text-field", default=DEFAULTS.text_field, show_default=True,
-              help="Field (.jsonl) or column (.parquet) that holds the text.")
-@click.option("--errors", type=click.Choice(ERROR_POLICIES), default=DEFAULTS.errors, show_default=True,
-              help="Invalid UTF-8 in the corpus: strict stops, replace substitutes U+FFFD, skip drops the document. "
-                   "Malformed JSON Lines records: skip drops them, the others stop.")
+@reading_options
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write every table to this CSV file.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON.")
 @click.option("--plots", type=click.Path(file_okay=False),
