@@ -27,6 +27,7 @@ from .numba_cache import CACHE
 from .hashtable import fnv1a, probe_int64, slot_of
 from .spans import longest_span
 from .rng import uniform
+from .util import grown
 
 NO_RANK = np.int64(1 << 62)
 
@@ -273,16 +274,16 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                             bigger[k, 0] = slots[j, 0]
                             bigger[k, 1] = slots[j, 1]
                     slots = bigger
-                    part_bounds = _grown(part_bounds, len(slots) // 2 + 1)
-                    part_id_bounds = _grown(part_id_bounds, len(slots) // 2 + 1)
+                    part_bounds = grown(part_bounds, len(slots) // 2 + 1)
+                    part_id_bounds = grown(part_id_bounds, len(slots) // 2 + 1)
                     mask = len(slots) - 1
                     i = slot_of(h, mask)
                     while slots[i, 1] != -1:
                         i = (i + 1) & mask
                 if part_bounds[n_parts] + n > len(part_bytes):
-                    part_bytes = _grown(part_bytes, part_bounds[n_parts] + n)
+                    part_bytes = grown(part_bytes, part_bounds[n_parts] + n)
                 if part_id_bounds[n_parts] + n > len(part_ids):
-                    part_ids = _grown(part_ids, part_id_bounds[n_parts] + n)
+                    part_ids = grown(part_ids, part_id_bounds[n_parts] + n)
                 part_bytes[part_bounds[n_parts]:part_bounds[n_parts] + n] = buf[a:b]
                 part_bounds[n_parts + 1] = part_bounds[n_parts] + n
                 part_id_bounds[n_parts + 1] = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks, slot_results,
@@ -297,10 +298,3 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
             a = b
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
-
-
-@nb.njit(cache=CACHE)
-def _grown(a, n):
-    out = np.empty(max(n, 2 * len(a)), a.dtype)
-    out[: len(a)] = a
-    return out

@@ -16,8 +16,7 @@ import numpy as np
 
 from .numba_cache import CACHE
 from .hashtable import fnv1a, mix64
-
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+from .rng import GOLDEN, UNIT
 
 
 @nb.njit(cache=CACHE, nogil=True)
@@ -29,5 +28,5 @@ def uniform_of_documents(data, bounds, seed):
     salt = (np.uint64(seed) + np.uint64(1)) * GOLDEN
     for i in range(n):
         h = mix64(fnv1a(data, bounds[i], bounds[i + 1]) + salt)
-        out[i] = np.float64(h >> np.uint64(11)) / 9007199254740992.0
+        out[i] = np.float64(h >> np.uint64(11)) * UNIT
     return out

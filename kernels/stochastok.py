@@ -31,6 +31,7 @@ import numpy as np
 from .numba_cache import CACHE
 from .hashtable import fnv1a, mix64
 from .rng import below
+from .util import grown
 
 
 @nb.njit(cache=CACHE)
@@ -104,20 +105,13 @@ def build_split_table(arena, offsets, usable):
                     continue
                 if m == cap:
                     cap *= 2
-                    left = _grown(left, cap)
-                    right = _grown(right, cap)
+                    left = grown(left, cap)
+                    right = grown(right, cap)
                 left[m] = a
                 right[m] = b
                 m += 1
         split_offsets[t + 1] = m
     return split_offsets, left[:m].copy(), right[:m].copy()
-
-
-@nb.njit(cache=CACHE)
-def _grown(a, cap):
-    out = np.empty(cap, a.dtype)
-    out[:len(a)] = a
-    return out
 
 
 @nb.njit(cache=CACHE, inline="always")

@@ -33,6 +33,7 @@ import numpy as np
 from .numba_cache import CACHE
 from .hashtable import mix64
 from .spans import longest_span, utf8_length
+from .util import grown
 
 NEG_INF = -np.inf
 
@@ -170,19 +171,12 @@ def lattice_edges(buf, bounds, slots, near, longest_piece, positions):
         need = m + n * min(max(1, longest_piece), n)
         if need > cap:
             cap = max(2 * cap, need)
-            e_start = _grown(e_start, cap, m)
-            e_end = _grown(e_end, cap, m)
-            e_id = _grown(e_id, cap, m)
+            e_start = grown(e_start, cap)
+            e_end = grown(e_end, cap)
+            e_id = grown(e_id, cap)
         m = _edges(buf, bounds[w], bounds[w + 1], slots, near, e_start, e_end, e_id, m, -1)
         e_offsets[w + 1] = m
     return e_start[:m].copy(), e_end[:m].copy(), e_id[:m].copy(), e_offsets
-
-
-@nb.njit(cache=CACHE)
-def _grown(a, cap, m):
-    out = np.empty(cap, a.dtype)
-    out[:m] = a[:m]
-    return out
 
 
 @nb.njit(cache=CACHE, nogil=True)

@@ -27,6 +27,7 @@ import numpy as np
 
 from .numba_cache import CACHE
 from .spans import utf8_length
+from .util import grown_rows
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -175,9 +176,7 @@ def substring_candidates(arena, offsets, counts, max_chars, cap, min_frequency=1
 def _emit(out, m, pos, length, freq):
     """Append a row to ``out`` (grown by doubling when full); return it (maybe new)."""
     if m == len(out):
-        bigger = np.empty((2 * len(out), 3), np.int64)
-        bigger[:m] = out
-        out = bigger
+        out = grown_rows(out)
     out[m, 0] = pos
     out[m, 1] = length
     out[m, 2] = freq

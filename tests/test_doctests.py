@@ -12,7 +12,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.text.numbers", "tokforge.models.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.sampling.stochastic", "tokforge.sampling.shards",
            "tokforge.models.morph.rules", "tokforge.models.morph.stage", "tokforge.models.morph.trainer", "tokforge.text.casing", "tokforge.text.pretokenizers",
-           "tokforge.tokenizer", "tokforge.formats.fields", "tokforge.formats.native", "tokforge.packed", "tokforge.kernels.numba_cache", "tokforge.processes",
+           "tokforge.tokenizer", "tokforge.formats.fields", "tokforge.formats.native", "tokforge.packed", "tokforge.kernels.numba_cache", "tokforge.kernels.util", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
            "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background",
            "tokforge.text.layout", "tokforge.text.presets", "tokforge.models.protocol", "tokforge.formats.folder"]

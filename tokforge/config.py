@@ -26,6 +26,7 @@ from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.models.morph.rules import load_rules
 from tokforge.models.protocol import check_training_args
+from tokforge.processes import check_workers
 from tokforge.text.layout import METASPACE_PATTERN, layout_of
 from tokforge.text.numbers import NUMBER_MODES, number_stage
 from tokforge.text.presets import DIGIT_POLICIES, PRESETS
@@ -179,8 +180,7 @@ class TrainConfig:
         norm = (self.normalizer,) if isinstance(self.normalizer, str) else tuple(self.normalizer)
         object.__setattr__(self, "normalizer", norm)
         object.__setattr__(self, "memory_budget", parse_size(self.memory_budget, "memory_budget"))
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {self.workers!r}")
+        check_workers(self.workers)
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo {self.algo!r} is not available; choose one of {', '.join(ALGORITHMS)}")
         check_fields_apply(self.algo, [f.name for f in fields(self) if f.name in ALGORITHM_FIELDS

@@ -5,6 +5,8 @@ offsets of items laid one after the other (item ``i`` is ``data[offsets[i]:offse
     >>> offsets = offsets_from_lengths(lengths_of(pieces))
     >>> offsets.tolist(), b"".join(pieces)[offsets[2]:offsets[3]].decode()
     ([0, 3, 7, 14], ' dünya')
+    >>> even_ranges(offsets, 2)   # the pieces in two runs of about equal bytes
+    [(0, 2), (2, 3)]
 """
 from __future__ import annotations
 
@@ -37,3 +39,13 @@ def offsets_from_lengths(lengths) -> np.ndarray:
 def lengths_of(items) -> np.ndarray:
     """The ``len`` of each item, as int64."""
     return np.fromiter(map(len, items), np.int64, len(items))
+
+
+def even_ranges(offsets: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """Items laid back to back (item ``i`` is ``offsets[i]:offsets[i+1]``) cut into at most ``n`` runs of
+    consecutive items of about equal size, as ``(first item, end)`` pairs, none empty; the cut depends on
+    the offsets and ``n`` only (work summed run by run is the same whatever runs it)."""
+    offsets = np.asarray(offsets, np.int64)
+    cuts = np.searchsorted(offsets, np.linspace(offsets[0], offsets[-1], n + 1)[1:-1])
+    edges = np.unique(np.concatenate([[0], cuts, [len(offsets) - 1]]))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))

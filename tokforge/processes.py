@@ -1,6 +1,6 @@
 """Worker processes that never outlive tokforge, and a main process that stops cleanly on a signal.
 
-Counting (``tokforge.counting.engines``) and shard writing (``tokforge.sampling.stochastic``) run their tasks in a
+Counting (``tokforge.counting.engines``) and shard writing (``tokforge.sampling.shards``) run their tasks in a
 ``worker_pool``: a ``ProcessPoolExecutor`` whose workers fork from a warm forkserver (it imports
 ``tokforge._preload``). The chain main process -> forkserver -> workers ends whenever the main process
 ends, however it ends (SIGKILL included):
@@ -38,12 +38,39 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
-from tokforge.errors import WorkerError
+from tokforge.errors import ConfigError, WorkerError
 
 PR_SET_PDEATHSIG = 1                 # linux/prctl.h
 FORKSERVER_DEATH_SIGNAL = signal.SIGUSR1 if hasattr(signal, "SIGUSR1") else None
 WORKER_EXIT_CODE = 70                # a worker whose main process is gone (EX_SOFTWARE)
 _forkserver_pid: int | None = None   # set in the forkserver by follow_main_process; workers inherit it
+AUTO_PARALLEL_BYTES = 32 << 20       # workers=0 (auto) does smaller inputs in this process
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` when it is a whole number >= 0 (0: all cores), else ConfigError."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
+    return workers
+
+
+def worker_count(workers: int, total_bytes: int) -> int:
+    """The processes to use for ``workers`` (``check_workers``) on an input of ``total_bytes``: 0 is
+    every core, or this process alone below ``AUTO_PARALLEL_BYTES``.
+
+    >>> worker_count(3, 0), worker_count(0, 1000)
+    (3, 1)
+    """
+    if check_workers(workers) == 0:
+        return available_cores() if total_bytes >= AUTO_PARALLEL_BYTES else 1
+    return workers
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 class Stopped(BaseException):

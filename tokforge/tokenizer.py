@@ -22,7 +22,7 @@ from tokforge.formats import folder, hf, native
 from tokforge.io.folders import OutputFolder
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import combine_nbest
-from tokforge.packed import lengths_of, offsets_from_lengths, utf8
+from tokforge.packed import even_ranges, lengths_of, offsets_from_lengths, utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -177,7 +177,9 @@ class Tokenizer:
                 raise InputError(f"encode_batch takes str texts, got {type(t).__name__}")
         if self.normalizer.names != ("none",) or self.numbers is not None or sum(map(len, texts)) < FAST_PATH_MIN_CHARS:
             return [self.encode(t) for t in texts]
-        chunks = [texts[i:j] for i, j in _chunk_ranges(texts, FAST_PATH_CHUNK_CHARS)]
+        lengths = lengths_of(texts)
+        n_chunks = -(-int(lengths.sum()) // FAST_PATH_CHUNK_CHARS)
+        chunks = [texts[i:j] for i, j in even_ranges(offsets_from_lengths(lengths), n_chunks)]
         with ThreadPoolExecutor(num_threads or os.cpu_count() or 1) as pool:
             results = list(pool.map(self._encode_chunk, chunks))
         return [ids for chunk in results for ids in chunk]
@@ -370,16 +372,3 @@ def id_list(ids: Ids) -> list[int]:
             raise InputError(f"token ids must be integers, got {kind} ({shown!r}) at position {k}")
         out.append(int(i))
     return out
-
-
-def _chunk_ranges(texts: list[str], chunk_chars: int) -> list[tuple[int, int]]:
-    """Cut ``texts`` into consecutive index ranges of about ``chunk_chars`` characters."""
-    ranges, start, size = [], 0, 0
-    for i, t in enumerate(texts):
-        size += len(t)
-        if size >= chunk_chars:
-            ranges.append((start, i + 1))
-            start, size = i + 1, 0
-    if start < len(texts):
-        ranges.append((start, len(texts)))
-    return ranges

@@ -23,7 +23,6 @@ results are reproducible too, whatever the workers. The report says how much was
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from contextlib import ExitStack
@@ -39,12 +38,11 @@ from tokforge.corpus import Corpus, CorpusStats
 from tokforge.errors import ConfigError
 from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.processes import worker_pool
+from tokforge.processes import worker_count, worker_pool
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
 
 PIPELINE_FIELDS = tuple(o.name for o in options("pipeline"))  # the options that decide the words
 SAMPLING_FIELDS = ("held_out", "seed")                          # ... and which documents are counted
-AUTO_PARALLEL_BYTES = 32 << 20  # workers=0 (auto) counts smaller corpora in this process
 ENGINES = ("local", "dask")
 
 
@@ -179,18 +177,7 @@ def _add_stats(total: CorpusStats, part: CorpusStats) -> None:
 
 
 def _n_workers(workers: int, source: Corpus, n_parts: int) -> int:
-    if not isinstance(workers, int) or workers < 0:
-        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
-    if workers == 0:
-        workers = available_cores() if source.total_bytes >= AUTO_PARALLEL_BYTES else 1
-    return max(1, min(workers, n_parts))
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    return max(1, min(worker_count(workers, source.total_bytes), n_parts))
 
 
 def warm_up() -> None:

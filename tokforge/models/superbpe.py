@@ -12,8 +12,6 @@ the stage-2 pieces, as the reference does, and it exports to tokenizer.json like
 With ``t`` equal to the vocabulary size there is no stage 2: the result is plain BPE, exactly.
 
     >>> from tokforge.counting.words import WordCounts
-
-T = TypeVar("T")
     >>> from tokforge.config import TrainConfig
     >>> from tokforge.text.pretokenizers import Pretokenizer
     >>> text = "by the way, I said by the way. " * 20
@@ -26,18 +24,16 @@ T = TypeVar("T")
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter  # noqa: F401  (used by the example above)
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
+from tokforge.background import in_background as _in_background  # the stage-2 count runs beside stage 1
 from tokforge.models.bpe import BPEModel
 from tokforge.models.bpe_trainer import train_bpe
 from tokforge.config import TrainConfig
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.counting.words import WordCounts
-
-T = TypeVar("T")
 
 
 def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],
@@ -74,25 +70,3 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], 
     report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),
                              stage2_merge=round(time.perf_counter() - counted, 3))
     return model, superword, report
-
-
-def _in_background(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-    """Start ``fn(*args)`` in a thread; the returned function waits for its result (or raises
-    its exception)."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = fn(*args)
-        except BaseException as e:  # handed to the waiting caller
-            outcome["error"] = e
-
-    thread = threading.Thread(target=work, name="tokforge-stage2-count", daemon=True)
-    thread.start()
-
-    def wait() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-    return wait

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tokforge.counting.words import WordCounts
-from tokforge.packed import offsets_from_lengths
+from tokforge.packed import even_ranges, offsets_from_lengths
 from tokforge.errors import ConfigError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
@@ -187,9 +187,7 @@ class _Words:
 
     def __init__(self, wc: WordCounts):
         self.arena, self.offsets, self.counts = wc.arena, wc.offsets, wc.counts
-        cuts = np.searchsorted(wc.offsets, np.linspace(0, wc.offsets[-1], N_CHUNKS + 1)[1:-1])
-        edges = np.unique(np.concatenate([[0], cuts, [len(wc.counts)]]))
-        self.ranges = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        self.ranges = even_ranges(wc.offsets, N_CHUNKS)
         self.pool: ThreadPoolExecutor | None = None
         self.lattices: list[tuple] = []
 
@@ -296,9 +294,9 @@ def _prune(pieces: _Pieces, words: _Words, desired: int, shrinking_factor: float
 
 
 def _alternatives(pieces: _Pieces, trie, pool: ThreadPoolExecutor | None):
-    """``lattice.alternatives`` of all pieces, computed in ``N_CHUNKS`` chunks of pieces."""
-    cuts = np.linspace(0, len(pieces), N_CHUNKS + 1).astype(np.int64)
-    ranges = [(lo, hi) for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()) if hi > lo]
+    """``lattice.alternatives`` of all pieces, computed in ``N_CHUNKS`` chunks of pieces (each piece's
+    alternatives are its own: the chunks do not change them)."""
+    ranges = even_ranges(pieces.offsets, N_CHUNKS)
 
     def run(r):
         lo, hi = r

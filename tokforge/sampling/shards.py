@@ -15,12 +15,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tokforge.counting.engines import AUTO_PARALLEL_BYTES, available_cores
 from tokforge.errors import ConfigError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
 from tokforge.kernels import rng
 from tokforge.packed import offsets_from_lengths
-from tokforge.processes import worker_pool
+from tokforge.processes import worker_count, worker_pool
 from tokforge.sampling.stochastic import Sampling, StochasticEncoder, check_seed, example_seeds
 
 MANIFEST = "manifest.json"
@@ -134,10 +133,7 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     seed = check_seed(seed)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ConfigError(f"workers must be a whole number >= 0 (0: all cores), got {workers!r}")
-    if workers == 0:
-        workers = available_cores() if getattr(corpus, "total_bytes", 0) >= AUTO_PARALLEL_BYTES else 1
+    workers = worker_count(workers, getattr(corpus, "total_bytes", 0))
     if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or shard_tokens < 1:
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
     encoder = StochasticEncoder(tokenizer, sampling, seed)
