@@ -9,6 +9,8 @@ Edges are visited by increasing start, then increasing length (the trie walk ord
 keeps, for each end position, the first edge whose path score is strictly larger than the
 best so far: among equal scores the path whose last piece starts earliest wins, recursively.
 This is Hugging Face tokenizers' Unigram ``encode_optimized`` (same order, same float sums).
+The module is long because it is one concept: every Unigram computation walks this lattice
+through the same trie and edge helpers.
 
 The trie is an open-addressing hash of ``parent_node * 256 + byte`` -> (child node, piece
 ending there); the nodes of the first two bytes are also in a direct table, and the longest

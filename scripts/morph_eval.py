@@ -32,14 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tokforge.eval.adapters import TextBatch, from_tokforge  # noqa: E402
 from tokforge.corpus import Corpus  # noqa: E402
+from tokforge.eval.adapters import TextBatch, from_tokforge  # noqa: E402
 from tokforge.eval.evaluate import Options, evaluate, evaluate_gold  # noqa: E402
-from tokforge.text.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
 from tokforge.eval.gold import read_gold, read_wordlist  # noqa: E402
 from tokforge.eval.metrics import is_valid_word, is_word_token  # noqa: E402
 from tokforge.models.morph.rules import load_rules  # noqa: E402
 from tokforge.models.morph.trainer import FALLBACKS  # noqa: E402
+from tokforge.text.casing import FOLD_LANGUAGES, fold_case  # noqa: E402
 from tokforge.training import train  # noqa: E402
 
 

@@ -24,8 +24,8 @@ import stat
 import sys
 import traceback
 
-import tokforge.io.folders
 from tokforge.cli import main
+import tokforge.io.folders
 
 _state = {"steps": 0, "kill_at": 0}
 

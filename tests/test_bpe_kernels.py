@@ -2,8 +2,8 @@
 from hypothesis import given, settings, strategies as st
 
 from reference import reference_bpe_encode, reference_train_bpe, reference_words
-from tokforge.models.bpe_trainer import train_bpe
 from tokforge.counting.words import WordCounter, WordCounts
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.packed import offsets_from_lengths
 
 # few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string

@@ -7,16 +7,16 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
-from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.counting.engines import count_corpus, pipeline_stages
+from tokforge.counting.feed import HeldOut, feed
+from tokforge.counting.saved import load_counts, merge_saved, save_counts
+from tokforge.counting.words import MIN_TABLE_BUDGET, WordCounter, WordCounts
 from tokforge.errors import ConfigError, CorpusError, ModelFormatError
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.counting.saved import load_counts, merge_saved, save_counts
-from tokforge.counting.feed import HeldOut, feed
-from tokforge.counting.words import MIN_TABLE_BUDGET, WordCounter, WordCounts
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.packed import offsets_from_lengths
 
 from conftest import CORPORA

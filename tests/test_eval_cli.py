@@ -7,8 +7,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tokforge.eval.adapters import load_tokenizer
 from tokforge.cli import main
+from tokforge.eval.adapters import load_tokenizer
 from tokforge.eval.evaluate import Options, evaluate
 
 from handmade import hand_tokenizer

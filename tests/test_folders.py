@@ -15,12 +15,12 @@ from click.testing import CliRunner
 import tokforge
 from tokforge.cli import main
 from tokforge.counting.engines import count_corpus
-from tokforge.errors import ModelFormatError, OutputError
-from tokforge.io.folders import OutputFolder
 from tokforge.counting.saved import load_counts, save_counts
+from tokforge.errors import ModelFormatError, OutputError
+from tokforge.formats.folder import MODEL_FOLDER
+from tokforge.io.folders import OutputFolder
 from tokforge.sampling.shards import read_shards_manifest, write_shards
 from tokforge.sampling.stochastic import Sampling
-from tokforge.formats.folder import MODEL_FOLDER
 from tokforge.tokenizer import Tokenizer
 
 from conftest import CORPORA

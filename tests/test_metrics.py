@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
+from tokforge.errors import ConfigError, InputError
 from tokforge.eval import metrics
 from tokforge.eval.adapters import TextBatch
-from tokforge.errors import ConfigError, InputError
 from tokforge.eval.evaluate import Options, evaluate, evaluate_gold, evaluate_parallel, parallel_files
 from tokforge.eval.gold import GoldSet, parse_tsv
 

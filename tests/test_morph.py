@@ -8,17 +8,17 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
-from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
+from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, ExportError, InputError, ModelFormatError
 from tokforge.eval.gold import GoldSet, parse_tsv
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.models.morph.rules import load_rules
 from tokforge.models.morph.stage import CAP, CAPS, MorphStage, affix_token, root_token
 from tokforge.models.morph.tokenizer import MorphTokenizer
 from tokforge.models.morph.trainer import FALLBACKS
 from tokforge.models.unigram import UnigramModel
 from tokforge.models.unigram_trainer import train_unigram
-from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA, ROOT
 

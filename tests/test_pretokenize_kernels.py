@@ -18,8 +18,8 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tokforge.text import unicode_classes as uc
 from tokforge.kernels import pretokenize as K
+from tokforge.text import unicode_classes as uc
 from tokforge.text.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, PRESETS, Pretokenizer, _compile
 from tokforge.text.unicode_classes import class_table
 from unicode_cases import DIFFERING

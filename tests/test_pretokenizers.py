@@ -18,10 +18,10 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.text import portable_regex
 from tokforge.text.bytelevel import (BYTE_ORDER, BYTE_TO_CHAR, CHAR_TO_BYTE, bytes_to_visible,
                                 visible_to_bytes)
-from tokforge.text import portable_regex
-from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.text.pretokenizers import DIGIT_PATTERNS, DIGIT_POLICIES, FLAGS, PRESETS, Pretokenizer
 from tokforge.text.unicode_data import property_mask
 from unicode_cases import DIFFERING

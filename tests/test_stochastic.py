@@ -12,15 +12,15 @@ from hypothesis import given, settings, strategies as st
 
 from reference import (ReferenceStream, enumerate_bpe_dropout, enumerate_stochastok, reference_bpe_dropout,
                        reference_example_seed, reference_split_table, reference_stochastok)
-from tokforge.models.bpe import BPEModel
-from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.corpus import Corpus
+from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError
 from tokforge.kernels import rng
+from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe_trainer import train_bpe
 from tokforge.sampling.shards import write_shards
 from tokforge.sampling.stochastic import Sampling, SplitTable, StochasticEncoder, example_seeds
-from tokforge.counting.words import WordCounts
 from tokforge.tokenizer import Tokenizer
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from tokforge.corpus import Block, Corpus
+from tokforge.counting.feed import HeldOut, feed
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.text.specials import SpecialSplitter
-from tokforge.counting.feed import HeldOut, feed
 
 from conftest import CORPORA
 

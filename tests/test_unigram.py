@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tokforge
 from tokforge.cli import main
+from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.models.unigram import UnigramModel
 from tokforge.models.unigram_trainer import train_unigram
-from tokforge.counting.words import WordCounts
 
 from conftest import CORPORA, PIPELINES
 from test_hf_parity import texty

@@ -6,10 +6,10 @@ from hypothesis import assume, given, settings, strategies as st
 
 from reference import (reference_expected_counts, reference_nbest, reference_path_score, reference_removal_loss,
                        reference_segmentations, reference_substring_candidates)
+from tokforge.counting.words import WordCounts
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
 from tokforge.models.unigram_trainer import digamma
-from tokforge.counting.words import WordCounts
 from tokforge.packed import lengths_of, offsets_from_lengths
 
 # a small alphabet (two bytes, one two-byte character) -> many overlapping pieces and ties

@@ -10,11 +10,11 @@ import tokforge
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import rng, unigram_sample
 from tokforge.kernels import unigram_lattice as lattice
-from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.sampling.stochastic import Sampling, StochasticEncoder
 from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 from tokforge.models.unigram_trainer import with_byte_fallback
 from tokforge.packed import lengths_of, offsets_from_lengths
+from tokforge.sampling.stochastic import Sampling, StochasticEncoder
+from tokforge.text.pretokenizers import Pretokenizer
 
 from conftest import CORPORA
 from reference import (ReferenceStream, reference_expand, reference_fallback_lattice, reference_fallback_viterbi,

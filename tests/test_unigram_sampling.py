@@ -19,12 +19,12 @@ from tokforge.errors import ConfigError
 from tokforge.kernels import rng
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
-from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.sampling.shards import write_shards
-from tokforge.sampling.stochastic import Sampling, StochasticEncoder, example_seeds
-from tokforge.tokenizer import Tokenizer
 from tokforge.models.unigram import UnigramModel
 from tokforge.packed import lengths_of, offsets_from_lengths
+from tokforge.sampling.shards import write_shards
+from tokforge.sampling.stochastic import Sampling, StochasticEncoder, example_seeds
+from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.tokenizer import Tokenizer
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 seeds64 = st.integers(0, (1 << 64) - 1)

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 import tokforge
-from tokforge.models.bpe_trainer import train_bpe
 from tokforge.cli import main
 from tokforge.counting.words import WordCounts
+from tokforge.models.bpe_trainer import train_bpe
 
 from conftest import CORPORA
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
+from tokforge.counting.feed import feed
 from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
                              OutputError, TokforgeError, WorkerError)
 from tokforge.tokenizer import Tokenizer
-from tokforge.counting.feed import feed
 from tokforge.training import train
 from tokforge.version import __version__
 

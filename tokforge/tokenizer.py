@@ -45,7 +45,7 @@ class Tokenizer:
     express of it (``hf_parts``).
     """
 
-    stage: Any = None  # the stage in front of the model, if any (a subclass's)
+    stage: Any = None  # the stage in front of the model, if any (a subclass's: it has hf_parts and facts)
     spells_text: ClassVar[bool] = True  # the tokens' bytes, back to back, are the (normalized) text
     _by_algorithm: ClassVar[dict[str, type["Tokenizer"]]] = {}  # the subclasses by their tokforge.json algorithm
 

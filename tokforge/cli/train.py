@@ -11,8 +11,8 @@ from tokforge.config import ALGORITHM_FIELDS, Option, TrainConfig, check_fields_
 from tokforge.counting.engines import count_corpus
 from tokforge.counting.saved import COUNT_FOLDER, load_counts, merge_saved, write_counts
 from tokforge.errors import ExportError
-from tokforge.io.folders import OutputFolder
 from tokforge.formats.folder import MODEL_FOLDER
+from tokforge.io.folders import OutputFolder
 from tokforge.training import train as train_tokenizer
 
 

@@ -33,13 +33,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tokforge.config import TrainConfig, options
-from tokforge.counting.feed import HeldOut, feed, pipeline_stages
 from tokforge.corpus import Corpus, CorpusStats
+from tokforge.counting.feed import HeldOut, feed, pipeline_stages
+from tokforge.counting.words import Pruning, WordCounter, WordCounts
 from tokforge.errors import ConfigError
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.text.pretokenizers import Pretokenizer
 from tokforge.processes import worker_count, worker_pool
-from tokforge.counting.words import Pruning, WordCounter, WordCounts
+from tokforge.text.pretokenizers import Pretokenizer
 
 PIPELINE_FIELDS = tuple(o.name for o in options("pipeline"))  # the options that decide the words
 SAMPLING_FIELDS = ("held_out", "seed")                          # ... and which documents are counted

@@ -20,8 +20,8 @@ import numpy as np
 from tokforge.background import prefetch
 from tokforge.corpus import Block, Corpus
 from tokforge.counting.words import WordCounter, WordCounts
-from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.kernels.sampling import uniform_of_documents
+from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer

@@ -35,9 +35,9 @@ import numpy as np
 from tokforge.config import TrainConfig, parse_size
 from tokforge.counting.engines import PIPELINE_FIELDS, SAMPLING_FIELDS, CountResult, Reduction, pruning_report
 from tokforge.counting.feed import HeldOut
+from tokforge.counting.words import Pruning, WordCounts
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.io.folders import FINGERPRINTS, FolderKind, OutputFolder, read_index
-from tokforge.counting.words import Pruning, WordCounts
 from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.version import __version__
 

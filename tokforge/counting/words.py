@@ -16,9 +16,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from tokforge.errors import ConfigError
-from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.kernels.word_count import (MAX_LOAD, counts_by_word, intern_words, merge_words, new_slots,
                                          rehash_words)
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 MIN_TABLE_BUDGET = 64 * 1024  # bytes: the smallest memory budget a WordCounter accepts
 

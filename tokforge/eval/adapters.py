@@ -25,11 +25,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.errors import ConfigError, ModelFormatError, TokforgeError
 from tokforge.eval.metrics import TextIndex
 from tokforge.formats.hf import to_hf_json
 from tokforge.formats.native import NATIVE_FILE
+from tokforge.text.bytelevel import visible_to_bytes
 from tokforge.tokenizer import Tokenizer
 
 HF_INSTALL_HINT = 'pip install "tokforge[hf]"'

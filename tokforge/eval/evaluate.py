@@ -20,12 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tokforge.eval.adapters import EvalTokenizer, TextBatch, from_tokforge
+from tokforge.background import prefetch
 from tokforge.corpus import Corpus
 from tokforge.errors import CorpusError, InputError
-from tokforge.eval.gold import GoldSet
 from tokforge.eval import metrics
-from tokforge.background import prefetch
+from tokforge.eval.adapters import EvalTokenizer, TextBatch, from_tokforge
+from tokforge.eval.gold import GoldSet
 
 ALL = "ALL"
 DEFAULT_MAX_DIGITS = 12      # digit runs longer than this are pooled with this length

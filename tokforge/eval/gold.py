@@ -26,8 +26,8 @@ import os
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from tokforge.text.casing import fold_case
 from tokforge.errors import InputError
+from tokforge.text.casing import fold_case
 
 
 class GoldWord(NamedTuple):

@@ -42,8 +42,8 @@ from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
-from tokforge.text.casing import fold_case
 from tokforge.errors import InputError
+from tokforge.text.casing import fold_case
 
 DEFAULT_RENYI_ALPHA = 2.5
 

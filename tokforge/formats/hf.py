@@ -20,8 +20,8 @@ from tokforge.io.folders import FolderKind
 from tokforge.models.bpe import BPEModel
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import UNK_TOKEN, UnigramModel
-from tokforge.text.normalizers import Normalizer
 from tokforge.text.layout import BYTE_LEVEL, Layout
+from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
 from tokforge.text.pretokenizers import Pretokenizer
 

@@ -29,11 +29,11 @@ from collections import Counter  # noqa: F401  (used by the example above)
 from typing import Any, Callable
 
 from tokforge.background import in_background as _in_background  # the stage-2 count runs beside stage 1
+from tokforge.config import TrainConfig
+from tokforge.counting.words import WordCounts
 from tokforge.models.bpe import BPEModel
 from tokforge.models.bpe_trainer import train_bpe
-from tokforge.config import TrainConfig
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.counting.words import WordCounts
 
 
 def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],

@@ -28,11 +28,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tokforge.counting.words import WordCounts
-from tokforge.packed import even_ranges, offsets_from_lengths
 from tokforge.errors import ConfigError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
 from tokforge.models.unigram import SCORE_DECIMALS, UNK_TOKEN, UnigramModel
+from tokforge.packed import even_ranges, offsets_from_lengths
 from tokforge.text.bytelevel import BYTE_ORDER
 from tokforge.text.layout import METASPACE, METASPACE_MARK, layout_of
 

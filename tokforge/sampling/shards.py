@@ -11,7 +11,7 @@ import os
 import re
 from concurrent.futures import Future
 from dataclasses import asdict
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from tokforge.kernels import rng
 from tokforge.packed import offsets_from_lengths
 from tokforge.processes import worker_count, worker_pool
 from tokforge.sampling.stochastic import Sampling, StochasticEncoder, check_seed, example_seeds
+
+if TYPE_CHECKING:
+    from tokforge.corpus import Corpus
+    from tokforge.tokenizer import Tokenizer
 
 MANIFEST = "manifest.json"
 SHARD_FORMAT = "tokforge-shards"
@@ -103,7 +107,7 @@ def _encode_epochs(texts: list[str], first_id: int, epochs: list[int],
                                    example_seeds(encoder.seed, e, example_ids, rng.STOCHASTOK)) for e in epochs]
 
 
-def _batches(corpus: Any, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
+def _batches(corpus: Corpus, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
     first = 0
     for block in corpus.iter_blocks(batch_bytes):
         docs = block.documents()
@@ -112,7 +116,7 @@ def _batches(corpus: Any, batch_bytes: int) -> Iterator[tuple[list[str], int]]:
             first += len(docs)
 
 
-def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
+def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
                  seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 0,
                  shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
                  batch_bytes: int = BATCH_BYTES) -> dict[str, Any]:
@@ -164,7 +168,7 @@ def write_shards(corpus: Any, tokenizer: Any, output: str | os.PathLike, *, samp
     return manifest
 
 
-def _encode_corpus(corpus: Any, encoder: StochasticEncoder, sampled: list[int], writers: list[_ShardWriter],
+def _encode_corpus(corpus: Corpus, encoder: StochasticEncoder, sampled: list[int], writers: list[_ShardWriter],
                    workers: int, batch_bytes: int) -> None:
     """Encode the documents of ``corpus`` for each epoch of ``sampled``, in corpus order, into
     ``writers`` (one per epoch), on ``workers`` processes."""

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from tokforge.kernels import rng, stochastok
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import check_sampling
 from tokforge.packed import lengths_of, offsets_from_lengths, utf8
+
+if TYPE_CHECKING:
+    from tokforge.tokenizer import Tokenizer
 
 MAX_SEED = (1 << 64) - 1
 
@@ -135,7 +138,7 @@ class SplitTable:
 class StochasticEncoder:
     """Encodes texts with ``Sampling`` for training data; each call names (epoch, example id)."""
 
-    def __init__(self, tokenizer: Any, sampling: Sampling = Sampling(), seed: int = 0):
+    def __init__(self, tokenizer: Tokenizer, sampling: Sampling = Sampling(), seed: int = 0):
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.seed = check_seed(seed)

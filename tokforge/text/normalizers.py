@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from tokforge.text import unicode_data
 from tokforge.errors import ConfigError, ModelFormatError
+from tokforge.text import unicode_data
 
 __all__ = ["Normalizer", "NORMALIZER_NAMES", "hf_unknown_to_normalization"]
 

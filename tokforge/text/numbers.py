@@ -70,8 +70,8 @@ from typing import Any
 
 import regex
 
-from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ExportError, ModelFormatError
+from tokforge.text import portable_regex
 
 __all__ = ["NUMBER_MODES", "MARKERS", "ESCAPE", "ESCAPES", "TriadicSuffixStage", "number_stage", "describe"]
 

@@ -68,9 +68,9 @@ from typing import Any
 import numpy as np
 import regex
 
-from tokforge.text import portable_regex
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import pretokenize as kernels
+from tokforge.text import portable_regex
 from tokforge.text.layout import (METASPACE_HF, METASPACE_MARK, METASPACE_PATTERN, METASPACE_REGEX, Layout,
                                   layout_of, metaspace_bounds)
 from tokforge.text.presets import DIGIT_PATTERNS, DIGIT_POLICIES, PRESET_ALIASES, PRESETS

@@ -48,9 +48,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 
+from tokforge.errors import ConfigError
 from tokforge.text import portable_regex
 from tokforge.text.casing import dotted_i_lower
-from tokforge.errors import ConfigError
 
 DATA_DIR = Path(__file__).parents[2] / "data" / "morph"  # tokforge/data/morph
 BUILTIN_RULES = ("tr", "en")

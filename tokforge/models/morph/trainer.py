@@ -14,24 +14,24 @@ from collections import Counter
 from typing import Any, Callable
 
 from tokforge.counting.words import WordCounts
-from tokforge.models.bpe import BPEModel
 from tokforge.models.bpe_trainer import train_bpe_from_config
 from tokforge.models.morph.rules import load_rules
 from tokforge.models.morph.stage import WORD_PIECE, MorphStage
-from tokforge.models.unigram import UnigramModel
+from tokforge.models.protocol import Model
 from tokforge.models.unigram_trainer import train_unigram_from_config
 
 #: Trainers of the fallback model, by ``morph_fallback`` name: (word counts of what the stage leaves,
 #: config, special + stage tokens (first ids), progress callback, stop report) -> a model whose vocabulary has
 #: ``config.vocab_size`` tokens at most (Unigram: exactly) and that encodes text pieces
-#: (``encode_pieces``). Each name is the model's algorithm name in ``tokforge.tokenizer.ALGORITHMS``.
-FALLBACK_TRAINERS: dict[str, Callable[..., BPEModel | UnigramModel]] = {
+#: (``encode_pieces``). Each name is the model's ``algorithm`` (``tokforge.models.protocol``); the config's
+#: choices of ``morph_fallback`` are these (``tokforge.config.MORPH_FALLBACKS``, checked by a test).
+FALLBACK_TRAINERS: dict[str, Callable[..., Model]] = {
     "bpe": train_bpe_from_config, "unigram": train_unigram_from_config}
 FALLBACKS = tuple(FALLBACK_TRAINERS)
 
 
 def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] | None = None,
-                stop_report: dict[str, Any] | None = None) -> tuple[BPEModel | UnigramModel, MorphStage, dict[str, Any]]:
+                stop_report: dict[str, Any] | None = None) -> tuple[Model, MorphStage, dict[str, Any]]:
     """Train the hybrid on the pretokenized word counts of the corpus.
 
     Each unique piece is planned by the stage (as if its neighbours were not letters); roots with
