@@ -189,7 +189,7 @@ def _run_cps(buf, i, e, a, b, c):
 # "no reference counting"; these functions never allocate): otherwise numba increfs and decrefs
 # ``buf`` and ``table`` around every call of a helper taking them, even an inlined one -- two
 # atomic operations per character, which made the scanners 3-5x slower.
-_HOT = {"cache": True, "_nrt": False}
+_HOT = {"cache": CACHE, "_nrt": False}  # CACHE: False where no folder is writable (numba_cache)
 
 
 @nb.njit(cache=CACHE, inline="always")
