@@ -98,7 +98,7 @@ class Tokenizer:
     def token_to_id(self, token: str) -> int | None:
         return self._token_ids.get(token)
 
-    @property
+    @functools.cached_property
     def _special_ids(self) -> set[int]:  # special and fixed number tokens: stored as UTF-8, not byte-level
         return set(self.model.special_tokens.values())
 
@@ -292,7 +292,8 @@ class Tokenizer:
     def files(self, *, hf: bool = True) -> dict[str, str]:
         """The texts of the model folder's files by name: ``tokforge.json`` (recording the fingerprint of
         tokenizer.json) and, with ``hf``, the Hugging Face files. ExportError: no text at all."""
-        return folder.model_files(self.to_native(), self.hf_files() if hf else {})
+        hf_docs = self.hf_files() if hf else {}  # first: an ExportError before the work of the native file
+        return folder.model_files(self.to_native(), hf_docs)
 
     def save(self, path: str | os.PathLike, *, hf: bool = True) -> list[Path]:
         """Write the model folder ``path``: ``tokforge.json`` and, with ``hf``, the Hugging Face files.
