@@ -21,7 +21,9 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
     (wheel,) = dist.glob("tokforge-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "tokforge/kernels/bpe_train.py" in names
-    assert {"tokforge/data/morph/tr.json", "tokforge/data/morph/tr_roots.tsv", "tokforge/data/morph/en.json"} <= set(names)
+    assert {"tokforge/data/morph/tr.json", "tokforge/data/morph/tr_roots.tsv", "tokforge/data/morph/en.json",
+            "tokforge/data/unicode/hf_unicode.json"} <= set(names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith("kernels/") for n in names), "a top-level kernels/ would clash with PyPI's `kernels`"
 
     # A new venv whose own site-packages gets the wheel; the dependencies come from this interpreter's
