@@ -216,6 +216,35 @@ def test_leaving_a_pool_by_an_exception_stops_its_running_tasks(tmp_path):
     assert not psutil.pid_exists(int(marker.read_text()))
 
 
+def _hold_the_send_guard(folder: str) -> None:
+    """In a worker: what sending a long result looks like to the exit watch."""
+    from tokforge import processes
+    with processes._sending:
+        Path(folder, "sending").write_text(str(os.getpid()))
+        time.sleep(1.5)
+        Path(folder, "sent").write_text("whole")
+
+
+def _result_pipe_guarded() -> bool:
+    from tokforge import processes
+    return processes.result_pipe_guarded
+
+
+def test_a_worker_does_not_exit_halfway_through_sending_a_result(tmp_path):
+    """A result cut short would leave the pool's manager thread reading forever (a hang seen in CI
+    when SIGTERM came while a counting worker sent its counts)."""
+    with worker_pool(1) as pool:
+        assert pool.submit(_result_pipe_guarded).result() is True
+    with pytest.raises(ValueError, match="stop here"):
+        with worker_pool(1) as pool:
+            pool.submit(_hold_the_send_guard, str(tmp_path))
+            while not (tmp_path / "sending").exists():
+                time.sleep(0.02)
+            raise ValueError("stop here")
+    assert (tmp_path / "sent").read_text() == "whole"
+    assert not psutil.pid_exists(int((tmp_path / "sending").read_text()))
+
+
 THREAD_THEN_MAIN = """
 import os, threading, time
 from tokforge.processes import worker_pool

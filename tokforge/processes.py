@@ -15,7 +15,8 @@ ends, however it ends (SIGKILL included):
   and the resource tracker when no process holds its pipe any more.
 
 Leaving ``worker_pool`` by an exception (an error, Ctrl-C, ``stop_on_signals``) closes that pipe
-first, so running tasks stop at once instead of finishing. A worker that dies under the pool (killed,
+first, so running tasks stop at once instead of finishing. A worker never exits halfway through
+sending a result: the pool's manager thread would wait forever for the rest of the message. A worker that dies under the pool (killed,
 out of memory) is a one-line ``WorkerError``.
 
     >>> with worker_pool(2) as pool:
@@ -43,7 +44,10 @@ from tokforge.errors import ConfigError, WorkerError
 PR_SET_PDEATHSIG = 1                 # linux/prctl.h
 FORKSERVER_DEATH_SIGNAL = signal.SIGUSR1 if hasattr(signal, "SIGUSR1") else None
 WORKER_EXIT_CODE = 70                # a worker whose main process is gone (EX_SOFTWARE)
+SEND_GRACE_SECONDS = 60              # how long an exiting worker lets a result it is sending finish
 _forkserver_pid: int | None = None   # set in the forkserver by follow_main_process; workers inherit it
+_sending = threading.Lock()          # in a worker: held while it writes a result to the main process
+result_pipe_guarded = False          # in a worker: its result pipe's sends hold _sending
 AUTO_PARALLEL_BYTES = 32 << 20       # workers=0 (auto) does smaller inputs in this process
 
 
@@ -120,6 +124,7 @@ def _start_worker(main_alive: Any, initializer: Callable[..., None] | None, init
         signal.signal(FORKSERVER_DEATH_SIGNAL, signal.SIG_DFL)  # inherited from the forkserver
     if set_parent_death_signal(signal.SIGKILL) and _forkserver_pid not in (None, os.getppid()):
         os._exit(WORKER_EXIT_CODE)          # the forkserver ended before the signal was set
+    _guard_result_pipe()
     threading.Thread(target=_exit_when_closed, args=(main_alive,), name="tokforge-main-alive",
                      daemon=True).start()
     # tqdm's default lock is a multiprocessing RLock: a named semaphore that a worker ending abruptly
@@ -130,12 +135,46 @@ def _start_worker(main_alive: Any, initializer: Callable[..., None] | None, init
 
 
 def _exit_when_closed(main_alive: Any) -> None:
-    """Block until the main process closes its end of the pipe (or dies), then exit this process."""
+    """Block until the main process closes its end of the pipe (or dies), then exit this process,
+    but not halfway through sending a result (see ``_GuardedWriter``)."""
     try:
         while True:
             main_alive.recv_bytes()
     except (EOFError, OSError):
+        _sending.acquire(timeout=SEND_GRACE_SECONDS)   # kept: no new send starts
         os._exit(WORKER_EXIT_CODE)
+
+
+class _GuardedWriter:
+    """A worker's end of the pool's result pipe whose sends hold ``_sending``.
+
+    A message cut short by the worker's exit would leave the pool's manager thread in the main
+    process reading the rest forever (the main process holds a writing end too: no end of file),
+    and ``shutdown`` waiting for that thread."""
+
+    def __init__(self, writer: Any):
+        self._writer = writer
+
+    def send_bytes(self, *args: Any, **kwargs: Any) -> None:
+        with _sending:
+            self._writer.send_bytes(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+
+def _guard_result_pipe() -> None:
+    """Wrap the result pipe of ``concurrent.futures``' worker loop (the ``result_queue`` of its
+    ``_process_worker``, our caller's caller) in a ``_GuardedWriter``; left as it is if not found."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "_process_worker":
+        frame = frame.f_back
+    global result_pipe_guarded
+    queue = frame.f_locals.get("result_queue") if frame is not None else None
+    if queue is not None and hasattr(queue, "_writer"):
+        if not isinstance(queue._writer, _GuardedWriter):
+            queue._writer = _GuardedWriter(queue._writer)
+        result_pipe_guarded = True
 
 
 def follow_main_process() -> None:
