@@ -189,7 +189,6 @@ def _two_dask_workers(main: psutil.Process, found: list[psutil.Process]) -> bool
     return sum("spawn_main" in _command(p) for p in _alive(found)) >= 2
 
 
-@pytest.mark.parametrize("command", ["count", "shards"])
 def test_a_killed_shards_worker_is_a_clear_error_and_resume_finishes(big_corpus, model, tmp_path, start):
     run = start(_shards(big_corpus, model, tmp_path))
     _grandchildren(run.process, run.wait_for_pool_workers())[0].send_signal(signal.SIGKILL)
@@ -201,6 +200,7 @@ def test_a_killed_shards_worker_is_a_clear_error_and_resume_finishes(big_corpus,
     assert sorted(p.name for p in tmp_path.iterdir() if "shards" in p.name) == ["shards"]
 
 
+@pytest.mark.parametrize("command", ["count", "shards"])
 def test_dask_local_cluster_killed_leaves_no_process(big_corpus, model, tmp_path, start, command):
     args = (["count", str(big_corpus), "-o", str(tmp_path / "counts")] if command == "count" else
             ["shards", str(big_corpus), "--model", str(model), "-o", str(tmp_path / "shards"), "--stochastok", "0.1"])
