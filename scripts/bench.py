@@ -8,6 +8,7 @@
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
     python scripts/bench.py count CORPUS_DIR --workers 1 2 --dask     # counting throughput vs workers
     python scripts/bench.py stochastok MODEL_DIR CORPUS_DIR --p 0.1  # StochasTok expansion tokens/s
+    python scripts/bench.py shards MODEL_DIR CORPUS_DIR --workers 1 2 --dask  # `tokforge shards` vs encode_batch
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -388,6 +390,67 @@ def bench_count(corpus: str, workers: list[int], with_dask: bool, vocab: int, bu
                 print(f"        pruned {pruning['words_dropped']:,} words to stay within {budget}")
 
 
+ENCODE_BATCH = r'''
+import json, sys, time
+import tokforge
+from tokforge.corpus import Corpus
+tok = tokforge.Tokenizer.load(sys.argv[1])
+tok.encode_batch(["warm up the kernels"])
+seconds = tokens = nbytes = 0
+for block in Corpus(sys.argv[2]).iter_blocks(1 << 20):   # the batches of `tokforge shards`
+    texts = block.documents()
+    started = time.perf_counter()
+    tokens += sum(map(len, tok.encode_batch(texts)))
+    seconds += time.perf_counter() - started
+    nbytes += len(block.data)
+print(json.dumps({"seconds": seconds, "tokens": tokens, "bytes": nbytes}))
+'''
+
+
+def bench_shards(model: str, corpus: str, workers: list[int], with_dask: bool, stochastok: float) -> None:
+    """`tokforge shards` with each number of processes (and on a LocalCluster), side by side with
+    ``encode_batch`` alone on the same batches (all threads, no files): wall time, the run's own
+    seconds and throughput, peak RSS of the main process; then checks that every run wrote the same
+    bytes as the first."""
+    import hashlib
+    import json
+    import re
+
+    out = subprocess.run([sys.executable, "-c", ENCODE_BATCH, model, corpus], capture_output=True, text=True,
+                         check=True)
+    alone = json.loads(out.stdout)
+    print(f"load: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; corpus {alone['bytes'] / 1e6:.1f} MB "
+          f"of text, {alone['tokens']:,} tokens; --stochastok {stochastok}")
+    print(f"{'run':<22} {'wall s':>8} {'run s':>8} {'MB/s':>7} {'Mtok/s':>7} {'peak MB':>8}  identical")
+    print(f"{'encode_batch alone':<22} {'':>8} {alone['seconds']:>8.1f} {alone['bytes'] / 1e6 / alone['seconds']:>7.2f} "
+          f"{alone['tokens'] / 1e6 / alone['seconds']:>7.2f} {'':>8}  (no files)")
+    runs = [("local", w) for w in workers] + ([("dask", max(workers))] if with_dask else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        first = None
+        for engine, w in runs:
+            target = Path(tmp) / f"{engine}-{w}"
+            log = Path(tmp) / "stdout"
+            started = time.perf_counter()
+            with open(log, "w") as f:
+                proc = subprocess.Popen([sys.executable, "-c", TOKFORGE_COUNT, "shards", corpus, "--model", model,
+                                         "-o", str(target), "-q", "--workers", str(w), "--engine", engine,
+                                         "--stochastok", str(stochastok)], stdout=f)
+                _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"benchmark job failed: shards {engine} {w}")
+            report = re.search(r"encoded ([\d,.]+) MB in ([\d,.]+) s: ([\d,.]+) MB/s, ([\d,]+) tokens/s", log.read_text())
+            seconds, mbs, toks = float(report[2].replace(",", "")), report[3], int(report[4].replace(",", ""))
+            files = {str(p.relative_to(target)): hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in sorted(target.rglob("*")) if p.is_file()}
+            first = first or files
+            name = f"shards {engine} x{w}" if engine == "local" else f"shards LocalCluster x{w}"
+            print(f"{name:<22} {wall:>8.1f} {seconds:>8.1f} {mbs:>7} {toks / 1e6:>7.2f} {usage.ru_maxrss / 1024:>8.0f}  "
+                  f"{'yes' if files == first else 'NO'}", flush=True)
+            shutil.rmtree(target)
+    print("run s: the run's own report (reading, encoding, writing; not the start of Python); wall: the process")
+
+
 def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
     """Unigram: tokforge vs sentencepiece trained on the same lines, measured on the same held-out
     lines: time, peak RSS, bytes/token, exact round trips, average log-likelihood per byte."""
@@ -483,8 +546,16 @@ def main() -> None:
     z.add_argument("corpus")
     z.add_argument("--p", type=float, default=0.1, help="StochasTok proportion (and BPE-dropout probability)")
     z.add_argument("--repeat", type=int, default=3)
+    h = sub.add_parser("shards", help="`tokforge shards` throughput vs workers and a LocalCluster, vs encode_batch")
+    h.add_argument("model", help="a folder written by `tokforge train -o`")
+    h.add_argument("corpus")
+    h.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    h.add_argument("--dask", action="store_true", help="also on a LocalCluster of max(--workers) processes")
+    h.add_argument("--stochastok", type=float, default=0.0)
     args = parser.parse_args()
-    if args.command == "count":
+    if args.command == "shards":
+        bench_shards(args.model, args.corpus, args.workers, args.dask, args.stochastok)
+    elif args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":
         bench_superbpe(args.corpus, args.vocab, args.transition)

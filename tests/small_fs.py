@@ -3,7 +3,7 @@ namespace (``unshare -m`` as root, ``unshare -rm`` as another user), for tests/t
 
 ``run_on_small_fs(size, steps)`` returns one result per step. A step is ``{"args": [...]}`` (the tokforge
 command line; ``{mnt}`` in an argument is the mount point), ``{"copy": [folder, relative path]}`` (copy a
-folder into the file system) or ``{"read_only": true}`` (remount it read-only). A result holds the exit
+folder into the file system) or ``{"read_only": true}`` (remount it read-only) or ``{"remove": relative path}`` (remove a folder, to free space). A result holds the exit
 status, stdout and stderr of a command (run in one process inside the namespace, as
 ``tokforge.cli.main``; a traceback would be in stderr), and ``files``: every path under the mount point after the step
 (relative path -> sha256 of a file, "/" for a folder).
@@ -59,6 +59,8 @@ def _main(mount: Path, steps: list[dict]) -> list[dict]:
         if "copy" in step:
             source, relative = step["copy"]
             shutil.copytree(source, mount / relative)
+        elif "remove" in step:
+            shutil.rmtree(mount / step["remove"])
         elif step.get("read_only"):
             subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         else:  # in this process (the kernels load once), as the command line would run it

@@ -185,14 +185,27 @@ def test_a_killed_worker_is_a_clear_error(big_corpus, tmp_path, start):
         "fewer --workers or a smaller --memory-budget if memory is short"]
 
 
-def test_dask_local_cluster_killed_leaves_no_process(big_corpus, tmp_path, start):
-    run = start(["count", str(big_corpus), "-o", str(tmp_path / "counts"), "--engine", "dask",
-                 "--scheduler", "local", "--workers", "2", "-q"])
+def _two_dask_workers(main: psutil.Process, found: list[psutil.Process]) -> bool:
+    return sum("spawn_main" in _command(p) for p in _alive(found)) >= 2
 
-    def two_dask_workers(main, found):
-        return sum("spawn_main" in _command(p) for p in _alive(found)) >= 2
 
-    run.wait_for(two_dask_workers, "2 Dask worker processes")
+def test_a_killed_shards_worker_is_a_clear_error_and_resume_finishes(big_corpus, model, tmp_path, start):
+    run = start(_shards(big_corpus, model, tmp_path))
+    _grandchildren(run.process, run.wait_for_pool_workers())[0].send_signal(signal.SIGKILL)
+    assert run.finish() == 1
+    assert run.left_behind() == []
+    assert run.stderr().strip().splitlines()[0].startswith("Error: a worker process ended unexpectedly")
+    again = start(_shards(big_corpus, model, tmp_path) + ["--resume"])
+    assert again.finish() == 0, again.stderr()
+    assert sorted(p.name for p in tmp_path.iterdir() if "shards" in p.name) == ["shards"]
+
+
+@pytest.mark.parametrize("command", ["count", "shards"])
+def test_dask_local_cluster_killed_leaves_no_process(big_corpus, model, tmp_path, start, command):
+    args = (["count", str(big_corpus), "-o", str(tmp_path / "counts")] if command == "count" else
+            ["shards", str(big_corpus), "--model", str(model), "-o", str(tmp_path / "shards"), "--stochastok", "0.1"])
+    run = start(args + ["--engine", "dask", "--scheduler", "local", "--workers", "2", "-q"])
+    run.wait_for(_two_dask_workers, "2 Dask worker processes")
     time.sleep(2)    # let them connect and take shards
     run.popen.send_signal(signal.SIGKILL)
     assert run.finish() == -signal.SIGKILL

@@ -24,10 +24,8 @@ results are reproducible too, whatever the workers. The report says how much was
 from __future__ import annotations
 
 import time
-from collections import deque
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -36,14 +34,13 @@ from tokforge.config import TrainConfig, options
 from tokforge.corpus import Corpus, CorpusStats
 from tokforge.counting.feed import HeldOut, feed, pipeline_stages
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
-from tokforge.errors import ConfigError
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.processes import worker_count, worker_pool
+from tokforge.processes import worker_count
+from tokforge.tasks import TaskRunner, check_engine
 from tokforge.text.pretokenizers import Pretokenizer
 
 PIPELINE_FIELDS = tuple(o.name for o in options("pipeline"))  # the options that decide the words
 SAMPLING_FIELDS = ("held_out", "seed")                          # ... and which documents are counted
-ENGINES = ("local", "dask")
 
 
 def pipeline_of(config: TrainConfig, pattern: str | None = None) -> dict[str, Any]:
@@ -126,8 +123,7 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     processes on this machine. ``pattern`` replaces the config's split (SuperBPE's stage 2).
     """
     config = config or TrainConfig()
-    if engine not in ENGINES:
-        raise ConfigError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
+    check_engine(engine)
     started = time.perf_counter()
     source = corpus if isinstance(corpus, Corpus) else Corpus(
         corpus, text_field=config.text_field, errors=config.errors, progress=progress)
@@ -138,9 +134,9 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     bar = tqdm(total=source.total_bytes or None, unit="B", unit_scale=True, desc="counting",
                disable=not progress)
     try:
-        with _shard_runner(engine, n_workers, scheduler) as (submit, window):
-            n_workers = window // 2 if engine == "dask" else n_workers  # a cluster has its own workers
-            for shard in _in_order(submit, window, parts, config, pattern, table_budget):
+        with TaskRunner(engine, n_workers, scheduler) as runner:
+            n_workers = runner.workers  # a cluster has its own workers
+            for shard in runner.in_order(count_shard, ((part, config, pattern, table_budget) for part in parts)):
                 reduction.add(shard)
                 bar.update(shard.stats.bytes_read)
     finally:
@@ -190,74 +186,3 @@ def warm_up() -> None:
     counter.add_counts(counter.result())
     uniform_of_documents(np.frombuffer(data, np.uint8), bounds, np.uint64(0))
     HeldOut(0.5, 0)
-
-
-def _in_order(submit: Callable[..., Any], window: int, parts: Iterable[Corpus], *args: Any) -> Iterator[ShardCount]:
-    """Run ``count_shard`` on each part, at most ``window`` at a time, and yield the results in
-    the order of the parts."""
-    pending: deque = deque()
-    for part in parts:
-        pending.append(submit(count_shard, part, *args))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-class _Done:
-    """A finished computation, with the interface of a future."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def result(self) -> Any:
-        return self.value
-
-
-class _shard_runner:
-    """Context manager giving (submit(fn, *args) -> future, window) for an engine."""
-
-    def __init__(self, engine: str, workers: int, scheduler: Any):
-        self.engine, self.workers, self.scheduler = engine, workers, scheduler
-        self._stack = ExitStack()   # what to close on leaving, last opened first
-
-    def __enter__(self) -> tuple[Callable[..., Any], int]:
-        try:
-            return self._open()
-        except BaseException:
-            self._stack.close()
-            raise
-
-    def _open(self) -> tuple[Callable[..., Any], int]:
-        if self.engine == "dask":
-            client = self._dask_client()
-            n = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-            return (lambda fn, *args: client.submit(fn, *args, pure=False)), 2 * n
-        if self.workers == 1:
-            return (lambda fn, *args: _Done(fn(*args))), 1
-        pool = self._stack.enter_context(worker_pool(self.workers))
-        return pool.submit, self.workers + 1
-
-    def _dask_client(self):
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise ConfigError("engine 'dask' needs dask.distributed: pip install 'tokforge[cluster]'") from None
-        if isinstance(self.scheduler, Client):
-            return self.scheduler
-        if self.scheduler in (None, "local"):
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            self._stack.callback(cluster.close)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(self.scheduler, timeout="10s")
-            except (OSError, TimeoutError) as e:
-                raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}. Check the "
-                                  "address (tcp://host:8786), or use --scheduler local") from None
-        self._stack.callback(client.close)
-        return client
-
-    def __exit__(self, *exc: Any) -> bool:
-        return self._stack.__exit__(*exc)  # a worker pool stops its workers at once on an exception

@@ -24,6 +24,16 @@ what to do.
 The staging folder has one fixed name per target, so stale ones never pile up (the next run
 removes them) and a resumable writer can find what a killed run had finished.
 
+Resuming: a ``kind`` with a ``journal`` is written by a resumable writer. It starts the journal
+(``start_journal``: a header naming its options) and records each piece of work as it finishes
+(``record``: an entry and the fingerprints of its files, appended and fsynced). An exception then
+keeps the staging folder (with the journal) instead of removing it, and a kill leaves it anyway.
+``OutputFolder(target, kind, resume=True)`` keeps that folder: ``interrupted()`` gives the header
+and the entries whose files are all there with their recorded fingerprints (up to the first that
+is not); ``start_journal(header, keep)`` keeps the first ``keep`` of them and removes every other
+file. Without ``resume`` a staging folder is removed, as above. The journal never reaches the
+finished folder: it is removed just before the swap.
+
     >>> import tempfile
     >>> kind = FolderKind("notes folder", files=r"[a-z]+\\.txt", index="index.txt", fingerprinted=r"a\\.txt")
     >>> target = Path(tempfile.mkdtemp()) / "notes"
@@ -56,7 +66,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Iterator, Mapping
 
 from tokforge.errors import ModelFormatError, OutputError
-from tokforge.io.atomic import make_folders, output_error
+from tokforge.io.atomic import make_folders, output_error, write_atomic
 
 LOCK, STAGING, OLD = ".tokforge-lock", ".tokforge-staging", ".tokforge-old"
 SHOWN_FILES = 5  # files named in an error message
@@ -71,7 +81,8 @@ class FolderKind:
     """What a folder of one kind may hold: ``files`` and ``folders``, regexes of relative paths
     (``/``-separated); ``index``: the JSON file whose ``files_sha256`` records the fingerprints of the
     ``fingerprinted`` files (None: the folder has no index and is not checked on load); ``format``:
-    the index's ``format`` value, if it has one."""
+    the index's ``format`` value, if it has one; ``journal``: the record of finished work a resumable
+    writer keeps in the staging folder (one of ``files``; never in the finished folder)."""
 
     description: str
     files: str
@@ -79,6 +90,7 @@ class FolderKind:
     index: str | None = None
     fingerprinted: str = r"(?!)"
     format: str | None = None
+    journal: str | None = None
 
     def owns(self, relative: str, is_folder: bool = False) -> bool:
         """Whether tokforge writes ``relative`` into a folder of this kind (io.write_atomic's
@@ -172,17 +184,46 @@ def _entries(folder: Path, prefix: str = "") -> Iterator[tuple[str, bool]]:
                 yield from _entries(Path(entry.path), relative + "/")
 
 
-class OutputFolder:
-    """Writes the folder ``target`` of ``kind`` as a whole (see the module's docstring)."""
+def staging_folder(target: str | os.PathLike) -> Path:
+    """Where the folder ``target`` is written before it is swapped in (and where an interrupted
+    resumable run left its work)."""
+    target = Path(os.path.realpath(target))
+    return target.parent / f".{target.name}{STAGING}"
 
-    def __init__(self, target: str | os.PathLike, kind: FolderKind):
+
+def read_journal(staging: Path, kind: FolderKind) -> tuple[dict[str, Any], list[tuple[Any, dict[str, str]]]] | None:
+    """The header and the (entry, fingerprints of its files) of the journal of ``kind`` in the
+    staging folder ``staging``, as recorded (a torn last line left out); None if it has none."""
+    try:
+        lines = (staging / str(kind.journal)).read_text(encoding="utf-8").split("\n")
+        header = json.loads(lines[0])
+    except (OSError, ValueError):
+        return None
+    entries = []
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+            entries.append((record["entry"], dict(record[FINGERPRINTS])))
+        except (ValueError, KeyError, TypeError):
+            break   # the line a kill tore (the last one)
+    return (header, entries) if isinstance(header, dict) else None
+
+
+class OutputFolder:
+    """Writes the folder ``target`` of ``kind`` as a whole (see the module's docstring); with
+    ``resume``, keeps the work of an interrupted run of a resumable writer."""
+
+    def __init__(self, target: str | os.PathLike, kind: FolderKind, *, resume: bool = False):
         self.path = Path(target)  # as given, for messages and the paths returned
         self.shown = str(target)
         self.target = Path(os.path.realpath(target))
         self.kind = kind
+        self.resume = resume
+        self.resumed = False  # a staging folder of an interrupted run was kept
+        self._kept_records: list[tuple[Any, dict[str, str]]] = []  # what interrupted() found intact
         self.digests: dict[str, str] = {}  # relative path -> fingerprint of each file written
         parent, name = self.target.parent, self.target.name
-        self.staging = parent / f".{name}{STAGING}"
+        self.staging = staging_folder(target)
         self._old = parent / f".{name}{OLD}"
         self._lock_path = parent / f".{name}{LOCK}"
         self._lock_fd: int | None = None
@@ -197,7 +238,8 @@ class OutputFolder:
             self._lock()
             self._recover()
             self._check_contents(self.target)
-            self._os(os.mkdir, self.staging)
+            if not self.resumed:
+                self._os(os.mkdir, self.staging)
         except BaseException:
             self._release()
             raise
@@ -255,20 +297,26 @@ class OutputFolder:
             else:
                 self._os(os.rename, self._old, self.target)
         if os.path.lexists(self.staging):
-            self._remove(self.staging)
+            if self.resume and self.kind.journal and self.staging.is_dir():
+                self._check_contents(self.staging, f"{self.staging} (left by an interrupted tokforge run into "
+                                                   f"{self.shown})")
+                self.resumed = True
+            else:
+                self._remove(self.staging)
 
-    def _check_contents(self, folder: Path) -> None:
+    def _check_contents(self, folder: Path, shown: str | None = None) -> None:
+        shown = shown or self.shown
         if not os.path.lexists(folder):
             return
         if not folder.is_dir():
-            raise OutputError(f"{self.shown} exists and is not a folder; give a folder path to write")
+            raise OutputError(f"{shown} exists and is not a folder; give a folder path to write")
         foreign: list[str] = []
         for name, is_folder in _entries(folder):
             inside_foreign = any(f.endswith("/") and name.startswith(f) for f in foreign)
             if not self.kind.owns(name, is_folder) and not inside_foreign:
                 foreign.append(name + "/" if is_folder else name)
         if foreign:
-            raise OutputError(f"{self.shown} holds files that tokforge does not write into a {self.kind.description} "
+            raise OutputError(f"{shown} holds files that tokforge does not write into a {self.kind.description} "
                               f"({_listed(foreign)}); tokforge replaces the whole folder, so give a new or "
                               "empty folder, or move those files away")
 
@@ -305,17 +353,68 @@ class OutputFolder:
         """Write ``doc`` as indented JSON."""
         return self.write(name, json_text(doc))
 
+    # ---- the journal of a resumable writer ------------------------------------------------------
+    def interrupted(self) -> tuple[dict[str, Any], list[Any]] | None:
+        """The header and the entries of the interrupted run whose staging folder was kept (``resume``):
+        the entries whose files are all there with their recorded fingerprints, up to the first that is
+        not; None when there is no such run."""
+        found = read_journal(self.staging, self.kind) if self.resumed else None
+        if found is None:
+            return None
+        header, records = found
+        self._kept_records = []
+        for entry, files in records:
+            if not all(re.fullmatch(self.kind.fingerprinted, n) and (self.staging / n).is_file()
+                       and _file_fingerprint(self.staging / n) == f for n, f in files.items()):
+                break
+            self._kept_records.append((entry, files))
+        return header, [entry for entry, _ in self._kept_records]
+
+    def start_journal(self, header: dict[str, Any], keep: int = 0) -> None:
+        """Start the journal with ``header``, keeping the first ``keep`` entries ``interrupted()`` gave
+        (and their files; every other file of the staging folder is removed)."""
+        kept = self._kept_records[:keep]
+        for _, files in kept:
+            self.digests.update(files)
+        journal = str(self.kind.journal)
+        for name, is_folder in reversed(list(_entries(self.staging))):
+            if not is_folder and name not in self.digests and name != journal:
+                self._os(os.unlink, self.staging / name)
+        lines = [json.dumps(header, ensure_ascii=False)] + [
+            json.dumps({"entry": entry, FINGERPRINTS: files}, ensure_ascii=False) for entry, files in kept]
+        write_atomic(self.staging / journal, "\n".join(lines) + "\n")
+
+    def record(self, entry: Any, names: list[str]) -> None:
+        """Record in the journal that ``entry`` is finished, with the fingerprints of its files ``names``
+        (written by ``open``/``write``)."""
+        line = json.dumps({"entry": entry, FINGERPRINTS: {n: self.digests[n] for n in names}}, ensure_ascii=False)
+        path = self.staging / str(self.kind.journal)
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise self._error(e, str(self.kind.journal)) from None
+
     # ---- leaving: swap in, or discard ---------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
                 self._commit()
         finally:
-            if not self._swapped and os.path.lexists(self.staging):
+            if not self._swapped and os.path.lexists(self.staging) and not self.keeps_work:
                 shutil.rmtree(self.staging, ignore_errors=True)  # this run's own files only
             self._release()
 
+    @property
+    def keeps_work(self) -> bool:
+        """Whether the staging folder holds a journal: an interrupted run leaves it for ``resume``."""
+        return self.kind.journal is not None and (self.staging / self.kind.journal).is_file()
+
     def _commit(self) -> None:
+        if self.keeps_work:
+            self._os(os.unlink, self.staging / str(self.kind.journal))
         self._os(_fsync_folder, self.staging)
         self._check_contents(self.target)  # nothing foreign appeared meanwhile
         old = None

@@ -1,0 +1,141 @@
+"""Where tasks run: in this process, in worker processes (``tokforge.processes.worker_pool``) or on a
+Dask cluster, with their results taken in the order they were submitted. Counting
+(``tokforge.counting.engines``) and shard writing (``tokforge.sampling.shards``) both run on it.
+
+``TaskRunner(engine, workers, scheduler, shared=obj)`` is a context manager: ``submit(fn, *args)``
+runs ``fn(obj, *args)`` (``fn(*args)`` without ``shared``) and returns a future; ``in_order`` keeps
+at most ``window`` tasks in flight and yields their results in order. ``shared`` goes to each
+worker once (a pool's initializer; ``Client.scatter`` on Dask), not with every task. A worker lost
+for good (a killed process; Dask's ``KilledWorker`` after its retries) is a one-line ``WorkerError``.
+
+    >>> with TaskRunner("local", workers=1, shared=10) as run:
+    ...     list(run.in_order(pow, [(2,), (3,)]))
+    [100, 1000]
+"""
+from __future__ import annotations
+
+from collections import deque
+from contextlib import ExitStack
+from typing import Any, Callable, Iterable, Iterator
+
+from tokforge.errors import ConfigError, WorkerError
+from tokforge.processes import worker_pool
+
+ENGINES = ("local", "dask")
+_NOTHING = object()
+_shared_in_worker: list[Any] = []
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r} is unknown; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+class _Done:
+    """A finished computation, with the interface of a future."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _keep_shared(shared: Any) -> None:
+    _shared_in_worker[:] = [shared]
+
+
+def _with_shared(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(_shared_in_worker[0], *args)
+
+
+class TaskRunner:
+    """Runs tasks with an engine (see the module's docstring). ``workers``: the processes of this
+    machine (``engine="local"``; 1 is this process) or of a LocalCluster (``engine="dask"`` with
+    ``scheduler`` ``"local"``/None); ``scheduler`` may also be a Dask scheduler address or a
+    ``dask.distributed.Client``. After entering, ``workers`` is the number of workers that run tasks
+    and ``window`` how many tasks ``in_order`` keeps in flight."""
+
+    def __init__(self, engine: str, workers: int, scheduler: Any = None, shared: Any = _NOTHING):
+        self.engine, self.workers, self.scheduler = check_engine(engine), workers, scheduler
+        self.shared = shared
+        self.window = 1
+        self._submit: Callable[..., Any] = lambda fn, *args: _Done(fn(*args))
+        self._lost: tuple[type[BaseException], ...] = ()
+        self._stack = ExitStack()   # what to close on leaving, last opened first
+
+    def __enter__(self) -> "TaskRunner":
+        try:
+            self._open()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        return self._stack.__exit__(*exc)  # a worker pool stops its workers at once on an exception
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Start ``fn`` on the next free worker; a future (``.result()``)."""
+        return self._submit(fn, *args)
+
+    def in_order(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[Any]:
+        """``fn(*args)`` (with ``shared`` first) for each ``args`` of ``tasks``, at most ``window`` at a
+        time, the results in the order of ``tasks``."""
+        pending: deque = deque()
+        for args in tasks:
+            pending.append(self.submit(fn, *args))
+            if len(pending) >= self.window:
+                yield self._result(pending.popleft())
+        while pending:
+            yield self._result(pending.popleft())
+
+    def _result(self, future: Any) -> Any:
+        try:
+            return future.result()
+        except self._lost:
+            raise WorkerError("a Dask worker was lost several times while running a task (killed, or out of "
+                              "memory); check the workers' memory and run again") from None
+
+    def _open(self) -> None:
+        has_shared = self.shared is not _NOTHING
+        if self.engine == "dask":
+            client = self._dask_client()
+            self.workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+            self.window = 2 * self.workers
+            if has_shared:
+                handle = client.scatter(self.shared, broadcast=True, hash=False)
+                self._submit = lambda fn, *args: client.submit(fn, handle, *args, pure=False)
+            else:
+                self._submit = lambda fn, *args: client.submit(fn, *args, pure=False)
+        elif self.workers == 1:
+            if has_shared:
+                self._submit = lambda fn, *args: _Done(fn(self.shared, *args))
+        else:
+            pool = self._stack.enter_context(
+                worker_pool(self.workers, *((_keep_shared, (self.shared,)) if has_shared else ())))
+            self.window = self.workers + 1
+            self._submit = (lambda fn, *args: pool.submit(_with_shared, fn, *args)) if has_shared else pool.submit
+
+    def _dask_client(self):
+        try:
+            from dask.distributed import Client, KilledWorker, LocalCluster
+        except ImportError:
+            raise ConfigError("engine 'dask' needs dask.distributed: pip install 'tokforge[cluster]'") from None
+        self._lost = (KilledWorker,)
+        if isinstance(self.scheduler, Client):
+            return self.scheduler
+        if self.scheduler in (None, "local"):
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            self._stack.callback(cluster.close)
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(self.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as e:
+                raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}. Check the "
+                                  "address (tcp://host:8786), or use --scheduler local") from None
+        self._stack.callback(client.close)
+        return client
