@@ -140,9 +140,17 @@ def covered_pairs(cells: list[Cell]) -> set[tuple[tuple[str, str], tuple[str, st
     return {p for c in cells if c.refusal is None for p in _pairs(tuple(getattr(c, f) for f in FACTORS))}
 
 
+def every_cell() -> list[Cell]:
+    """Every combination of the factors' values (the full matrix)."""
+    values = (tuple(ALGORITHMS), NORMALIZERS, DIGITS, NUMBERS, tuple(SPECIALS))
+    return [Cell(*combo) for combo in product(*values)]
+
+
 def _cells() -> list[Cell]:
     """Every algorithm x digits x numbers; the normalizer and the special tokens of each cell chosen
-    greedily (a choice that covers the most pairs not yet covered by a cell that trains)."""
+    greedily (a choice that covers the most pairs not yet covered by a cell that trains); then, while a
+    pair that some trainable combination has is not covered (an algorithm with fewer trainable cells
+    than normalizers), the combination that covers the most of them."""
     cells: list[Cell] = []
     covered: set = set()
     for algorithm, numbers, digits in product(ALGORITHMS, NUMBERS, DIGITS):
@@ -152,6 +160,11 @@ def _cells() -> list[Cell]:
             continue
         turn = len(cells) % len(options)  # ties: a different choice each cell, so the rest vary too
         best = max(options[turn:] + options[:turn], key=lambda c: len(covered_pairs([c]) - covered))
+        covered |= covered_pairs([best])
+        cells.append(best)
+    everything = every_cell()
+    while missing := covered_pairs(everything) - covered:
+        best = max(everything, key=lambda c: len(covered_pairs([c]) & missing))
         covered |= covered_pairs([best])
         cells.append(best)
     return cells
@@ -175,18 +188,20 @@ def matrix_table() -> str:
             notes.append(text)
         return f"({chr(ord('a') + notes.index(text))})"
 
-    by_key = {(c.algorithm, c.numbers, c.digits): c for c in CELLS}
+    by_key: dict[tuple[str, str, str], list[Cell]] = {}
+    for c in CELLS:
+        by_key.setdefault((c.algorithm, c.numbers, c.digits), []).append(c)
     rows = ["| algorithm | numbers | " + " | ".join(f"digits {d}" for d in DIGITS) + " |",
             "|---|---|" + "---|" * len(DIGITS)]
     for algorithm, numbers in product(ALGORITHMS, NUMBERS):
         entries = []
         for digits in DIGITS:
-            cell = by_key[(algorithm, numbers, digits)]
+            cell, *more = by_key[(algorithm, numbers, digits)]
             if cell.refusal is not None:
                 entries.append(f"refused {note(cell.refusal.short)}")
                 continue
             hf = "yes" if cell.hf_limit is None else f"tokforge.json only {note(cell.hf_limit)}"
-            entries.append(f"{hf}; {cell.normalizer}, specials {cell.specials}")
+            entries.append(f"{hf}: " + "; ".join(f"{c.normalizer}, {c.specials}" for c in (cell, *more)))
         rows.append(f"| {algorithm} | {numbers} | " + " | ".join(entries) + " |")
     rows.append("")
     rows += [f"({chr(ord('a') + k)}) {text}" + ("  " if k < len(notes) - 1 else "") for k, text in enumerate(notes)]

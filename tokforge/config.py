@@ -115,7 +115,7 @@ class TrainConfig:
         help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a place "
              "marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); tst-vocab "
              "makes each triad+place one of 9,990 fixed tokens (tokforge.json only: tokenizer.json cannot "
-             "express it). See `tokforge numbers explain`.")
+             "express it). Not with --algo morph yet. See `tokforge numbers explain`.")
     # -- corpus: reading the corpus, holding out documents, counting --------------------------------------
     text_field: str = _option(
         "text", "corpus",

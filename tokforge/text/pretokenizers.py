@@ -422,7 +422,7 @@ class Pretokenizer:
 
         Accepted: what :meth:`to_hf` writes, a ``ByteLevel`` with ``use_regex`` true (GPT-2's split)
         and Sequences of ``Split`` (Regex, Isolated, not inverted) steps ending with a ``ByteLevel``
-        that does not add a prefix space.
+        that does not add a prefix space; ``Metaspace``, alone or after a digit ``Split``.
 
         >>> Pretokenizer.from_hf({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
         ...                       "use_regex": True}).pattern
