@@ -15,7 +15,8 @@ checks the README against it), and the check of options given to another algorit
 
 Options of one algorithm's section (``superbpe``, ``morph``) apply to that algorithm only
 (``ALGORITHM_FIELDS``): a value other than the default with another algorithm is a ConfigError,
-never silently ignored.
+never silently ignored. A combination of stages an algorithm cannot take is refused here too, by
+the rules of the composition matrix (``tokforge.compat``).
 """
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ class Tokenizer:
         if i is not None:
             return i
         if self.model.byte_fallback:
-            (i,) = self.model.encode_pieces([utf8(unit)])[0]
+            (i,) = self._encoded_pieces([unit])[unit]
             return i
         return self.model.byte_id(ord(unit))
 
