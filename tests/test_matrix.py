@@ -24,7 +24,8 @@ transformers = pytest.importorskip("transformers")
 OCCURRING_SPECIAL = "<|im_start|>"  # in the text; a special token of the "several" set
 SOURCES = [("en/essays_tokforge_en.txt", 12), ("tr/denemeler_tokforge_tr.txt", 10), ("en/debian_handbook_en.txt", 14),
            ("tr/gnu_manpages_tr.txt", 10), ("code/python_stdlib.txt", 10)]
-EXTRA = ["Total:  1,234,567.891 items\tat 3.14 each, x86 v1.2.3 and 007 — ｆｕｌｌ ｗｉｄｔｈ ①② İstanbul'da",
+EXTRA = ["Total:  1,234,567.891 items\tat 3.14 each, x86 v1.2.3 and 007 — ｆｕｌｌ ｗｉｄｔｈ ①② "
+         "İstanbul'da",
          f"{OCCURRING_SPECIAL}user: 12 + 3400 = 3412?{OCCURRING_SPECIAL}  ok\t\tfine  ",
          "Çok GÜZEL 2024 yılında 15.000 kişi; ＡＢＣ 1.5 ve 0012 \x0e\x1a marker-like bytes"]
 

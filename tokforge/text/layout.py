@@ -66,7 +66,8 @@ class Layout:
         """The ``"pre_tokenizer"`` of a tokenizer.json: the digit ``Split`` (if any), then the ``split``
         and ``ByteLevel``, or ``Metaspace`` (which splits on its own)."""
         if self.byte_fallback:
-            return {"type": "Sequence", "pretokenizers": [*digits, dict(METASPACE_HF)]} if digits else dict(METASPACE_HF)
+            metaspace = dict(METASPACE_HF)
+            return {"type": "Sequence", "pretokenizers": [*digits, metaspace]} if digits else metaspace
         return {"type": "Sequence", "pretokenizers": [*digits, split, dict(BYTELEVEL)]}
 
 

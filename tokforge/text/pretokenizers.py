@@ -203,8 +203,8 @@ def _split_regex(step: dict[str, Any]) -> str:
     """The regex of a tokenizer.json ``Split`` step as :func:`_split_spec` writes it; ModelFormatError else."""
     kind = step.get("type")
     if kind != "Split":
-        raise ModelFormatError(f"tokenizer.json pre_tokenizer step {kind!r} is not supported by tokforge; "
-                               "supported: Split (Regex, Isolated) steps then ByteLevel (or a digit Split then Metaspace)")
+        raise ModelFormatError(f"tokenizer.json pre_tokenizer step {kind!r} is not supported by tokforge; supported: "
+                               "Split (Regex, Isolated) steps then ByteLevel, or a digit Split then Metaspace")
     pat = step.get("pattern")
     if not (isinstance(pat, dict) and set(pat) == {"Regex"} and isinstance(pat["Regex"], str)):
         raise ModelFormatError(f"tokenizer.json Split pattern {pat!r} is not supported; tokforge needs "
