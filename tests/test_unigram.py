@@ -11,6 +11,8 @@ from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.models.unigram import UnigramModel
 from tokforge.models.unigram_trainer import train_unigram
+from tokforge.sampling.stochastic import Sampling, StochasticEncoder
+from tokforge.text.numbers import MARKERS
 
 from conftest import CORPORA, PIPELINES
 from test_hf_parity import texty
@@ -215,6 +217,19 @@ def test_arbitrary_bytes_and_no_words():
     assert len(train_unigram(WordCounts.from_dict({}), 257, special_tokens=["<s>"]).vocab) == 257
 
 
-def test_number_stage_is_refused_with_unigram():
-    with pytest.raises(ConfigError, match="not supported with algo 'unigram'"):
-        tokforge.TrainConfig(algo="unigram", numbers="tst-marker")
+@pytest.mark.parametrize("pattern", ["cl100k", "metaspace"])
+def test_number_stage_with_unigram_n_best_and_sampling_keep_the_stage(pattern, tmp_path):
+    """Unigram with tst-marker (both layouts): the n-best list and Unigram sampling go through the number
+    stage too (markers are their byte tokens, triads never merge with the text around them)."""
+    text = "Pay 1,234,567.891 now, 42 or 2024 items.\n" * 30 + "Total 10,000 and 3.14159 with 7 cats.\n" * 30
+    (tmp_path / "numbers.txt").write_text(text, encoding="utf-8")
+    tok = tokforge.train(str(tmp_path / "numbers.txt"), algo="unigram", pattern=pattern, numbers="tst-marker",
+                         vocab_size=300, workers=1)
+    sample = "Pay 1,234,567.891 now, 10,000 cats"
+    ids = tok.encode(sample)
+    marker = tok._reserved_id(MARKERS[3])  # <e3>
+    assert marker in ids and tok.decode([marker]) == "" and tok.decode(ids) == sample
+    best = tok.encode_nbest(sample, 3)
+    assert best[0][0] == ids and all(tok.decode(b) == sample for b, _ in best)
+    sampled = StochasticEncoder(tok, Sampling(unigram_alpha=0.5), seed=1).encode(sample)
+    assert tok.decode(sampled) == sample and sampled.count(marker) == ids.count(marker)

@@ -20,6 +20,7 @@ from conftest import CORPORA
 from reference import (ReferenceStream, reference_expand, reference_fallback_lattice, reference_fallback_viterbi,
                        reference_nbest, reference_sampled_path)
 from test_hf_parity import texty
+from test_pretokenizers import hf_pre_tokenizer
 
 transformers = pytest.importorskip("transformers")
 MARK = "\u2581"
@@ -229,8 +230,19 @@ def test_config_errors_and_unk():
     assert tokforge.TrainConfig(algo="unigram", pattern="metaspace").special_tokens == ("<|endoftext|>", UNK_TOKEN)
     with pytest.raises(ConfigError, match="metaspace.*unigram"):
         tokforge.TrainConfig(algo="bpe", pattern="metaspace")
-    with pytest.raises(ConfigError, match="digit"):
-        Pretokenizer("metaspace", digits="rtl3")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(metaspace_texts, st.text(st.sampled_from(" 0123456789a\u0663\u00b2\u2581,."), max_size=30)),
+       st.sampled_from(["single", "ltr3", "rtl3"]))
+def test_digit_policy_before_metaspace_splits_as_hf(text, digits):
+    """A digit policy with the metaspace layout: a digit Split before HF's Metaspace, the same pieces."""
+    pre = Pretokenizer("metaspace", digits=digits)
+    assert [p["type"] for p in pre.to_hf()["pretokenizers"]] == ["Split", "Metaspace"]
+    pieces = [p.replace(MARK, " ") for p, _ in hf_pre_tokenizer(pre.to_hf()).pre_tokenize_str(text)]
+    assert pre.split(text) == pieces
+    assert Pretokenizer.from_hf(pre.to_hf()) == pre
+    assert pre.scan_bytes(text.encode(), np.array([0, len(text.encode())])) is None and not pre.has_scanner
 
 
 def test_with_byte_fallback_gives_exactly_the_vocab_size_and_whole_characters():

@@ -15,13 +15,15 @@ checks the README against it), and the check of options given to another algorit
 
 Options of one algorithm's section (``superbpe``, ``morph``) apply to that algorithm only
 (``ALGORITHM_FIELDS``): a value other than the default with another algorithm is a ConfigError,
-never silently ignored.
+never silently ignored. A combination of stages an algorithm cannot take is refused here too, by
+the rules of the composition matrix (``tokforge.compat``).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable
 
+from tokforge.compat import check as check_composition
 from tokforge.corpus.utf8 import ERROR_POLICIES
 from tokforge.errors import ConfigError
 from tokforge.models.morph.rules import load_rules
@@ -114,7 +116,7 @@ class TrainConfig:
         help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a place "
              "marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); tst-vocab "
              "makes each triad+place one of 9,990 fixed tokens (tokforge.json only: tokenizer.json cannot "
-             "express it). See `tokforge numbers explain`.")
+             "express it). Not with --algo morph yet. See `tokforge numbers explain`.")
     # -- corpus: reading the corpus, holding out documents, counting --------------------------------------
     text_field: str = _option(
         "text", "corpus",
@@ -197,9 +199,7 @@ class TrainConfig:
             raise ConfigError(f"errors {self.errors!r} is unknown; choose one of {', '.join(ERROR_POLICIES)}")
         if not 0.0 <= self.held_out <= 0.5:
             raise ConfigError(f"held_out must be a fraction between 0 and 0.5, got {self.held_out}")
-        if self.algo == "unigram" and self.numbers != "none":
-            raise ConfigError(f"numbers={self.numbers!r} is not supported with algo 'unigram' yet; "
-                              "use numbers='none', or algo 'bpe'/'superbpe'")
+        check_composition({f.name: getattr(self, f.name) for f in fields(self)})
         if self.algo == "superbpe":
             self.transition_size()
             if not isinstance(self.max_words, int) or self.max_words < 1:
@@ -210,9 +210,6 @@ class TrainConfig:
     def _check_morph(self) -> None:
         """The morph options, and room in the vocabulary for the tokens of the rule set (read here, once:
         a vocabulary too small for it is an error before any counting)."""
-        if self.numbers != "none":
-            raise ConfigError(f"algo 'morph' does not combine with numbers={self.numbers!r}; use numbers='none' "
-                              "(digits policies such as rtl3 work)")
         if self.morph_fallback not in MORPH_FALLBACKS:
             raise ConfigError(f"morph_fallback {self.morph_fallback!r} is not available; choose one of "
                               f"{', '.join(MORPH_FALLBACKS)}")

@@ -134,9 +134,16 @@ class Tokenizer:
         return self.numbers.units(self.numbers.apply(normalized))
 
     def _reserved_id(self, unit: str) -> int:
-        """Id of a reserved unit of the number stage: a fixed token, or a marker's byte token."""
+        """Id of a reserved unit of the number stage: a fixed token, or a marker's byte token (the byte's
+        piece; with byte fallback, the piece of the marker character if the vocabulary has one, as HF's
+        Unigram encodes the isolated marker)."""
         i = self.model.special_tokens.get(unit)
-        return i if i is not None else self.model.byte_id(ord(unit))
+        if i is not None:
+            return i
+        if self.model.byte_fallback:
+            (i,) = self._encoded_pieces([unit])[unit]
+            return i
+        return self.model.byte_id(ord(unit))
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``; special tokens in the text become their ids."""
@@ -159,13 +166,8 @@ class Tokenizer:
             raise InputError("encode_nbest needs a Unigram tokenizer; BPE has one encoding per text")
         if not isinstance(text, str):
             raise InputError(f"encode_nbest takes a str, got {type(text).__name__}")
-        options = []
-        for segment, special in self._specials.segments(text):
-            if special is not None:
-                options.append([([special], 0.0)])
-                continue
-            for piece in self.pretokenizer.split(self.normalizer.normalize(segment)):
-                options.append(self.model.nbest(utf8(piece), n))
+        options = [[([i], 0.0)] if i is not None else self.model.nbest(utf8(unit), n)
+                   for unit, i in self.model_units(text)]
         return combine_nbest(options, n)
 
     def encode_batch(self, texts: Iterable[str], num_threads: int | None = None) -> list[list[int]]:

@@ -68,7 +68,8 @@ def _superbpe(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
 
 
 def _unigram(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
-    model = train_unigram_from_config(job.counts, job.config, job.config.special_tokens, job.on_progress, job.stop)
+    model = train_unigram_from_config(job.counts, job.config, job.config.special_tokens + job.reserved,
+                                      job.on_progress, job.stop)
     return Tokenizer(model, job.normalizer, job.pretokenizer, numbers=job.numbers), {}
 
 

@@ -74,7 +74,8 @@ def _add_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> N
     before = [] if norm is None else norm["normalizers"] if norm["type"] == "Sequence" else [norm]
     doc["normalizer"] = {"type": "Sequence", "normalizers": before + parts["normalizers"]}
     pre = doc["pre_tokenizer"]
-    doc["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": parts["pre_tokenizers"] + pre["pretokenizers"]}
+    steps = pre["pretokenizers"] if pre["type"] == "Sequence" else [pre]  # a Sequence, or Metaspace alone
+    doc["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": parts["pre_tokenizers"] + steps}
     doc["decoder"] = {"type": "Sequence", "decoders": [doc["decoder"]] + parts["decoders"]}
 
 
@@ -116,9 +117,7 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
     with f.field("normalizer"):
         normalizer = Normalizer.from_hf(normalizer)
     if kind == "Unigram":
-        if numbers is not None:
-            raise f.error(("normalizer", "model.type"), "a number stage with a Unigram model is not supported")
-        return _read_unigram(doc, f, pretokenizer, decoder), normalizer, pretokenizer, None, f
+        return _read_unigram(doc, f, pretokenizer, decoder), normalizer, pretokenizer, numbers, f
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
                     ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
                     ("ignore_merges", (None, False))):

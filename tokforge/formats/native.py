@@ -114,10 +114,8 @@ def read_plain(f: ModelFile, doc: dict[str, Any], algorithm: str) -> tuple[Model
     parts = native_parts(f, doc)
     specials = dict(parts.specials)
     if parts.numbers is not None:
-        if algorithm == "unigram":
-            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
-                                                    "Unigram model")
-        vocab = f.get(doc, "vocab", dict)
+        with f.field("vocab"):
+            vocab = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[algorithm]))
         for token in parts.numbers.reserved_tokens():
             if not isinstance(vocab.get(token), int):
                 raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "

@@ -55,6 +55,7 @@ class UnigramModel:
 
     def __post_init__(self) -> None:
         self._tables = None
+        self._special_text = {i: t for t, i in self.special_tokens.items()}  # id -> text (token_text)
 
     @property
     def byte_base(self) -> int:
@@ -73,9 +74,8 @@ class UnigramModel:
         >>> [m.token_text(i) for i in (0, 1 + 0x41, 257)]
         ['<unk>', '<0x41>', '▁a']
         """
-        specials = {i: t for t, i in self.special_tokens.items()}
-        if i in specials:
-            return specials[i]
+        if i in self._special_text:
+            return self._special_text[i]
         if self._byte_token(i):
             return METASPACE.byte_token(i - self.byte_base)
         return METASPACE.spell(self.vocab[i])
@@ -298,9 +298,10 @@ def _fallback_tables(model: UnigramModel):
     if UNK_TOKEN not in model.special_tokens:
         raise ModelFormatError(f"a byte-fallback Unigram model needs the special token {UNK_TOKEN!r}")
     strings: dict[bytes, int] = {}
+    special_ids = set(model.special_tokens.values())
     for i in range(len(model.vocab)):
         text = model.token_text(i)
-        if " " in text and i in model.special_tokens.values():
+        if " " in text and i in special_ids:
             continue
         try:
             key = METASPACE.read(text)

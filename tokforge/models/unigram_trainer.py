@@ -65,8 +65,9 @@ def with_byte_fallback(model: UnigramModel, vocab_size: int) -> UnigramModel:
                           f"(with {UNK_TOKEN}) + 256 byte tokens; use at least {len(specials) + 256}")
     fixed = {t.replace(METASPACE_MARK, " ") for t in specials} | {METASPACE.byte_token(b) for b in range(256)}
     candidates = []
+    special_ids = set(model.special_tokens.values())
     for i, piece in enumerate(model.vocab):
-        if i in model.special_tokens.values() or (len(piece) == 1 and piece[0] >= 0x80):
+        if i in special_ids or (len(piece) == 1 and piece[0] >= 0x80):
             continue
         try:
             text = piece.decode("utf-8")

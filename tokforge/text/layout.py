@@ -62,11 +62,13 @@ class Layout:
         """The token string of the token that stands for the single byte ``byte``."""
         return f"<0x{byte:02X}>" if self.byte_fallback else bytes_to_visible(bytes([byte]))
 
-    def hf_pre_tokenizer(self, splits: list[dict[str, Any]]) -> dict[str, Any]:
-        """The ``"pre_tokenizer"`` of a tokenizer.json: the ``Split`` steps then ``ByteLevel``, or ``Metaspace``."""
+    def hf_pre_tokenizer(self, digits: list[dict[str, Any]], split: dict[str, Any]) -> dict[str, Any]:
+        """The ``"pre_tokenizer"`` of a tokenizer.json: the digit ``Split`` (if any), then the ``split``
+        and ``ByteLevel``, or ``Metaspace`` (which splits on its own)."""
         if self.byte_fallback:
-            return dict(METASPACE_HF)
-        return {"type": "Sequence", "pretokenizers": [*splits, dict(BYTELEVEL)]}
+            metaspace = dict(METASPACE_HF)
+            return {"type": "Sequence", "pretokenizers": [*digits, metaspace]} if digits else metaspace
+        return {"type": "Sequence", "pretokenizers": [*digits, split, dict(BYTELEVEL)]}
 
 
 BYTE_LEVEL = Layout("byte-level", "byte-level", False, None, None, BYTELEVEL)

@@ -47,14 +47,15 @@ escaped first as U+001A + a punctuation tag (:data:`ESCAPES`), so the inverse --
 then unescape -- restores any text exactly.  The punctuation tags keep escaping from changing which
 digits are numbers.  In the tokenizer:
 
-* ``tst-marker``: a marker is the byte-level token of its byte (always in the vocabulary).  Every
+* ``tst-marker``: a marker is the byte-level token of its byte (always in the vocabulary; in the
+  metaspace layout, the piece of its character if there is one, else its byte-fallback token).  Every
   triad and every marker is cut off as a piece of its own before pretokenization, so a triad never
   merges with the text around it and a marker is never merged (the trainer never sees markers).
   Exported to tokenizer.json as a Sequence of ``Replace`` normalizers (the escapes; one zero-width
   regex with lookarounds that inserts U+000E after every triad of every number; regexes that turn
   each U+000E into the marker of its place), a first ``Split`` isolating triads and markers, and a
-  ``Replace`` decoder chain after ``ByteLevel`` (remove markers, unescape): transformers gives
-  tokforge's ids (tested).
+  ``Replace`` decoder chain after the layout's decoder (remove markers, unescape): transformers gives
+  tokforge's ids (tested with BPE, SuperBPE and Unigram in both layouts).
 * ``tst-vocab``: a fixed token is the text ``triad + marker`` (e.g. ``"234\x0f"``), a reserved token
   like the special tokens (never split, never merged, excluded from training text) but matched
   only where the stage puts it.  tokenizer.json cannot express this: added tokens with
@@ -210,7 +211,7 @@ class TriadicSuffixStage:
     # ---- tokenizer.json --------------------------------------------------------------------
     def hf_parts(self) -> dict[str, list[dict[str, Any]]]:
         """The tokenizer.json steps of the stage: ``normalizers`` (to append to the normalizer),
-        ``pre_tokenizers`` (to put first) and ``decoders`` (to put after ByteLevel).
+        ``pre_tokenizers`` (to put first) and ``decoders`` (to put after the layout's decoder).
         ExportError for ``tst-vocab``, which tokenizer.json cannot express."""
         if self.mode == "tst-vocab":
             raise ExportError(
@@ -360,6 +361,6 @@ def split_hf_stage(doc: dict[str, Any], source: str) -> tuple[TriadicSuffixStage
     if not (isinstance(dec, dict) and dec.get("type") == "Sequence" and isinstance(dec.get("decoders"), list)
             and len(dec["decoders"]) == 1 + len(parts["decoders"]) and dec["decoders"][1:] == parts["decoders"]):
         raise ModelFormatError(f"{source}: the normalizer holds tokforge's TST number stage but the decoder is not "
-                               "Sequence[ByteLevel, the stage's Replace steps]")
+                               "Sequence[the layout's decoder, the stage's Replace steps]")
     normalizer = None if not rest else rest[0] if len(rest) == 1 else {"type": "Sequence", "normalizers": rest}
     return stage, normalizer, {**pre, "pretokenizers": pre["pretokenizers"][1:]}, dec["decoders"][0]

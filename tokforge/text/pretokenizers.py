@@ -199,6 +199,38 @@ def _split_spec(pattern: str) -> dict[str, Any]:
     return {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False}
 
 
+def _split_regex(step: dict[str, Any]) -> str:
+    """The regex of a tokenizer.json ``Split`` step as :func:`_split_spec` writes it; ModelFormatError else."""
+    kind = step.get("type")
+    if kind != "Split":
+        raise ModelFormatError(f"tokenizer.json pre_tokenizer step {kind!r} is not supported by tokforge; supported: "
+                               "Split (Regex, Isolated) steps then ByteLevel, or a digit Split then Metaspace")
+    pat = step.get("pattern")
+    if not (isinstance(pat, dict) and set(pat) == {"Regex"} and isinstance(pat["Regex"], str)):
+        raise ModelFormatError(f"tokenizer.json Split pattern {pat!r} is not supported; tokforge needs "
+                               "{'Regex': ...}")
+    if step.get("behavior") != "Isolated" or step.get("invert", False):
+        raise ModelFormatError(
+            f"tokenizer.json Split behavior {step.get('behavior')!r} (invert={step.get('invert', False)}) "
+            "is not supported; tokforge needs behavior 'Isolated' and invert false")
+    return pat["Regex"]
+
+
+def _digit_policy(regexes: list[str]) -> str:
+    """The digit policy of a pre-tokenizer's split regexes (the main split last); ModelFormatError
+    for more than a digit split and a main split, or a first split that is no digit policy."""
+    if len(regexes) > 2:
+        raise ModelFormatError(f"tokenizer.json pre_tokenizer has {len(regexes)} regex splits; tokforge "
+                               "supports a digit split and one main split")
+    if len(regexes) < 2:
+        return "none"
+    by_regex = {p: name for name, p in DIGIT_PATTERNS.items()}
+    if regexes[0] not in by_regex:
+        raise ModelFormatError(f"tokenizer.json pre_tokenizer first Split regex {regexes[0]!r} is not one "
+                               f"of tokforge's digit policies ({DIGIT_PATTERNS})")
+    return by_regex[regexes[0]]
+
+
 class Pretokenizer:
     r"""Split text with a digit policy then a split regex, exactly like HF's ``Split(..., "isolated")``.
 
@@ -223,9 +255,6 @@ class Pretokenizer:
             raise ConfigError(f"digits {digits!r} is unknown; choose one of {', '.join(DIGIT_POLICIES)}")
         self._layout = layout_of(pattern)
         self._metaspace = pattern == METASPACE_PATTERN
-        if self._metaspace and digits != "none":
-            raise ConfigError(f"pattern {METASPACE_PATTERN!r} (HF's Metaspace) takes no digit policy, got digits={digits!r}; "
-                              "use digits='none'")
         self._pattern = pattern
         self._regex = METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
         self._digits = digits
@@ -295,7 +324,7 @@ class Pretokenizer:
         if not text:
             return []
         if self._metaspace:
-            return [p.replace(METASPACE_MARK, " ") for p in self._main_findall(text)]
+            return [p.replace(METASPACE_MARK, " ") for p in self._split_preset(text)]
         return self._split_preset(text) if self._preset else self._split_custom(text)
 
     def _split_preset(self, s: str) -> list[str]:
@@ -332,7 +361,7 @@ class Pretokenizer:
         >>> Pretokenizer(r"\\p{L}+").scan_bytes(text, np.array([0, 13])) is None
         True
         """
-        if self._metaspace:
+        if self._metaspace and self._digits == "none":
             return metaspace_bounds(buf, doc_bounds)
         name = self._scanner()
         if name is None:
@@ -358,8 +387,8 @@ class Pretokenizer:
         return self._scanner() is not None
 
     def _scanner(self) -> str | None:
-        if self._metaspace:
-            return METASPACE_PATTERN
+        if self._metaspace:  # the digit split before it: split() only
+            return METASPACE_PATTERN if self._digits == "none" else None
         name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
         if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
             return None
@@ -384,8 +413,8 @@ class Pretokenizer:
         >>> [p["type"] for p in Pretokenizer("gpt2", digits="rtl3").to_hf()["pretokenizers"]]
         ['Split', 'Split', 'ByteLevel']
         """
-        steps = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
-        return self._layout.hf_pre_tokenizer(steps + [_split_spec(self._regex)])
+        digits = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
+        return self._layout.hf_pre_tokenizer(digits, _split_spec(self._regex))
 
     @classmethod
     def from_hf(cls, obj: dict[str, Any] | None) -> "Pretokenizer":
@@ -393,7 +422,7 @@ class Pretokenizer:
 
         Accepted: what :meth:`to_hf` writes, a ``ByteLevel`` with ``use_regex`` true (GPT-2's split)
         and Sequences of ``Split`` (Regex, Isolated, not inverted) steps ending with a ``ByteLevel``
-        that does not add a prefix space.
+        that does not add a prefix space; ``Metaspace``, alone or after a digit ``Split``.
 
         >>> Pretokenizer.from_hf({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
         ...                       "use_regex": True}).pattern
@@ -402,11 +431,6 @@ class Pretokenizer:
         if not isinstance(obj, dict):
             raise ModelFormatError(f"tokenizer.json pre_tokenizer must be an object, got {obj!r}; tokforge "
                                    "needs a ByteLevel pre-tokenizer (optionally after Split steps)")
-        if obj.get("type") == "Metaspace":
-            if {k: obj.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} != METASPACE_HF:
-                raise ModelFormatError(f"tokenizer.json Metaspace pre_tokenizer {obj!r} is not supported; tokforge "
-                                       f"reads {METASPACE_HF} (no prepended space, split)")
-            return cls(METASPACE_PATTERN)
         steps = obj.get("pretokenizers") if obj.get("type") == "Sequence" else [obj]
         if not isinstance(steps, list) or not steps:
             raise ModelFormatError("tokenizer.json pre_tokenizer Sequence has no 'pretokenizers' list")
@@ -414,6 +438,14 @@ class Pretokenizer:
             if not isinstance(step, dict):
                 raise ModelFormatError(f"tokenizer.json pre_tokenizer step {step!r} is not an object")
         *splits, last = steps
+        if last.get("type") == "Metaspace":  # alone, or after a digit split
+            if {k: last.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} != METASPACE_HF:
+                raise ModelFormatError(f"tokenizer.json Metaspace pre_tokenizer {last!r} is not supported; tokforge "
+                                       f"reads {METASPACE_HF} (no prepended space, split)")
+            if len(splits) > 1:
+                raise ModelFormatError(f"tokenizer.json pre_tokenizer has {len(splits)} steps before Metaspace; "
+                                       "tokforge supports a digit split there, or none")
+            return cls(METASPACE_PATTERN, _digit_policy([_split_regex(s) for s in splits] + [METASPACE_REGEX]))
         if last.get("type") != "ByteLevel":
             raise ModelFormatError(
                 f"tokenizer.json pre_tokenizer step {last.get('type')!r} is not supported as the last step; "
@@ -421,37 +453,13 @@ class Pretokenizer:
         if last.get("add_prefix_space", True):
             raise ModelFormatError("tokenizer.json pre_tokenizer ByteLevel with add_prefix_space=true is not "
                                    "supported by tokforge (it adds a space before the text)")
-        regexes = []
-        for step in splits:
-            kind = step.get("type")
-            if kind != "Split":
-                raise ModelFormatError(f"tokenizer.json pre_tokenizer step {kind!r} is not supported by tokforge; "
-                                       "supported: Split (Regex, Isolated) steps then ByteLevel")
-            pat = step.get("pattern")
-            if not (isinstance(pat, dict) and set(pat) == {"Regex"} and isinstance(pat["Regex"], str)):
-                raise ModelFormatError(f"tokenizer.json Split pattern {pat!r} is not supported; tokforge needs "
-                                       "{'Regex': ...}")
-            if step.get("behavior") != "Isolated" or step.get("invert", False):
-                raise ModelFormatError(
-                    f"tokenizer.json Split behavior {step.get('behavior')!r} (invert={step.get('invert', False)}) "
-                    "is not supported; tokforge needs behavior 'Isolated' and invert false")
-            regexes.append(pat["Regex"])
+        regexes = [_split_regex(step) for step in splits]
         if last.get("use_regex", True):  # HF's default when the field is missing
             regexes.append(PRESETS["gpt2"])
         if not regexes:
             raise ModelFormatError("tokenizer.json pre_tokenizer has a ByteLevel without its regex and no Split: "
                                    "tokforge needs a split regex")
-        if len(regexes) > 2:
-            raise ModelFormatError(f"tokenizer.json pre_tokenizer has {len(regexes)} regex splits; tokforge "
-                                   "supports a digit split and one main split")
-        digits = "none"
-        if len(regexes) == 2:
-            by_regex = {p: name for name, p in DIGIT_PATTERNS.items()}
-            if regexes[0] not in by_regex:
-                raise ModelFormatError(f"tokenizer.json pre_tokenizer first Split regex {regexes[0]!r} is not one "
-                                       f"of tokforge's digit policies ({DIGIT_PATTERNS})")
-            digits = by_regex[regexes[0]]
-        return cls._from_regex(regexes[-1], digits, ModelFormatError)
+        return cls._from_regex(regexes[-1], _digit_policy(regexes), ModelFormatError)
 
     @classmethod
     def _from_regex(cls, main: str, digits: str, error: type[Exception]) -> "Pretokenizer":
