@@ -12,14 +12,23 @@ when ``prio[p] > mix[m] + step_slack[t]`` (beyond a relative tolerance). ``viola
 steps, keeping the priorities in a max-heap updated as each step's changes apply, and returns
 the ``per_step`` most violated pairs of each step that are not already constraints (``known``:
 a ``key_set`` of ``(t << 32) | p``), stopping after the step where ``max_new`` were found.
-Example (pairs 0, 1, 2; two categories; merge pair 0 at step 0, then pair 1 at step 1)::
+
+Most pairs are rare and can never beat a merge: ``peaks`` (``count_peaks``) holds each pair's
+largest count over all steps and ``merged[t]`` the merged pair's counts at step ``t``; a pair
+enters the heap only at the first step whose cutoff falls below its largest possible priority
+(the cutoffs' running minimum), so the heap holds few pairs. Example (pairs 0, 1, 2; two
+categories; merge pair 0 at step 0, then pair 1 at step 1)::
 
     >>> import numpy as np
     >>> counts0 = np.array([[5, 0], [0, 4], [1, 1]])          # pair 0: only in category 0 ...
     >>> bounds = np.array([0, 1, 2]); pids = np.array([0, 1]); cats = np.array([0, 1])
     >>> deltas = np.array([-5, -4])                            # each merge removes its pair
+    >>> merge_pids = np.array([0, 1])
+    >>> peaks, merged = count_peaks(counts0, merge_pids, bounds, pids, cats, deltas)
+    >>> peaks.tolist(), merged.tolist()
+    ([[5, 0], [0, 4], [1, 1]], [[5, 0], [0, 4]])
     >>> steps, found, diffs, excess, scanned = violations(
-    ...     counts0, np.array([0.1, 0.9]), np.zeros(3), np.zeros(2), np.array([0, 1]),
+    ...     counts0, peaks, merged, np.array([0.1, 0.9]), np.zeros(3), np.zeros(2), merge_pids,
     ...     bounds, pids, cats, deltas, key_set(np.zeros(0, np.int64)), 10, 100, 1e-9, 2)
     >>> steps.tolist(), found.tolist(), diffs.tolist()       # at 10:90, pair 1 (3.6) beats pair 0 (0.5)
     ([0, 0], [1, 2], [[5, -4], [4, -1]])
@@ -59,8 +68,7 @@ def _sift_up(heap, where, prio, i):
 
 
 @nb.njit(cache=CACHE, inline="always")
-def _sift_down(heap, where, prio, i):
-    size = len(heap)
+def _sift_down(heap, where, prio, i, size):
     p = heap[i]
     while True:
         child = 2 * i + 1
@@ -78,7 +86,61 @@ def _sift_down(heap, where, prio, i):
 
 
 @nb.njit(cache=CACHE)
-def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pids, cats, deltas,
+def count_peaks(counts0, merge_pids, bounds, pids, cats, deltas):
+    """(peaks, merged): ``peaks[p, i]``, the largest count of pair ``p`` in category ``i`` over
+    all steps; ``merged[t, i]``, the count of the pair merged at step ``t`` before that step."""
+    counts = counts0.copy()
+    peaks = counts0.copy()
+    n_steps = len(merge_pids)
+    merged = np.zeros((n_steps, counts0.shape[1]), counts0.dtype)
+    for t in range(n_steps):
+        if merge_pids[t] >= 0:
+            merged[t] = counts[merge_pids[t]]
+        for k in range(bounds[t], bounds[t + 1]):
+            p, i = pids[k], cats[k]
+            counts[p, i] += deltas[k]
+            if counts[p, i] > peaks[p, i]:
+                peaks[p, i] = counts[p, i]
+    return peaks, merged
+
+
+@nb.njit(cache=CACHE)
+def _entry_steps(peaks, merged, weights, pair_slack, step_slack, tol, n_steps):
+    """The first step at which each pair's largest possible priority beats the lowest cutoff so
+    far (``n_steps``: never); before it the pair cannot violate a constraint."""
+    n_pairs, n_cats = peaks.shape
+    low = np.empty(n_steps, np.float64)  # running minimum of the cutoffs, non-increasing
+    least = np.inf
+    for t in range(n_steps):
+        mix_m = 0.0
+        present = False
+        for i in range(n_cats):
+            mix_m += weights[i] * merged[t, i]
+            present = present or merged[t, i] > 0
+        if present:
+            least = min(least, mix_m + step_slack[t] + tol * max(1.0, abs(mix_m)))
+        low[t] = least
+    enter = np.full(n_pairs, n_steps, np.int64)
+    for p in range(n_pairs):
+        top = 0.0
+        for i in range(n_cats):
+            top += weights[i] * peaks[p, i]
+        top = top - pair_slack[p]
+        top += 1e-9 * (1.0 + abs(top))  # margin for rounding: the scan's sums are accumulated
+        if n_steps > 0 and low[n_steps - 1] < top:
+            lo, hi = 0, n_steps - 1     # first t with low[t] < top
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if low[mid] < top:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            enter[p] = lo
+    return enter
+
+
+@nb.njit(cache=CACHE)
+def violations(counts0, peaks, merged, weights, pair_slack, step_slack, merge_pids, bounds, pids, cats, deltas,
                known, per_step, max_new, tol, n_steps):
     """Returns (steps, pairs, diffs, excess, steps scanned): the new violated constraints of the
     first ``n_steps`` steps in step order, with ``diffs[k, i] = c[m, i] - c[p, i]`` at their step
@@ -91,10 +153,20 @@ def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pid
         for i in range(n_cats):
             s += weights[i] * counts[p, i]
         prio[p] = s - pair_slack[p]
-    heap = np.arange(n_pairs)
-    where = np.arange(n_pairs)
-    for i in range(n_pairs // 2 - 1, -1, -1):
-        _sift_down(heap, where, prio, i)
+    enter = _entry_steps(peaks, merged, weights, pair_slack, step_slack, tol, n_steps)
+    arrivals = np.empty(n_pairs, np.int64)  # the pairs by entry step (a counting sort)
+    first = np.zeros(n_steps + 2, np.int64)
+    for p in range(n_pairs):
+        first[enter[p] + 1] += 1
+    for t in range(n_steps + 1):
+        first[t + 1] += first[t]
+    for p in range(n_pairs):
+        arrivals[first[enter[p]]] = p
+        first[enter[p]] += 1
+    heap = np.empty(n_pairs, np.int64)
+    where = np.full(n_pairs, -1, np.int64)  # heap position of each pair, -1: not in the heap
+    size = 0
+    arrived = 0
 
     max_pops = 4 * per_step + 64
     frontier = np.empty(2 * max_pops + 2, np.int64)  # heap positions still to look at
@@ -105,6 +177,13 @@ def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pid
     n_new = 0
     scanned = n_steps
     for t in range(n_steps):
+        while arrived < n_pairs and enter[arrivals[arrived]] <= t:
+            p = arrivals[arrived]
+            heap[size] = p
+            where[p] = size
+            size += 1
+            _sift_up(heap, where, prio, size - 1)
+            arrived += 1
         m = merge_pids[t]
         present = False
         if m >= 0:
@@ -115,7 +194,7 @@ def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pid
             cutoff = mix_m + step_slack[t] + tol * max(1.0, abs(mix_m))
             # best-first walk of the heap's nodes above the cutoff (they form a subtree at the root)
             n_front = 0
-            if n_pairs > 0 and prio[heap[0]] > cutoff:
+            if size > 0 and prio[heap[0]] > cutoff:
                 frontier[0] = 0
                 n_front = 1
             pops = 0
@@ -130,7 +209,7 @@ def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pid
                 frontier[best] = frontier[n_front]
                 pops += 1
                 for child in (2 * node + 1, 2 * node + 2):
-                    if child < n_pairs and prio[heap[child]] > cutoff:
+                    if child < size and prio[heap[child]] > cutoff:
                         frontier[n_front] = child
                         n_front += 1
                 p = heap[node]
@@ -146,9 +225,13 @@ def violations(counts0, weights, pair_slack, step_slack, merge_pids, bounds, pid
         for k in range(bounds[t], bounds[t + 1]):
             p = pids[k]
             counts[p, cats[k]] += deltas[k]
-            prio[p] += weights[cats[k]] * deltas[k]
-            _sift_up(heap, where, prio, where[p])
-            _sift_down(heap, where, prio, where[p])
+            change = weights[cats[k]] * deltas[k]
+            prio[p] += change
+            if where[p] >= 0:
+                if change > 0:
+                    _sift_up(heap, where, prio, where[p])
+                else:
+                    _sift_down(heap, where, prio, where[p], size)
         if n_new >= max_new:
             scanned = t + 1
             break

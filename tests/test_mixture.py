@@ -4,6 +4,7 @@ and HF's BpeTrainer), and the clear errors."""
 import json
 from collections import Counter
 
+import highspy
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,7 @@ from tokforge.corpus import Corpus
 from tokforge.counting.feed import feed
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError
-from tokforge.kernels.mixture_scan import key_set, violations
+from tokforge.kernels.mixture_scan import count_peaks, key_set, violations
 from tokforge.kernels.pair_replay import replay_merges
 from tokforge.mixture import Category, categories_of, infer, infer_from_samples, parse_category
 from tokforge.mixture.inference import merge_rows, replay
@@ -106,6 +107,7 @@ def test_scan_matches_reference(case_a, case_b, share, data):
     args = (counts.counts0, weights, pair_slack, step_slack, counts.merge_pids, counts.bounds, counts.pids,
             counts.cats, counts.deltas)
     expected = reference_violations(*args, 1e-9)
+    args = (counts.counts0, counts.peaks, counts.merged, *args[1:])
     steps, pairs, diffs, excess, _ = violations(*args, key_set(np.zeros(0, np.int64)), 1000, 10**6, 1e-9, len(rows))
     assert (excess > 0).all()
     assert {(t, p, tuple(d)) for t, p, d in zip(steps.tolist(), pairs.tolist(), diffs.tolist())} == expected
@@ -114,6 +116,21 @@ def test_scan_matches_reference(case_a, case_b, share, data):
     steps1, pairs1, _, _, _ = violations(*args, known, 1, 10**6, 1e-9, len(rows))
     assert set(zip(steps1.tolist(), pairs1.tolist())) <= set(zip(steps[1::2].tolist(), pairs[1::2].tolist()))
     assert len(set(steps1.tolist())) == len(steps1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words_and_merges(), words_and_merges())
+def test_count_peaks_matches_reference(case_a, case_b):
+    (words_a, merges), (words_b, _) = case_a, case_b
+    rows = np.array(merges, np.int64).reshape(-1, 3)
+    counts = MergeCounts.build([replay_merges(*packed(w), rows) for w in (words_a, words_b)], rows, [100, 300])
+    per_cat = [reference_pair_counts_per_step(w, merges) for w in (words_a, words_b)]
+    pairs = [(k >> 32, k & 0xFFFFFFFF) for k in counts.pair_keys.tolist()]
+    peaks, merged = count_peaks(counts.counts0, counts.merge_pids, counts.bounds, counts.pids, counts.cats,
+                                counts.deltas)
+    assert peaks.tolist() == [[max(steps[t][p] for t in range(len(steps))) for steps in per_cat] for p in pairs]
+    assert merged.tolist() == [[steps[t][(a, b)] for steps in per_cat] for t, (a, b, _) in enumerate(merges)]
+    assert (counts.peaks == peaks).all() and (counts.merged == merged).all()
 
 
 def byte_model(merges: list[tuple[bytes, bytes]]) -> BPEModel:
@@ -142,7 +159,6 @@ def test_worked_example_with_exact_answer():
 
 def full_lp_objective(cases, nbytes, merges):
     """The LP with every constraint (each step, each other pair present), from the reference counts."""
-    from scipy.optimize import linprog
     per_cat = [reference_pair_counts_per_step(words, merges) for words in cases]
     scale = 1e6 / np.array(nbytes, float)
     pairs = sorted({p for steps in per_cat for c in steps[:len(merges)] for p in c})
@@ -161,14 +177,23 @@ def full_lp_objective(cases, nbytes, merges):
     n = len(cases)
     step_var = {t: n + i for i, t in enumerate(sorted(steps_used))}
     pair_var = {p: n + len(step_var) + i for i, p in enumerate(sorted(pairs_used))}
-    a_ub = np.zeros((len(rows), n + len(step_var) + len(pair_var)))
+    a = np.zeros((len(rows) + 1, n + len(step_var) + len(pair_var)))  # rows >= 0, then sum(alpha) = 1
     for r, (t, p, coef) in enumerate(rows):
-        a_ub[r, :n] = -np.array(coef)
-        a_ub[r, step_var[t]] = a_ub[r, pair_var[p]] = -1
-    cost = np.r_[np.zeros(n), np.ones(a_ub.shape[1] - n)]
-    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(len(rows)), A_eq=np.r_[np.ones(n), np.zeros(a_ub.shape[1] - n)][None],
-                  b_eq=[1], bounds=[(0, 1)] * n + [(0, None)] * (a_ub.shape[1] - n), method="highs")
-    return res.fun
+        a[r, :n] = coef
+        a[r, step_var[t]] = a[r, pair_var[p]] = 1
+    a[-1, :n] = 1
+    n_vars = a.shape[1]
+    highs = highspy._Highs()  # a cold solve of the whole LP, with its defaults (presolve, ...)
+    highs.setOptionValue("output_flag", False)
+    empty = np.zeros(0, np.int32)
+    highs.addCols(n_vars, np.r_[np.zeros(n), np.ones(n_vars - n)], np.zeros(n_vars),
+                  np.r_[np.ones(n), np.full(n_vars - n, highspy.kHighsInf)], 0, empty, empty, np.zeros(0))
+    index = np.tile(np.arange(n_vars, dtype=np.int32), len(a))
+    highs.addRows(len(a), np.r_[np.zeros(len(rows)), 1.0], np.r_[np.full(len(rows), highspy.kHighsInf), 1.0],
+                  a.size, np.arange(0, a.size, n_vars, dtype=np.int32), index, a.ravel())
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return highs.getInfo().objective_function_value
 
 
 @settings(max_examples=60, deadline=None)
@@ -203,8 +228,8 @@ def test_true_mixture_violates_nothing():
     rows = merge_rows(model, len(model.merges))
     counts = MergeCounts.build([replay(model, c, rows) for c, _ in (en, tr)], rows, [en[1], tr[1]])
     truth = np.array([en[1], tr[1]]) / (en[1] + tr[1])
-    found = violations(counts.counts0, truth * counts.scale, np.zeros(len(counts.pair_keys)), np.zeros(len(rows)),
-                       counts.merge_pids, counts.bounds, counts.pids, counts.cats, counts.deltas,
+    found = violations(counts.counts0, counts.peaks, counts.merged, truth * counts.scale,
+                       np.zeros(len(counts.pair_keys)), np.zeros(len(rows)), counts.merge_pids, counts.bounds, counts.pids, counts.cats, counts.deltas,
                        key_set(np.zeros(0, np.int64)), 10, 10**6, 1e-9, len(rows))
     assert len(found[0]) == 0
     solution = solve(counts)
