@@ -1,6 +1,6 @@
 """The violated constraints of the mixture LP at a given mixture (lazy constraint generation).
 
-Arrays (``tokforge.mixture_lp`` builds them from ``kernels/pair_replay.py``'s output): pairs have
+Arrays (``tokforge.mixture.lp`` builds them from ``kernels/pair_replay.py``'s output): pairs have
 dense ids ``0..P-1``; ``counts0[p, i]`` is pair ``p``'s count in category ``i``'s sample before
 the first merge; the changes of step ``t`` are ``pids/cats/deltas[bounds[t]:bounds[t+1]]``;
 ``merge_pids[t]`` is the pair merged at step ``t``.
