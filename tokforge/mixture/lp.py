@@ -174,7 +174,7 @@ class _Program:
         self.scale = counts.scale
         # highspy.Highs prints a banner to stdout as it is made; its base class _Highs (exported by
         # highspy) is the same solver without the callbacks that print it
-        self.highs = highspy._Highs()
+        self.highs = getattr(highspy, "_Highs", highspy.Highs)()
         self.highs.setOptionValue("output_flag", False)
         # each round re-solves from the last basis with the dual simplex (presolve would throw the
         # basis away); with Dantzig pricing the benchmark's LP took half the time of the default
