@@ -9,6 +9,7 @@
     python scripts/bench.py count CORPUS_DIR --workers 1 2 --dask     # counting throughput vs workers
     python scripts/bench.py stochastok MODEL_DIR CORPUS_DIR --p 0.1  # StochasTok expansion tokens/s
     python scripts/bench.py shards MODEL_DIR CORPUS_DIR --workers 1 2 --dask  # `tokforge shards` vs encode_batch
+    python scripts/bench.py mixture MODEL_DIR CORPUS_DIR --merges 30000   # data mixture inference time
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -506,6 +507,32 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
               "(natural log) / bytes (sentencepiece scores its byte-fallback pieces 0, which flatters it)")
 
 
+TOKFORGE_MIXTURE = r'''
+import json, sys
+from tokforge.mixture import infer
+model, merges, categories = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+print(infer(model, categories, merges=merges).render())
+'''
+
+
+def bench_mixture(model: str, corpus: str, merges: int) -> None:
+    """`tokforge mixture` on a model with the corpus's top-level folders and files as categories
+    (a folder of several files, such as multi/, gives one category per file): wall time and peak RSS."""
+    import json
+
+    root = Path(corpus)
+    categories = {}
+    for entry in sorted(root.iterdir()):
+        files = sorted(entry.glob("*.txt")) if entry.is_dir() else [entry]
+        if entry.is_dir() and len(files) > 1 and entry.name == "multi":
+            categories.update({f.stem: str(f) for f in files})
+        else:
+            categories[entry.name] = str(entry)
+    print(f"{len(categories)} categories: {', '.join(categories)}; {merges:,} merges; {os.cpu_count()} cores")
+    wall, rss = run(TOKFORGE_MIXTURE, [model, str(merges), json.dumps(categories)])
+    print(f"wall {wall:.1f} s, peak RSS {rss:.0f} MB (counting, replaying the merges and solving the LP)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -552,9 +579,15 @@ def main() -> None:
     h.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     h.add_argument("--dask", action="store_true", help="also on a LocalCluster of max(--workers) processes")
     h.add_argument("--stochastok", type=float, default=0.0)
+    x = sub.add_parser("mixture", help="data mixture inference (tokforge mixture): wall time and peak RSS")
+    x.add_argument("model", help="a BPE model folder or tokenizer.json")
+    x.add_argument("corpus", help="folder whose top-level folders and files are the categories")
+    x.add_argument("--merges", type=int, default=30000)
     args = parser.parse_args()
     if args.command == "shards":
         bench_shards(args.model, args.corpus, args.workers, args.dask, args.stochastok)
+    elif args.command == "mixture":
+        bench_mixture(args.model, args.corpus, args.merges)
     elif args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":

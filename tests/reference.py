@@ -547,3 +547,31 @@ def reference_sampled_path(word: bytes, pieces: dict[bytes, int], scores, alpha:
     if nbest > 1:
         return reference_unigram_nbest_sample(word, pieces, scores, alpha, nbest, stream)
     return reference_unigram_sample(word, pieces, scores, alpha, stream)
+
+# ---- data mixture inference ---------------------------------------------------------------------
+
+def reference_pair_counts_per_step(words: list[tuple[list[int], int]],
+                                   merges: list[tuple[int, int, int]]) -> list[Counter]:
+    """The pair counts before each merge step and after the last (T + 1 Counters): count every
+    adjacent pair of every word (times its count), then rewrite each word left to right."""
+    words = [(list(symbols), n) for symbols, n in words]
+    steps = []
+    for step in range(len(merges) + 1):
+        pairs = Counter()
+        for symbols, n in words:
+            for x, y in zip(symbols, symbols[1:]):
+                pairs[x, y] += n
+        steps.append(+pairs)
+        if step == len(merges):
+            return steps
+        a, b, new = merges[step]
+        for k, (symbols, n) in enumerate(words):
+            out, i = [], 0
+            while i < len(symbols):
+                if i + 1 < len(symbols) and symbols[i] == a and symbols[i + 1] == b:
+                    out.append(new)
+                    i += 2
+                else:
+                    out.append(symbols[i])
+                    i += 1
+            words[k] = (out, n)

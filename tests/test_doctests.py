@@ -15,7 +15,9 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.tokenizer", "tokforge.formats.fields", "tokforge.formats.native", "tokforge.packed", "tokforge.kernels.numba_cache", "tokforge.kernels.util", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
            "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background",
-           "tokforge.text.layout", "tokforge.text.presets", "tokforge.models.protocol", "tokforge.formats.folder"]
+           "tokforge.text.layout", "tokforge.text.presets", "tokforge.models.protocol", "tokforge.formats.folder",
+           "tokforge.kernels.pair_replay", "tokforge.kernels.mixture_scan", "tokforge.mixture.samples",
+           "tokforge.mixture.inference"]
 
 
 @pytest.mark.parametrize("name", MODULES)

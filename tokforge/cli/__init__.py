@@ -1,11 +1,11 @@
 """The ``tokforge`` command line: the click group, its error handling, and one module per command group
 (``train``: train and count; ``model``: encode, decode, info, export; ``shards``; ``evaluate``: eval
-and compare; ``numbers``); ``options`` holds what they share."""
+and compare; ``mixture``; ``numbers``); ``options`` holds what they share."""
 from __future__ import annotations
 
 import click
 
-from tokforge.cli import evaluate, model, numbers, shards, train
+from tokforge.cli import evaluate, mixture, model, numbers, shards, train
 from tokforge.errors import TokforgeError
 from tokforge.processes import Stopped, stop_on_signals
 
@@ -41,10 +41,11 @@ def main() -> None:
       tokforge info out/
       tokforge eval out/ other/tokenizer.json --corpus corpora/ --plots plots/
       tokforge compare out/ other/tokenizer.json --text "Merhaba dünya!"
+      tokforge mixture out/ --category en=samples/en.txt --category code=samples/code/
       tokforge numbers explain "1,234,567.891"
     """
 
 
 for _command in (train.train, train.count, model.encode, model.decode, model.info, model.export, shards.shards,
-                 evaluate.eval_command, evaluate.compare, numbers.numbers):
+                 evaluate.eval_command, evaluate.compare, mixture.mixture, numbers.numbers):
     main.add_command(_command)

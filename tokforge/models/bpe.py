@@ -56,6 +56,10 @@ class BPEModel:
             self._tables = _encode_tables(self)
         return self._tables
 
+    def merge_results(self) -> np.ndarray:
+        """The id of the token each merge yields, by rank."""
+        return _merge_results(self, _regular_ids(self))
+
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
         """BPE-encode each piece (bytes) on its own."""
         return encode_each(self.encode_packed, pieces)
