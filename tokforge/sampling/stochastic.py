@@ -48,9 +48,10 @@ import numpy as np
 
 from tokforge.errors import ConfigError, InputError
 from tokforge.kernels import rng, stochastok
+from tokforge.kernels.units import assemble
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import check_sampling
-from tokforge.packed import lengths_of, offsets_from_lengths, utf8
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -173,39 +174,16 @@ class StochasticEncoder:
         return ids, bounds
 
     def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model's encoding of each text (sampled by the model when asked), packed."""
-        packed = self.tokenizer.packed_pieces(texts)
+        """The model's encoding of each text (sampled by the model when asked), packed: the tokenizer's
+        units (``Tokenizer.packed_units``: special tokens, a stage's tokens, pieces), so every tokenizer
+        samples what it encodes; fixed units (special and stage tokens) are never sampled."""
+        units = self.tokenizer.packed_units(texts)
+        model = self.tokenizer.model
         if not self.sampling.samples_segmentation:
-            if packed is not None:
-                ids, id_bounds = self.tokenizer.model.encode_packed(packed[0], packed[1])
-                return ids, id_bounds[packed[2]]
-            encoded = [self.tokenizer.encode(t) for t in texts]
-            return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
-                    offsets_from_lengths([len(e) for e in encoded]))
+            return units.ids(model)
         purpose = rng.BPE_DROPOUT if self.sampling.unigram_alpha is None else rng.UNIGRAM_SAMPLING
         seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
-        if packed is not None:
-            buf, piece_bounds, first_piece = packed
-            ids, id_bounds = self.tokenizer.model.sample_packed(buf, piece_bounds, self.sampling,
-                                                                rng.sub_seeds(seeds, np.diff(first_piece)))
-            return ids, id_bounds[first_piece]
-        units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
-        pieces = [utf8(p) for u in units for p, i in u if i is None]
-        per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        piece_ids, piece_bounds = self.tokenizer.model.sample_packed(b"".join(pieces),
-                                                                     offsets_from_lengths(lengths_of(pieces)),
-                                                                     self.sampling, rng.sub_seeds(seeds, per_text))
-        piece_ids = piece_ids.tolist()
-        piece_bounds = piece_bounds.tolist()
-        out: list[int] = []
-        bounds = [0]
-        w = 0
-        for u in units:
-            for _, i in u:
-                if i is None:
-                    out.extend(piece_ids[piece_bounds[w]:piece_bounds[w + 1]])
-                    w += 1
-                else:
-                    out.append(i)
-            bounds.append(len(out))
-        return np.array(out, np.int64), np.array(bounds, np.int64)
+        each = units.occurrences()
+        ids, id_bounds = model.sample_packed(each.buf, each.piece_bounds, self.sampling,
+                                             rng.sub_seeds(seeds, each.pieces_per_text()))
+        return assemble(each.codes, each.text_units, ids, id_bounds)

@@ -54,6 +54,8 @@ from tokforge.text.casing import dotted_i_lower
 
 DATA_DIR = Path(__file__).parents[2] / "data" / "morph"  # tokforge/data/morph
 BUILTIN_RULES = ("tr", "en")
+MAX_LETTERS = 128  # longer words are never analysed (no word is this long; it bounds the work)
+GUESS_MIN_STEM = 3  # an unknown stem has at least this many letters
 CASE_MODES = ("turkish", "default")
 _LETTERS = portable_regex.lazy(r"\p{L}+\Z")
 
@@ -242,7 +244,7 @@ class RuleSet:
             >>> load_rules("tr").analyze("kitabımızdaki")
             Analysis(root='kitap', altered=True, affixes=('P1PL', 'LOC', 'KI'))
         """
-        if len(word) < self.min_root_length or not _LETTERS.match(word):
+        if len(word) < self.min_root_length or len(word) > MAX_LETTERS or not _LETTERS.match(word):
             return None
         longest = min(len(word), self._longest_stem, max_stem or len(word))
         memo: dict = {}
@@ -262,7 +264,7 @@ class RuleSet:
                 return best
         return best
 
-    def guess(self, word: str, min_stem: int = 3) -> Analysis | None:
+    def guess(self, word: str, min_stem: int = GUESS_MIN_STEM) -> Analysis | None:
         """For a word without analysis: an unknown stem (at least ``min_stem`` letters, with a
         vowel) + a valid affix chain of two letters or more that the rules write back exactly, the
         shortest such stem first (``debianları`` -> ``debian`` + PL + P3). The stem is text for the
@@ -271,7 +273,7 @@ class RuleSet:
             >>> load_rules("tr").guess("debianları")
             Analysis(root='debian', altered=False, affixes=('PL', 'P3'))
         """
-        if not _LETTERS.match(word):
+        if len(word) > MAX_LETTERS or not _LETTERS.match(word):
             return None
         memo: dict = {}
         for i in range(min_stem, len(word) - 1):
@@ -282,6 +284,15 @@ class RuleSet:
             if chain:
                 return Analysis(stem, False, tuple(self.affixes[k].id for k in chain))
         return None
+
+    def chain(self, word: str, pos: int) -> list[int] | None:
+        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` from the start state (fewest
+        affixes; the first in affix order among those), or None.
+
+            >>> r = load_rules("tr"); [r.affixes[k].id for k in r.chain("istanbulda", 8)]
+            ['LOC']
+        """
+        return self._chain(word, pos, 0, "", {})
 
     def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict) -> list[int] | None:
         """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes), the
