@@ -114,16 +114,23 @@ def read_plain(f: ModelFile, doc: dict[str, Any], algorithm: str) -> tuple[Model
     parts = native_parts(f, doc)
     specials = dict(parts.specials)
     if parts.numbers is not None:
-        if algorithm == "unigram":
-            raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with a "
-                                                    "Unigram model")
-        vocab = f.get(doc, "vocab", dict)
-        for token in parts.numbers.reserved_tokens():
-            if not isinstance(vocab.get(token), int):
-                raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
-                                                    f"its fixed token {token!r}")
-            specials[token] = vocab[token]
+        specials.update(_number_tokens(f, parts.numbers, algorithm, f.get(doc, "vocab", dict)))
     return read_model(algorithm, doc, specials, f, parts.pretokenizer), parts
+
+
+def _number_tokens(f: ModelFile, numbers: TriadicSuffixStage, algorithm: str, token_ids: dict[str, int]
+                   ) -> dict[str, int]:
+    """The fixed tokens of a number stage with their ids in the vocabulary ``token_ids`` of a model of
+    ``algorithm`` (a Unigram model takes no number stage)."""
+    if algorithm == "unigram":
+        raise f.error(("numbers", "algorithm"), f"numbers={numbers.mode!r} is not supported with a Unigram model")
+    out = {}
+    for token in numbers.reserved_tokens():
+        if not isinstance(token_ids.get(token), int):
+            raise f.error(("numbers", "vocab"), f"numbers={numbers.mode!r} but the vocabulary lacks its fixed "
+                                                f"token {token!r}")
+        out[token] = token_ids[token]
+    return out
 
 
 def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, ModelFile]:
@@ -144,9 +151,6 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
     with f.field("morph.roots"):
         stage = MorphStage(rules, roots)
     parts = native_parts(f, doc)
-    if parts.numbers is not None:
-        raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
-                                                "'morph'")
     specials = dict(parts.specials)
     with f.field("vocab"):
         token_ids = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[fallback]))
@@ -154,4 +158,6 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
         if not isinstance(token_ids.get(token), int):
             raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
         specials[token] = token_ids[token]
+    if parts.numbers is not None:
+        specials.update(_number_tokens(f, parts.numbers, fallback, token_ids))
     return read_model(fallback, doc, specials, f, parts.pretokenizer), stage, parts, f

@@ -52,7 +52,7 @@ class MorphStage:
         if unknown:
             raise ModelFormatError(f"root tokens {unknown[:5]} are not roots of the rule set {rules.name!r}")
         self.roots = list(roots)
-        self._root_set = set(roots)
+        self.roots_set = frozenset(roots)
         self._affix_tokens = [affix_token(rules, k) for k in range(len(rules.affixes))]
 
     def reserved_tokens(self) -> list[str]:
@@ -99,7 +99,7 @@ class MorphStage:
             return units + [Unit(None, prefix + low, 0, len(piece))]
         first = rules.affix_index[analysis.affixes[0]] if analysis.affixes else None
         stem_end = len(prefix) + (len(rules.stem_before(analysis.root, first)) if known else len(analysis.root))
-        if known and (has_token or self._root_set.__contains__)(analysis.root):
+        if known and (has_token or self.roots_set.__contains__)(analysis.root):
             if prefix:
                 units.append(Unit(None, prefix, 0, len(prefix)))
             units.append(Unit(root_token(analysis.root), "", len(prefix), stem_end))
