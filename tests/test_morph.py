@@ -243,13 +243,14 @@ def test_offsets_cover_the_text_in_order(tok):
 
 
 def test_save_load_and_export_refusal(tok, tmp_path):
-    """For both fallbacks: no tokenizer.json, and the native file loads back to the same ids."""
-    with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
-        tok.save(tmp_path / "hf")
-    assert not (tmp_path / "hf").exists()  # nothing written
+    """For both fallbacks: no tokenizer.json (the files that load the folder in transformers through tokforge's
+    class instead), and the native file loads back to the same ids."""
     from tokforge.formats.hf import hf_files
-    with pytest.raises(ExportError):
+    with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
         hf_files(tok)
+    tok.save(tmp_path / "hf")
+    assert not (tmp_path / "hf" / "tokenizer.json").exists()
+    assert tokforge.Tokenizer.load(tmp_path / "hf").encode(" Kitaplar") == tok.encode(" Kitaplar")
     tok.save(tmp_path / "m", hf=False)
     back = tokforge.Tokenizer.load(tmp_path / "m")
     assert isinstance(back, MorphTokenizer) and back.fallback == tok.fallback
@@ -325,15 +326,16 @@ def test_gold_evaluation_uses_the_stage_boundaries(trained):
 
 
 @pytest.mark.parametrize("fallback, label", [("bpe", "BPE"), ("unigram", "Unigram LM")])
-def test_cli_trains_native_only_with_a_notice(tmp_path, fallback, label):
+def test_cli_trains_without_tokenizer_json_with_a_notice(tmp_path, fallback, label):
     runner = CliRunner()
     out = tmp_path / "m"
     result = runner.invoke(main, ["train", str(CORPORA / "tr" / "denemeler_tokforge_tr.txt"), "--algo", "morph",
                                   "--morph-rules", "tr", "--morph-fallback", fallback, "--vocab-size", "700",
                                   "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["tokforge.json"]
-    assert "no Hugging Face files written" in result.stderr and "morph" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["special_tokens_map.json", "tokenizer_config.json",
+                                                     "tokforge.json", "tokforge_tokenizer.py"]
+    assert "tokenizer.json cannot express" in result.stderr and "trust_remote_code=True" in result.stderr
     text = "Kitaplarımızı İSTANBUL'da okuduk."
     ids = runner.invoke(main, ["encode", str(out), text]).output.split()
     assert runner.invoke(main, ["decode", str(out), *ids]).output == text

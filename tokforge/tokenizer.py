@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Iterable, Sequence, Union
 import numpy as np
 
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.formats import folder, hf, native
+from tokforge.formats import folder, hf, hf_code, native
 from tokforge.io.folders import OutputFolder
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import combine_nbest
@@ -45,7 +45,7 @@ class Tokenizer:
     express of it (``hf_parts``).
     """
 
-    stage: Any = None  # the stage in front of the model, if any (a subclass's: it has hf_parts and facts)
+    stage: Any = None  # the stage in front of the model, if any (a subclass's: it has hf_parts, in_tokenizer_json, facts)
     spells_text: ClassVar[bool] = True  # the tokens' bytes, back to back, are the (normalized) text
     _by_algorithm: ClassVar[dict[str, type["Tokenizer"]]] = {}  # the subclasses by their tokforge.json algorithm
 
@@ -301,9 +301,13 @@ class Tokenizer:
         return native.native_document(self)
 
     def hf_files(self) -> dict[str, Any]:
-        """The Hugging Face tokenizer folder that encodes as this tokenizer does, as JSON documents by
-        file name (``tokforge.formats.hf``); ExportError when tokenizer.json cannot express it."""
-        return hf.hf_files(self)
+        """The Hugging Face files of the model folder by name, each asked of the tokenizer's parts:
+        tokenizer.json and its configs where every stage has tokenizer.json steps (``tokforge.formats.hf``,
+        transformers' fast tokenizer); else the files that load it in transformers through tokforge's
+        tokenizer class (``tokforge.formats.hf_code``). ExportError: no file can express it."""
+        if all(s.in_tokenizer_json for s in (self.stage, self.numbers) if s is not None):
+            return hf.hf_files(self)
+        return hf_code.files(self)
 
     def files(self, *, hf: bool = True) -> dict[str, str]:
         """The texts of the model folder's files by name: ``tokforge.json`` (recording the fingerprint of

@@ -212,6 +212,8 @@ class MorphStage:
         return {"morph": self.describe()}
 
     # ---- tokenizer.json ----------------------------------------------------------------------
+    in_tokenizer_json = False  # transformers loads a morph model through tokforge's class (tokforge.formats.hf_code)
+
     def hf_parts(self) -> dict[str, list[dict[str, Any]]]:
         """The tokenizer.json steps of the stage: there are none, so this is an ExportError that says why."""
         raise ExportError(
@@ -219,7 +221,8 @@ class MorphStage:
             "phonological rules), affix tokens whose surface form depends on the preceding word, and the case "
             "markers that uppercase the following word have no Hugging Face normalizer, pre-tokenizer, model or "
             "decoder step.  No approximate file is written.  Encode with tokforge (tokforge.Tokenizer.load(path)"
-            ".encode / decode, or `tokforge encode`), and save with save(path, hf=False).")
+            ".encode / decode, or `tokforge encode`); the model folder loads in transformers through tokforge's "
+            "tokenizer class (AutoTokenizer.from_pretrained(folder, trust_remote_code=True)).")
 
 
 def _neighbours(pieces: Sequence[str], j: int) -> tuple[bool, bool]:
