@@ -6,12 +6,19 @@ Sampling lives here, in tokforge's data pipeline, never in exported files (token
 - **StochasTok** (Sims et al. 2025), any vocabulary: after encoding, ``floor(p * n)`` attempts each
   pick a uniform position of the current sequence and split the token there into a uniformly
   chosen pair of tokens whose bytes make it (``tokforge.kernels.stochastok``). Special tokens and
-  single bytes are never split.
+  single bytes are never split, nor are the reserved tokens of a stage: a number stage's fixed
+  tokens and the morph hybrid's case markers, root and affix tokens, which stay whole (an affix
+  token stands for all its surface forms, a root token for its stem and altered stem); the fallback
+  model's tokens around them split as any other.
 - **BPE-dropout** (Provilkov et al. 2020), BPE models: each merge is skipped with probability p, with
   Hugging Face tokenizers' exact queue semantics (``tokforge.kernels.bpe_encode``).
 - **Unigram sampling** (Kudo 2018), Unigram models: each piece's segmentation s is drawn with
   ``P(s) ∝ exp(alpha * score(s))`` exactly, over all segmentations (forward-filtering
   backward-sampling) or among the n best (``tokforge.kernels.unigram_sample``).
+
+Every sampler samples what the tokenizer encodes: its units (``Tokenizer.packed_units``), where
+special and stage tokens are fixed and only the model's pieces are sampled, so a morph model's
+sampled ids keep its stage tokens in place and at p = 0 every sampler gives ``encode_batch``.
 
 Reproducibility: the randomness of an example is a function of (seed, epoch, example id) only
 (``tokforge.kernels.rng``), so the same triple gives the same ids in one process or many, in any
