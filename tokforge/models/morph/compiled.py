@@ -87,8 +87,7 @@ def case_tables(case: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _compile(rules: RuleSet) -> Tables | None:
-    conditions = [c for options in rules.symbols.values() for c, _ in options] + list(rules.optional.values())
-    named = [s for c in conditions for key in ("after", "not_after") for s in c.get(key, ())]
+    named = [s for c in rules.conditions() for key in ("after", "not_after") for s in c.get(key, ())]
     if any(len(s) > 1 for s in named):
         return None
     vowels = list(dict.fromkeys(rules.vowels))

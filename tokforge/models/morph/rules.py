@@ -13,7 +13,10 @@ for any language). Its JSON object has these keys:
   ``{"y": COND, "I": COND}`` for ``(y)`` and ``(I)``.
 - ``affixes``: a list of groups ``{"id": "PL", "template": "lAr", "order": 20, "next": 20,
   "gloss": "plural"}``. Every surface form (allomorph) of a group (``ler``, ``lar``) is the
-  template realized after its left context, so all of them share the group's token id. In a word,
+  template realized after its left context, so all of them share the group's token id. A
+  template may also be a list of ``[COND, template]`` alternatives, the first whose condition
+  holds on the text before the affix being written (passive: ``[[{"after": vowels}, "n"],
+  [{"after": ["l"]}, "In"], [{}, "Il"]]``: oku-n, bil-in, yap-ıl). In a word,
   an affix may follow only when its ``order`` is greater than the state, which becomes its ``next``
   (default: its order); the state starts at 0. ``"requires": ["P3"]``: only right after these affixes. Derivational affixes use ``next`` 0 (they can be
   followed by any affix), ``ki`` goes back to nominal inflection, etc.
@@ -62,7 +65,7 @@ _LETTERS = portable_regex.lazy(r"\p{L}+\Z")
 
 class Affix(NamedTuple):
     id: str
-    template: str
+    template: str  # as written in its token (alternatives joined by "|")
     order: int
     next: int
     gloss: str
@@ -108,8 +111,13 @@ class RuleSet:
         self._longest_stem = max(map(len, self._stems), default=0)
         self._realized: dict[tuple[int, str], str | None] = {}
         self._surface_lists: dict[str, list] = {}
+        self._tail = 1 + max((len(x) for c in self.conditions() for k in ("after", "not_after") for x in c.get(k, ())),
+                             default=1)
+
+    def conditions(self) -> list[dict]:
+        """Every condition of the rule set: its symbols', optional parts' and affix alternatives'."""
         conds = [c for rules in self.symbols.values() for c, _ in rules] + list(self.optional.values())
-        self._tail = 1 + max((len(x) for c in conds for k in ("after", "not_after") for x in c.get(k, ())), default=1)
+        return conds + [c for a in self.affixes for part in a.parts if part[0] == "alt" for c, _ in part[1]]
 
     # ---- case ------------------------------------------------------------------------------
     def lower(self, text: str) -> str:
@@ -185,6 +193,12 @@ class RuleSet:
                         break
                 else:
                     return None
+            elif part[0] == "alt":
+                chosen = next((inner for cond, inner in part[1] if self.holds(cond, context + out)), None)
+                inner = None if chosen is None else self._write(chosen, context + out)
+                if inner is None:
+                    return None
+                out += inner
             elif self.holds(self.optional[part[1]], context + out):
                 inner = self._write(part[2], context + out)
                 if inner is None:
@@ -320,7 +334,7 @@ class RuleSet:
             **(self.meta or {}), "name": self.name, "case": self.case, "vowels": self.vowels,
             "symbols": {k: [[c, out] for c, out in v] for k, v in self.symbols.items()},
             "optional": self.optional, "min_root_length": self.min_root_length,
-            "affixes": [{"id": a.id, "template": a.template, "order": a.order, "next": a.next, "gloss": a.gloss,
+            "affixes": [{"id": a.id, "template": _template_doc(a), "order": a.order, "next": a.next, "gloss": a.gloss,
                          **({"requires": list(a.requires)} if a.requires else {})} for a in self.affixes],
             "roots": [r + ("\t" + alt if alt else "") for r, alt in self.roots.items()],
         }
@@ -329,12 +343,26 @@ class RuleSet:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def parse_template(template: str, symbols: dict, optional: dict, where: str) -> tuple:
+def _template_doc(a: Affix) -> Any:
+    """An affix's template as its rule-set document writes it (a string, or the alternatives)."""
+    if len(a.parts) == 1 and a.parts[0][0] == "alt":
+        return [[cond, text] for (cond, _), text in zip(a.parts[0][1], a.template.split("|"))]
+    return a.template
+
+
+def parse_template(template: str | list, symbols: dict, optional: dict, where: str) -> tuple:
     """``"(y)AcAk"`` -> parts (see ``Affix.parts``).
 
         >>> parse_template("(y)Im", {"I": []}, {"y": {}}, "")
         (('opt', 'y', (('lit', 'y'),)), ('sym', 'I'), ('lit', 'm'))
     """
+    if isinstance(template, list):  # [[COND, template], ...]: the first whose condition holds
+        try:
+            return (("alt", tuple((_condition(cond, f"{where}: template {template!r}"),
+                                   parse_template(str(text), symbols, optional, where)) for cond, text in template)),)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: template {template!r} must be a string or a list of [condition, template] "
+                              "pairs") from None
     parts: list = []
     i = 0
     while i < len(template):
@@ -383,8 +411,11 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
         affixes = []
         for a in doc["affixes"]:
             order = int(a["order"])
-            affixes.append(Affix(str(a["id"]), str(a["template"]), order, int(a.get("next", order)),
-                                 str(a.get("gloss", "")), parse_template(str(a["template"]), symbols, optional,
+            template = a["template"]
+            shown = "|".join(str(t) for _, t in template) if isinstance(template, list) else str(template)
+            affixes.append(Affix(str(a["id"]), shown, order, int(a.get("next", order)),
+                                 str(a.get("gloss", "")), parse_template(template if isinstance(template, list)
+                                                                         else str(template), symbols, optional,
                                                                           f"{where}: affix {a['id']!r}"),
                                  tuple(map(str, a.get("requires", ())))))
         roots_spec = doc["roots"]
