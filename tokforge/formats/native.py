@@ -85,7 +85,8 @@ def native_document(tok: Tokenizer) -> dict[str, Any]:
 def morph_section(stage: MorphStage, fallback: str) -> dict[str, Any]:
     """The ``"morph"`` field of a morph model: its fallback model's algorithm, root tokens and rule set
     (inline: a model file names no other file)."""
-    return {"fallback": fallback, "roots": list(stage.roots), "rules": stage.rules.to_dict()}
+    return {"fallback": fallback, "roots": list(stage.roots), "spaced_roots": list(stage.spaced_roots),
+            "rules": stage.rules.to_dict()}
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -148,8 +149,9 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
     with f.field("morph.rules"):
         rules = rules_from_dict(rules_doc, "the rule set")
     roots = f.get(morph, "roots", list, "morph.roots")
-    with f.field("morph.roots"):
-        stage = MorphStage(rules, roots)
+    spaced = f.get(morph, "spaced_roots", list, "morph.spaced_roots", default=[])
+    with f.field(("morph.roots", "morph.spaced_roots")):
+        stage = MorphStage(rules, roots, spaced)
     parts = native_parts(f, doc)
     specials = dict(parts.specials)
     with f.field("vocab"):

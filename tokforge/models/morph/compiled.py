@@ -121,6 +121,12 @@ def _compile(rules: RuleSet) -> Tables | None:
     requires = [sum(1 << (1 + required.index(x)) for x in a.requires) if a.requires else everything
                 for a in rules.affixes]
     surf_cps, surf_bounds = _code_points(surfaces)
+    # word categories as bit masks 1..n_masks-1 (a rule set without categories has one: every word is in it)
+    n_masks = 1 << max(1, len(rules.categories))
+    every = n_masks - 1
+
+    def mask(m: int) -> int:
+        return every if m == -1 else m
     # per key, the affixes with a surface there sorted by (first code point, affix): found by the letter
     n_keys = (len(vowels) + 1) * (len(marked) + 1)
     by_key = [sorted((ord(surfaces[k * n_keys + key][0]), k) for k in range(len(rules.affixes))
@@ -140,6 +146,10 @@ def _compile(rules: RuleSet) -> Tables | None:
         prev_class=i64(prev_class), requires=i64(requires), state_values=i64(states),
         surf_cps=surf_cps, surf_bounds=surf_bounds, key_bounds=offsets_from_lengths([len(e) for e in by_key]),
         key_affix=i64([k for e in by_key for _, k in e]), key_first=i64([c for e in by_key for c, _ in e]),
+        attaches=i64([mask(a.attaches) for a in rules.affixes]),
+        makes=i64([-1 if a.makes is None else 1 << a.makes for a in rules.affixes]),
+        entry_cats=i64([mask(rules.root_categories.get(r, -1)) for r, _ in entries]),
+        unknown_cats=mask(rules.unknown_categories), n_masks=n_masks,
         min_root=int(rules.min_root_length), longest_stem=int(rules._longest_stem), guess_min_stem=GUESS_MIN_STEM,
         state0=states.index(0), n_prev=len(required) + 1)
 

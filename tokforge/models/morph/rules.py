@@ -18,10 +18,17 @@ for any language). Its JSON object has these keys:
   holds on the text before the affix being written (passive: ``[[{"after": vowels}, "n"],
   [{"after": ["l"]}, "In"], [{}, "Il"]]``: oku-n, bil-in, yap-ıl). In a word,
   an affix may follow only when its ``order`` is greater than the state, which becomes its ``next``
-  (default: its order); the state starts at 0. ``"requires": ["P3"]``: only right after these affixes. Derivational affixes use ``next`` 0 (they can be
-  followed by any affix), ``ki`` goes back to nominal inflection, etc.
-- ``roots``: a file name (relative to the JSON file) of a TSV: ``root`` or ``root<TAB>altered``
-  a line (``kitap<TAB>kitab``; ``#`` comments), or a list of such strings.
+  (default: its order); the state starts at 0. ``"requires": ["P3"]``: only right after these
+  affixes. Derivational affixes use ``next`` 0 (they can be followed by any affix), ``ki`` goes
+  back to nominal inflection, etc.
+- ``categories`` (optional): word categories, ``["noun", "verb", "closed"]``. A root belongs to some
+  of them (all when its line names none); an affix with ``"attaches": ["verb"]`` follows only a word
+  of those categories so far, and ``"makes": "noun"`` gives the word that category (default: the
+  word keeps its categories). ``"unknown": ["noun"]``: the categories of an unknown stem (``guess``)
+  and of the word before an apostrophe (default: all).
+- ``roots``: a file name (relative to the JSON file) of a TSV: ``root``, ``root<TAB>altered`` or
+  ``root<TAB>altered<TAB>categories`` a line (``kitap<TAB>kitab<TAB>noun``, ``al<TAB><TAB>verb``,
+  categories separated by commas; ``#`` comments), or a list of such strings.
 - ``min_root_length`` (default 2).
 
 A condition ``COND`` is ``{}`` (always), ``{"after": [s, ...]}`` (the text ends with one of
@@ -69,8 +76,10 @@ class Affix(NamedTuple):
     order: int
     next: int
     gloss: str
-    parts: tuple
-    requires: tuple[str, ...] = ()  # when given: the affix right before must be one of these  # parsed template: ("lit", "l") / ("sym", "A") / ("opt", key, inner parts)
+    parts: tuple  # parsed template: ("lit", "l") / ("sym", "A") / ("opt", key, inner) / ("alt", ((cond, inner), ...))
+    requires: tuple[str, ...] = ()  # when given: the affix right before must be one of these
+    attaches: int = -1  # bit mask of the categories it follows (-1: any)
+    makes: int | None = None  # the category index of the word after it (None: unchanged)
 
 
 class Analysis(NamedTuple):
@@ -95,6 +104,9 @@ class RuleSet:
     roots: dict[str, str | None]          # base form -> altered stem (or None)
     min_root_length: int = 2
     meta: dict[str, Any] | None = None
+    categories: tuple[str, ...] = ()
+    root_categories: dict[str, int] | None = None  # root -> bit mask of its categories (absent: all)
+    unknown_categories: int = -1  # the categories of an unknown stem (-1: all)
 
     def __post_init__(self) -> None:
         if self.case not in CASE_MODES:
@@ -108,6 +120,9 @@ class RuleSet:
             if alt:
                 self._stems.setdefault(alt, []).append((root, True))
         self._vowel_set = set(self.vowels)
+        self.all_categories = (1 << len(self.categories)) - 1 if self.categories else -1
+        self.unknown_mask = self.all_categories if self.unknown_categories == -1 else self.unknown_categories
+        self.root_categories = dict(self.root_categories or {})
         self._longest_stem = max(map(len, self._stems), default=0)
         self._realized: dict[tuple[int, str], str | None] = {}
         self._surface_lists: dict[str, list] = {}
@@ -252,8 +267,11 @@ class RuleSet:
         """The analysis of a lowercase word as a known root + a valid affix chain whose writing
         with the rules is ``word`` exactly, or None (the word goes to the statistical model).
         Preference: a root written as it is over an altered stem, then the longest stem, then
-        the fewest affixes (``gönderdi-k``... is preferred to ``göndert~gönderd-i-k``).
-        ``max_stem`` caps the length of the written stem.
+        the fewest affixes (``gönderdi-k``... is preferred to ``göndert~gönderd-i-k``); then a
+        shorter root whose analysis cuts the word wherever that one does and more (``yayıl-ıp`` ->
+        ``yay-ıl-ıp``, ``kitapçı-lar`` -> ``kitap-çı-lar``; ``yapı-lar`` stays: ``yap-ıl-ar`` does not
+        cut after ``yapı``), the longest such first, so that a lexicalized derived stem is cut into its root
+        and derivations. ``max_stem`` caps the length of the written stem.
 
             >>> load_rules("tr").analyze("kitabımızdaki")
             Analysis(root='kitap', altered=True, affixes=('P1PL', 'LOC', 'KI'))
@@ -263,20 +281,31 @@ class RuleSet:
         longest = min(len(word), self._longest_stem, max_stem or len(word))
         memo: dict = {}
         best: Analysis | None = None
+        cuts: set[int] = set()
         for i in range(longest, self.min_root_length - 1, -1):
+            refining = best is not None and not best.altered
             for root, altered in self._stems.get(word[:i], ()):
-                if best is not None and (altered or not best.altered):
+                if not refining and best is not None and (altered or not best.altered):
                     continue  # found already: a longer stem with at least as good a kind
-                chain = self._chain(word, i, 0, "", memo)
+                chain = self._chain(word, i, 0, "", memo, self.root_categories.get(root, self.all_categories))
                 if chain is None:
                     continue
                 affixes = tuple(self.affixes[k].id for k in chain)
                 if (altered and not chain) or self.render(root, affixes) != word:
                     continue
-                best = Analysis(root, altered, affixes)
-            if best is not None and not best.altered:
-                return best
+                found = self._cuts(word, i, chain)
+                if refining and not found > cuts:
+                    continue
+                best, cuts = Analysis(root, altered, affixes), found
         return best
+
+    def _cuts(self, word: str, stem: int, chain: list[int]) -> set[int]:
+        """Where root (``word[:stem]`` as written) + ``chain`` cuts ``word`` (offsets inside it)."""
+        out, pos = set(), stem
+        for k in chain:
+            out.add(pos)
+            pos += len(self.realize(k, word[:pos]))
+        return out
 
     def guess(self, word: str, min_stem: int = GUESS_MIN_STEM) -> Analysis | None:
         """For a word without analysis: an unknown stem (at least ``min_stem`` letters, with a
@@ -294,34 +323,36 @@ class RuleSet:
             stem = word[:i]
             if not any(c in self._vowel_set for c in stem):
                 continue
-            chain = self._chain(word, i, 0, "", memo)
+            chain = self._chain(word, i, 0, "", memo, self.unknown_mask)
             if chain:
                 return Analysis(stem, False, tuple(self.affixes[k].id for k in chain))
         return None
 
     def chain(self, word: str, pos: int) -> list[int] | None:
-        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` from the start state (fewest
-        affixes; the first in affix order among those), or None.
+        """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` from the start state, the word
+        being of the unknown stems' categories (fewest affixes; the first in affix order among those),
+        or None.
 
             >>> r = load_rules("tr"); [r.affixes[k].id for k in r.chain("istanbulda", 8)]
             ['LOC']
         """
-        return self._chain(word, pos, 0, "", {})
+        return self._chain(word, pos, 0, "", {}, self.unknown_mask)
 
-    def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict) -> list[int] | None:
+    def _chain(self, word: str, pos: int, state: int, prev: str, memo: dict, cats: int) -> list[int] | None:
         """Affix indices that spell ``word[pos:]`` after ``word[:pos]`` (fewest affixes), the
-        state and the previous affix id being ``state`` and ``prev``."""
+        state, the previous affix id and the word's categories (bit mask) being ``state``,
+        ``prev`` and ``cats``."""
         if pos == len(word):
             return []
-        key = (pos, state, prev)
+        key = (pos, state, prev, cats)
         if key in memo:
             return memo[key]
         best = None
         for k, s, a in self._surfaces(word[:pos]):
-            if a.order <= state or (a.requires and prev not in a.requires):
+            if a.order <= state or (a.requires and prev not in a.requires) or not a.attaches & cats:
                 continue
             if word.startswith(s, pos):
-                rest = self._chain(word, pos + len(s), a.next, a.id, memo)
+                rest = self._chain(word, pos + len(s), a.next, a.id, memo, cats if a.makes is None else 1 << a.makes)
                 if rest is not None and (best is None or len(rest) + 1 < len(best)):
                     best = [k] + rest
         memo[key] = best
@@ -334,10 +365,19 @@ class RuleSet:
             **(self.meta or {}), "name": self.name, "case": self.case, "vowels": self.vowels,
             "symbols": {k: [[c, out] for c, out in v] for k, v in self.symbols.items()},
             "optional": self.optional, "min_root_length": self.min_root_length,
+            **({"categories": list(self.categories)} if self.categories else {}),
+            **({"unknown": self.category_names(self.unknown_categories)} if self.unknown_categories != -1 else {}),
             "affixes": [{"id": a.id, "template": _template_doc(a), "order": a.order, "next": a.next, "gloss": a.gloss,
-                         **({"requires": list(a.requires)} if a.requires else {})} for a in self.affixes],
-            "roots": [r + ("\t" + alt if alt else "") for r, alt in self.roots.items()],
+                         **({"requires": list(a.requires)} if a.requires else {}),
+                         **({"attaches": self.category_names(a.attaches)} if a.attaches != -1 else {}),
+                         **({"makes": self.categories[a.makes]} if a.makes is not None else {})}
+                        for a in self.affixes],
+            "roots": [r + ("\t" + (alt or "") + "\t" + ",".join(self.category_names(self.root_categories[r]))
+                           if r in self.root_categories else "\t" + alt if alt else "") for r, alt in self.roots.items()],
         }
+
+    def category_names(self, mask: int) -> list[str]:
+        return [c for i, c in enumerate(self.categories) if mask >> i & 1]
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -408,6 +448,15 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
                        for c, out in v] for k, v in doc.get("symbols", {}).items()}
         optional = {k: _condition(v, f"{where}: optional {k!r}") for k, v in doc.get("optional", {}).items()}
         _text(doc.get("vowels", ""), f"{where}: vowels")
+        categories = tuple(map(str, doc.get("categories", ())))
+
+        def mask(names: Any, what: str) -> int:
+            unknown = [n for n in names if n not in categories]
+            if unknown or not names:
+                raise ConfigError(f"{where}: {what} names categories {unknown or names!r}; the rule set's categories "
+                                  f"are {list(categories)}")
+            return sum(1 << categories.index(n) for n in names)
+
         affixes = []
         for a in doc["affixes"]:
             order = int(a["order"])
@@ -417,7 +466,9 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
                                  str(a.get("gloss", "")), parse_template(template if isinstance(template, list)
                                                                          else str(template), symbols, optional,
                                                                           f"{where}: affix {a['id']!r}"),
-                                 tuple(map(str, a.get("requires", ())))))
+                                 tuple(map(str, a.get("requires", ()))),
+                                 mask(a["attaches"], f"affix {a['id']!r}") if "attaches" in a else -1,
+                                 mask([a["makes"]], f"affix {a['id']!r}").bit_length() - 1 if "makes" in a else None))
         roots_spec = doc["roots"]
         if isinstance(roots_spec, str):
             path = (base or Path(".")) / roots_spec
@@ -428,15 +479,21 @@ def rules_from_dict(doc: dict[str, Any], where: str = "<rules>", base: Path | No
         else:
             lines = list(roots_spec)
         roots: dict[str, str | None] = {}
+        root_categories: dict[str, int] = {}
         for line in lines:
-            line = line.strip()
-            if not line or line.startswith("#"):
+            line = line.strip("\r\n")
+            if not line.strip() or line.startswith("#"):
                 continue
-            root, _, alt = line.partition("\t")
-            roots[root.strip()] = alt.strip() or None
+            root, _, rest = line.partition("\t")
+            alt, _, cats = rest.partition("\t")
+            root = root.strip()
+            roots[root] = alt.strip() or None
+            if cats.strip():
+                root_categories[root] = mask([c.strip() for c in cats.split(",")], f"root {root!r}")
         meta = {k: doc[k] for k in ("description", "source", "licence") if k in doc}
         return RuleSet(str(doc["name"]), str(doc.get("case", "default")), str(doc.get("vowels", "")), symbols,
-                       optional, affixes, roots, int(doc.get("min_root_length", 2)), meta)
+                       optional, affixes, roots, int(doc.get("min_root_length", 2)), meta, categories, root_categories,
+                       mask(doc["unknown"], "unknown") if "unknown" in doc else -1)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{where}: not a valid morph rule set ({type(e).__name__}: {e}); see the format in "
                           "tokforge/models/morph/rules.py") from None

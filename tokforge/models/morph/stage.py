@@ -29,8 +29,9 @@ def affix_token(rules: RuleSet, k: int) -> str:
     return f"⟦{a.id}:{a.template}⟧"
 
 
-def root_token(root: str) -> str:
-    return f"⟦{root}⟧"
+def root_token(root: str, spaced: bool = False) -> str:
+    """``⟦kitap⟧``, or ``⟦ kitap⟧``: the root after a space (the space and the stem in one token)."""
+    return f"⟦ {root}⟧" if spaced else f"⟦{root}⟧"
 
 
 class Unit(NamedTuple):
@@ -46,21 +47,24 @@ class Unit(NamedTuple):
 class MorphStage:
     """The case / root-affix stage of one rule set and its root tokens."""
 
-    def __init__(self, rules: RuleSet, roots: Sequence[str] = ()):
+    def __init__(self, rules: RuleSet, roots: Sequence[str] = (), spaced_roots: Sequence[str] = ()):
         self.rules = rules
-        unknown = [r for r in roots if r not in rules.roots]
+        unknown = [r for r in (*roots, *spaced_roots) if r not in rules.roots]
         if unknown:
             raise ModelFormatError(f"root tokens {unknown[:5]} are not roots of the rule set {rules.name!r}")
         self.roots = list(roots)
         self.roots_set = frozenset(roots)
+        self.spaced_roots = list(spaced_roots)  # roots with a token of their own after a space: ⟦ kitap⟧
+        self.spaced_set = frozenset(spaced_roots)
         self._affix_tokens = [affix_token(rules, k) for k in range(len(rules.affixes))]
 
     def reserved_tokens(self) -> list[str]:
-        """The stage's tokens, in id order: case markers, affix groups, roots."""
-        return [CAP, CAPS, *self._affix_tokens, *map(root_token, self.roots)]
+        """The stage's tokens, in id order: case markers, affix groups, roots, roots after a space."""
+        return [CAP, CAPS, *self._affix_tokens, *map(root_token, self.roots),
+                *(root_token(r, spaced=True) for r in self.spaced_roots)]
 
     def plan(self, piece: str, prev_letter: bool = False, next_letter: bool = False,
-             has_token: Callable[[str], bool] | None = None) -> list[Unit]:
+             has_token: Callable[[str, bool], bool] | None = None) -> list[Unit]:
         """The units of one pretokenized piece (``prev_letter``/``next_letter``: whether the piece
         before ends / the piece after starts with a letter).
 
@@ -75,7 +79,7 @@ class MorphStage:
         return units if units is not None else [Unit(None, piece, 0, len(piece))]
 
     def _word_plan(self, piece: str, prev_letter: bool, next_letter: bool,
-                   has_token: Callable[[str], bool] | None) -> list[Unit] | None:
+                   has_token: Callable[[str, bool], bool] | None) -> list[Unit] | None:
         """``plan``, or None where the piece stays one text unit as it is written."""
         m = WORD_PIECE.fullmatch(piece)
         if m is None:
@@ -99,7 +103,10 @@ class MorphStage:
             return units + [Unit(None, prefix + low, 0, len(piece))]
         first = rules.affix_index[analysis.affixes[0]] if analysis.affixes else None
         stem_end = len(prefix) + (len(rules.stem_before(analysis.root, first)) if known else len(analysis.root))
-        if known and (has_token or self.roots_set.__contains__)(analysis.root):
+        has = has_token or self.has_token
+        if known and prefix == " " and has(analysis.root, True):
+            units.append(Unit(root_token(analysis.root, spaced=True), "", 0, stem_end))
+        elif known and has(analysis.root, False):
             if prefix:
                 units.append(Unit(None, prefix, 0, len(prefix)))
             units.append(Unit(root_token(analysis.root), "", len(prefix), stem_end))
@@ -107,6 +114,10 @@ class MorphStage:
             units.append(Unit(None, prefix + low[:stem_end - len(prefix)], 0, stem_end))
         return units + self._affix_units([rules.affix_index[a] for a in analysis.affixes], low, stem_end - len(prefix),
                                          len(prefix))
+
+    def has_token(self, root: str, spaced: bool) -> bool:
+        """Whether ``root`` has a token of the stage (after a space: ``⟦ kitap⟧``; else ``⟦kitap⟧``)."""
+        return root in (self.spaced_set if spaced else self.roots_set)
 
     def _affix_units(self, chain: list[int], word: str, pos: int, shift: int) -> list[Unit]:
         """The affix tokens of ``chain`` spelling ``word[pos:]`` (lowercase), spans shifted by ``shift``."""
@@ -118,7 +129,7 @@ class MorphStage:
         return units
 
     def plan_group(self, text: str, prev_letter: bool = False,
-                   has_token: Callable[[str], bool] | None = None) -> list[Unit] | None:
+                   has_token: Callable[[str, bool], bool] | None = None) -> list[Unit] | None:
         """A word, an apostrophe and suffixes (``İstanbul'da``: a proper noun's suffixes follow an
         apostrophe in Turkish): the word's own units, the apostrophe as text, then the affix tokens that
         spell the lowercase letters after it, written after the word; None when they spell no affix
@@ -144,7 +155,7 @@ class MorphStage:
         return units + [Unit(None, apostrophe, start, start + 1)] + self._affix_units(chain, word, len(body), len(prefix) + 1)
 
     def plan_pieces(self, pieces: Sequence[str],
-                    has_token: Callable[[str], bool] | None = None) -> list[tuple[int, int, list[Unit]]]:
+                    has_token: Callable[[str, bool], bool] | None = None) -> list[tuple[int, int, list[Unit]]]:
         """The units of a run of pretokenized pieces, as ``(first piece, end, units)``: each piece on its
         own (``plan``, its neighbours' letters looked at), or a word + apostrophe + suffix letters over
         pieces ``first..end-1`` as one group (``plan_group``) when the apostrophe is in the first piece or
@@ -205,7 +216,8 @@ class MorphStage:
 
     def describe(self) -> dict[str, Any]:
         return {"rules": self.rules.name, "rules_fingerprint": self.rules.fingerprint(),
-                "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots)}
+                "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots),
+                "spaced_root_tokens": len(self.spaced_roots)}
 
     def facts(self) -> dict[str, Any]:
         """What ``tokforge info`` shows of the stage."""

@@ -80,11 +80,14 @@ class MorphTokenizer(Tokenizer):
             self._kind[ids[affix_token(stage.rules, k)]] = ("affix", k)
         for r in stage.roots:
             self._kind[ids[root_token(r)]] = ("root", r)
+        for r in stage.spaced_roots:
+            self._kind[ids[root_token(r, spaced=True)]] = ("spaced root", r)
         self._tables = compile_stage(stage.rules)
         # the planner's stage codes (tokforge.kernels.morph) as ids: case markers, affixes, roots (-1: no token)
         codes = [ids[CAP], ids[CAPS], *(ids[affix_token(stage.rules, k)] for k in range(len(stage.rules.affixes)))]
-        self._stage_codes = np.array(codes + [ids.get(root_token(r), -1) if r in stage.roots else -1
-                                              for r in stage.rules.roots], np.int64)
+        self._stage_codes = np.array(
+            codes + [ids[root_token(r)] if r in stage.roots_set else -1 for r in stage.rules.roots]
+            + [ids[root_token(r, spaced=True)] if r in stage.spaced_set else -1 for r in stage.rules.roots], np.int64)
 
     # ---- encoding ----------------------------------------------------------------------------
     def model_units(self, text: str) -> list[tuple[str, int | None]]:
@@ -185,9 +188,11 @@ class MorphTokenizer(Tokenizer):
             if what[0] == "case":
                 marks.append((size, what[1]))
                 continue
-            if what[0] == "root":
+            if what[0] in ("root", "spaced root"):
                 following = kind.get(ids[n + 1]) if n + 1 < len(ids) else None
                 text = stage.stem(what[1], following[1] if following and following[0] == "affix" else None)
+                if what[0] == "spaced root":
+                    text = " " + text
             else:
                 text = stage.affix_after(what[1], "".join(out[-8:]))
             out.append(text)

@@ -5,8 +5,8 @@
     >>> from tokforge.counting.words import WordCounts
     >>> counts = WordCounts.from_dict({" evlerde": 5, " evde": 3, " kitaplar": 4, " 42": 2})
     >>> model, stage, report = train_morph(counts, TrainConfig(algo="morph", vocab_size=400, special_tokens=()))
-    >>> stage.roots, report["fallback_unique_pieces"]
-    (['ev', 'kitap'], 2)
+    >>> stage.spaced_roots, stage.roots, report["fallback_unique_pieces"]
+    (['ev', 'kitap'], [], 1)
 """
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
                 reserved: tuple[str, ...] = ()) -> tuple[Model, MorphStage, dict[str, Any]]:
     """Train the hybrid on the pretokenized word counts of the corpus.
 
-    Each unique piece is planned by the stage (as if its neighbours were not letters); roots with
-    at least ``min_frequency`` occurrences, the most frequent first, get tokens up to
-    ``morph_roots`` of the learnable vocabulary; the fallback model is then trained on the text the
+    Each unique piece is planned by the stage (as if its neighbours were not letters); the roots, after
+    a space (``⟦ kitap⟧``: the space and the stem in one token) and elsewhere (``⟦kitap⟧``), the most
+    frequent first, get tokens up to ``morph_roots`` of the learnable vocabulary (a root without a token
+    there is text for the fallback model); the fallback model is then trained on the text the
     stage leaves (words without analysis, roots without a token, prefixes and all other pieces),
     so that the whole vocabulary (specials, ``reserved`` tokens of a number stage, stage tokens, bytes,
     merges) has ``vocab_size`` tokens (a BPE fallback may stop short: ``stop_report`` then gets
@@ -50,16 +51,16 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
     everything = MorphStage(rules)
     n_fixed = 2 + len(rules.affixes)
     root_names = list(rules.roots)
-    units, texts = plan_words(everything, counts, has_token=lambda r: True)
-    root_counts: Counter[str] = Counter()
+    units, _ = plan_words(everything, counts, has_token=lambda r, spaced: True)
+    root_counts: Counter[tuple[str, bool]] = Counter()  # (root, after a space)
     for code, n in units.items():
         if code >= n_fixed:
-            root_counts[root_names[code - n_fixed]] += n
+            spaced, r = divmod(code - n_fixed, len(root_names))
+            root_counts[root_names[r], bool(spaced)] += n
     base = len(config.special_tokens) + len(reserved) + n_fixed
     budget = int(config.morph_roots * max(0, config.vocab_size - base - 256))
-    chosen = [r for r, n in sorted(root_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-              if n >= 1][:budget]
-    stage = MorphStage(rules, chosen)
+    chosen = [r for r, n in sorted(root_counts.items(), key=lambda kv: (-kv[1], kv[0]))][:budget]
+    stage = MorphStage(rules, [r for r, spaced in chosen if not spaced], [r for r, spaced in chosen if spaced])
     _, fallback = plan_words(stage, counts)
     if not fallback:
         fallback[b" "] = 1
@@ -67,23 +68,25 @@ def train_morph(counts: WordCounts, config, on_progress: Callable[[int], None] |
     trainer = FALLBACK_TRAINERS[config.morph_fallback]
     model = trainer(WordCounts.from_dict(dict(fallback)), config, specials, on_progress, stop_report)
     analysed = sum(int(n) for w, n in counts.items() if WORD_PIECE.fullmatch(w.decode("utf-8")))
-    report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len(root_counts),
+    report = {**stage.describe(), "fallback": config.morph_fallback, "roots_seen": len({r for r, _ in root_counts}),
               "root_occurrences": sum(root_counts.values()), "word_pieces": analysed,
               "fallback_unique_pieces": len(fallback)}
     return model, stage, report
 
 
 def plan_words(stage: MorphStage, counts: WordCounts,
-               has_token: Callable[[str], bool] | None = None) -> tuple[Counter[int], Counter[bytes]]:
+               has_token: Callable[[str, bool], bool] | None = None) -> tuple[Counter[int], Counter[bytes]]:
     """Plan each counted word on its own (no neighbours) with the stage: how often each stage token is
-    used (by the planner's stage code, ``tokforge.kernels.morph``: roots ``2 + affixes + r``) and each
-    text the fallback model is left, weighted by the words' counts. ``has_token``: which roots have a
-    token (default: the stage's roots)."""
+    used (by the planner's stage code, ``tokforge.kernels.morph``: root ``r`` is ``2 + affixes + r``, after
+    a space ``2 + affixes + roots + r``) and each text the fallback model is left, weighted by the words'
+    counts. ``has_token(root, after a space)``: which root tokens there are (default: the stage's)."""
     rules = stage.rules
     roots = list(rules.roots)
-    has = has_token or stage.roots_set.__contains__
-    stage_codes = np.arange(2 + len(rules.affixes) + len(roots), dtype=np.int64)
-    stage_codes[2 + len(rules.affixes):][[not has(r) for r in roots]] = -1
+    has = has_token or stage.has_token
+    n_fixed = 2 + len(rules.affixes)
+    stage_codes = np.arange(n_fixed + 2 * len(roots), dtype=np.int64)
+    stage_codes[n_fixed:] = np.where([has(r, False) for r in roots] + [has(r, True) for r in roots],
+                                     stage_codes[n_fixed:], -1)
     code_of = {t: i for i, t in enumerate(everything_tokens(stage))}
     units: Counter[int] = Counter()
     texts: Counter[bytes] = Counter()
@@ -111,8 +114,10 @@ def plan_words(stage: MorphStage, counts: WordCounts,
 
 
 def everything_tokens(stage: MorphStage) -> list[str]:
-    """The stage tokens in the planner's stage-code order: case markers, affixes, every root of the rules."""
-    return [*stage.reserved_tokens()[:2 + len(stage.rules.affixes)], *map(root_token, stage.rules.roots)]
+    """The stage tokens in the planner's stage-code order: case markers, affixes, every root of the rules,
+    every root after a space."""
+    return [*stage.reserved_tokens()[:2 + len(stage.rules.affixes)], *map(root_token, stage.rules.roots),
+            *(root_token(r, spaced=True) for r in stage.rules.roots)]
 
 
 def _summed(keys: np.ndarray, weights: np.ndarray) -> tuple[list[int], list[int]]:
