@@ -115,6 +115,10 @@ class MorphStage:
         return units + self._affix_units([rules.affix_index[a] for a in analysis.affixes], low, stem_end - len(prefix),
                                          len(prefix))
 
+    def knows_root(self, word: str) -> bool:
+        """Whether ``word`` (any case) is a root of the rule set's dictionary."""
+        return self.rules.lower(word) in self.rules.roots
+
     def has_token(self, root: str, spaced: bool) -> bool:
         """Whether ``root`` has a token of the stage (after a space: ``⟦ kitap⟧``; else ``⟦kitap⟧``)."""
         return root in (self.spaced_set if spaced else self.roots_set)
