@@ -154,7 +154,7 @@ def _class_in(values, cp):
     return 0
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _keys(vowels, marked, w, a, b, keys):
     """``keys[p - a]``: the phonological key of the context ``w[a:p]``, p = a..b."""
     n_marked = len(marked) + 1
@@ -206,7 +206,7 @@ def new_scratch(t, n):
                    np.empty(4 * n + 32, np.uint8))
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _matches(t, w, n, lo, keys, x):
     """The affixes whose surface, after ``w[:p]``, is at ``w[p:]``, for p = lo..n-1, in affix order."""
     n_keys = (len(t.vowels) + 1) * (len(t.marked) + 1)
@@ -244,7 +244,7 @@ def _matches(t, w, n, lo, keys, x):
     mb[n] = m
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _search(order, next_state, prev_class, requires, attaches, makes, state_values, n_masks, mb, mk, ms, n, p0, s0, c0,
             memo_len, memo_k, memo_stamp, stamp, stack):
     """Fill ``memo_len[p0, s0, c0]`` (and what it needs): the fewest affixes that spell ``w[p0:n]`` from
@@ -286,7 +286,7 @@ def _search(order, next_state, prev_class, requires, attaches, makes, state_valu
             top -= 1
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _chain_from(state0, next_state, prev_class, makes, n_masks, surf_bounds, n_keys, n, p, c, keys, memo_k, chain):
     """Write the chain found from (p, state 0, class c) into ``chain``; returns its length."""
     s, m = state0, 0
@@ -300,7 +300,7 @@ def _chain_from(state0, next_state, prev_class, makes, n_masks, surf_bounds, n_k
     return m
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _chain(t, w, n, lo, keys, x, p0, cats):
     """Search the affix chains of ``w[p0:n]`` for a word of categories ``cats`` (the matches from ``lo``
     found): its length in ``x.chain``, or -1 when none spells it."""
@@ -314,14 +314,14 @@ def _chain(t, w, n, lo, keys, x, p0, cats):
                        keys, x.memo_k, x.chain)
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _start_search(t, w, n, lo, keys, x):
     """Find the affix matches of ``w[lo:n]`` and start a new memo (a new stamp)."""
     _matches(t, w, n, lo, keys, x)
     x.stamp[0] += 1
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _find_stem(stem_slots, stem_bounds, stem_cps, w, i, h):
     """The index of the stem ``w[:i]`` (of hash ``h``), or -1."""
     mask = len(stem_slots) - 1
@@ -342,7 +342,7 @@ def _find_stem(stem_slots, stem_bounds, stem_cps, w, i, h):
         j = (j + 1) & mask
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _renders(t, r, chain, m, w, n, keys):
     """Whether root ``r`` + the affixes ``chain[:m]``, written by the rules (``RuleSet.render``), is
     ``w[:n]``: the altered stem when the first affix, written after it, starts with a vowel."""
@@ -381,7 +381,7 @@ def _renders(t, r, chain, m, w, n, keys):
     return pos == n
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _cuts(surf_bounds, n_keys, keys, stem, chain, m, out):
     """Where the stem (``stem`` letters) + ``chain[:m]`` cuts the word: ``out[:m]``, ascending."""
     pos = stem
@@ -391,7 +391,7 @@ def _cuts(surf_bounds, n_keys, keys, stem, chain, m, out):
         pos += surf_bounds[i + 1] - surf_bounds[i]
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _finer(cuts, m, than, m_than):
     """Whether the ascending cuts ``cuts[:m]`` hold every one of ``than[:m_than]`` and more."""
     if m <= m_than:
@@ -477,7 +477,7 @@ def _put_utf8(out, pos, cp):
     return pos + 4
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _word(classes, lower, upper, buf, a, b, w, original):
     """Parse ``buf[a:b]`` as WORD_PIECE (one optional non-letter other than CR/LF/number, then letters):
     (end of the prefix, letters n, case mode 0 lower / 1 cap / 2 caps / -1 none, complex); the letters
@@ -520,7 +520,7 @@ def _word(classes, lower, upper, buf, a, b, w, original):
     return body, n, -1, False
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _add_unit(units, u, code, start, end):
     units[u, 0] = code
     units[u, 1] = start
@@ -528,7 +528,7 @@ def _add_unit(units, u, code, start, end):
     return u + 1
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _text(text, pos, buf, a, b, w, lo, hi):
     """Write ``buf[a:b]`` then the code points ``w[lo:hi]`` into ``text`` at ``pos``; returns the end."""
     for i in range(a, b):
@@ -754,7 +754,7 @@ def _key_pieces(buf, piece_bounds, doc_pieces, classes, apostrophes):
     return piece_key, group_key, group_next, keys[:n_keys]
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _find_text(texts, text_bounds, text_hash, slots, h, src, a, b):
     """The slot of the text ``src[a:b]`` (hash ``h``) in ``slots``: its index there, or an empty slot."""
     mask = len(slots) - 1
