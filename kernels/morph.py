@@ -58,16 +58,14 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .hashtable import fnv1a, slot_of
+from .hashtable import FNV_OFFSET, FNV_PRIME, empty_slots, fnv1a, slot_of
 from .numba_cache import CACHE
 from .pretokenize import CRLF, LETTER, NUMBER, _decode
-from .util import grown
+from .util import grown, same_run
 
 NO_CHAIN = np.int64(1 << 40)   # "no affix chain spells the rest"
 UNKNOWN = np.int64(-1)         # not searched yet
 MAX_LETTERS = 128              # longer words are not analysed (``tokforge.models.morph.rules.MAX_LETTERS``)
-FNV_OFFSET = np.uint64(14695981039346656037)
-FNV_PRIME = np.uint64(1099511628211)
 CAP, CAPS = 0, 1               # stage codes of the case markers; affix k is 2 + k, root r is 2 + A + r
 WHOLE, PYTHON = -1, -2         # a plan that is one text unit as written / that needs Python's case mapping
 GROUP = 4                      # the flag of a group's plan (word + apostrophe + suffixes)
@@ -116,25 +114,14 @@ class Tables(NamedTuple):
 # ---- building -----------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE)
-def hash_cps(cps, start, end):
-    """FNV-1a over code points ``cps[start:end]`` (the stems' hash)."""
-    h = FNV_OFFSET
-    for i in range(start, end):
-        h = (h ^ np.uint64(cps[i])) * FNV_PRIME
-    return h
-
-
-@nb.njit(cache=CACHE)
 def build_stem_slots(stem_cps, stem_bounds):
-    """Open-addressing table of the stems by ``hash_cps``: slot -> stem index, -1 empty."""
+    """Open-addressing table of the stems by the FNV-1a hash of their code points (``fnv1a``): slot ->
+    stem index, -1 empty."""
     n = len(stem_bounds) - 1
-    cap = 8
-    while cap < 2 * n + 2:
-        cap *= 2
-    slots = np.full(cap, -1, np.int64)
-    mask = cap - 1
+    slots = empty_slots(n)
+    mask = len(slots) - 1
     for s in range(n):
-        i = slot_of(np.int64(hash_cps(stem_cps, stem_bounds[s], stem_bounds[s + 1])), mask)
+        i = slot_of(np.int64(fnv1a(stem_cps, stem_bounds[s], stem_bounds[s + 1])), mask)
         while slots[i] != -1:
             i = (i + 1) & mask
         slots[i] = s
@@ -174,7 +161,7 @@ class Scratch(NamedTuple):
     w: np.ndarray          # int64: the lowercase word (then its suffix, in a group)
     original: np.ndarray   # int64: the word as written
     keys: np.ndarray       # int64[n+1]
-    hashes: np.ndarray     # int64[n+1]: hash_cps of each prefix of w
+    hashes: np.ndarray     # int64[n+1]: fnv1a of each prefix of w
     match_bounds: np.ndarray  # the affixes whose surface is at p: match_k / match_size[match_bounds[p]:...[p+1]]
     match_k: np.ndarray
     match_size: np.ndarray
@@ -230,16 +217,10 @@ def _matches(t, w, n, lo, keys, x):
             k = key_affix[e]
             i = k * n_keys + key
             a, size = surf_bounds[i], surf_bounds[i + 1] - surf_bounds[i]
-            if p + size <= n:
-                same = True
-                for q in range(1, size):
-                    if surf_cps[a + q] != w[p + q]:
-                        same = False
-                        break
-                if same:
-                    mk[m] = k
-                    ms[m] = size
-                    m += 1
+            if p + size <= n and same_run(surf_cps, a + 1, w, p + 1, size - 1):
+                mk[m] = k
+                ms[m] = size
+                m += 1
             e += 1
     mb[n] = m
 
@@ -330,15 +311,8 @@ def _find_stem(stem_slots, stem_bounds, stem_cps, w, i, h):
         s = stem_slots[j]
         if s == -1:
             return -1
-        a, b = stem_bounds[s], stem_bounds[s + 1]
-        if b - a == i:
-            same = True
-            for q in range(i):
-                if stem_cps[a + q] != w[q]:
-                    same = False
-                    break
-            if same:
-                return s
+        if stem_bounds[s + 1] - stem_bounds[s] == i and same_run(stem_cps, stem_bounds[s], w, 0, i):
+            return s
         j = (j + 1) & mask
 
 
@@ -404,7 +378,7 @@ def _finer(cuts, m, than, m_than):
 
 
 @nb.njit(cache=CACHE)
-def _analyze(t, n, x):
+def _analyze(t, n, x, refine):
     """``RuleSet.analyze`` then ``RuleSet.guess`` of the lowercase letters ``x.w[:n]`` (keys in
     ``x.keys``): (root or -1, stem length, chain length, known), the chain in ``x.best_chain``. Root -1
     with a stem length > 0: a guessed unknown stem; stem length 0: no analysis."""
@@ -426,6 +400,8 @@ def _analyze(t, n, x):
     if n >= t.min_root:
         for i in range(min(n, t.longest_stem), t.min_root - 1, -1):
             refining = best_r >= 0 and not best_alt  # then only a finer analysis (RuleSet.analyze)
+            if refining and not refine:
+                break
             s = _find_stem(stem_slots, stem_bounds, stem_cps, w, i, hashes[i])
             if s >= 0:
                 for e in range(entry_bounds[s], entry_bounds[s + 1]):
@@ -540,7 +516,7 @@ def _text(text, pos, buf, a, b, w, lo, hi):
 
 
 @nb.njit(cache=CACHE)
-def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, x):
+def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, refine, x):
     """``MorphStage.plan`` of the piece ``buf[a:b]`` into ``x.units`` / ``x.text``: (units, end of the
     text written, letters of the word), or (WHOLE: the piece is one text unit as written, or PYTHON: a
     letter needs Python's case mapping, 0, 0)."""
@@ -561,7 +537,7 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, x)
                 letters = False
         if letters:
             _keys(t.vowels, t.marked, w, 0, n, x.keys)
-            r, stem, m, known = _analyze(t, n, x)
+            r, stem, m, known = _analyze(t, n, x, refine)
     if stem == 0:
         end = _text(text, 0, buf, a, body, w, 0, n)
         return _add_unit(units, u, -1, 0, end), end, n
@@ -582,11 +558,11 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, x)
 
 
 @nb.njit(cache=CACHE)
-def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, has_spaced, x):
+def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, has_spaced, refine, x):
     """``MorphStage.plan_group`` of ``buf[a:end]`` (a word, an apostrophe at ``apostrophe``, letters):
     the word's units, the apostrophe as text, and the affix tokens that spell the letters after it,
     which must be lowercase: (units, end of the text written), or (WHOLE: no such plan, or PYTHON, 0)."""
-    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, has_spaced, x)
+    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, has_spaced, refine, x)
     if u < 0:
         return u, 0
     cp, start = _decode(buf, apostrophe, end)
@@ -678,7 +654,7 @@ def _rehashed(hashes, n, size):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def _key_pieces(buf, piece_bounds, doc_pieces, classes, apostrophes):
+def _key_pieces(buf, piece_bounds, doc_pieces, classes, apostrophes, groups):
     """Step 1: the distinct keys (bytes + flags) of the pieces and groups. Returns the key of each piece
     (``piece_key``), of the group that starts there or -1 (``group_key``) and the piece after that group
     (``group_next``), and per key: (hash, start, end, flags, apostrophe) rows."""
@@ -697,8 +673,8 @@ def _key_pieces(buf, piece_bounds, doc_pieces, classes, apostrophes):
             prev_letter = j > first and _last_is_letter(classes, buf, piece_bounds[j - 1], a)
             next_letter = j + 1 < last and _first_is_letter(classes, buf, b, piece_bounds[j + 2])
             span_end, apostrophe = -1, -1
-            maybe = b < doc_end and (buf[b] == 0x27 or buf[b] == 0xE2)
-            for i in range(a, b):
+            maybe = groups and b < doc_end and (buf[b] == 0x27 or buf[b] == 0xE2)
+            for i in range(a, b if groups else a):
                 if buf[i] == 0x27 or buf[i] == 0xE2:
                     maybe = True
             if maybe:
@@ -724,15 +700,9 @@ def _key_pieces(buf, piece_bounds, doc_pieces, classes, apostrophes):
                     p = slots[i]
                     if p == -1:
                         break
-                    if keys[p, 0] == h and keys[p, 3] == flags and keys[p, 2] - keys[p, 1] == e - a:
-                        same = True
-                        c = keys[p, 1]
-                        for q in range(e - a):
-                            if buf[a + q] != buf[c + q]:
-                                same = False
-                                break
-                        if same:
-                            break
+                    if keys[p, 0] == h and keys[p, 3] == flags and keys[p, 2] - keys[p, 1] == e - a \
+                            and same_run(buf, a, buf, keys[p, 1], e - a):
+                        break
                     i = (i + 1) & mask
                 if p == -1:
                     if n_keys == len(keys):
@@ -764,20 +734,14 @@ def _find_text(texts, text_bounds, text_hash, slots, h, src, a, b):
         s = slots[i]
         if s == -1:
             return i
-        if text_hash[s] == h and text_bounds[s + 1] - text_bounds[s] == n:
-            same = True
-            base = text_bounds[s]
-            for q in range(n):
-                if texts[base + q] != src[a + q]:
-                    same = False
-                    break
-            if same:
-                return i
+        if text_hash[s] == h and text_bounds[s + 1] - text_bounds[s] == n \
+                and same_run(texts, text_bounds[s], src, a, n):
+            return i
         i = (i + 1) & mask
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def _plan_keys(buf, keys, t, stage_codes):
+def _plan_keys(buf, keys, t, stage_codes, refine):
     """Step 2: plan each distinct key: its codes ``plan_codes[plan_bounds[p]:plan_bounds[p+1]]`` (ids, or
     -1 - text), its status (0, WHOLE: a group that is none, PYTHON), and the distinct texts."""
     n_affixes = len(t.order)
@@ -794,9 +758,7 @@ def _plan_keys(buf, keys, t, stage_codes):
     texts = np.empty(4096, np.uint8)
     text_bounds = np.zeros(n_plans + 2, np.int64)
     text_hash = np.empty(n_plans + 2, np.int64)
-    text_slots = np.full(8, -1, np.int64)
-    while len(text_slots) < 2 * (n_plans + 2):
-        text_slots = np.full(2 * len(text_slots), -1, np.int64)
+    text_slots = empty_slots(n_plans + 1)
     n_texts = 0
     longest = 64
     for p in range(n_plans):
@@ -805,9 +767,9 @@ def _plan_keys(buf, keys, t, stage_codes):
     for p in range(n_plans):
         a, b, flags = keys[p, 1], keys[p, 2], keys[p, 3]
         if flags >= GROUP:
-            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, has_spaced, x)
+            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, has_spaced, refine, x)
         else:
-            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, has_spaced, x)
+            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, has_spaced, refine, x)
             if u == WHOLE:
                 x.text[:b - a] = buf[a:b]
                 u = _add_unit(x.units, 0, -1, 0, b - a)
@@ -877,11 +839,14 @@ def _emit(piece_key, group_key, group_next, doc_pieces, plan_bounds, plan_codes,
     return codes[:n], doc_units, doc_python
 
 
-def plan_pieces(buf, piece_bounds, doc_pieces, t, stage_codes):
+def plan_pieces(buf, piece_bounds, doc_pieces, t, stage_codes, version=2):
     """Plan every piece of every document (see the module docstring): (codes, doc_units, texts,
-    text_bounds, doc_python). Three kernels: the distinct pieces, their plans, each document's codes."""
-    piece_key, group_key, group_next, keys = _key_pieces(buf, piece_bounds, doc_pieces, t.classes, t.apostrophes)
-    plan_bounds, plan_codes, plan_status, texts, text_bounds = _plan_keys(buf, keys, t, stage_codes)
+    text_bounds, doc_python). Three kernels: the distinct pieces, their plans, each document's codes.
+    ``version``: the stage's (``MorphStage.version``): 1 plans as tokforge did before apostrophe groups
+    and finer analyses (model files that name no version)."""
+    piece_key, group_key, group_next, keys = _key_pieces(buf, piece_bounds, doc_pieces, t.classes, t.apostrophes,
+                                                         version >= 2)
+    plan_bounds, plan_codes, plan_status, texts, text_bounds = _plan_keys(buf, keys, t, stage_codes, version >= 2)
     codes, doc_units, doc_python = _emit(piece_key, group_key, group_next, doc_pieces, plan_bounds, plan_codes,
                                          plan_status)
     return codes, doc_units, texts, text_bounds, doc_python

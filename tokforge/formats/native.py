@@ -83,10 +83,12 @@ def native_document(tok: Tokenizer) -> dict[str, Any]:
 
 
 def morph_section(stage: MorphStage, fallback: str) -> dict[str, Any]:
-    """The ``"morph"`` field of a morph model: its fallback model's algorithm, root tokens and rule set
-    (inline: a model file names no other file)."""
-    return {"fallback": fallback, "roots": list(stage.roots), "spaced_roots": list(stage.spaced_roots),
-            "rules": stage.rules.to_dict()}
+    """The ``"morph"`` field of a morph model: its fallback model's algorithm, the stage's version, root
+    tokens (after a space, and elsewhere) and rule set (inline: a model file names no other file)."""
+    later = {"version": stage.version} if stage.version > 1 else {}  # fields a stage of version 1 has none of
+    if stage.spaced_roots:
+        later["spaced_roots"] = list(stage.spaced_roots)
+    return {"fallback": fallback, **later, "roots": list(stage.roots), "rules": stage.rules.to_dict()}
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -150,8 +152,9 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
         rules = rules_from_dict(rules_doc, "the rule set")
     roots = f.get(morph, "roots", list, "morph.roots")
     spaced = f.get(morph, "spaced_roots", list, "morph.spaced_roots", default=[])
-    with f.field(("morph.roots", "morph.spaced_roots")):
-        stage = MorphStage(rules, roots, spaced)
+    version = f.get(morph, "version", int, "morph.version", default=1)  # files before versions: 1
+    with f.field(("morph.roots", "morph.spaced_roots", "morph.version")):
+        stage = MorphStage(rules, roots, spaced, version)
     parts = native_parts(f, doc)
     specials = dict(parts.specials)
     with f.field("vocab"):

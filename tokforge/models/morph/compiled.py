@@ -51,13 +51,14 @@ def compile_stage(rules: RuleSet) -> Tables | None:
 
 
 def plan_batch(tables: Tables, buf: bytes, piece_bounds: np.ndarray, doc_pieces: np.ndarray,
-               stage_codes: np.ndarray) -> Planned:
+               stage_codes: np.ndarray, version: int) -> Planned:
     """Plan every piece ``buf[piece_bounds[j]:piece_bounds[j+1]]``, document ``d`` being pieces
-    ``doc_pieces[d]:doc_pieces[d+1]``, with ``stage_codes`` (see ``tokforge.kernels.morph``)."""
+    ``doc_pieces[d]:doc_pieces[d+1]``, with ``stage_codes`` and the stage's ``version`` (see
+    ``tokforge.kernels.morph``)."""
     data = np.frombuffer(buf, np.uint8)
     codes, doc_units, texts, text_bounds, doc_python = plan_pieces(
         data, np.ascontiguousarray(piece_bounds, np.int64), np.ascontiguousarray(doc_pieces, np.int64), tables,
-        np.ascontiguousarray(stage_codes, np.int64))
+        np.ascontiguousarray(stage_codes, np.int64), version)
     return Planned(codes, doc_units, texts.tobytes(), text_bounds, doc_python)
 
 

@@ -263,7 +263,7 @@ class RuleSet:
             word += s
         return word
 
-    def analyze(self, word: str, max_stem: int | None = None) -> Analysis | None:
+    def analyze(self, word: str, max_stem: int | None = None, refine: bool = True) -> Analysis | None:
         """The analysis of a lowercase word as a known root + a valid affix chain whose writing
         with the rules is ``word`` exactly, or None (the word goes to the statistical model).
         Preference: a root written as it is over an altered stem, then the longest stem, then
@@ -271,7 +271,8 @@ class RuleSet:
         shorter root whose analysis cuts the word wherever that one does and more (``yayıl-ıp`` ->
         ``yay-ıl-ıp``, ``kitapçı-lar`` -> ``kitap-çı-lar``; ``yapı-lar`` stays: ``yap-ıl-ar`` does not
         cut after ``yapı``), the longest such first, so that a lexicalized derived stem is cut into its root
-        and derivations. ``max_stem`` caps the length of the written stem.
+        and derivations (``refine``; off: the longest root, as tokforge analysed before). ``max_stem`` caps
+        the length of the written stem.
 
             >>> load_rules("tr").analyze("kitabımızdaki")
             Analysis(root='kitap', altered=True, affixes=('P1PL', 'LOC', 'KI'))
@@ -284,6 +285,8 @@ class RuleSet:
         cuts: set[int] = set()
         for i in range(longest, self.min_root_length - 1, -1):
             refining = best is not None and not best.altered
+            if refining and not refine:
+                break
             for root, altered in self._stems.get(word[:i], ()):
                 if not refining and best is not None and (altered or not best.altered):
                     continue  # found already: a longer stem with at least as good a kind

@@ -17,6 +17,9 @@ from tokforge.models.morph.rules import MAX_LETTERS, RuleSet
 from tokforge.text import portable_regex
 
 CAP, CAPS = "⟦Cap⟧", "⟦CAPS⟧"
+#: How the stage plans (saved in model files): 2 adds apostrophe groups and finer analyses
+#: (``RuleSet.analyze``'s ``refine``); a file that names no version was written by a stage of version 1.
+STAGE_VERSION = 2
 APOSTROPHES = "'’"  # before a proper noun's suffixes: İstanbul'da, Ankara’ya
 WORD_PIECE = portable_regex.lazy(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)")
 GROUP = portable_regex.lazy(r"([^\r\n\p{L}\p{N}]?)(\p{L}+)([" + APOSTROPHES + r"])(\p{L}+)")
@@ -47,8 +50,13 @@ class Unit(NamedTuple):
 class MorphStage:
     """The case / root-affix stage of one rule set and its root tokens."""
 
-    def __init__(self, rules: RuleSet, roots: Sequence[str] = (), spaced_roots: Sequence[str] = ()):
+    def __init__(self, rules: RuleSet, roots: Sequence[str] = (), spaced_roots: Sequence[str] = (),
+                 version: int = STAGE_VERSION):
+        if version not in (1, STAGE_VERSION):
+            raise ModelFormatError(f"morph stage version {version!r} is not one this tokforge plans with (1, "
+                                   f"{STAGE_VERSION}); upgrade tokforge")
         self.rules = rules
+        self.version = version
         unknown = [r for r in (*roots, *spaced_roots) if r not in rules.roots]
         if unknown:
             raise ModelFormatError(f"root tokens {unknown[:5]} are not roots of the rule set {rules.name!r}")
@@ -95,7 +103,7 @@ class MorphStage:
         if len(low) != len(body):
             return None
         units = [Unit(CAP if mode == "cap" else CAPS, "", 0, 0)] if mode != "lower" else []
-        analysis = rules.analyze(low)
+        analysis = rules.analyze(low, refine=self.version >= 2)
         known = analysis is not None  # else an unknown stem: plain text, even if it spells a root
         if not known:
             analysis = rules.guess(low)
@@ -176,7 +184,7 @@ class MorphStage:
         j = 0
         while j < len(pieces):
             start = ends[j] - len(pieces[j])
-            m = GROUP.match(text, start)
+            m = GROUP.match(text, start) if self.version >= 2 else None
             if m is not None and m.start(3) <= ends[j] and m.end() in ends:
                 k = ends.index(m.end()) + 1
                 units = self.plan_group(m.group(), *_neighbours(pieces, j)[:1], has_token)
@@ -220,7 +228,7 @@ class MorphStage:
 
     def describe(self) -> dict[str, Any]:
         return {"rules": self.rules.name, "rules_fingerprint": self.rules.fingerprint(),
-                "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots),
+                "version": self.version, "affix_groups": len(self.rules.affixes), "root_tokens": len(self.roots),
                 "spaced_root_tokens": len(self.spaced_roots)}
 
     def facts(self) -> dict[str, Any]:

@@ -10,24 +10,29 @@ goes through the stage:
    affix chain that the phonological rules write back exactly; failing that, an unknown stem +
    an affix chain (``debian-lar-ı``, the stem going to the fallback model). Each affix group has one token
    ``⟦PL:lAr⟧`` for all its allomorphs (``-ler``/``-lar``): decoding writes the form the rules give
-   after the text before it. A root gets its own token ``⟦kitap⟧`` (shared by ``kitap``/``kitab-``)
-   when it is among the most frequent roots of the training corpus (``morph_roots``: the share
-   of the learnable vocabulary given to roots); other roots are ordinary text for the fallback model.
+   after the text before it; after an apostrophe (``İstanbul'da``) the affixes are written after the
+   word before it. A root gets its own token ``⟦kitap⟧`` (shared by ``kitap``/``kitab-``), and after
+   a space ``⟦ kitap⟧``, when it is among the most frequent of the training corpus (``morph_roots``:
+   the share of the learnable vocabulary given to roots); other roots are text for the fallback model.
 3. **Fallback.** Everything else -- words without an analysis, roots without a token, the
    non-letter in front of a word, numbers, punctuation, whitespace -- is encoded by the fallback
    model (``morph_fallback``: byte-level BPE or byte-level Unigram LM, trained on exactly that
    material).
 
-Whitespace: the space in front of a word stays ordinary text: with a root token it is the byte
-token ``" "`` (the paper's space token), otherwise it is part of the fallback model's word
+Whitespace: the space in front of a word is in its root token when the root has one after a space,
+else ordinary text: the byte token ``" "`` before a root token, or part of the fallback model's word
 (``" foo"``); every other whitespace is fallback text. So ``decode(encode(text)) == text`` for
 any text: the stage only uses a case marker, an affix token or a root token when decoding gives the
 word back exactly, and a word piece is analysed only when its letters cannot run into the letters
 of the previous or (for ALL CAPS) next piece, so decoding knows where a word starts and ends.
 
+Speed: batches are planned by the numba kernel ``tokforge.kernels.morph`` (``packed_units``); the
+stage's Python code (``MorphStage``) plans single pieces for offsets and is the tests' oracle.
+
 Export: a tokenizer.json cannot express the stage (rule-based analysis, context-dependent affix
-surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` and
-``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
+surfaces and case restoration are no Hugging Face steps), so ``tokforge export`` raises
+``ExportError``; the model folder loads in transformers through tokforge's tokenizer class
+(``tokforge.formats.hf_code``).
 
 The fallback model is any model (``tokforge.models.protocol``), chosen by name when training
 (``tokforge.models.morph.trainer``): ``"bpe"`` (``tokforge.models.bpe``) or ``"unigram"``
@@ -133,7 +138,7 @@ class MorphTokenizer(Tokenizer):
         if self._tables is None:  # a rule set the kernel cannot express
             return Units.of([[(None, i) if i is not None else (utf8(p), None) for p, i in self.model_units(t)]
                              for t in texts])
-        planned = plan_batch(self._tables, buf, piece_bounds, first_piece, self._stage_codes)
+        planned = plan_batch(self._tables, buf, piece_bounds, first_piece, self._stage_codes, self.stage.version)
         units = Units(planned.texts, planned.text_bounds, planned.codes, planned.doc_units)
         if planned.doc_python.any():
             units = _with_python_units(units, planned.doc_python, [self.model_units(t) for t in texts])

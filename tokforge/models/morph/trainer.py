@@ -94,7 +94,8 @@ def plan_words(stage: MorphStage, counts: WordCounts,
     n_words = len(counts)
     python = np.ones(n_words, np.bool_)
     if tables is not None and n_words:
-        planned = plan_batch(tables, counts.arena.tobytes(), counts.offsets, np.arange(n_words + 1), stage_codes)
+        planned = plan_batch(tables, counts.arena.tobytes(), counts.offsets, np.arange(n_words + 1), stage_codes,
+                             stage.version)
         python = planned.doc_python
         weight = np.repeat(counts.counts, np.diff(planned.doc_units))
         fixed = planned.codes >= 0
