@@ -178,6 +178,42 @@ class Scratch(NamedTuple):
     text: np.ndarray       # uint8: the units' text
 
 
+class Memo(NamedTuple):
+    """The analyses of a batch's distinct lowercase words (``new_memo``): words in ``body`` (code points,
+    ``body_bounds``) found by ``fnv1a`` in ``slots``; ``results[e]`` = (root, stem length, chain length,
+    known) and the chain in ``chains[chain_bounds[e]:...]``; ``count[0]`` entries."""
+
+    slots: np.ndarray
+    hashes: np.ndarray
+    body_bounds: np.ndarray
+    body: np.ndarray
+    results: np.ndarray
+    chain_bounds: np.ndarray
+    chains: np.ndarray
+    count: np.ndarray
+
+
+@nb.njit(cache=CACHE)
+def new_memo(n_words, n_letters):
+    """Room for ``n_words`` words of ``n_letters`` letters in all."""
+    return Memo(empty_slots(n_words), np.empty(n_words + 1, np.int64), np.zeros(n_words + 2, np.int64),
+                np.empty(n_letters + 1, np.int64), np.empty((n_words + 1, 4), np.int64),
+                np.zeros(n_words + 2, np.int64), np.empty(n_letters + 1, np.int64), np.zeros(1, np.int64))
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _memo_slot(memo, w, n, h):
+    """The slot of the word ``w[:n]`` (hash ``h``) in the memo: its own, or the empty one it would take."""
+    mask = len(memo.slots) - 1
+    i = slot_of(h, mask)
+    while True:
+        e = memo.slots[i]
+        if e == -1 or (memo.hashes[e] == h and memo.body_bounds[e + 1] - memo.body_bounds[e] == n
+                       and same_run(memo.body, memo.body_bounds[e], w, 0, n)):
+            return i
+        i = (i + 1) & mask
+
+
 @nb.njit(cache=CACHE)
 def new_scratch(t, n):
     n_states = len(t.state_values)
@@ -516,7 +552,7 @@ def _text(text, pos, buf, a, b, w, lo, hi):
 
 
 @nb.njit(cache=CACHE)
-def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, refine, x):
+def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, refine, x, memo):
     """``MorphStage.plan`` of the piece ``buf[a:b]`` into ``x.units`` / ``x.text``: (units, end of the
     text written, letters of the word), or (WHOLE: the piece is one text unit as written, or PYTHON: a
     letter needs Python's case mapping, 0, 0)."""
@@ -535,9 +571,27 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, re
         for q in range(n):
             if not t.classes[w[q]] & LETTER:
                 letters = False
-        if letters:
-            _keys(t.vowels, t.marked, w, 0, n, x.keys)
-            r, stem, m, known = _analyze(t, n, x, refine)
+        if letters:  # each distinct word is analysed once (the memo)
+            h = np.int64(fnv1a(w, 0, n))
+            i = _memo_slot(memo, w, n, h)
+            e = memo.slots[i]
+            if e >= 0:
+                r, stem, m, known = memo.results[e, 0], memo.results[e, 1], memo.results[e, 2], memo.results[e, 3] != 0
+                x.best_chain[:m] = memo.chains[memo.chain_bounds[e]:memo.chain_bounds[e] + m]
+            else:
+                _keys(t.vowels, t.marked, w, 0, n, x.keys)
+                r, stem, m, known = _analyze(t, n, x, refine)
+                e = memo.count[0]
+                memo.count[0] += 1
+                memo.slots[i] = e
+                memo.hashes[e] = h
+                b0 = memo.body_bounds[e]
+                memo.body[b0:b0 + n] = w[:n]
+                memo.body_bounds[e + 1] = b0 + n
+                memo.results[e, 0], memo.results[e, 1], memo.results[e, 2], memo.results[e, 3] = r, stem, m, known
+                c0 = memo.chain_bounds[e]
+                memo.chains[c0:c0 + m] = x.best_chain[:m]
+                memo.chain_bounds[e + 1] = c0 + m
     if stem == 0:
         end = _text(text, 0, buf, a, body, w, 0, n)
         return _add_unit(units, u, -1, 0, end), end, n
@@ -558,11 +612,12 @@ def _plan_piece(t, buf, a, b, prev_letter, next_letter, has_root, has_spaced, re
 
 
 @nb.njit(cache=CACHE)
-def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, has_spaced, refine, x):
+def _plan_group(t, buf, a, apostrophe, end, prev_letter, has_root, has_spaced, refine, x, memo):
     """``MorphStage.plan_group`` of ``buf[a:end]`` (a word, an apostrophe at ``apostrophe``, letters):
     the word's units, the apostrophe as text, and the affix tokens that spell the letters after it,
     which must be lowercase: (units, end of the text written), or (WHOLE: no such plan, or PYTHON, 0)."""
-    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, has_spaced, refine, x)
+    u, text_end, n_word = _plan_piece(t, buf, a, apostrophe, prev_letter, False, has_root, has_spaced, refine, x,
+                                      memo)
     if u < 0:
         return u, 0
     cp, start = _decode(buf, apostrophe, end)
@@ -760,16 +815,19 @@ def _plan_keys(buf, keys, t, stage_codes, refine):
     text_hash = np.empty(n_plans + 2, np.int64)
     text_slots = empty_slots(n_plans + 1)
     n_texts = 0
-    longest = 64
+    longest, total = 64, 0
     for p in range(n_plans):
         longest = max(longest, keys[p, 2] - keys[p, 1])
+        total += keys[p, 2] - keys[p, 1]
     x = new_scratch(t, longest)
+    memo = new_memo(n_plans, total)
     for p in range(n_plans):
         a, b, flags = keys[p, 1], keys[p, 2], keys[p, 3]
         if flags >= GROUP:
-            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, has_spaced, refine, x)
+            u, _ = _plan_group(t, buf, a, keys[p, 4], b, (flags & 1) != 0, has_root, has_spaced, refine, x, memo)
         else:
-            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, has_spaced, refine, x)
+            u, _, _ = _plan_piece(t, buf, a, b, (flags & 1) != 0, (flags & 2) != 0, has_root, has_spaced, refine, x,
+                                  memo)
             if u == WHOLE:
                 x.text[:b - a] = buf[a:b]
                 u = _add_unit(x.units, 0, -1, 0, b - a)

@@ -348,3 +348,30 @@ def test_cli_trains_without_tokenizer_json_with_a_notice(tmp_path, fallback, lab
         == fallback
     refused = runner.invoke(main, ["export", str(out / "tokforge.json"), "-o", str(tmp_path / "hf")])
     assert refused.exit_code == 1 and "cannot be exported" in refused.output
+
+
+@pytest.mark.parametrize("numbers, vocab", [("tst-marker", 900), ("tst-vocab", 11000)])
+def test_morph_composes_with_the_number_stages_and_digit_policies(tmp_path, numbers, vocab):
+    """Trained, encoded, saved and loaded: the stage's tokens and the number stage's units side by side."""
+    tok = tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], algo="morph", vocab_size=vocab,
+                         numbers=numbers, digits="rtl3")
+    text = "Kitaplarımızı 1,234,567.891 liraya İstanbul'da 2024 yılında aldık; x86 ve 3.14 de var."
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text and tok.encode_batch([text] * 2) == [ids, ids]
+    pieces = tok.pieces(text)
+    assert CAP in pieces and any(p.startswith("⟦PL") for p in pieces)
+    assert ("234\x0f" in pieces) == (numbers == "tst-vocab") and ("\x0f" in pieces) == (numbers == "tst-marker")
+    tok.save(tmp_path / "m")
+    back = tokforge.Tokenizer.load(tmp_path / "m")
+    assert back.numbers == tok.numbers and back.encode(text) == ids and back.decode(ids) == text
+    assert back.pretokenizer.digits == "rtl3"
+
+
+def test_compare_cuts_words_where_the_stage_does(trained):
+    """tokforge compare sees the stage's cuts (its spans come from the stage, as eval's do)."""
+    from tokforge.eval.adapters import from_tokforge
+    from tokforge.eval.compare import compare
+    plain = tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], vocab_size=700)
+    result = compare(from_tokforge(trained, "morph"), from_tokforge(plain, "bpe"), "kitaplarımızdan evlerde")
+    cuts = {word: morph for word, morph, _ in result.examples}
+    assert cuts["kitaplarımızdan"][-3:] == ["lar", "ımız", "dan"] and cuts["evlerde"][-2:] == ["ler", "de"]
