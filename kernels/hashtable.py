@@ -54,6 +54,20 @@ def fnv1a(buf, start, end):
 
 
 @nb.njit(cache=CACHE)
+def empty_slots(n):
+    """An empty table (all -1) of a power-of-two size of at least ``2 * n + 2`` slots: room for ``n``
+    keys at most half full.
+
+    >>> len(empty_slots(3)), int(empty_slots(3).min())
+    (8, -1)
+    """
+    cap = 8
+    while cap < 2 * n + 2:
+        cap *= 2
+    return np.full(cap, -1, np.int64)
+
+
+@nb.njit(cache=CACHE)
 def probe_int64(slots, key):
     """Index of ``key`` in ``slots``, or of the empty slot where it would be inserted."""
     mask = len(slots) - 1

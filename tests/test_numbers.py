@@ -285,11 +285,16 @@ def test_reimported_tokenizer_json_keeps_the_stage(marker_tok):
     assert again.encode(text) == tok.encode(text)
 
 
-def test_tst_vocab_export_fails_clearly_and_writes_nothing(vocab_tok, tmp_path):
+def test_tst_vocab_has_no_tokenizer_json_and_loads_through_tokforges_class(vocab_tok, tmp_path):
+    """tokenizer.json cannot express tst-vocab (a clear ExportError, no approximate file); the model folder
+    holds the files that load it in transformers through tokforge's class (tests/test_transformers.py)."""
+    from tokforge.formats.hf import hf_files
     tok, _ = vocab_tok
-    with pytest.raises(ExportError, match="tst-vocab.*cannot be exported.*(?s:hf=False).*tst-marker"):
-        tok.save(tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    with pytest.raises(ExportError, match="tst-vocab.*cannot be exported.*(?s:transformers).*tst-marker"):
+        hf_files(tok)
+    tok.save(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "special_tokens_map.json", "tokenizer_config.json", "tokforge.json", "tokforge_tokenizer.py"]
 
 
 def test_config_errors():
@@ -332,8 +337,9 @@ def test_cli_train_with_numbers(tmp_path):
     out = tmp_path / "vocab"
     result = runner.invoke(main, ["train", *corpus, "--vocab-size", "10300", "--numbers", "tst-vocab", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["tokforge.json"]
-    assert "no Hugging Face files written" in result.output and "tst-marker" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["special_tokens_map.json", "tokenizer_config.json",
+                                                     "tokforge.json", "tokforge_tokenizer.py"]
+    assert "tokenizer.json cannot express" in result.stderr and "trust_remote_code=True" in result.stderr
     result = runner.invoke(main, ["export", str(out), "-o", str(tmp_path / "hf")])
     assert result.exit_code != 0 and "cannot be exported" in result.output and "Traceback" not in result.output
     out = tmp_path / "marker"

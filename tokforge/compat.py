@@ -63,13 +63,7 @@ class Refusal:
 #: The combinations refused at config time, each with the reason. (A sentencepiece-style
 #: ``pattern="metaspace"`` with an algorithm other than Unigram is the layout's own check, in
 #: ``TrainConfig``; the matrix gives metaspace to Unigram only.)
-REFUSALS: tuple[Refusal, ...] = (
-    Refusal(lambda o: o.get("algo") == "morph" and o.get("numbers", "none") != "none",
-            "algo 'morph' does not combine with numbers={numbers!r} yet: the root-affix stage plans whole words "
-            "and has no place for the number stage's triads and markers; use numbers='none' (digit policies such "
-            "as rtl3 work)",
-            "the morph stage has no place for the number stage yet"),
-)
+REFUSALS: tuple[Refusal, ...] = ()
 
 
 def check(options: Mapping[str, Any]) -> None:

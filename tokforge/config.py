@@ -79,7 +79,8 @@ class TrainConfig:
         help="Training algorithm: bpe (byte-level BPE), superbpe (BPE up to --transition, then superword tokens "
              "that cross spaces, e.g. ' by the way'), unigram (byte-level Unigram LM: sentencepiece's EM and "
              "pruning; encodes with the most likely segmentation), or morph (root-affix stage with shared "
-             "allomorph ids and case markers, then --morph-fallback for the rest; tokforge.json only). Options "
+             "allomorph ids and case markers, then --morph-fallback for the rest; transformers loads it through "
+             "tokforge's tokenizer class). Options "
              "marked superbpe: or morph: apply to that algorithm only; giving one with another --algo is an error.")
     vocab_size: int = _option(
         32000, "model", type=int,
@@ -115,8 +116,8 @@ class TrainConfig:
         "none", "pipeline", choices=NUMBER_MODES,
         help="Number stage before the pretokenizer (Triadic Suffix Tokenization): tst-marker puts a place "
              "marker token after every triad (1<e6>234<e3>567<e0>; exports to tokenizer.json); tst-vocab "
-             "makes each triad+place one of 9,990 fixed tokens (tokforge.json only: tokenizer.json cannot "
-             "express it). Not with --algo morph yet. See `tokforge numbers explain`.")
+             "makes each triad+place one of 9,990 fixed tokens (tokenizer.json cannot express it: transformers "
+             "loads it through tokforge's tokenizer class). See `tokforge numbers explain`.")
     # -- corpus: reading the corpus, holding out documents, counting --------------------------------------
     text_field: str = _option(
         "text", "corpus",
@@ -217,10 +218,12 @@ class TrainConfig:
                 or not 0.0 <= self.morph_roots <= 1.0:
             raise ConfigError(f"morph_roots must be a fraction between 0 and 1, got {self.morph_roots!r}")
         rules = load_rules(self.morph_rules)
-        n_fixed = len(set(self.special_tokens)) + 2 + len(rules.affixes) + 256
+        n_reserved = self.n_reserved()
+        n_fixed = len(set(self.special_tokens)) + n_reserved + 2 + len(rules.affixes) + 256
         if self.vocab_size < n_fixed:
+            numbers = f" + {n_reserved:,} fixed number tokens ({self.numbers})" if n_reserved else ""
             raise ConfigError(f"vocab_size {self.vocab_size} is smaller than the {len(set(self.special_tokens))} special "
-                              f"tokens + 2 case markers + {len(rules.affixes)} affix tokens of rule set "
+                              f"tokens{numbers} + 2 case markers + {len(rules.affixes)} affix tokens of rule set "
                               f"{rules.name!r} + 256 byte tokens; use at least {n_fixed}")
 
     @property

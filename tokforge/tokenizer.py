@@ -18,11 +18,11 @@ from typing import Any, ClassVar, Iterable, Sequence, Union
 import numpy as np
 
 from tokforge.errors import InputError, ModelFormatError
-from tokforge.formats import folder, hf, native
+from tokforge.formats import folder, hf, hf_code, native
 from tokforge.io.folders import OutputFolder
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import combine_nbest
-from tokforge.packed import even_ranges, lengths_of, offsets_from_lengths, utf8
+from tokforge.packed import Units, even_ranges, lengths_of, offsets_from_lengths, utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -45,7 +45,7 @@ class Tokenizer:
     express of it (``hf_parts``).
     """
 
-    stage: Any = None  # the stage in front of the model, if any (a subclass's: it has hf_parts and facts)
+    stage: Any = None  # the stage in front of the model, if any (a subclass's: it has hf_parts, in_tokenizer_json, facts)
     spells_text: ClassVar[bool] = True  # the tokens' bytes, back to back, are the (normalized) text
     _by_algorithm: ClassVar[dict[str, type["Tokenizer"]]] = {}  # the subclasses by their tokforge.json algorithm
 
@@ -68,6 +68,8 @@ class Tokenizer:
         if missing:
             raise ModelFormatError(f"numbers={numbers.mode!r} needs its {len(reserved):,} fixed tokens in the "
                                    f"vocabulary as reserved tokens; {len(missing):,} are missing (e.g. {missing[0]!r})")
+        if self.stage is not None:  # a subclass's stage in front of the model: its tokens are reserved too
+            reserved |= set(self.stage.reserved_tokens())
         self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved}
         self._specials = SpecialSplitter(self._user_specials)
         self._cache: dict[str, list[int]] = {}
@@ -177,7 +179,7 @@ class Tokenizer:
         for t in texts:
             if not isinstance(t, str):
                 raise InputError(f"encode_batch takes str texts, got {type(t).__name__}")
-        if self.normalizer.names != ("none",) or self.numbers is not None or sum(map(len, texts)) < FAST_PATH_MIN_CHARS:
+        if not self._batches_in_bytes() or sum(map(len, texts)) < FAST_PATH_MIN_CHARS:
             return [self.encode(t) for t in texts]
         lengths = lengths_of(texts)
         n_chunks = -(-int(lengths.sum()) // FAST_PATH_CHUNK_CHARS)
@@ -186,22 +188,36 @@ class Tokenizer:
             results = list(pool.map(self._encode_chunk, chunks))
         return [ids for chunk in results for ids in chunk]
 
+    def _batches_in_bytes(self) -> bool:
+        """Whether ``packed_units`` can take the byte kernels' path (no normalizer or number stage)."""
+        return self.normalizer.names == ("none",) and self.numbers is None
+
     def _encode_chunk(self, texts: list[str]) -> list[list[int]]:
-        packed = self.packed_pieces(texts)
-        if packed is None:
-            return [self.encode(t) for t in texts]
-        buf, piece_bounds, first_piece = packed
-        ids, id_bounds = self.model.encode_packed(buf, piece_bounds)
-        cuts = id_bounds[first_piece].tolist()
+        ids, bounds = self.packed_units(texts).ids(self.model)
+        cuts = bounds.tolist()
         ids = ids.tolist()
         return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
 
-    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    def packed_units(self, texts: list[str]) -> Units:
+        """What the model is given for each text (``model_units``), packed (``tokforge.packed.Units``):
+        from the byte kernels' pretokenization where it applies (``scanned``), else text by text."""
+        scanned = self.scanned(texts)
+        if scanned is None:
+            return Units.of([[(None, i) if i is not None else (utf8(p), None) for p, i in self.model_units(t)]
+                             for t in texts])
+        return self.units_of_pieces(texts, *scanned)
+
+    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray,
+                        first_piece: np.ndarray) -> Units:
+        """The units of texts pretokenized by the byte kernels (``scanned``): here, every piece."""
+        return Units(buf, piece_bounds, -1 - np.arange(len(piece_bounds) - 1, dtype=np.int64), first_piece)
+
+    def scanned(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
         """The byte kernels' pretokenization of ``texts`` when it applies (no normalizer, number
         stage or special token; a split the scanner knows), else None: (the UTF-8 of the texts
         joined, bounds of the pieces in it, index of each text's first piece and the end). The
         pieces are those of ``model_units``."""
-        if self.normalizer.names != ("none",) or self.numbers is not None:
+        if not self._batches_in_bytes():
             return None
         encoded = [utf8(t) for t in texts]
         buf = b"".join(encoded)
@@ -287,9 +303,13 @@ class Tokenizer:
         return native.native_document(self)
 
     def hf_files(self) -> dict[str, Any]:
-        """The Hugging Face tokenizer folder that encodes as this tokenizer does, as JSON documents by
-        file name (``tokforge.formats.hf``); ExportError when tokenizer.json cannot express it."""
-        return hf.hf_files(self)
+        """The Hugging Face files of the model folder by name, each asked of the tokenizer's parts:
+        tokenizer.json and its configs where every stage has tokenizer.json steps (``tokforge.formats.hf``,
+        transformers' fast tokenizer); else the files that load it in transformers through tokforge's
+        tokenizer class (``tokforge.formats.hf_code``). ExportError: no file can express it."""
+        if all(s.in_tokenizer_json for s in (self.stage, self.numbers) if s is not None):
+            return hf.hf_files(self)
+        return hf_code.files(self)
 
     def files(self, *, hf: bool = True) -> dict[str, str]:
         """The texts of the model folder's files by name: ``tokforge.json`` (recording the fingerprint of

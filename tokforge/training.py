@@ -74,8 +74,8 @@ def _unigram(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
 
 
 def _morph(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
-    model, stage, report = train_morph(job.counts, job.config, job.on_progress, job.stop)
-    return MorphTokenizer(model, stage, job.normalizer, job.pretokenizer), {"morph": report}
+    model, stage, report = train_morph(job.counts, job.config, job.on_progress, job.stop, job.reserved)
+    return MorphTokenizer(model, stage, job.normalizer, job.pretokenizer, numbers=job.numbers), {"morph": report}
 
 
 #: The trainer of each algorithm of ``TrainConfig.algo``.

@@ -92,6 +92,10 @@ def train(corpus, output, from_counts, quiet, **values):
         click.echo(f"notice: {short}", err=True)
     if not_exported is not None:
         click.echo(f"notice: no Hugging Face files written: {not_exported}", err=True)
+    elif not any(p.name == "tokenizer.json" for p in written):
+        click.echo("notice: tokenizer.json cannot express this tokenizer; transformers loads the folder through "
+                   "tokforge's tokenizer class: AutoTokenizer.from_pretrained(folder, trust_remote_code=True), "
+                   "with tokforge installed", err=True)
 
 
 @click.command()

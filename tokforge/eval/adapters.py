@@ -84,6 +84,11 @@ class EvalTokenizer:
         defined bytes (e.g. WordPiece's ``##`` continuation tokens)."""
         raise NotImplementedError
 
+    def knows_root(self, root: str) -> bool | None:
+        """Whether ``root`` is in the tokenizer's root dictionary; None when it has none (only the morph
+        hybrid has one)."""
+        return None
+
     def unknown_ids(self) -> list[int]:
         """The ids that stand for text the tokenizer could not encode (its unknown token, e.g.
         WordPiece's ``[UNK]``): the text under them is lost. tokforge's models have none (byte-level,
@@ -149,6 +154,9 @@ class OffsetEvalTokenizer(EvalTokenizer):
         to_bytes = batch.index.to_bytes
         return Encoded(np.array(ids, np.int64), to_bytes(np.array(starts, np.int64)),
                        to_bytes(np.array(ends, np.int64)), _bounds(lengths))
+
+    def knows_root(self, root: str) -> bool | None:
+        return self.tok.stage.knows_root(root) if self.tok.stage is not None else None
 
     def token_bytes(self) -> list[bytes | None]:
         specials = set(self.tok.model.special_tokens.values())  # stage tokens have no fixed bytes

@@ -26,11 +26,14 @@ from tokforge.errors import CorpusError, InputError
 from tokforge.eval import metrics
 from tokforge.eval.adapters import EvalTokenizer, TextBatch, from_tokforge
 from tokforge.eval.gold import GoldSet
+from tokforge.text import portable_regex
 
 ALL = "ALL"
 DEFAULT_MAX_DIGITS = 12      # digit runs longer than this are pooled with this length
 DEFAULT_SAMPLE_WORDS = 2000  # distinct words per domain checked for non-unique encodings
 LATTICE_MAX_BYTES = 32       # longer words are not checked (the lattice grows with the length)
+
+_LETTERS = portable_regex.lazy(r"\p{L}+")  # a root of letters (not punctuation or numbers)
 
 
 @dataclass
@@ -252,7 +255,8 @@ def evaluate(tokenizers: Sequence[EvalTokenizer], corpus: Sequence[str | os.Path
 
 
 def evaluate_gold(tok: EvalTokenizer, gold: GoldSet) -> dict[str, Any]:
-    """%pure tokens and boundary precision/recall/F1 of one tokenizer on one gold file.
+    """%pure tokens and boundary precision/recall/F1 of one tokenizer on one gold file, and for a
+    tokenizer with a root dictionary (the morph hybrid) the share of the gold words' roots it knows.
 
     Each word is encoded on its own after a space (as it appears inside running text); the
     tokens that overlap the word are clipped to it.
@@ -271,9 +275,12 @@ def evaluate_gold(tok: EvalTokenizer, gold: GoldSet) -> dict[str, Any]:
         p, t = metrics.pure_tokens(s, e, lo, hi, gold_cuts)
         pure, total = pure + p, total + t
     precision, recall, f1 = metrics.precision_recall_f1(tp, predicted, n_gold)
+    roots = [w.word[:w.boundaries[0]] if w.boundaries else w.word for w in gold.words]
+    known = [tok.knows_root(r) for r in roots if _LETTERS.fullmatch(r)]
     return {"tokenizer": tok.name, "gold": gold.name, "words": len(gold.words), "skipped": gold.skipped,
             "tokens": total, "pure_tokens": metrics.ratio(pure, total), "boundary_precision": precision,
-            "boundary_recall": recall, "boundary_f1": f1}
+            "boundary_recall": recall, "boundary_f1": f1,
+            "roots_known": None if None in known else metrics.ratio(sum(known), len(known))}
 
 
 def parallel_files(folder: str | os.PathLike, options: Options) -> dict[str, list[str]]:

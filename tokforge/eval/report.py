@@ -34,6 +34,7 @@ MORPHOLOGY_COLUMNS = [
     ("boundary_precision", "precision", "{:.1%}"),
     ("boundary_recall", "recall", "{:.1%}"),
     ("boundary_f1", "F1", "{:.1%}"),
+    ("roots_known", "roots known", "{:.1%}"),
 ]
 PREMIUM_COLUMNS = [("tokens", "tokens", "{:,}"), ("premium", "premium", "{:.3f}")]
 
@@ -42,7 +43,8 @@ bytes/tok, chars/tok: UTF-8 bytes and characters per token (higher = more compre
 fertility: tokens per whitespace-delimited word; continued: share of words cut into 2+ tokens
 vocab used: share of vocabulary ids used; renyi: Renyi efficiency (alpha {alpha}) of the token distribution
 num pieces: tokens per digit run; num rtl3: share of digit runs cut into right-to-left groups of 3
-non-unique: share of sampled distinct words with another segmentation into as few tokens"""
+non-unique: share of sampled distinct words with another segmentation into as few tokens
+roots known: share of the gold words' roots (their first morpheme, a lemma) in the tokenizer's root dictionary"""
 LEGEND_WORDLIST = "valid words: share of distinct letter-bearing tokens that are in the word list"
 LEGEND_LOSSY = ("lost (unk): share of the text's bytes encoded as unknown tokens (e.g. [UNK]), which decoding cannot "
                 "give back;\n  ! marks such lossy rows: their compression counts the lost text as if it were encoded")

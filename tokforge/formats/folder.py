@@ -15,19 +15,20 @@ from typing import Any
 
 from tokforge.errors import ModelFormatError
 from tokforge.formats.hf import HF_FILES
+from tokforge.formats.hf_code import MODULE_FILE
 from tokforge.formats.native import NATIVE_FILE
 from tokforge.io.folders import FINGERPRINTS, FolderKind, check_fingerprints, fingerprint, json_text
 
 # a model folder: tokforge.json and the Hugging Face files; loading it checks that its tokenizer.json is
 # the one written with tokforge.json (the config files may be edited, e.g. to add a chat template)
-MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES))),
+MODEL_FOLDER = FolderKind("model folder", files="|".join(map(re.escape, (NATIVE_FILE, *HF_FILES, MODULE_FILE))),
                           index=NATIVE_FILE, fingerprinted=re.escape("tokenizer.json"))
 
 
 def model_files(native_doc: dict[str, Any], hf_docs: dict[str, Any]) -> dict[str, str]:
     """The texts of a model folder's files by name: the native document, recording the fingerprints of
-    the Hugging Face documents (``hf_docs``, by file name), then those."""
-    texts = {name: json_text(doc) for name, doc in hf_docs.items()}
+    the Hugging Face documents (``hf_docs``, by file name: JSON documents, or a text as it is), then those."""
+    texts = {name: doc if isinstance(doc, str) else json_text(doc) for name, doc in hf_docs.items()}
     native_doc = {**native_doc, FINGERPRINTS: MODEL_FOLDER.recorded(
         {name: fingerprint(text.encode("utf-8")) for name, text in texts.items()})}
     return {NATIVE_FILE: json_text(native_doc), **texts}

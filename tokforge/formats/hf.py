@@ -39,14 +39,7 @@ def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
     normalizer, the number stage, a stage in front of the model, the pretokenizer (with the tokens'
     layout), the model. A part that tokenizer.json cannot express raises ExportError, saying why."""
     stages = [s.hf_parts() for s in (tok.stage, tok.numbers) if s is not None]  # ExportError if one cannot be
-    vocab = {}
-    for i in range(tok.vocab_size):
-        text = tok.id_to_token(i)
-        if text in vocab:
-            raise ExportError(
-                f"token {text!r} appears twice in the vocabulary (ids {vocab[text]} and {i}); "
-                "tokenizer.json needs unique strings — rename the special token that collides")
-        vocab[text] = i
+    vocab = token_strings(tok)
     doc = {
         "version": "1.0",
         "truncation": None,
@@ -67,6 +60,20 @@ def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
     return doc
 
 
+def token_strings(tok: Tokenizer) -> dict[str, int]:
+    """Each token's string in Hugging Face files (``Tokenizer.id_to_token``) -> its id; ExportError when
+    two tokens have one string."""
+    vocab: dict[str, int] = {}
+    for i in range(tok.vocab_size):
+        text = tok.id_to_token(i)
+        if text in vocab:
+            raise ExportError(
+                f"token {text!r} appears twice in the vocabulary (ids {vocab[text]} and {i}); "
+                "Hugging Face files need unique strings — rename the special token that collides")
+        vocab[text] = i
+    return vocab
+
+
 def _add_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> None:
     """Put a stage's steps into a tokenizer.json document: its normalizers after the normalizer, its
     split first in the pre-tokenizer, its decoders after the layout's decoder."""
@@ -81,6 +88,11 @@ def _add_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> N
 
 def hf_files(tok: Tokenizer) -> dict[str, Any]:
     """All files of a Hugging Face tokenizer folder, as JSON documents by file name."""
+    return dict(zip(HF_FILES, (to_hf_json(tok), *hf_configs(tok))))
+
+
+def hf_configs(tok: Tokenizer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``tokenizer_config.json`` (for ``PreTrainedTokenizerFast``) and ``special_tokens_map.json``."""
     specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])]
     config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
@@ -95,7 +107,7 @@ def hf_files(tok: Tokenizer) -> dict[str, Any]:
     if specials:
         config["additional_special_tokens"] = specials
     special_tokens_map = {"additional_special_tokens": specials} if specials else {}
-    return dict(zip(HF_FILES, (to_hf_json(tok), config, special_tokens_map)))
+    return config, special_tokens_map
 
 
 def read_hf_json(doc: Any, source: str = "<tokenizer.json>"

@@ -83,9 +83,12 @@ def native_document(tok: Tokenizer) -> dict[str, Any]:
 
 
 def morph_section(stage: MorphStage, fallback: str) -> dict[str, Any]:
-    """The ``"morph"`` field of a morph model: its fallback model's algorithm, root tokens and rule set
-    (inline: a model file names no other file)."""
-    return {"fallback": fallback, "roots": list(stage.roots), "rules": stage.rules.to_dict()}
+    """The ``"morph"`` field of a morph model: its fallback model's algorithm, the stage's version, root
+    tokens (after a space, and elsewhere) and rule set (inline: a model file names no other file)."""
+    later = {"version": stage.version} if stage.version > 1 else {}  # fields a stage of version 1 has none of
+    if stage.spaced_roots:
+        later["spaced_roots"] = list(stage.spaced_roots)
+    return {"fallback": fallback, **later, "roots": list(stage.roots), "rules": stage.rules.to_dict()}
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -115,13 +118,20 @@ def read_plain(f: ModelFile, doc: dict[str, Any], algorithm: str) -> tuple[Model
     specials = dict(parts.specials)
     if parts.numbers is not None:
         with f.field("vocab"):
-            vocab = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[algorithm]))
-        for token in parts.numbers.reserved_tokens():
-            if not isinstance(vocab.get(token), int):
-                raise f.error(("numbers", "vocab"), f"numbers={parts.numbers.mode!r} but the vocabulary lacks "
-                                                    f"its fixed token {token!r}")
-            specials[token] = vocab[token]
+            token_ids = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[algorithm]))
+        specials.update(_number_tokens(f, parts.numbers, token_ids))
     return read_model(algorithm, doc, specials, f, parts.pretokenizer), parts
+
+
+def _number_tokens(f: ModelFile, numbers: TriadicSuffixStage, token_ids: dict[str, int]) -> dict[str, int]:
+    """The fixed tokens of a number stage with their ids in the vocabulary ``token_ids``."""
+    out = {}
+    for token in numbers.reserved_tokens():
+        if not isinstance(token_ids.get(token), int):
+            raise f.error(("numbers", "vocab"), f"numbers={numbers.mode!r} but the vocabulary lacks its fixed "
+                                                f"token {token!r}")
+        out[token] = token_ids[token]
+    return out
 
 
 def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, ModelFile]:
@@ -139,12 +149,11 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
     with f.field("morph.rules"):
         rules = rules_from_dict(rules_doc, "the rule set")
     roots = f.get(morph, "roots", list, "morph.roots")
-    with f.field("morph.roots"):
-        stage = MorphStage(rules, roots)
+    spaced = f.get(morph, "spaced_roots", list, "morph.spaced_roots", default=[])
+    version = f.get(morph, "version", int, "morph.version", default=1)  # files before versions: 1
+    with f.field(("morph.roots", "morph.spaced_roots", "morph.version")):
+        stage = MorphStage(rules, roots, spaced, version)
     parts = native_parts(f, doc)
-    if parts.numbers is not None:
-        raise f.error(("numbers", "algorithm"), f"numbers={parts.numbers.mode!r} is not supported with algorithm "
-                                                "'morph'")
     specials = dict(parts.specials)
     with f.field("vocab"):
         token_ids = native_token_ids(f.get(doc, "vocab", _VOCAB_TYPES[fallback]))
@@ -152,4 +161,6 @@ def read_morph(doc: Any, source: str) -> tuple[Model, MorphStage, NativeParts, M
         if not isinstance(token_ids.get(token), int):
             raise f.error(("vocab", "morph.roots"), f"the vocabulary lacks the morph token {token!r}")
         specials[token] = token_ids[token]
+    if parts.numbers is not None:
+        specials.update(_number_tokens(f, parts.numbers, token_ids))
     return read_model(fallback, doc, specials, f, parts.pretokenizer), stage, parts, f

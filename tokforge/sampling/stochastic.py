@@ -6,12 +6,19 @@ Sampling lives here, in tokforge's data pipeline, never in exported files (token
 - **StochasTok** (Sims et al. 2025), any vocabulary: after encoding, ``floor(p * n)`` attempts each
   pick a uniform position of the current sequence and split the token there into a uniformly
   chosen pair of tokens whose bytes make it (``tokforge.kernels.stochastok``). Special tokens and
-  single bytes are never split.
+  single bytes are never split, nor are the reserved tokens of a stage: a number stage's fixed
+  tokens and the morph hybrid's case markers, root and affix tokens, which stay whole (an affix
+  token stands for all its surface forms, a root token for its stem and altered stem); the fallback
+  model's tokens around them split as any other.
 - **BPE-dropout** (Provilkov et al. 2020), BPE models: each merge is skipped with probability p, with
   Hugging Face tokenizers' exact queue semantics (``tokforge.kernels.bpe_encode``).
 - **Unigram sampling** (Kudo 2018), Unigram models: each piece's segmentation s is drawn with
   ``P(s) ∝ exp(alpha * score(s))`` exactly, over all segmentations (forward-filtering
   backward-sampling) or among the n best (``tokforge.kernels.unigram_sample``).
+
+Every sampler samples what the tokenizer encodes: its units (``Tokenizer.packed_units``), where
+special and stage tokens are fixed and only the model's pieces are sampled, so a morph model's
+sampled ids keep its stage tokens in place and at p = 0 every sampler gives ``encode_batch``.
 
 Reproducibility: the randomness of an example is a function of (seed, epoch, example id) only
 (``tokforge.kernels.rng``), so the same triple gives the same ids in one process or many, in any
@@ -48,9 +55,10 @@ import numpy as np
 
 from tokforge.errors import ConfigError, InputError
 from tokforge.kernels import rng, stochastok
+from tokforge.kernels.units import assemble
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import check_sampling
-from tokforge.packed import lengths_of, offsets_from_lengths, utf8
+from tokforge.packed import lengths_of, offsets_from_lengths
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -173,39 +181,16 @@ class StochasticEncoder:
         return ids, bounds
 
     def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model's encoding of each text (sampled by the model when asked), packed."""
-        packed = self.tokenizer.packed_pieces(texts)
+        """The model's encoding of each text (sampled by the model when asked), packed: the tokenizer's
+        units (``Tokenizer.packed_units``: special tokens, a stage's tokens, pieces), so every tokenizer
+        samples what it encodes; fixed units (special and stage tokens) are never sampled."""
+        units = self.tokenizer.packed_units(texts)
+        model = self.tokenizer.model
         if not self.sampling.samples_segmentation:
-            if packed is not None:
-                ids, id_bounds = self.tokenizer.model.encode_packed(packed[0], packed[1])
-                return ids, id_bounds[packed[2]]
-            encoded = [self.tokenizer.encode(t) for t in texts]
-            return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
-                    offsets_from_lengths([len(e) for e in encoded]))
+            return units.ids(model)
         purpose = rng.BPE_DROPOUT if self.sampling.unigram_alpha is None else rng.UNIGRAM_SAMPLING
         seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
-        if packed is not None:
-            buf, piece_bounds, first_piece = packed
-            ids, id_bounds = self.tokenizer.model.sample_packed(buf, piece_bounds, self.sampling,
-                                                                rng.sub_seeds(seeds, np.diff(first_piece)))
-            return ids, id_bounds[first_piece]
-        units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
-        pieces = [utf8(p) for u in units for p, i in u if i is None]
-        per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        piece_ids, piece_bounds = self.tokenizer.model.sample_packed(b"".join(pieces),
-                                                                     offsets_from_lengths(lengths_of(pieces)),
-                                                                     self.sampling, rng.sub_seeds(seeds, per_text))
-        piece_ids = piece_ids.tolist()
-        piece_bounds = piece_bounds.tolist()
-        out: list[int] = []
-        bounds = [0]
-        w = 0
-        for u in units:
-            for _, i in u:
-                if i is None:
-                    out.extend(piece_ids[piece_bounds[w]:piece_bounds[w + 1]])
-                    w += 1
-                else:
-                    out.append(i)
-            bounds.append(len(out))
-        return np.array(out, np.int64), np.array(bounds, np.int64)
+        each = units.occurrences()
+        ids, id_bounds = model.sample_packed(each.buf, each.piece_bounds, self.sampling,
+                                             rng.sub_seeds(seeds, each.pieces_per_text()))
+        return assemble(each.codes, each.text_units, ids, id_bounds)

@@ -209,6 +209,12 @@ class TriadicSuffixStage:
         return [t + MARKERS[e] for e in exponents for t in _TRIAD_TEXTS]
 
     # ---- tokenizer.json --------------------------------------------------------------------
+    @property
+    def in_tokenizer_json(self) -> bool:
+        """Whether tokenizer.json expresses the stage (``hf_parts``); transformers loads a ``tst-vocab`` model
+        through tokforge's tokenizer class instead (``tokforge.formats.hf_code``)."""
+        return self.mode != "tst-vocab"
+
     def hf_parts(self) -> dict[str, list[dict[str, Any]]]:
         """The tokenizer.json steps of the stage: ``normalizers`` (to append to the normalizer),
         ``pre_tokenizers`` (to put first) and ``decoders`` (to put after the layout's decoder).
@@ -221,8 +227,8 @@ class TriadicSuffixStage:
                 "itself (normalized: true, so they would be escaped and never match); as BPE tokens they "
                 "would need forced merges that change how all other digits are encoded.  No approximate "
                 "file is written.  Encode with tokforge (tokforge.Tokenizer.load(path).encode / "
-                "encode_batch, or `tokforge encode`), save with save(path, hf=False), or train with "
-                "numbers='tst-marker', which exports exactly.")
+                "encode_batch, or `tokforge encode`; the model folder loads in transformers through tokforge's "
+                "tokenizer class), or train with numbers='tst-marker', which exports exactly.")
         return {"normalizers": _hf_normalizers(FRACTION_TRIADS[self.mode]),
                 "pre_tokenizers": [{"type": "Split", "pattern": {"Regex": _UNIT_HF},
                                     "behavior": "Isolated", "invert": False}],

@@ -10,24 +10,29 @@ goes through the stage:
    affix chain that the phonological rules write back exactly; failing that, an unknown stem +
    an affix chain (``debian-lar-ı``, the stem going to the fallback model). Each affix group has one token
    ``⟦PL:lAr⟧`` for all its allomorphs (``-ler``/``-lar``): decoding writes the form the rules give
-   after the text before it. A root gets its own token ``⟦kitap⟧`` (shared by ``kitap``/``kitab-``)
-   when it is among the most frequent roots of the training corpus (``morph_roots``: the share
-   of the learnable vocabulary given to roots); other roots are ordinary text for the fallback model.
+   after the text before it; after an apostrophe (``İstanbul'da``) the affixes are written after the
+   word before it. A root gets its own token ``⟦kitap⟧`` (shared by ``kitap``/``kitab-``), and after
+   a space ``⟦ kitap⟧``, when it is among the most frequent of the training corpus (``morph_roots``:
+   the share of the learnable vocabulary given to roots); other roots are text for the fallback model.
 3. **Fallback.** Everything else -- words without an analysis, roots without a token, the
    non-letter in front of a word, numbers, punctuation, whitespace -- is encoded by the fallback
    model (``morph_fallback``: byte-level BPE or byte-level Unigram LM, trained on exactly that
    material).
 
-Whitespace: the space in front of a word stays ordinary text: with a root token it is the byte
-token ``" "`` (the paper's space token), otherwise it is part of the fallback model's word
+Whitespace: the space in front of a word is in its root token when the root has one after a space,
+else ordinary text: the byte token ``" "`` before a root token, or part of the fallback model's word
 (``" foo"``); every other whitespace is fallback text. So ``decode(encode(text)) == text`` for
 any text: the stage only uses a case marker, an affix token or a root token when decoding gives the
 word back exactly, and a word piece is analysed only when its letters cannot run into the letters
 of the previous or (for ALL CAPS) next piece, so decoding knows where a word starts and ends.
 
+Speed: batches are planned by the numba kernel ``tokforge.kernels.morph`` (``packed_units``); the
+stage's Python code (``MorphStage``) plans single pieces for offsets and is the tests' oracle.
+
 Export: a tokenizer.json cannot express the stage (rule-based analysis, context-dependent affix
-surfaces and case restoration are no Hugging Face steps), so ``save(hf=True)`` and
-``tokforge export`` raise ``ExportError``; ``tokforge train`` writes ``tokforge.json`` only.
+surfaces and case restoration are no Hugging Face steps), so ``tokforge export`` raises
+``ExportError``; the model folder loads in transformers through tokforge's tokenizer class
+(``tokforge.formats.hf_code``).
 
 The fallback model is any model (``tokforge.models.protocol``), chosen by name when training
 (``tokforge.models.morph.trainer``): ``"bpe"`` (``tokforge.models.bpe``) or ``"unigram"``
@@ -36,75 +41,108 @@ algorithm stores it (merges, or scored pieces) with the stage in ``"morph"`` (``
 """
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, Iterator
 
 import numpy as np
 
 from tokforge.errors import InputError, ModelFormatError
 from tokforge.formats import native
-from tokforge.models.morph.stage import CAP, CAPS, LETTER, MorphStage, affix_token, root_token
+from tokforge.models.morph.compiled import compile_stage, plan_batch
+from tokforge.models.morph.stage import CAP, CAPS, MorphStage, affix_token, root_token
 from tokforge.models.protocol import Model
-from tokforge.packed import utf8
+from tokforge.packed import Units, lengths_of, offsets_from_lengths, utf8
 from tokforge.text.normalizers import Normalizer
+from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.text.specials import SpecialSplitter
 from tokforge.tokenizer import Ids, Tokenizer
 
 FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
 
 class MorphTokenizer(Tokenizer):
     """A tokenizer with the morphology stage between the pretokenizer and the fallback model: text
-    becomes the stage's units (``model_units``), ids become text through the stage (``decode``);
-    tokforge.json names it ``"morph"``, and tokenizer.json cannot express it (``MorphStage.hf_parts``)."""
+    becomes the stage's units (``model_units``; in batches, ``packed_units`` plans with the numba kernel
+    ``tokforge.kernels.morph``), ids become text through the stage (``decode``); tokforge.json names it
+    ``"morph"``, and tokenizer.json cannot express it (``MorphStage.hf_parts``)."""
 
     algorithm = "morph"
     spells_text = False  # an affix token stands for several surface forms, a case marker for none
 
     def __init__(self, model: Model, stage: MorphStage, normalizer: Normalizer | None = None,
-                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None):
-        super().__init__(model, normalizer, pretokenizer, training)
-        self.stage = stage
-        self.fallback = model.algorithm  # "bpe" or "unigram": the fallback model's algorithm
+                 pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
+                 numbers: TriadicSuffixStage | None = None):
         reserved = stage.reserved_tokens()
         missing = [t for t in reserved if t not in model.special_tokens]
         if missing:
             raise ModelFormatError(f"the morph stage needs its {len(reserved):,} tokens in the vocabulary as reserved "
                                    f"tokens; {len(missing):,} are missing (e.g. {missing[0]!r})")
-        reserved_set = set(reserved)
-        self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved_set}
-        self._specials = SpecialSplitter(self._user_specials)
+        self.stage = stage
+        super().__init__(model, normalizer, pretokenizer, training, numbers)
+        self.fallback = model.algorithm  # "bpe" or "unigram": the fallback model's algorithm
         ids = model.special_tokens
         self._kind: dict[int, tuple[str, Any]] = {ids[CAP]: ("case", "cap"), ids[CAPS]: ("case", "caps")}
         for k in range(len(stage.rules.affixes)):
             self._kind[ids[affix_token(stage.rules, k)]] = ("affix", k)
         for r in stage.roots:
             self._kind[ids[root_token(r)]] = ("root", r)
-        self._plans: dict[tuple[str, bool, bool], list[tuple[int, int, int]]] = {}
+        for r in stage.spaced_roots:
+            self._kind[ids[root_token(r, spaced=True)]] = ("spaced root", r)
+        self._tables = compile_stage(stage.rules)
+        # the planner's stage codes (tokforge.kernels.morph) as ids: case markers, affixes, roots (-1: no token)
+        codes = [ids[CAP], ids[CAPS], *(ids[affix_token(stage.rules, k)] for k in range(len(stage.rules.affixes)))]
+        self._stage_codes = np.array(
+            codes + [ids[root_token(r)] if r in stage.roots_set else -1 for r in stage.rules.roots]
+            + [ids[root_token(r, spaced=True)] if r in stage.spaced_set else -1 for r in stage.rules.roots], np.int64)
 
     # ---- encoding ----------------------------------------------------------------------------
     def model_units(self, text: str) -> list[tuple[str, int | None]]:
         """The stage's units of ``text``: ``(token, id)`` for a special or stage token (``pieces`` shows
-        a stage token by name), ``(text, None)`` for what the fallback model encodes."""
-        units: list[tuple[str, int | None]] = []
+        a stage token by name) or a number stage's reserved unit, ``(text, None)`` for what the fallback
+        model encodes."""
         ids = self.model.special_tokens
+        return [(token, ids[token]) if token is not None else (piece, i)
+                for piece, i, token, _, _ in self._units(text)]
+
+    def _units(self, text: str) -> Iterator[tuple[str, int | None, str | None, int, int]]:
+        """(text for the model or a reserved unit's text, its id or None, stage token or None, start, end)
+        of every unit of ``text``; spans in the normalized text."""
+        pos = 0
         for segment, special in self._specials.segments(text):
             if special is not None:
-                units.append((segment, special))
+                yield segment, special, None, pos, pos + len(segment)
+                pos += len(segment)
                 continue
-            pieces = self.pretokenizer.split(self.normalizer.normalize(segment))
-            for j, p in enumerate(pieces):
-                units.extend((u.token, ids[u.token]) if u.token is not None else (u.text, None)
-                             for u in self.stage.plan(p, *_neighbours(pieces, j)))
-        return units
-
-    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
-        return None  # the stage plans each piece in Python: no byte kernels path
+            for part, reserved in self._staged(self.normalizer.normalize(segment)):
+                if reserved:
+                    yield part, self._reserved_id(part), None, pos, pos + len(part)
+                    pos += len(part)
+                    continue
+                pieces = self.pretokenizer.split(part)
+                starts = [0, *itertools.accumulate(map(len, pieces))]
+                for j, _, units in self.stage.plan_pieces(pieces):
+                    for u in units:
+                        yield u.text, None, u.token, pos + starts[j] + u.start, pos + starts[j] + u.end
+                pos += len(part)
 
     def encode(self, text: str) -> list[int]:
+        if not isinstance(text, str):
+            raise InputError(f"encode takes a str, got {type(text).__name__}")
+        if self._tables is not None and self.scanned([text]) is not None:
+            return self._encode_chunk([text])[0]
         return self.encode_with_offsets(text)[0]
 
-    def encode_batch(self, texts, num_threads: int | None = None) -> list[list[int]]:
-        return [self.encode(t) for t in texts]
+    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray,
+                        first_piece: np.ndarray) -> Units:
+        """The units of the pieces, planned by the numba kernel (each distinct piece once; the documents
+        with a letter whose case only Python maps, by the stage in Python)."""
+        if self._tables is None:  # a rule set the kernel cannot express
+            return Units.of([[(None, i) if i is not None else (utf8(p), None) for p, i in self.model_units(t)]
+                             for t in texts])
+        planned = plan_batch(self._tables, buf, piece_bounds, first_piece, self._stage_codes, self.stage.version)
+        units = Units(planned.texts, planned.text_bounds, planned.codes, planned.doc_units)
+        if planned.doc_python.any():
+            units = _with_python_units(units, planned.doc_python, [self.model_units(t) for t in texts])
+        return units
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[int], list[int]]:
         """Token ids and each token's character span ``[start, end)`` in ``text`` (in the
@@ -115,47 +153,23 @@ class MorphTokenizer(Tokenizer):
         ids: list[int] = []
         starts: list[int] = []
         ends: list[int] = []
-        pos = 0
-        for segment, special in self._specials.segments(text):
-            if special is not None:
-                ids.append(special)
-                starts.append(pos)
-                ends.append(pos + len(segment))
-                pos += len(segment)
-                continue
-            normalized = self.normalizer.normalize(segment)
-            pieces = self.pretokenizer.split(normalized)
-            for j, p in enumerate(pieces):
-                for i, s, e in self._plan_ids(p, *_neighbours(pieces, j)):
-                    ids.append(i)
-                    starts.append(pos + s)
-                    ends.append(pos + e)
-                pos += len(p)
-        return ids, starts, ends
-
-    def _plan_ids(self, piece: str, prev_letter: bool, next_letter: bool) -> list[tuple[int, int, int]]:
-        key = (piece, prev_letter, next_letter)
-        cached = self._plans.get(key)
-        if cached is not None:
-            return cached
-        out: list[tuple[int, int, int]] = []
         special = self.model.special_tokens
-        for u in self.stage.plan(piece, prev_letter, next_letter):
-            if u.token is not None:
-                out.append((special[u.token], u.start, u.end))
+        for piece, i, token, start, end in self._units(text):
+            if token is not None or i is not None:
+                ids.append(special[token] if token is not None else i)
+                starts.append(start)
+                ends.append(end)
                 continue
-            data = utf8(u.text)
-            pieces_ids = self.model.encode_pieces([data])[0]
-            # character span of each token: its bytes' characters in the unit's text
-            byte_pos, char_of_byte = 0, _char_index_of_bytes(u.text)
-            for i in pieces_ids:
+            # the model's tokens, with each token's character span: its bytes' characters in the unit
+            char_of_byte = _char_index_of_bytes(piece)
+            byte_pos = 0
+            for i in self._encoded_pieces([piece])[piece]:
                 n = len(self.model.vocab[i])
-                out.append((i, u.start + char_of_byte[byte_pos], u.start + char_of_byte[byte_pos + n]))
+                ids.append(i)
+                starts.append(start + char_of_byte[byte_pos])
+                ends.append(start + char_of_byte[byte_pos + n])
                 byte_pos += n
-        if len(self._plans) > 200_000:
-            self._plans.clear()
-        self._plans[key] = out
-        return out
+        return ids, starts, ends
 
     # ---- decoding ----------------------------------------------------------------------------
     def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
@@ -179,16 +193,19 @@ class MorphTokenizer(Tokenizer):
             if what[0] == "case":
                 marks.append((size, what[1]))
                 continue
-            if what[0] == "root":
+            if what[0] in ("root", "spaced root"):
                 following = kind.get(ids[n + 1]) if n + 1 < len(ids) else None
                 text = stage.stem(what[1], following[1] if following and following[0] == "affix" else None)
+                if what[0] == "spaced root":
+                    text = " " + text
             else:
                 text = stage.affix_after(what[1], "".join(out[-8:]))
             out.append(text)
             size += len(text)
         if buf:
             out.append(buf.decode("utf-8", errors="replace"))
-        return stage.apply_case("".join(out), marks)
+        text = stage.apply_case("".join(out), marks)
+        return text if self.numbers is None else self.numbers.inverse(text)
 
     def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
         return self.decode(ids, skip_special_tokens).encode("utf-8", errors="surrogatepass")
@@ -205,13 +222,7 @@ class MorphTokenizer(Tokenizer):
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "MorphTokenizer":
         model, stage, parts, f = native.read_morph(doc, source)
         with f.field("vocab"):
-            return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training)
-
-
-def _neighbours(pieces: list[str], j: int) -> tuple[bool, bool]:
-    prev_letter = j > 0 and bool(LETTER.match(pieces[j - 1][-1:]))
-    next_letter = j + 1 < len(pieces) and bool(LETTER.match(pieces[j + 1][:1]))
-    return prev_letter, next_letter
+            return cls(model, stage, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers)
 
 
 def _char_index_of_bytes(text: str) -> list[int]:
@@ -221,3 +232,26 @@ def _char_index_of_bytes(text: str) -> list[int]:
         out.extend([k] * len(c.encode("utf-8", errors="surrogatepass")))
     out.append(len(text))
     return out
+
+
+def _with_python_units(units: Units, python: np.ndarray, planned: list[list[tuple[str, int | None]]]) -> Units:
+    """``units`` with the documents flagged in ``python`` given their units planned in Python."""
+    pieces = [units.buf[a:b] for a, b in zip(units.piece_bounds[:-1].tolist(), units.piece_bounds[1:].tolist())]
+    index = {p: j for j, p in enumerate(pieces)}
+    codes, lengths = [], []
+    for d, flagged in enumerate(python.tolist()):
+        if not flagged:
+            part = units.codes[units.text_units[d]:units.text_units[d + 1]].tolist()
+        else:
+            part = []
+            for piece, i in planned[d]:
+                if i is None:
+                    data = utf8(piece)
+                    i = -1 - index.setdefault(data, len(index))
+                    if -1 - i == len(pieces):
+                        pieces.append(data)
+                part.append(i)
+        codes += part
+        lengths.append(len(part))
+    return Units(b"".join(pieces), offsets_from_lengths(lengths_of(pieces)), np.array(codes, np.int64),
+                 offsets_from_lengths(lengths))
