@@ -3,8 +3,9 @@
 The factors are the algorithm (:data:`ALGORITHMS`: BPE, SuperBPE, Unigram in both layouts, the morph
 hybrid with either fallback), the normalizer, the digit policy, the number stage and the special
 tokens. Each combination either trains (and round-trips, saves and reloads, gives shards equal to
-``encode_batch``, and exports a tokenizer.json that transformers loads with identical ids -- unless
-:func:`hf_limit` says why tokenizer.json cannot express it) or is refused when the config is made:
+``encode_batch``, and saves a folder that transformers loads with identical ids: through tokenizer.json,
+or, where :func:`hf_limit` says why tokenizer.json cannot express it, through tokforge's tokenizer
+class (``trust_remote_code=True``)) or is refused when the config is made:
 :func:`check` (called by ``TrainConfig``) raises the ConfigError of the first rule of
 :data:`REFUSALS` that applies.
 
@@ -14,10 +15,8 @@ so that every pair of factor values appears in some cell that trains (pairwise c
 normalizer and the special tokens act before the number stage and the split, on text, so a pair is
 where they could meet). :func:`matrix_table` is the README's table of them.
 
-    >>> check({"algo": "morph", "numbers": "tst-marker"})
-    Traceback (most recent call last):
-    ...
-    tokforge.errors.ConfigError: algo 'morph' does not combine with numbers='tst-marker' yet: ...
+    >>> check({"algo": "morph", "numbers": "tst-marker"}) is None  # every combination composes today
+    True
     >>> Cell("unigram-metaspace", "nfkc", "rtl3", "tst-marker", "several").options()["pattern"]
     'metaspace'
 """
@@ -60,7 +59,8 @@ class Refusal:
     short: str  # the README table's footnote
 
 
-#: The combinations refused at config time, each with the reason. (A sentencepiece-style
+#: The combinations refused at config time, each with the reason: none today (the rule is kept so
+#: that a refusal has one place, its message and its README footnote). (A sentencepiece-style
 #: ``pattern="metaspace"`` with an algorithm other than Unigram is the layout's own check, in
 #: ``TrainConfig``; the matrix gives metaspace to Unigram only.)
 REFUSALS: tuple[Refusal, ...] = ()
@@ -78,7 +78,7 @@ def refusal(options: Mapping[str, Any]) -> Refusal | None:
     return next((rule for rule in REFUSALS if rule.applies(options)), None)
 
 
-#: Why tokenizer.json cannot express a part (the part raises ExportError when exported).
+#: Why tokenizer.json cannot express a part (its folder loads in transformers through tokforge's class).
 HF_LIMITS = {
     "morph": "the morph stage (root-affix analysis, case markers) has no tokenizer.json step",
     "tst-vocab": "tst-vocab's 9,990 fixed triad tokens cannot be matched after the normalizer in tokenizer.json",
@@ -194,7 +194,7 @@ def matrix_table() -> str:
             if cell.refusal is not None:
                 entries.append(f"refused {note(cell.refusal.short)}")
                 continue
-            hf = "yes" if cell.hf_limit is None else f"tokforge.json only {note(cell.hf_limit)}"
+            hf = "yes" if cell.hf_limit is None else f"through tokforge's class {note(cell.hf_limit)}"
             entries.append(f"{hf}: " + "; ".join(f"{c.normalizer}, {c.specials}" for c in (cell, *more)))
         rows.append(f"| {algorithm} | {numbers} | " + " | ".join(entries) + " |")
     rows.append("")
