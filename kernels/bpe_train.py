@@ -1,34 +1,64 @@
 """BPE training: pair counting and the merge loop with incremental pair-count updates.
 
-Words are symbol sequences packed in one int32 array (``syms``; word ``w`` is
-``syms[wstart[w] : wstart[w] + wlen[w]]``) with a count each. Symbols are internal token ids:
-``0 .. n_base-1`` are the base tokens (bytes), new tokens get the next ids.
-
 The rule (the same as Hugging Face's BpeTrainer): the pair with the highest count is merged,
 where a pair's count is the number of adjacent occurrences weighted by word counts
 (overlapping occurrences included, so ``aaa`` counts ``(a, a)`` twice); ties go to the smallest
 ``(left id, right id)``. Merging rewrites a word left to right, non-overlapping. A merge whose
 result has the same bytes as an existing token reuses that token's id (so a vocabulary never
-holds one string twice) and adds no token.
+holds one string twice) and adds no token. Symbols are internal token ids: ``0 .. n_base-1`` are
+the base tokens (bytes), new tokens get the next ids.
 
-Each merge touches only the words that contain the pair: every pair keeps a list of the words
-where it gained occurrences, and a max-heap with lazy deletion finds the best pair. The pair
-changes of one merge are first summed in a small per-merge table (cache-resident), then applied
-to the large global pair table once per distinct pair.
+Array layout of the state (a tuple, see ``S_*``):
 
-The state is a tuple of arrays (``init_state``), advanced by ``merge_steps`` in chunks so the
-caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
+- ``words``  int32: every word as a header of 4 then its symbols; a word is named by the
+  offset of its header (its *ref*): ``[length, count low 32 bits, count high 32 bits, stamp]``.
+  The header and the symbols share a cache line, so visiting a word costs one random access.
+- ``pool``   int32: the words where each pair occurs, as blocks ``[next block, n, ref * n]``
+  chained per pair (newest first). A merge appends one block per pair it gave new occurrences,
+  so a pair's words lie in a few contiguous runs; refs of words that lost the pair since are
+  skipped when met (nothing to rewrite).
+- pair table ``pkey`` / ``pcount`` / ``phead``: open addressing on ``left << 32 | right``; count
+  and first block of each pair; a max-heap (``hcount``, ``hkey``; lazy deletion) finds the best.
+- a *part* ``(ltab, lrows, glog, lscal)``: the changes of one merge (or of the first count) over
+  some of the words, summed per pair in a small table before they touch the large one
+  (``ltab`` rows: ``L_*``), with the words that gained each pair (``glog``: row, ref). The merge
+  loop keeps one part in the state; ``merge_part`` fills parts for a merge cut by word ref
+  (the caller may run them on threads: each part writes only its own words), and ``apply_part``
+  applies them in order, so the result is the same whatever the cut.
+
+The state is advanced by ``merge_steps`` in chunks so the caller can show progress between
+calls. Example (bytes a=0, b=1, c=2)::
 
     >>> import numpy as np
     >>> syms = np.array([0, 1, 2, 0, 1], np.int32)           # words "abc" x3 and "ab" x1
     >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
     ...                    np.arange(3, dtype=np.int64))
-    >>> state, done = merge_steps(state, 10, 5, 1, 0, 0)     # grow to 5 tokens
-    >>> merges(state).tolist()                               # [left, right, new id]
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0)   # grow to 5 tokens
+    >>> status == DONE, merges(state).tolist()               # [left, right, new id]
+    (True, [[0, 1, 3], [3, 2, 4]])
+
+A merge cut in two (``heavy``: merges whose pair is listed for at least that many words stop
+the loop with ``PENDING``; the two halves could run on two threads)::
+
+    >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
+    ...                    np.arange(3, dtype=np.int64))
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
+    >>> status == PENDING, merges(state).tolist()            # (a, b) chosen, words not yet rewritten
+    (True, [[0, 1, 3]])
+    >>> mid = words_end(state) // 2
+    >>> first = merge_part(state, own_part(state), 0, mid)
+    >>> second = merge_part(state, new_part(), mid, words_end(state))
+    >>> state = end_merge(apply_part(apply_part(state, first), second), first)
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
+    >>> merges(state).tolist()
     [[0, 1, 3], [3, 2, 4]]
 """
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .numba_cache import CACHE
 from .hashtable import probe_int64, slot_of
@@ -36,15 +66,42 @@ from .hashtable import probe_int64, slot_of
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
 
-# indices into the scalar array of the state (``state[0]``)
-N_TOKENS, N_MERGES, HEAP_SIZE, N_NODES, STAMP, PAIRS_USED, DUP_USED, LOCAL_USED = 0, 1, 2, 3, 4, 5, 6, 7
-# columns of the per-merge table of pair changes
-L_KEY, L_DELTA, L_HEAD, L_TAIL, L_LAST_WORD, L_STAMP = 0, 1, 2, 3, 4, 5
+# what merge_steps returns besides the state
+MORE, DONE, PENDING = 0, 1, 2
+# the state tuple
+(S_SCAL, S_MERGES, S_WORDS, S_POOL, S_PKEY, S_PCOUNT, S_PHEAD, S_HCOUNT, S_HKEY, S_TLEN, S_THASH, S_TPOW,
+ S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(21)
+# indices into the scalar array of the state (``state[S_SCAL]``)
+(N_TOKENS, N_MERGES, HEAP_SIZE, POOL_USED, STAMP, PAIRS_USED, DUP_USED, WORDS_END, PENDING_SLOT,
+ PENDING_A, PENDING_B, PENDING_NEW) = range(12)
+# a word's header in ``words``
+H_LEN, H_COUNT_LO, H_COUNT_HI, H_STAMP, HEADER = 0, 1, 2, 3, 4
+# columns of a part's table of pair changes (``ltab``); ``lscal``: rows used, glog entries used, stamp
+L_KEY, L_DELTA, L_STAMP, L_LAST, L_GAINS, L_CURSOR = range(6)
+ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 # the word summary of a token (``twords``): words << WORD_SHIFT | STARTS_WORD | ENDS_WORD, where a
 # word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
-# columns of the per-word table
-W_START, W_LEN, W_COUNT, W_STAMP = 0, 1, 2, 3
+MAX_INT32 = 2**31 - 1
+PREFETCH_AHEAD = 8  # list entries: a word's header is asked for this many entries before it is visited
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the CPU to bring ``arr[idx]`` into the cache (no effect on results): visiting the
+    words of a list is a random access per word, and the next ones are known in advance."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [context.cast(builder, args[1], signature.args[1], types.intp)])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
+        return context.get_dummy_value()
+    return types.void(arr, idx), codegen
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -100,18 +157,10 @@ def _grown(a, n):
 
 
 @nb.njit(cache=CACHE)
-def _grown_rows(a):
-    out = np.empty((2 * len(a), a.shape[1]), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-@nb.njit(cache=CACHE)
-def _rehash_pairs(pkey, pcount, phead):
-    cap = 2 * len(pkey)
+def _rehash_pairs(pkey, pcount, phead, cap):
     nkey = np.full(cap, -1, np.int64)
     ncount = np.zeros(cap, np.int64)
-    nhead = np.full(cap, -1, np.int64)
+    nhead = np.full(cap, -1, np.int32)
     for i in range(len(pkey)):
         if pkey[i] != -1:
             j = probe_int64(nkey, pkey[i])
@@ -121,9 +170,18 @@ def _rehash_pairs(pkey, pcount, phead):
     return nkey, ncount, nhead
 
 
+# ---- parts: the changes of one merge over some of the words ------------------------------------
+
+def new_part(rows: int = 1 << 12, glog: int = 1 << 12):
+    """An empty part: (ltab, lrows, glog, lscal)."""
+    ltab = np.full((rows, 6), -1, np.int64)
+    ltab[:, L_STAMP] = 0
+    return ltab, np.zeros(rows, np.int32), np.zeros((glog, 2), np.int32), np.zeros(4, np.int64)
+
+
 @nb.njit(cache=CACHE, inline="always")
-def _local_slot(ltab, key, stamp):
-    """Slot of ``key`` in the per-merge table (rows of another stamp are empty); (slot, found)."""
+def _row_of(ltab, key, stamp):
+    """Row of ``key`` in a part's table (rows of another stamp are empty); (row, found)."""
     mask = len(ltab) - 1
     i = slot_of(key, mask)
     while True:
@@ -134,43 +192,217 @@ def _local_slot(ltab, key, stamp):
         i = (i + 1) & mask
 
 
+@nb.njit(cache=CACHE)
+def _grown_part(ltab, lrows, glog, lscal, need_rows, need_glog):
+    """The part with room for ``need_rows`` more rows and ``need_glog`` more log entries."""
+    if 2 * (lscal[ROWS_USED] + need_rows) > len(ltab):
+        cap = len(ltab)
+        while 2 * (lscal[ROWS_USED] + need_rows) > cap:
+            cap *= 2
+        bigger = np.full((cap, 6), -1, np.int64)
+        bigger[:, L_STAMP] = 0
+        stamp = lscal[PART_STAMP]
+        remap = np.empty(len(ltab), np.int32)
+        for k in range(lscal[ROWS_USED]):
+            i = lrows[k]
+            j, _ = _row_of(bigger, ltab[i, L_KEY], stamp)
+            bigger[j, :] = ltab[i, :]
+            remap[i] = j
+        rows = np.zeros(cap, np.int32)
+        for k in range(lscal[ROWS_USED]):
+            rows[k] = remap[lrows[k]]
+        for g in range(lscal[GLOG_USED]):
+            glog[g, 0] = remap[glog[g, 0]]
+        ltab, lrows = bigger, rows
+    if lscal[GLOG_USED] + need_glog > len(glog):
+        bigger_log = np.empty((max(2 * len(glog), lscal[GLOG_USED] + need_glog), 2), np.int32)
+        bigger_log[: lscal[GLOG_USED]] = glog[: lscal[GLOG_USED]]
+        glog = bigger_log
+    return ltab, lrows, glog, lscal
+
+
 @nb.njit(cache=CACHE, inline="always")
-def _record_change(ltab, lkeys, nodes, scal, key, delta, w):
-    """Add ``delta`` to pair ``key`` in the per-merge table; on a gain, chain word ``w`` to it."""
-    stamp = scal[STAMP]
-    i, found = _local_slot(ltab, key, stamp)
-    if not found:
-        ltab[i, L_KEY] = key
-        ltab[i, L_DELTA] = 0
-        ltab[i, L_HEAD] = -1
-        ltab[i, L_TAIL] = -1
-        ltab[i, L_LAST_WORD] = -1
-        ltab[i, L_STAMP] = stamp
-        lkeys[scal[LOCAL_USED]] = key
-        scal[LOCAL_USED] += 1
-    ltab[i, L_DELTA] += delta
-    if delta > 0 and ltab[i, L_LAST_WORD] != w:
-        node = scal[N_NODES]
-        nodes[node, 0] = w
-        nodes[node, 1] = ltab[i, L_HEAD]
-        if ltab[i, L_HEAD] == -1:
-            ltab[i, L_TAIL] = node
-        ltab[i, L_HEAD] = node
-        ltab[i, L_LAST_WORD] = w
-        scal[N_NODES] = node + 1
+def _count_of(words, ref):
+    return (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, glog, lscal):
+    """Rewrite the words listed from ``pool[block]``'s entry ``entry`` on whose ref is in
+    [lo, hi), replacing ``a b`` by ``new`` left to right, and record the pair changes as HF's
+    Word::merge does: summed per pair in ``ltab``, each gain logged once per word in ``glog``.
+    Stops before a word the part has no room for: returns (block, entry) to go on from, block
+    -1 when the list is done. (No helper taking arrays is called in the loop: numba would count
+    references to them on every call.)"""
+    stamp = lscal[PART_STAMP]
+    mask = len(ltab) - 1
+    keys = np.empty(4, np.int64)    # the changes of one replacement
+    deltas = np.empty(4, np.int64)
+    while block != -1:
+        n = pool[block + 1]
+        while entry < n:
+            if entry + PREFETCH_AHEAD < n:
+                ahead = pool[block + 2 + entry + PREFETCH_AHEAD]
+                if lo <= ahead and ahead < hi:
+                    _prefetch(words, ahead)
+            ref = pool[block + 2 + entry]
+            if ref < lo or ref >= hi or words[ref + H_STAMP] == stamp:
+                entry += 1
+                continue
+            length = words[ref + H_LEN]
+            # a word of n symbols makes at most n/2 replacements of 4 changes each
+            if 2 * (lscal[ROWS_USED] + 2 * length) > len(ltab) or lscal[GLOG_USED] + length > len(glog):
+                return block, entry
+            words[ref + H_STAMP] = stamp
+            entry += 1
+            s = ref + HEADER
+            end = s + length
+            j = s
+            while j < end - 1 and not (words[j] == a and words[j + 1] == b):
+                j += 1
+            if j >= end - 1:
+                continue  # the word lost the pair since it was listed
+            c = (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
+            out = j
+            while j < end:
+                if not (j + 1 < end and words[j] == a and words[j + 1] == b):
+                    words[out] = words[j]
+                    out += 1
+                    j += 1
+                    continue
+                n_changes = 0
+                if out > s:
+                    prev = np.int64(words[out - 1])
+                    keys[0], deltas[0] = (prev << 32) | a, -c
+                    keys[1], deltas[1] = (prev << 32) | new, c
+                    n_changes = 2
+                if j + 2 < end:
+                    nxt = np.int64(words[j + 2])
+                    keys[n_changes], deltas[n_changes] = (b << 32) | nxt, -c
+                    keys[n_changes + 1], deltas[n_changes + 1] = (new << 32) | nxt, c
+                    n_changes += 2
+                for q in range(n_changes):
+                    key = keys[q]
+                    i = slot_of(key, mask)
+                    while ltab[i, L_STAMP] == stamp and ltab[i, L_KEY] != key:
+                        i = (i + 1) & mask
+                    if ltab[i, L_STAMP] != stamp:
+                        ltab[i, L_KEY] = key
+                        ltab[i, L_DELTA] = 0
+                        ltab[i, L_STAMP] = stamp
+                        ltab[i, L_LAST] = -1
+                        ltab[i, L_GAINS] = 0
+                        lrows[lscal[ROWS_USED]] = i
+                        lscal[ROWS_USED] += 1
+                    ltab[i, L_DELTA] += deltas[q]
+                    if deltas[q] > 0 and ltab[i, L_LAST] != ref:
+                        ltab[i, L_LAST] = ref
+                        ltab[i, L_GAINS] += 1
+                        g = lscal[GLOG_USED]
+                        glog[g, 0] = i
+                        glog[g, 1] = ref
+                        lscal[GLOG_USED] = g + 1
+                words[out] = new
+                out += 1
+                j += 2
+            words[ref + H_LEN] = out - s
+        block = pool[block]
+        entry = 0
+    return block, entry
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def merge_part(state, part, lo, hi):
+    """Rewrite the words with ref in [lo, hi) of the pending merge into ``part`` (emptied
+    first); returns the part (its arrays may have grown). Parts of disjoint ranges touch
+    disjoint words, so they may run at the same time."""
+    scal, words, pool, phead = state[S_SCAL], state[S_WORDS], state[S_POOL], state[S_PHEAD]
+    ltab, lrows, glog, lscal = part
+    lscal[ROWS_USED] = 0
+    lscal[GLOG_USED] = 0
+    lscal[PART_STAMP] = scal[STAMP]
+    a, b, new = scal[PENDING_A], scal[PENDING_B], scal[PENDING_NEW]
+    block, entry = np.int64(phead[scal[PENDING_SLOT]]), np.int64(0)
+    while True:
+        block, entry = _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, glog, lscal)
+        if block == -1:
+            return ltab, lrows, glog, lscal
+        ltab, lrows, glog, lscal = _grown_part(ltab, lrows, glog, lscal, 2 * words[pool[block + 2 + entry]],
+                                               words[pool[block + 2 + entry]])
 
 
 @nb.njit(cache=CACHE)
-def _grow_local(ltab, lkeys, scal):
-    """Double the per-merge table, keeping this merge's rows."""
-    stamp = scal[STAMP]
-    bigger = np.full((2 * len(ltab), ltab.shape[1]), -1, np.int64)
-    for k in range(scal[LOCAL_USED]):
-        i, _ = _local_slot(ltab, lkeys[k], stamp)
-        j, _ = _local_slot(bigger, lkeys[k], stamp)
-        bigger[j, :] = ltab[i, :]
-    return bigger, _grown(lkeys, len(bigger))
+def apply_part(state, part):
+    """Add a part's sums to the pair table, chain one new block per pair that gained words, and
+    queue every pair whose count went up."""
+    (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+     tleft, tright, tbyte, twords, dslots, own_ltab, own_lrows, own_glog, own_lscal) = state
+    ltab, lrows, glog, lscal = part
+    n_rows = lscal[ROWS_USED]
+    if 2 * (scal[PAIRS_USED] + n_rows) > len(pkey):
+        cap = len(pkey)
+        while 2 * (scal[PAIRS_USED] + n_rows) > cap:
+            cap *= 2
+        pkey, pcount, phead = _rehash_pairs(pkey, pcount, phead, cap)
+    if scal[HEAP_SIZE] + n_rows > len(hkey):
+        hkey = _grown(hkey, scal[HEAP_SIZE] + n_rows)
+        hcount = _grown(hcount, scal[HEAP_SIZE] + n_rows)
+    need = lscal[GLOG_USED] + 2 * n_rows
+    if scal[POOL_USED] + need > len(pool):
+        if scal[POOL_USED] + need > MAX_INT32:
+            raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+        pool = _grown(pool, min(MAX_INT32, scal[POOL_USED] + need))
+    used = scal[POOL_USED]
+    for k in range(n_rows):
+        i = lrows[k]
+        key = ltab[i, L_KEY]
+        g = probe_int64(pkey, key)
+        if pkey[g] == -1:
+            pkey[g] = key
+            scal[PAIRS_USED] += 1
+        pcount[g] += ltab[i, L_DELTA]
+        if ltab[i, L_GAINS] > 0:
+            pool[used] = phead[g]
+            pool[used + 1] = ltab[i, L_GAINS]
+            phead[g] = used
+            ltab[i, L_CURSOR] = used + 2
+            used += 2 + ltab[i, L_GAINS]
+        if ltab[i, L_DELTA] > 0 and pcount[g] > 0:
+            scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
+    for e in range(lscal[GLOG_USED]):
+        i = glog[e, 0]
+        pool[ltab[i, L_CURSOR]] = glog[e, 1]
+        ltab[i, L_CURSOR] += 1
+    scal[POOL_USED] = used
+    lscal[ROWS_USED] = 0
+    lscal[GLOG_USED] = 0
+    return (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+            tleft, tright, tbyte, twords, dslots, own_ltab, own_lrows, own_glog, own_lscal)
 
+
+@nb.njit(cache=CACHE)
+def end_merge(state, own):
+    """Close the pending merge once its parts are applied (``apply_part``, in the order of
+    their ranges): the merged pair is gone from every word. ``own`` becomes the state's part."""
+    scal = state[S_SCAL]
+    slot = probe_int64(state[S_PKEY], (scal[PENDING_A] << 32) | scal[PENDING_B])  # the table may have grown
+    state[S_PCOUNT][slot] = 0
+    state[S_PHEAD][slot] = -1
+    scal[PENDING_SLOT] = -1
+    return state[:17] + own
+
+
+def own_part(state):
+    """The part the merge loop uses (give it back through ``end_merge``)."""
+    return state[S_LTAB:]
+
+
+def words_end(state) -> int:
+    """One past the last word ref (refs of a cut are taken in [0, words_end))."""
+    return int(state[S_SCAL][WORDS_END])
+
+
+# ---- tokens ---------------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE)
 def _write_bytes(tleft, tright, tbyte, token, out, pos):
@@ -226,225 +458,12 @@ def _joined_words(twords, a, b):
     return (n << WORD_SHIFT) | (twords[a] & STARTS_WORD) | (twords[b] & ENDS_WORD)
 
 
-def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, threads=1):
-    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
-
-    ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
-    replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
-    from the stage-1 encoding of its words); they stay the first merges of the state. With
-    ``threads`` = 2 the pairs of each half of the words are counted on their own thread (the
-    state, and so the merges, are the same).
-    """
-    syms = np.array(syms, np.int32)  # a copy: merging rewrites it
-    wstart = np.ascontiguousarray(wstart, np.int64)
-    wlen = np.ascontiguousarray(wlen, np.int64)
-    wcount = np.ascontiguousarray(wcount, np.int64)
-    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
-    n = len(wstart)
-    cut = n
-    if threads > 1 and n >= 50_000:  # halves of about the same number of symbols
-        cut = int(np.searchsorted(np.cumsum(wlen), wlen.sum() // 2))
-    if cut < n:
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(2) as pool:
-            first, second = pool.map(lambda r: count_pairs(syms, wstart, wlen, wcount, *r), [(0, cut), (cut, n)])
-    else:
-        first, second = count_pairs(syms, wstart, wlen, wcount, 0, n), count_pairs(syms, wstart, wlen, wcount, n, n)
-    return _init_from_parts(syms, wstart, wlen, wcount, np.asarray(base_bytes, np.int64), inherited, first, second)
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def count_pairs(syms, wstart, wlen, wcount, w0, w1):
-    """The pairs of words ``w0 .. w1-1`` summed in a per-merge table (stamp 1) with their word
-    chains: (ltab, lkeys, nodes, scal) where ``scal`` holds LOCAL_USED and N_NODES."""
-    scal = np.zeros(8, np.int64)
-    scal[STAMP] = 1
-    ltab = np.full((1 << 12, 6), -1, np.int64)
-    lkeys = np.zeros(len(ltab), np.int64)
-    n_pairs = 0
-    for w in range(w0, w1):
-        n_pairs += max(wlen[w] - 1, 0)
-    nodes = np.zeros((max(1024, n_pairs), 2), np.int32)  # word-list nodes: word, next node
-    for w in range(w0, w1):
-        s = wstart[w]
-        for i in range(s, s + wlen[w] - 1):
-            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
-                ltab, lkeys = _grow_local(ltab, lkeys, scal)
-            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
-    return ltab, lkeys, nodes, scal
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, second):
-    n_base = len(base_bytes)
-    n_words = len(wstart)
-    wmeta = np.empty((n_words, 4), np.int64)  # one cache line per word: start, length, count, stamp
-    for w in range(n_words):
-        wmeta[w, W_START] = wstart[w]
-        wmeta[w, W_LEN] = wlen[w]
-        wmeta[w, W_COUNT] = wcount[w]
-        wmeta[w, W_STAMP] = -1
-    cap = 1024
-    while cap < 4 * (n_base + len(inherited)):
-        cap *= 2
-    tlen = np.ones(cap, np.int64)
-    thash = np.zeros(cap, np.uint64)
-    tpow = np.zeros(cap, np.uint64)
-    tleft = np.full(cap, -1, np.int64)
-    tright = np.full(cap, -1, np.int64)
-    tbyte = np.zeros(cap, np.uint8)
-    twords = np.zeros(cap, np.int64)
-    for t in range(n_base):
-        thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
-        tpow[t] = HASH_BASE
-        tbyte[t] = base_bytes[t]
-        twords[t] = _byte_words(base_bytes[t])
-    dslots = np.full(2 * cap, -1, np.int64)
-    merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
-    scal = np.zeros(8, np.int64)
-    scal[N_TOKENS] = n_base
-    ltab, lkeys, nodes_a, scal_a = first
-    ltab_b, lkeys_b, nodes_b, scal_b = second
-    # one node array: the second part's nodes follow the first's
-    n_a = scal_a[N_NODES]
-    n_b = scal_b[N_NODES]
-    nodes = np.zeros((max(1024, len(syms), n_a + n_b), 2), np.int32)
-    nodes[:n_a] = nodes_a[:n_a]
-    for k in range(n_b):
-        nodes[n_a + k, 0] = nodes_b[k, 0]
-        nodes[n_a + k, 1] = nodes_b[k, 1] + n_a if nodes_b[k, 1] != -1 else -1
-    for k in range(scal_b[LOCAL_USED]):
-        i, _ = _local_slot(ltab_b, lkeys_b[k], 1)
-        if ltab_b[i, L_HEAD] != -1:
-            ltab_b[i, L_HEAD] += n_a
-            ltab_b[i, L_TAIL] += n_a
-    scal[N_NODES] = n_a + n_b
-    none = np.zeros(1, np.int64)
-    state = (scal, merges_, syms, wmeta, none, none, none, nodes,
-             none, none, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-    for k in range(len(inherited)):
-        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
-        if new != inherited[k, 2]:
-            raise ValueError("inherited merges must be given in the order learned, with their ids")
-    (scal, merges_, syms, wmeta, _, _, _, nodes,
-     _, _, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-
-    # the initial pairs, summed like the changes of a merge and applied once per part
-    pcap = 1024
-    while pcap < 4 * (scal_a[LOCAL_USED] + scal_b[LOCAL_USED]):
-        pcap *= 2
-    pkey = np.full(pcap, -1, np.int64)
-    pcount = np.zeros(len(pkey), np.int64)
-    phead = np.full(len(pkey), -1, np.int64)
-    hcount = np.zeros(max(1024, scal_a[LOCAL_USED] + scal_b[LOCAL_USED]), np.int64)
-    hkey = np.zeros(len(hcount), np.int64)
-    scal[STAMP] = 1
-    scal[LOCAL_USED] = scal_a[LOCAL_USED]
-    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys))
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    scal[LOCAL_USED] = scal_b[LOCAL_USED]
-    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab_b, lkeys_b))
-    # go on with the first part's (larger) table for the per-merge changes
-    return state[:18] + (ltab, lkeys)
-
-
-@nb.njit(cache=CACHE)
-def _apply_changes(state):
-    """Add the per-merge table's sums to the global pair table, hand over the new word chains,
-    and queue every pair that gained occurrences."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    stamp = scal[STAMP]
-    n_local = scal[LOCAL_USED]
-    while 2 * (scal[PAIRS_USED] + n_local) > len(pkey):
-        pkey, pcount, phead = _rehash_pairs(pkey, pcount, phead)
-    if scal[HEAP_SIZE] + n_local > len(hkey):
-        hkey = _grown(hkey, scal[HEAP_SIZE] + n_local)
-        hcount = _grown(hcount, scal[HEAP_SIZE] + n_local)
-    for k in range(n_local):
-        key = lkeys[k]
-        i, _ = _local_slot(ltab, key, stamp)
-        g = probe_int64(pkey, key)
-        if pkey[g] == -1:
-            pkey[g] = key
-            scal[PAIRS_USED] += 1
-        pcount[g] += ltab[i, L_DELTA]
-        if ltab[i, L_HEAD] != -1:
-            nodes[ltab[i, L_TAIL], 1] = phead[g]
-            phead[g] = ltab[i, L_HEAD]
-            if pcount[g] > 0:
-                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
-    scal[LOCAL_USED] = 0
-    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-
-
-@nb.njit(cache=CACHE)
-def merges(state):
-    """The merges learned so far as an int64 array of rows [left, right, new id]."""
-    return state[1][: state[0][N_MERGES]]
-
-
-@nb.njit(cache=CACHE)
-def n_tokens(state):
-    """How many tokens (base + learned) there are so far."""
-    return state[0][N_TOKENS]
-
-
-@nb.njit(cache=CACHE)
-def _merge_in_words(state, a, b, new, head):
-    """Rewrite every word on the chain from node ``head`` (a pair's word list), replacing
-    ``a b`` by ``new`` left to right, and record the pair changes as HF's Word::merge does."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    stamp = scal[STAMP]
-    node = head
-    while node != -1:
-        w = nodes[node, 0]
-        node = nodes[node, 1]
-        if wmeta[w, W_STAMP] == stamp:
-            continue
-        wmeta[w, W_STAMP] = stamp
-        c = wmeta[w, W_COUNT]
-        s = wmeta[w, W_START]
-        end = s + wmeta[w, W_LEN]
-        out = s
-        j = s
-        while j < end:
-            if j + 1 < end and syms[j] == a and syms[j + 1] == b:
-                if 2 * (scal[LOCAL_USED] + 4) > len(ltab):
-                    ltab, lkeys = _grow_local(ltab, lkeys, scal)
-                if scal[N_NODES] + 4 > len(nodes):
-                    nodes = _grown_rows(nodes)
-                if out > s:
-                    prev = np.int64(syms[out - 1])
-                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | a, -c, w)
-                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | new, c, w)
-                if j + 2 < end:
-                    nxt = np.int64(syms[j + 2])
-                    _record_change(ltab, lkeys, nodes, scal, (b << 32) | nxt, -c, w)
-                    _record_change(ltab, lkeys, nodes, scal, (new << 32) | nxt, c, w)
-                syms[out] = new
-                out += 1
-                j += 2
-            else:
-                syms[out] = syms[j]
-                out += 1
-                j += 1
-        wmeta[w, W_LEN] = out - s
-    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-
-
 @nb.njit(cache=CACHE)
 def _token_for(state, a, b):
-    """The id of the token with the bytes of ``a`` + ``b``: an existing one, or a new one."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
+    """The id of the token with the bytes of ``a`` + ``b`` (an existing one, or a new one),
+    recorded as the next merge."""
+    (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+     tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal) = state
     n = tlen[a] + tlen[b]
     h = thash[a] * tpow[b] + thash[b]
     if 2 * (scal[DUP_USED] + 1) > len(dslots):
@@ -486,26 +505,259 @@ def _token_for(state, a, b):
     merges_[m, 1] = b
     merges_[m, 2] = new
     scal[N_MERGES] = m + 1
-    state = (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
+    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal)
     return state, new
 
 
+# ---- the first count ------------------------------------------------------------------------------
+
 @nb.njit(cache=CACHE, nogil=True)
-def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words):
+def layout_words(values, table, wstart, wlen, wcount):
+    """The ``words`` array: each word's header (length, count, stamp -1) then its symbols, where
+    word ``w`` is ``table[values[wstart[w]:wstart[w] + wlen[w]]]`` (``table`` maps bytes or
+    outside ids to symbols, so no symbol array is made in between)."""
+    total = HEADER * len(wstart) + wlen.sum()
+    if total > MAX_INT32:
+        raise ValueError("too many symbols for 32-bit word refs: train on fewer unique words")
+    words = np.empty(total, np.int32)
+    o = 0
+    for w in range(len(wstart)):
+        n = wlen[w]
+        words[o + H_LEN] = n
+        words[o + H_COUNT_LO] = np.int32(wcount[w] & LOW32)
+        words[o + H_COUNT_HI] = np.int32(wcount[w] >> 32)
+        words[o + H_STAMP] = -1
+        s = wstart[w]
+        for k in range(n):
+            words[o + HEADER + k] = table[values[s + k]]
+        o += HEADER + n
+    return words
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def count_part(words, lo, hi, part):
+    """The pairs of the words whose header lies in [lo, hi) (``lo`` a word ref), summed into
+    ``part`` with the number of words holding each (``L_GAINS``); returns the part."""
+    ltab, lrows, glog, lscal = part
+    lscal[ROWS_USED] = 0
+    lscal[PART_STAMP] = 1
+    stamp = lscal[PART_STAMP]
+    ref = lo
+    while ref < hi:
+        length = words[ref + H_LEN]
+        if 2 * (lscal[ROWS_USED] + length) > len(ltab):
+            ltab, lrows, glog, lscal = _grown_part(ltab, lrows, glog, lscal, length, 0)
+        c = _count_of(words, ref)
+        s = ref + HEADER
+        for j in range(s, s + length - 1):
+            key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
+            i, found = _row_of(ltab, key, stamp)
+            if not found:
+                ltab[i, L_KEY] = key
+                ltab[i, L_DELTA] = 0
+                ltab[i, L_STAMP] = stamp
+                ltab[i, L_LAST] = -1
+                ltab[i, L_GAINS] = 0
+                lrows[lscal[ROWS_USED]] = i
+                lscal[ROWS_USED] += 1
+            ltab[i, L_DELTA] += c
+            if ltab[i, L_LAST] != ref:
+                ltab[i, L_LAST] = ref
+                ltab[i, L_GAINS] += 1
+        ref = s + length
+    return ltab, lrows, glog, lscal
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def list_part(words, lo, hi, part, pool):
+    """Write the refs of the words in [lo, hi) into the pool blocks placed by ``init_pairs``
+    (each part has its own run inside each pair's block)."""
+    ltab, lrows, glog, lscal = part
+    stamp = lscal[PART_STAMP]
+    for k in range(lscal[ROWS_USED]):
+        ltab[lrows[k], L_LAST] = -1
+    ref = lo
+    while ref < hi:
+        length = words[ref + H_LEN]
+        s = ref + HEADER
+        for j in range(s, s + length - 1):
+            key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
+            i, _ = _row_of(ltab, key, stamp)
+            if ltab[i, L_LAST] != ref:
+                ltab[i, L_LAST] = ref
+                pool[ltab[i, L_CURSOR]] = ref
+                ltab[i, L_CURSOR] += 1
+        ref = s + length
+
+
+@nb.njit(cache=CACHE)
+def init_pairs(words, parts, base_bytes, inherited):
+    """The training state from the counted parts (in word order): one pool block per pair,
+    with a run per part whose start is left in the part's ``L_CURSOR``; fill it with
+    ``list_part``. ``inherited`` merges are replayed as tokens (see ``init_state``)."""
+    n_base = len(base_bytes)
+    cap = 1024
+    while cap < 4 * (n_base + len(inherited)):
+        cap *= 2
+    tlen = np.ones(cap, np.int64)
+    thash = np.zeros(cap, np.uint64)
+    tpow = np.zeros(cap, np.uint64)
+    tleft = np.full(cap, -1, np.int64)
+    tright = np.full(cap, -1, np.int64)
+    tbyte = np.zeros(cap, np.uint8)
+    twords = np.zeros(cap, np.int64)
+    for t in range(n_base):
+        thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
+        tpow[t] = HASH_BASE
+        tbyte[t] = base_bytes[t]
+        twords[t] = _byte_words(base_bytes[t])
+    dslots = np.full(2 * cap, -1, np.int64)
+    merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
+    scal = np.zeros(16, np.int64)
+    scal[N_TOKENS] = n_base
+    scal[STAMP] = 1
+    scal[WORDS_END] = len(words)
+    scal[PENDING_SLOT] = -1
+    n_rows = 0
+    for p in parts:
+        n_rows += p[3][ROWS_USED]
+    pcap = 1024
+    while pcap < 2 * n_rows:
+        pcap *= 2
+    pkey = np.full(pcap, -1, np.int64)
+    pcount = np.zeros(pcap, np.int64)
+    phead = np.full(pcap, -1, np.int32)
+    hcount = np.zeros(max(1024, n_rows), np.int64)
+    hkey = np.zeros(len(hcount), np.int64)
+    # one block per pair: its size is the sum over the parts
+    for p in parts:
+        ltab, lrows, _, lscal = p
+        for k in range(lscal[ROWS_USED]):
+            i = lrows[k]
+            g = probe_int64(pkey, ltab[i, L_KEY])
+            if pkey[g] == -1:
+                pkey[g] = ltab[i, L_KEY]
+                phead[g] = 0
+                scal[PAIRS_USED] += 1
+            pcount[g] += ltab[i, L_DELTA]
+            phead[g] += ltab[i, L_GAINS]  # words listed so far; block places below
+    used = np.int64(0)
+    for g in range(pcap):
+        if pkey[g] != -1:
+            n = phead[g]
+            phead[g] = used
+            used += 2 + n
+    if used > MAX_INT32:
+        raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+    pool = np.empty(max(1024, used + used // 2), np.int32)
+    for g in range(pcap):
+        if pkey[g] != -1:
+            pool[phead[g]] = -1
+            pool[phead[g] + 1] = 0
+            scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], pkey[g])
+    for p in parts:
+        ltab, lrows, _, lscal = p
+        for k in range(lscal[ROWS_USED]):
+            i = lrows[k]
+            g = probe_int64(pkey, ltab[i, L_KEY])
+            block = phead[g]
+            ltab[i, L_CURSOR] = block + 2 + pool[block + 1]
+            pool[block + 1] += ltab[i, L_GAINS]
+    scal[POOL_USED] = used
+    ltab, lrows, glog, lscal = parts[0]
+    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal)
+    for k in range(len(inherited)):
+        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
+        if new != inherited[k, 2]:
+            raise ValueError("inherited merges must be given in the order learned, with their ids")
+    return state
+
+
+def word_cuts(words, parts: int) -> list[int]:
+    """Refs cutting ``words`` into ``parts`` runs of whole words of about the same size."""
+    n = len(words)
+    cuts = [0]
+    ref = 0
+    for k in range(1, parts):
+        ref = _next_word_at(words, ref, n * k // parts)
+        cuts.append(ref)
+    return cuts + [n]
+
+
+@nb.njit(cache=CACHE)
+def _next_word_at(words, ref, at):
+    """The first word ref at or after ``at``, walking from word ``ref``."""
+    while ref < at and ref < len(words):
+        ref += HEADER + words[ref + H_LEN]
+    return min(ref, len(words))
+
+
+def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None):
+    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
+
+    ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
+    replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
+    from the stage-1 encoding of its words); they stay the first merges of the state. One part
+    on this thread; ``tokforge.bpe`` counts the parts of a cut on threads.
+    """
+    syms = np.ascontiguousarray(syms, np.int32)
+    words = layout_words(syms, np.arange(syms.max(initial=0) + 1, dtype=np.int32), np.ascontiguousarray(wstart, np.int64),
+                         np.ascontiguousarray(wlen, np.int64), np.ascontiguousarray(wcount, np.int64))
+    part = count_part(words, 0, len(words), new_part())
+    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
+    state = init_pairs(words, (part,), np.asarray(base_bytes, np.int64), inherited)
+    list_part(words, 0, len(words), part, state[S_POOL])
+    return state
+
+
+@nb.njit(cache=CACHE)
+def merges(state):
+    """The merges learned so far as an int64 array of rows [left, right, new id]."""
+    return state[S_MERGES][: state[S_SCAL][N_MERGES]]
+
+
+@nb.njit(cache=CACHE)
+def n_tokens(state):
+    """How many tokens (base + learned) there are so far."""
+    return state[S_SCAL][N_TOKENS]
+
+
+@nb.njit(cache=CACHE)
+def best_count_left(state):
+    """The highest pair count left (0 if none)."""
+    best = 0
+    for c in state[S_PCOUNT]:
+        best = max(best, c)
+    return best
+
+
+@nb.njit(cache=CACHE)
+def _lists_at_least(pool, block, n):
+    """Whether a pair's chain lists ``n`` word refs or more (duplicates and stale refs included)."""
+    while block != -1 and n > 0:
+        n -= pool[block + 1]
+        block = pool[block]
+    return n <= 0
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words, heavy=0):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
     no pair is left, or the best count is below ``min_frequency``.
     ``max_token_length`` > 0 forbids merges whose result is longer (in bytes), ``max_words`` > 0
     those whose result holds more words (runs of bytes other than ASCII whitespace).
-    Returns (state, done)."""
-    done = False
+    ``heavy`` > 0: a merge whose pair lists at least that many words is chosen and recorded but
+    left pending (its words not rewritten): finish it with ``merge_part``, ``apply_part`` and
+    ``end_merge``.
+    Returns (state, MORE | DONE | PENDING)."""
     steps = 0
     while steps < max_steps:
-        scal = state[0]
-        pkey, pcount, hcount, hkey, tlen = state[4], state[5], state[8], state[9], state[10]
+        scal = state[S_SCAL]
+        pkey, pcount, hcount, hkey, tlen = state[S_PKEY], state[S_PCOUNT], state[S_HCOUNT], state[S_HKEY], state[S_TLEN]
         if scal[N_TOKENS] >= target_tokens or scal[HEAP_SIZE] == 0:
-            done = True
-            break
+            return state, DONE
         count, key, scal[HEAP_SIZE] = heap_pop(hcount, hkey, scal[HEAP_SIZE])
         slot = probe_int64(pkey, key)
         current = pcount[slot]
@@ -514,21 +766,22 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
                 scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], current, key)
             continue
         if current < 1 or current < min_frequency:
-            done = True
-            break
+            return state, DONE
         a = key >> 32
         b = key & LOW32
         if max_token_length > 0 and tlen[a] + tlen[b] > max_token_length:
             continue  # never merged; dropped from the queue
-        if max_words > 0 and (_joined_words(state[16], a, b) >> WORD_SHIFT) > max_words:
+        if max_words > 0 and (_joined_words(state[S_TWORDS], a, b) >> WORD_SHIFT) > max_words:
             continue
         steps += 1
         state, new = _token_for(state, a, b)
         scal[STAMP] += 1
-        head = state[6][slot]
-        state = _merge_in_words(state, a, b, new, head)
-        # the merged pair is gone from every word
-        state[5][slot] = 0
-        state[6][slot] = -1
-        state = _apply_changes(state)
-    return state, done
+        scal[PENDING_SLOT] = slot
+        scal[PENDING_A] = a
+        scal[PENDING_B] = b
+        scal[PENDING_NEW] = new
+        if heavy > 0 and _lists_at_least(state[S_POOL], state[S_PHEAD][slot], heavy):
+            return state, PENDING
+        part = merge_part(state, state[S_LTAB:], 0, scal[WORDS_END])
+        state = end_merge(apply_part(state[:17] + part, part), part)
+    return state, MORE

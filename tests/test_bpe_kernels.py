@@ -101,17 +101,64 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
 
 
-def test_pairs_counted_on_two_threads_give_the_same_merges():
+def _random_words(seed, n_words=60_000, alphabet=6):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 12, n_words)
+    syms = rng.integers(0, alphabet, int(lengths.sum())).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return syms, starts, lengths, rng.integers(1, 5, n_words)
+
+
+def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
+    """Train with the pairs counted in ``n_parts`` runs of words and every merge listing at least
+    ``heavy`` words cut into those runs (parts run one after the other here)."""
     import numpy as np
     from tokforge.kernels import bpe_train
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(1, 12, 60_000)
-    syms = rng.integers(0, 6, int(lengths.sum())).astype(np.int32)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    counts = rng.integers(1, 5, len(lengths))
-    results = []
-    for threads in (1, 2):
-        state = bpe_train.init_state(syms.copy(), starts, lengths, counts, np.arange(6), threads=threads)
-        state, _ = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
-        results.append(bpe_train.merges(state).tolist())
-    assert len(results[0]) == 194 and results[0] == results[1]
+    words = bpe_train.layout_words(syms, np.arange(syms.max() + 1, dtype=np.int32), starts, lengths, counts)
+    cuts = bpe_train.word_cuts(words, n_parts)
+    parts = tuple(bpe_train.count_part(words, cuts[k], cuts[k + 1], bpe_train.new_part()) for k in range(n_parts))
+    state = bpe_train.init_pairs(words, parts, np.arange(syms.max() + 1, dtype=np.int64), np.zeros((0, 3), np.int64))
+    for k in range(n_parts):
+        bpe_train.list_part(words, cuts[k], cuts[k + 1], parts[k], state[bpe_train.S_POOL])
+    spare = [bpe_train.new_part() for _ in range(n_parts - 1)]
+    pending = 0
+    while True:
+        state, status = bpe_train.merge_steps(state, 100, n_tokens, 1, 0, 0, heavy)
+        if status == bpe_train.PENDING:
+            pending += 1
+            done = [bpe_train.merge_part(state, p, cuts[k], cuts[k + 1])
+                    for k, p in enumerate([bpe_train.own_part(state)] + spare)]
+            for part in done:
+                state = bpe_train.apply_part(state, part)
+            state, spare = bpe_train.end_merge(state, done[0]), done[1:]
+        elif status == bpe_train.DONE:
+            return bpe_train.merges(state).tolist(), pending
+
+
+def test_words_cut_into_parts_give_the_same_merges():
+    """Counting the pairs in parts and rewriting each merge's words in parts (as tokforge.bpe does
+    on threads) changes nothing, whatever the number of parts."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    syms, starts, lengths, counts = _random_words(0)
+    state = bpe_train.init_state(syms, starts, lengths, counts, np.arange(6))
+    state, status = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
+    serial = bpe_train.merges(state).tolist()
+    assert status == bpe_train.DONE and len(serial) == 194
+    for n_parts, heavy in ((1, 1), (2, 1), (3, 1), (2, 5_000)):
+        merges, pending = _merges_in_parts(syms, starts, lengths, counts, n_parts, 200, heavy)
+        assert merges == serial, (n_parts, heavy)
+        assert pending > 0 and (heavy > 1) == (pending < len(serial))
+
+
+@settings(max_examples=100, deadline=None)
+@given(corpora, st.integers(256, 300), st.integers(1, 3))
+def test_merges_on_threads_match_reference(counts, vocab_size, min_frequency):
+    """tokforge.bpe with every merge cut into one part per thread."""
+    import unittest.mock
+    import tokforge.bpe as bpe_module
+    with unittest.mock.patch.object(bpe_module, "HEAVY_MERGE_WORDS", 1), \
+            unittest.mock.patch.object(bpe_module.os, "cpu_count", lambda: 2):
+        model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency)
+    assert learned(model) == reference_train_bpe(counts, vocab_size, min_frequency)

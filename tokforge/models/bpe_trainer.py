@@ -25,6 +25,7 @@ from tokforge.models.bpe import BPEModel, _merge_results, _regular_ids
 from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
+HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut into one part per thread
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
@@ -61,39 +62,68 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if max_words is not None and max_words < 1:
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
     offset = len(specials)
+    threads = min(2, os.cpu_count() or 1)
     if start is None:
-        rank_of_byte = np.empty(256, np.int32)
-        rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-        syms = rank_of_byte[word_counts.arena]
-        wstart = word_counts.offsets[:-1]
-        wlen = np.diff(word_counts.offsets)
+        table = np.empty(256, np.int32)  # byte -> symbol
+        table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
+        values, bounds = word_counts.arena, word_counts.offsets
         inherited = np.zeros((0, 3), np.int64)
     else:
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
                               f"not {specials}; continue with the same special tokens")
-        ids, id_bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets)
-        syms = (ids - offset).astype(np.int32)
-        wstart = id_bounds[:-1]
-        wlen = np.diff(id_bounds)
+        values, bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets, threads)
+        table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
         inherited = _internal_merges(start, offset)
-    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts, np.array(BYTE_ORDER, np.int64),
-                                 inherited, threads=min(2, os.cpu_count() or 1))
     target = vocab_size - offset
-    done = False
-    while not done:
-        state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
-                                            max_token_length or 0, max_words or 0)
-        if on_progress is not None:
-            on_progress(int(bpe_train.n_tokens(state)) + offset)
+    with ThreadPoolExecutor(threads) as pool:
+        words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
+        del values, bounds
+        state, cuts = _initial_state(pool, threads, words, inherited)
+        del words
+        spare = [bpe_train.new_part() for _ in range(threads - 1)]
+        heavy = HEAVY_MERGE_WORDS if threads > 1 else 0
+        while True:
+            state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
+                                                  max_token_length or 0, max_words or 0, heavy)
+            if status == bpe_train.PENDING:
+                state, spare = _merge_on_threads(pool, state, cuts, spare)
+            if on_progress is not None:
+                on_progress(int(bpe_train.n_tokens(state)) + offset)
+            if status == bpe_train.DONE:
+                break
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
+def _initial_state(pool: ThreadPoolExecutor, threads: int, words: np.ndarray, inherited: np.ndarray
+                   ) -> tuple[tuple, list[int]]:
+    """The kernel's training state over ``words`` (``bpe_train.layout_words``), its pairs counted
+    in one part of the words per thread (the state does not depend on the cut); returns it with
+    the cut (word refs)."""
+    cuts = bpe_train.word_cuts(words, threads)
+    ranges = list(zip(cuts[:-1], cuts[1:]))
+    parts = list(pool.map(lambda r: bpe_train.count_part(words, r[0], r[1], bpe_train.new_part()), ranges))
+    state = bpe_train.init_pairs(words, tuple(parts), np.array(BYTE_ORDER, np.int64), inherited)
+    list(pool.map(lambda k: bpe_train.list_part(words, *ranges[k], parts[k], state[bpe_train.S_POOL]),
+                  range(len(ranges))))
+    return state, cuts
+
+
+def _merge_on_threads(pool: ThreadPoolExecutor, state: tuple, cuts: list[int], spare: list) -> tuple[tuple, list]:
+    """Finish the pending merge with one part of the words per thread, applied in word order (the
+    same result as one part); returns the state and the spare parts to reuse."""
+    parts = [bpe_train.own_part(state)] + spare
+    done = list(pool.map(lambda k: bpe_train.merge_part(state, parts[k], cuts[k], cuts[k + 1]), range(len(parts))))
+    for part in done:
+        state = bpe_train.apply_part(state, part)
+    return bpe_train.end_merge(state, done[0]), done[1:]
+
+
 def _stop_reason(state: tuple, min_frequency: int, max_token_length: int | None, max_words: int | None) -> str:
-    """Why merging ended before the target: from the best count left in the pair table (``state[5]``)."""
-    best = int(state[5].max(initial=0))
+    """Why merging ended before the target: from the best count left in the pair table."""
+    best = int(bpe_train.best_count_left(state))
     if best == 0:
         return "no pair of tokens is left to merge: every word of the corpus is already one token"
     if best < min_frequency:
