@@ -55,13 +55,9 @@ the loop with ``PENDING``; the two halves could run on two threads)::
 """
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from .numba_cache import CACHE
-from .hashtable import probe_int64, slot_of
+from .hashtable import prefetch, probe_int64, slot_of
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
@@ -83,25 +79,12 @@ ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 # word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 MAX_INT32 = 2**31 - 1
+# the pair table is rebuilt (without the pairs that no longer occur) when more than 3/4 full,
+# to a size that leaves it at most 5/8 full
+FULL_PAIRS, REBUILT_PAIRS = 0.75, 0.625
 PREFETCH_AHEAD = 8  # list entries: a word's header is asked for this many entries before it is visited
 
 
-@intrinsic
-def _prefetch(typingctx, arr, idx):
-    """Ask the CPU to bring ``arr[idx]`` into the cache (no effect on results): visiting the
-    words of a list is a random access per word, and the next ones are known in advance."""
-    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.gep(ary.data, [context.cast(builder, args[1], signature.args[1], types.intp)])
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
-        return context.get_dummy_value()
-    return types.void(arr, idx), codegen
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -126,6 +109,22 @@ def heap_push(hcount, hkey, size, count, key):
 
 
 @nb.njit(cache=CACHE)
+def _sift_down(hcount, hkey, size, i):
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        best = left
+        if left + 1 < size and _above(hcount, hkey, left + 1, left):
+            best = left + 1
+        if not _above(hcount, hkey, best, i):
+            return
+        hcount[i], hcount[best] = hcount[best], hcount[i]
+        hkey[i], hkey[best] = hkey[best], hkey[i]
+        i = best
+
+
+@nb.njit(cache=CACHE)
 def heap_pop(hcount, hkey, size):
     """Pop the top entry; returns (count, key, new size)."""
     count = hcount[0]
@@ -133,20 +132,30 @@ def heap_pop(hcount, hkey, size):
     size -= 1
     hcount[0] = hcount[size]
     hkey[0] = hkey[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        best = left
-        if left + 1 < size and _above(hcount, hkey, left + 1, left):
-            best = left + 1
-        if not _above(hcount, hkey, best, i):
-            break
-        hcount[i], hcount[best] = hcount[best], hcount[i]
-        hkey[i], hkey[best] = hkey[best], hkey[i]
-        i = best
+    _sift_down(hcount, hkey, size, 0)
     return count, key, size
+
+
+@nb.njit(cache=CACHE)
+def _requeue(pkey, pcount, hcount, hkey, room):
+    """The heap rebuilt with one entry per pair that occurs (its count), dropping the stale
+    ones, with room for ``room`` more; returns (hcount, hkey, size)."""
+    size = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] > 0:
+            size += 1
+    if size + room > len(hkey):
+        hcount = np.empty(max(2 * (size + room), 1024), np.int64)
+        hkey = np.empty(len(hcount), np.int64)
+    size = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] > 0:
+            hcount[size] = pcount[g]
+            hkey[size] = pkey[g]
+            size += 1
+    for i in range(size // 2 - 1, -1, -1):
+        _sift_down(hcount, hkey, size, i)
+    return hcount, hkey, size
 
 
 @nb.njit(cache=CACHE)
@@ -157,17 +166,66 @@ def _grown(a, n):
 
 
 @nb.njit(cache=CACHE)
-def _rehash_pairs(pkey, pcount, phead, cap):
+def _rehash_pairs(pkey, pcount, phead, room):
+    """The pair table rebuilt with the pairs that occur (the others and their word lists are
+    dropped) and room for ``room`` more; returns (pkey, pcount, phead, pairs kept)."""
+    kept = 0
+    for i in range(len(pkey)):
+        if pkey[i] != -1 and pcount[i] > 0:
+            kept += 1
+    cap = 1024
+    while kept + room > REBUILT_PAIRS * cap:
+        cap *= 2
     nkey = np.full(cap, -1, np.int64)
     ncount = np.zeros(cap, np.int64)
     nhead = np.full(cap, -1, np.int32)
     for i in range(len(pkey)):
-        if pkey[i] != -1:
+        if pkey[i] != -1 and pcount[i] > 0:
             j = probe_int64(nkey, pkey[i])
             nkey[j] = pkey[i]
             ncount[j] = pcount[i]
             nhead[j] = phead[i]
-    return nkey, ncount, nhead
+    return nkey, ncount, nhead, kept
+
+
+@nb.njit(cache=CACHE)
+def _compact_pool(pool, used, pkey, pcount, phead):
+    """Slide the blocks of the pairs that occur to the front of the pool (in address order, so
+    nothing is overwritten before it moves) and drop the others; returns the pool's new used size."""
+    n_live = 0
+    for g in range(len(pkey)):
+        if pkey[g] == -1 or pcount[g] <= 0:
+            phead[g] = -1
+        b = phead[g]
+        while b != -1:
+            n_live += 1
+            b = pool[b]
+    starts = np.empty(n_live, np.int32)
+    k = 0
+    for g in range(len(pkey)):
+        b = phead[g]
+        while b != -1:
+            starts[k] = b
+            k += 1
+            b = pool[b]
+    starts.sort()
+    moved = np.empty(n_live, np.int32)
+    to = 0
+    for k in range(n_live):
+        moved[k] = to
+        to += 2 + pool[starts[k] + 1]
+    for g in range(len(pkey)):
+        if phead[g] != -1:
+            phead[g] = moved[np.searchsorted(starts, phead[g])]
+    for k in range(n_live):  # chain links, while the blocks are still in place
+        if pool[starts[k]] != -1:
+            pool[starts[k]] = moved[np.searchsorted(starts, pool[starts[k]])]
+    for k in range(n_live):
+        src, dst = starts[k], moved[k]
+        if src != dst:
+            for q in range(2 + pool[src + 1]):
+                pool[dst + q] = pool[src + q]
+    return to
 
 
 # ---- parts: the changes of one merge over some of the words ------------------------------------
@@ -244,7 +302,7 @@ def _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, gl
             if entry + PREFETCH_AHEAD < n:
                 ahead = pool[block + 2 + entry + PREFETCH_AHEAD]
                 if lo <= ahead and ahead < hi:
-                    _prefetch(words, ahead)
+                    prefetch(words, ahead)
             ref = pool[block + 2 + entry]
             if ref < lo or ref >= hi or words[ref + H_STAMP] == stamp:
                 entry += 1
@@ -339,20 +397,21 @@ def apply_part(state, part):
      tleft, tright, tbyte, twords, dslots, own_ltab, own_lrows, own_glog, own_lscal) = state
     ltab, lrows, glog, lscal = part
     n_rows = lscal[ROWS_USED]
-    if 2 * (scal[PAIRS_USED] + n_rows) > len(pkey):
-        cap = len(pkey)
-        while 2 * (scal[PAIRS_USED] + n_rows) > cap:
-            cap *= 2
-        pkey, pcount, phead = _rehash_pairs(pkey, pcount, phead, cap)
+    # the tables drop what no longer occurs before they would grow
+    if scal[PAIRS_USED] + n_rows > FULL_PAIRS * len(pkey):
+        pkey, pcount, phead, scal[PAIRS_USED] = _rehash_pairs(pkey, pcount, phead, n_rows)
     if scal[HEAP_SIZE] + n_rows > len(hkey):
-        hkey = _grown(hkey, scal[HEAP_SIZE] + n_rows)
-        hcount = _grown(hcount, scal[HEAP_SIZE] + n_rows)
+        hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, n_rows)
     need = lscal[GLOG_USED] + 2 * n_rows
-    if scal[POOL_USED] + need > len(pool):
-        if scal[POOL_USED] + need > MAX_INT32:
-            raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
-        pool = _grown(pool, min(MAX_INT32, scal[POOL_USED] + need))
     used = scal[POOL_USED]
+    if used + need > len(pool):
+        used = _compact_pool(pool, used, pkey, pcount, phead)
+        if 4 * (used + need) > 3 * len(pool):  # less than a quarter free: grow
+            if 4 * (used + need) // 3 > MAX_INT32:
+                raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+            bigger = np.empty(4 * (used + need) // 3, np.int32)
+            bigger[:used] = pool[:used]
+            pool = bigger
     for k in range(n_rows):
         i = lrows[k]
         key = ltab[i, L_KEY]
@@ -623,7 +682,7 @@ def init_pairs(words, parts, base_bytes, inherited):
     for p in parts:
         n_rows += p[3][ROWS_USED]
     pcap = 1024
-    while pcap < 2 * n_rows:
+    while n_rows > REBUILT_PAIRS * pcap:
         pcap *= 2
     pkey = np.full(pcap, -1, np.int64)
     pcount = np.zeros(pcap, np.int64)
@@ -650,7 +709,7 @@ def init_pairs(words, parts, base_bytes, inherited):
             used += 2 + n
     if used > MAX_INT32:
         raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
-    pool = np.empty(max(1024, used + used // 2), np.int32)
+    pool = np.empty(max(1024, used + used // 4), np.int32)
     for g in range(pcap):
         if pkey[g] != -1:
             pool[phead[g]] = -1

@@ -12,6 +12,7 @@ token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
@@ -26,6 +27,7 @@ from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
 HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut into one part per thread
+MAPPED_BYTES = 1 << 20  # allocations from this size up get their own memory map (glibc), see _map_large_arrays
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
@@ -76,6 +78,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
         inherited = _internal_merges(start, offset)
     target = vocab_size - offset
+    _map_large_arrays()
     with ThreadPoolExecutor(threads) as pool:
         words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
         del values, bounds
@@ -95,6 +98,18 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     return _model_from_merges(bpe_train.merges(state), specials)
+
+
+def _map_large_arrays() -> None:
+    """Have glibc give every allocation of ``MAPPED_BYTES`` or more its own memory map, so the
+    large arrays that training frees (tables rebuilt as they grow) go back to the system at once.
+    By default glibc raises that threshold to the size of the first large block freed, and later
+    arrays up to 32 MB then come from the heap, where freed ones stay as holes (on the benchmark
+    corpus, ~50 MB more peak memory). Elsewhere than glibc this does nothing."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, MAPPED_BYTES)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _initial_state(pool: ThreadPoolExecutor, threads: int, words: np.ndarray, inherited: np.ndarray
