@@ -13,18 +13,26 @@ Array layout of the state (a tuple, see ``S_*``):
 - ``words``  int32: every word as a header of 4 then its symbols; a word is named by the
   offset of its header (its *ref*): ``[length, count low 32 bits, count high 32 bits, stamp]``.
   The header and the symbols share a cache line, so visiting a word costs one random access.
+  A word that shrinks leaves ``-(slots freed)`` after its last symbol, so the array stays walkable.
 - ``pool``   int32: the words where each pair occurs, as blocks ``[next block, n, ref * n]``
-  chained per pair (newest first). A merge appends one block per pair it gave new occurrences,
-  so a pair's words lie in a few contiguous runs; refs of words that lost the pair since are
-  skipped when met (nothing to rewrite).
-- pair table ``pkey`` / ``pcount`` / ``phead``: open addressing on ``left << 32 | right``; count
-  and first block of each pair; a max-heap (``hcount``, ``hkey``; lazy deletion) finds the best.
-- a *part* ``(ltab, lrows, glog, lscal)``: the changes of one merge (or of the first count) over
-  some of the words, summed per pair in a small table before they touch the large one
-  (``ltab`` rows: ``L_*``), with the words that gained each pair (``glog``: row, ref). The merge
-  loop keeps one part in the state; ``merge_part`` fills parts for a merge cut by word ref
-  (the caller may run them on threads: each part writes only its own words), and ``apply_part``
-  applies them in order, so the result is the same whatever the cut.
+  chained per pair (newest first, so a chain only points to older, lower blocks). A merge
+  appends one block per pair it gave new occurrences; refs of words that lost the pair since
+  are skipped when met. Full pools are compacted in place.
+- pair table ``pkey`` / ``pcount`` / ``phead``: open addressing on ``left << 32 | right``, with
+  each pair's exact count and first block; a max-heap (``hcount``, ``hkey``; lazy deletion)
+  finds the best pair.
+- a *part* ``(ltab, lrows, glog, lscal)``: the changes of one merge over some of the words,
+  summed per pair in a small table before they touch the large one (``ltab`` rows: ``L_*``),
+  with the words that gained each pair (``glog``: row, ref). The merge loop keeps one part in
+  the state; ``merge_part`` fills parts for a merge cut by word ref (the caller may run them
+  on threads: each part writes only its own words), and ``apply_part`` applies them in order,
+  so the result is the same whatever the cut.
+
+Pairs rarer than ``min_frequency`` are left out of the table: without a merge that reuses an
+existing token, a pair of existing tokens never gains occurrences, so such a pair can never be
+merged. A merge that does reuse one (rare) recounts every pair it gave occurrences that is not
+in the table by a pass over all words; such pairs are ``UNLISTED`` (merged by a pass over all
+words too), so counts and merges stay exact.
 
 The state is advanced by ``merge_steps`` in chunks so the caller can show progress between
 calls. Example (bytes a=0, b=1, c=2)::
@@ -45,9 +53,8 @@ the loop with ``PENDING``; the two halves could run on two threads)::
     >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
     >>> status == PENDING, merges(state).tolist()            # (a, b) chosen, words not yet rewritten
     (True, [[0, 1, 3]])
-    >>> mid = words_end(state) // 2
-    >>> first = merge_part(state, own_part(state), 0, mid)
-    >>> second = merge_part(state, new_part(), mid, words_end(state))
+    >>> first = merge_part(state, own_part(state), 0, 7)     # word "abc" is at ref 0, "ab" at 7
+    >>> second = merge_part(state, new_part(), 7, words_end(state))
     >>> state = end_merge(apply_part(apply_part(state, first), second), first)
     >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
     >>> merges(state).tolist()
@@ -64,14 +71,16 @@ LOW32 = np.int64(0xFFFFFFFF)
 
 # what merge_steps returns besides the state
 MORE, DONE, PENDING = 0, 1, 2
-# the state tuple
+# the state tuple; the merge loop's own part is its last four entries
 (S_SCAL, S_MERGES, S_WORDS, S_POOL, S_PKEY, S_PCOUNT, S_PHEAD, S_HCOUNT, S_HKEY, S_TLEN, S_THASH, S_TPOW,
- S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(21)
+ S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_RECOUNT, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(22)
 # indices into the scalar array of the state (``state[S_SCAL]``)
 (N_TOKENS, N_MERGES, HEAP_SIZE, POOL_USED, STAMP, PAIRS_USED, DUP_USED, WORDS_END, PENDING_SLOT,
- PENDING_A, PENDING_B, PENDING_NEW) = range(12)
+ PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT) = range(16)
 # a word's header in ``words``
 H_LEN, H_COUNT_LO, H_COUNT_HI, H_STAMP, HEADER = 0, 1, 2, 3, 4
+# ``phead`` of a pair whose word list is incomplete: a merge of it visits every word
+UNLISTED = -2
 # columns of a part's table of pair changes (``ltab``); ``lscal``: rows used, glog entries used, stamp
 L_KEY, L_DELTA, L_STAMP, L_LAST, L_GAINS, L_CURSOR = range(6)
 ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
@@ -79,13 +88,13 @@ ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 # word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 MAX_INT32 = 2**31 - 1
-# the pair table is rebuilt (without the pairs that no longer occur) when more than 3/4 full,
+# the pair table is rebuilt (without the pairs rarer than min_frequency) when more than 3/4 full,
 # to a size that leaves it at most 5/8 full
 FULL_PAIRS, REBUILT_PAIRS = 0.75, 0.625
 PREFETCH_AHEAD = 8  # list entries: a word's header is asked for this many entries before it is visited
 
 
-
+# ---- the heap ---------------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE, inline="always")
 def _above(hcount, hkey, i, j):
@@ -138,13 +147,13 @@ def heap_pop(hcount, hkey, size):
 
 @nb.njit(cache=CACHE)
 def _requeue(pkey, pcount, hcount, hkey, room):
-    """The heap rebuilt with one entry per pair that occurs (its count), dropping the stale
+    """The heap rebuilt with one entry per pair in the table (its count), dropping the stale
     ones, with room for ``room`` more; returns (hcount, hkey, size)."""
     size = 0
     for g in range(len(pkey)):
         if pkey[g] != -1 and pcount[g] > 0:
             size += 1
-    if size + room > len(hkey):
+    if 2 * (size + room) > len(hkey):  # at least half free after it, or it would run again soon
         hcount = np.empty(max(2 * (size + room), 1024), np.int64)
         hkey = np.empty(len(hcount), np.int64)
     size = 0
@@ -158,6 +167,8 @@ def _requeue(pkey, pcount, hcount, hkey, room):
     return hcount, hkey, size
 
 
+# ---- the pair table and the pool ---------------------------------------------------------------------
+
 @nb.njit(cache=CACHE)
 def _grown(a, n):
     out = np.empty(max(n, 2 * len(a)), a.dtype)
@@ -166,56 +177,74 @@ def _grown(a, n):
 
 
 @nb.njit(cache=CACHE)
-def _rehash_pairs(pkey, pcount, phead, room):
-    """The pair table rebuilt with the pairs that occur (the others and their word lists are
-    dropped) and room for ``room`` more; returns (pkey, pcount, phead, pairs kept)."""
-    kept = 0
-    for i in range(len(pkey)):
-        if pkey[i] != -1 and pcount[i] > 0:
-            kept += 1
+def _table_size(n):
     cap = 1024
-    while kept + room > REBUILT_PAIRS * cap:
+    while n > REBUILT_PAIRS * cap:
         cap *= 2
+    return cap
+
+
+@nb.njit(cache=CACHE)
+def _rehash_pairs(pkey, pcount, phead, room, min_count):
+    """The pair table rebuilt with the pairs counted ``min_count`` times or more (the others and
+    their word lists are dropped) and room for ``room`` more; returns (pkey, pcount, phead,
+    pairs kept, whether a pair that occurs was dropped)."""
+    kept = 0
+    dropped = False
+    for i in range(len(pkey)):
+        if pkey[i] != -1:
+            if pcount[i] >= min_count and pcount[i] > 0:
+                kept += 1
+            elif pcount[i] > 0:
+                dropped = True
+    cap = _table_size(kept + room)
     nkey = np.full(cap, -1, np.int64)
     ncount = np.zeros(cap, np.int64)
     nhead = np.full(cap, -1, np.int32)
     for i in range(len(pkey)):
-        if pkey[i] != -1 and pcount[i] > 0:
+        if pkey[i] != -1 and pcount[i] >= min_count and pcount[i] > 0:
             j = probe_int64(nkey, pkey[i])
             nkey[j] = pkey[i]
             ncount[j] = pcount[i]
             nhead[j] = phead[i]
-    return nkey, ncount, nhead, kept
+    return nkey, ncount, nhead, kept, dropped
 
 
 @nb.njit(cache=CACHE)
-def _compact_pool(pool, used, pkey, pcount, phead):
-    """Slide the blocks of the pairs that occur to the front of the pool (in address order, so
-    nothing is overwritten before it moves) and drop the others; returns the pool's new used size."""
+def _compact_pool(pool, used, pkey, pcount, phead, min_count):
+    """Slide the blocks of the pairs still counted ``min_count`` times or more to the front of the
+    pool; the lists of the others are dropped (``UNLISTED`` if they still occur). Returns the
+    pool's new used size. Blocks tile the pool and a chain only points to lower blocks, so one
+    pass in address order finds the live ones (marked by flipping their length) already sorted,
+    and nothing is overwritten before it moves."""
     n_live = 0
     for g in range(len(pkey)):
         if pkey[g] == -1 or pcount[g] <= 0:
             phead[g] = -1
+        elif pcount[g] < min_count:
+            phead[g] = UNLISTED
         b = phead[g]
-        while b != -1:
+        while b >= 0:
+            pool[b + 1] = ~pool[b + 1]
             n_live += 1
             b = pool[b]
     starts = np.empty(n_live, np.int32)
-    k = 0
-    for g in range(len(pkey)):
-        b = phead[g]
-        while b != -1:
-            starts[k] = b
-            k += 1
-            b = pool[b]
-    starts.sort()
     moved = np.empty(n_live, np.int32)
+    k = 0
     to = 0
-    for k in range(n_live):
-        moved[k] = to
-        to += 2 + pool[starts[k] + 1]
+    b = 0
+    while b < used:
+        n = pool[b + 1]
+        if n < 0:
+            n = ~n
+            pool[b + 1] = n
+            starts[k] = b
+            moved[k] = to
+            k += 1
+            to += 2 + n
+        b += 2 + n
     for g in range(len(pkey)):
-        if phead[g] != -1:
+        if phead[g] >= 0:
             phead[g] = moved[np.searchsorted(starts, phead[g])]
     for k in range(n_live):  # chain links, while the blocks are still in place
         if pool[starts[k]] != -1:
@@ -228,7 +257,90 @@ def _compact_pool(pool, used, pkey, pcount, phead):
     return to
 
 
-# ---- parts: the changes of one merge over some of the words ------------------------------------
+# ---- words --------------------------------------------------------------------------------------------
+
+@nb.njit(cache=CACHE, nogil=True)
+def layout_words(values, table, wstart, wlen, wcount):
+    """The ``words`` array: each word's header (length, count, stamp -1) then its symbols, where
+    word ``w`` is ``table[values[wstart[w]:wstart[w] + wlen[w]]]`` (``table`` maps bytes or
+    outside ids to symbols, so no symbol array is made in between)."""
+    total = HEADER * len(wstart) + wlen.sum()
+    if total > MAX_INT32:
+        raise ValueError("too many symbols for 32-bit word refs: train on fewer unique words")
+    words = np.empty(total, np.int32)
+    o = 0
+    for w in range(len(wstart)):
+        n = wlen[w]
+        words[o + H_LEN] = n
+        words[o + H_COUNT_LO] = np.int32(wcount[w] & LOW32)
+        words[o + H_COUNT_HI] = np.int32(wcount[w] >> 32)
+        words[o + H_STAMP] = -1
+        s = wstart[w]
+        for k in range(n):
+            words[o + HEADER + k] = table[values[s + k]]
+        o += HEADER + n
+    return words
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _count_of(words, ref):
+    return (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
+
+
+@nb.njit(cache=CACHE)
+def _next_ref(words, p):
+    """The first word ref at or after ``p``, a word's end (skips what shrunk words freed)."""
+    while p < len(words) and words[p] < 0:
+        p -= words[p]
+    return p
+
+
+@nb.njit(cache=CACHE)
+def word_refs(words, lo, hi, a):
+    """The refs of the words in [lo, hi) holding symbol ``a``, as one pool block ``[-1, n, refs]``:
+    the word list of an ``UNLISTED`` pair. ``lo`` is a word ref."""
+    n = 0
+    ref = lo
+    while ref < hi:
+        length = words[ref + H_LEN]
+        for j in range(ref + HEADER, ref + HEADER + length):
+            if words[j] == a:
+                n += 1
+                break
+        ref = _next_ref(words, ref + HEADER + length)
+    block = np.empty(2 + n, np.int32)
+    block[0] = -1
+    block[1] = n
+    k = 2
+    ref = lo
+    while ref < hi:
+        length = words[ref + H_LEN]
+        for j in range(ref + HEADER, ref + HEADER + length):
+            if words[j] == a:
+                block[k] = ref
+                k += 1
+                break
+        ref = _next_ref(words, ref + HEADER + length)
+    return block
+
+
+def word_cuts(words, parts: int) -> list[int]:
+    """Refs cutting ``words`` into ``parts`` runs of whole words of about the same size (taken
+    before any merge)."""
+    cuts = [0] + [int(_word_at(words, len(words) * k // parts)) for k in range(1, parts)] + [len(words)]
+    return sorted(set(cuts))
+
+
+@nb.njit(cache=CACHE)
+def _word_at(words, at):
+    """The first word ref at or after ``at`` (before any merge)."""
+    ref = 0
+    while ref < at:
+        ref += HEADER + words[ref + H_LEN]
+    return min(ref, len(words))
+
+
+# ---- parts: the changes of one merge over some of the words ------------------------------------------
 
 def new_part(rows: int = 1 << 12, glog: int = 1 << 12):
     """An empty part: (ltab, lrows, glog, lscal)."""
@@ -277,11 +389,6 @@ def _grown_part(ltab, lrows, glog, lscal, need_rows, need_glog):
         bigger_log[: lscal[GLOG_USED]] = glog[: lscal[GLOG_USED]]
         glog = bigger_log
     return ltab, lrows, glog, lscal
-
-
-@nb.njit(cache=CACHE, inline="always")
-def _count_of(words, ref):
-    return (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
 
 
 @nb.njit(cache=CACHE, nogil=True)
@@ -363,6 +470,8 @@ def _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, gl
                 words[out] = new
                 out += 1
                 j += 2
+            if out < end:
+                words[out] = out - end  # the slots freed, skipped by walks over all words
             words[ref + H_LEN] = out - s
         block = pool[block]
         entry = 0
@@ -372,8 +481,8 @@ def _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, gl
 @nb.njit(cache=CACHE, nogil=True)
 def merge_part(state, part, lo, hi):
     """Rewrite the words with ref in [lo, hi) of the pending merge into ``part`` (emptied
-    first); returns the part (its arrays may have grown). Parts of disjoint ranges touch
-    disjoint words, so they may run at the same time."""
+    first); returns the part (its arrays may have grown). ``lo`` is a word ref. Parts of
+    disjoint ranges touch disjoint words, so they may run at the same time."""
     scal, words, pool, phead = state[S_SCAL], state[S_WORDS], state[S_POOL], state[S_PHEAD]
     ltab, lrows, glog, lscal = part
     lscal[ROWS_USED] = 0
@@ -381,6 +490,9 @@ def merge_part(state, part, lo, hi):
     lscal[PART_STAMP] = scal[STAMP]
     a, b, new = scal[PENDING_A], scal[PENDING_B], scal[PENDING_NEW]
     block, entry = np.int64(phead[scal[PENDING_SLOT]]), np.int64(0)
+    if block == UNLISTED:
+        pool = word_refs(words, lo, hi, a)
+        block = 0
     while True:
         block, entry = _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, glog, lscal)
         if block == -1:
@@ -391,21 +503,26 @@ def merge_part(state, part, lo, hi):
 
 @nb.njit(cache=CACHE)
 def apply_part(state, part):
-    """Add a part's sums to the pair table, chain one new block per pair that gained words, and
-    queue every pair whose count went up."""
+    """Add a part's sums to the pair table, chain one new block per listed pair that gained
+    words, and queue every pair whose count went up. A pair not in the table is added if it
+    gained (a new pair; one this merge recounts if it reuses a token)."""
     (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-     tleft, tright, tbyte, twords, dslots, own_ltab, own_lrows, own_glog, own_lscal) = state
+     tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal) = state
     ltab, lrows, glog, lscal = part
     n_rows = lscal[ROWS_USED]
-    # the tables drop what no longer occurs before they would grow
+    # the tables drop what no longer counts before they would grow
     if scal[PAIRS_USED] + n_rows > FULL_PAIRS * len(pkey):
-        pkey, pcount, phead, scal[PAIRS_USED] = _rehash_pairs(pkey, pcount, phead, n_rows)
+        pkey, pcount, phead, scal[PAIRS_USED], dropped = _rehash_pairs(pkey, pcount, phead, n_rows, scal[MIN_COUNT])
+        if dropped:
+            scal[DROPPED] = 1
     if scal[HEAP_SIZE] + n_rows > len(hkey):
         hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, n_rows)
+    if scal[PENDING_REUSES] and scal[N_RECOUNT] + n_rows > len(recount):
+        recount = _grown(recount, scal[N_RECOUNT] + n_rows)
     need = lscal[GLOG_USED] + 2 * n_rows
     used = scal[POOL_USED]
     if used + need > len(pool):
-        used = _compact_pool(pool, used, pkey, pcount, phead)
+        used = _compact_pool(pool, used, pkey, pcount, phead, scal[MIN_COUNT])
         if 4 * (used + need) > 3 * len(pool):  # less than a quarter free: grow
             if 4 * (used + need) // 3 > MAX_INT32:
                 raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
@@ -415,40 +532,87 @@ def apply_part(state, part):
     for k in range(n_rows):
         i = lrows[k]
         key = ltab[i, L_KEY]
+        delta = ltab[i, L_DELTA]
+        ltab[i, L_CURSOR] = -1
         g = probe_int64(pkey, key)
         if pkey[g] == -1:
+            if delta <= 0:
+                continue  # not counted: rarer than min_frequency, and fewer now
             pkey[g] = key
             scal[PAIRS_USED] += 1
-        pcount[g] += ltab[i, L_DELTA]
-        if ltab[i, L_GAINS] > 0:
+            if scal[PENDING_REUSES]:  # it may have occurred before: recounted in end_merge
+                phead[g] = UNLISTED
+                recount[scal[N_RECOUNT]] = key
+                scal[N_RECOUNT] += 1
+        pcount[g] += delta
+        if ltab[i, L_GAINS] > 0 and phead[g] != UNLISTED:
             pool[used] = phead[g]
             pool[used + 1] = ltab[i, L_GAINS]
             phead[g] = used
             ltab[i, L_CURSOR] = used + 2
             used += 2 + ltab[i, L_GAINS]
-        if ltab[i, L_DELTA] > 0 and pcount[g] > 0:
+        if delta > 0 and pcount[g] > 0:
             scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
     for e in range(lscal[GLOG_USED]):
         i = glog[e, 0]
-        pool[ltab[i, L_CURSOR]] = glog[e, 1]
-        ltab[i, L_CURSOR] += 1
+        if ltab[i, L_CURSOR] >= 0:
+            pool[ltab[i, L_CURSOR]] = glog[e, 1]
+            ltab[i, L_CURSOR] += 1
     scal[POOL_USED] = used
     lscal[ROWS_USED] = 0
     lscal[GLOG_USED] = 0
     return (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-            tleft, tright, tbyte, twords, dslots, own_ltab, own_lrows, own_glog, own_lscal)
+            tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal)
+
+
+@nb.njit(cache=CACHE)
+def _recount(words, keys, n):
+    """The exact counts of pairs ``keys[:n]`` over all words, by one pass."""
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    slots = np.full(cap, -1, np.int64)
+    index = np.zeros(cap, np.int64)
+    for k in range(n):
+        s = probe_int64(slots, keys[k])
+        slots[s] = keys[k]
+        index[s] = k
+    counts = np.zeros(n, np.int64)
+    ref = 0
+    while ref < len(words):
+        length = words[ref + H_LEN]
+        c = _count_of(words, ref)
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            s = probe_int64(slots, (np.int64(words[j]) << 32) | np.int64(words[j + 1]))
+            if slots[s] != -1:
+                counts[index[s]] += c
+        ref = _next_ref(words, ref + HEADER + length)
+    return counts
 
 
 @nb.njit(cache=CACHE)
 def end_merge(state, own):
     """Close the pending merge once its parts are applied (``apply_part``, in the order of
-    their ranges): the merged pair is gone from every word. ``own`` becomes the state's part."""
+    their ranges): the merged pair is gone from every word, and pairs that a merge reusing a
+    token added are recounted. ``own`` becomes the state's part."""
     scal = state[S_SCAL]
     slot = probe_int64(state[S_PKEY], (scal[PENDING_A] << 32) | scal[PENDING_B])  # the table may have grown
     state[S_PCOUNT][slot] = 0
     state[S_PHEAD][slot] = -1
     scal[PENDING_SLOT] = -1
-    return state[:17] + own
+    if scal[N_RECOUNT] > 0:
+        pkey, pcount, hcount, hkey, recount = state[S_PKEY], state[S_PCOUNT], state[S_HCOUNT], state[S_HKEY], state[S_RECOUNT]
+        counts = _recount(state[S_WORDS], recount, scal[N_RECOUNT])
+        if scal[HEAP_SIZE] + scal[N_RECOUNT] > len(hkey):
+            hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, scal[N_RECOUNT])
+        for k in range(scal[N_RECOUNT]):
+            g = probe_int64(pkey, recount[k])
+            pcount[g] = counts[k]
+            if counts[k] > 0:
+                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], counts[k], recount[k])
+        scal[N_RECOUNT] = 0
+        state = state[:S_HCOUNT] + (hcount, hkey) + state[S_TLEN:]
+    return state[:S_LTAB] + own
 
 
 def own_part(state):
@@ -461,7 +625,7 @@ def words_end(state) -> int:
     return int(state[S_SCAL][WORDS_END])
 
 
-# ---- tokens ---------------------------------------------------------------------------------------
+# ---- tokens -------------------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE)
 def _write_bytes(tleft, tright, tbyte, token, out, pos):
@@ -522,7 +686,7 @@ def _token_for(state, a, b):
     """The id of the token with the bytes of ``a`` + ``b`` (an existing one, or a new one),
     recorded as the next merge."""
     (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-     tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal) = state
+     tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal) = state
     n = tlen[a] + tlen[b]
     h = thash[a] * tpow[b] + thash[b]
     if 2 * (scal[DUP_USED] + 1) > len(dslots):
@@ -565,168 +729,168 @@ def _token_for(state, a, b):
     merges_[m, 2] = new
     scal[N_MERGES] = m + 1
     state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-             tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal)
+             tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal)
     return state, new
 
 
-# ---- the first count ------------------------------------------------------------------------------
+# ---- the first count ----------------------------------------------------------------------------------
 
-@nb.njit(cache=CACHE, nogil=True)
-def layout_words(values, table, wstart, wlen, wcount):
-    """The ``words`` array: each word's header (length, count, stamp -1) then its symbols, where
-    word ``w`` is ``table[values[wstart[w]:wstart[w] + wlen[w]]]`` (``table`` maps bytes or
-    outside ids to symbols, so no symbol array is made in between)."""
-    total = HEADER * len(wstart) + wlen.sum()
-    if total > MAX_INT32:
-        raise ValueError("too many symbols for 32-bit word refs: train on fewer unique words")
-    words = np.empty(total, np.int32)
-    o = 0
-    for w in range(len(wstart)):
-        n = wlen[w]
-        words[o + H_LEN] = n
-        words[o + H_COUNT_LO] = np.int32(wcount[w] & LOW32)
-        words[o + H_COUNT_HI] = np.int32(wcount[w] >> 32)
-        words[o + H_STAMP] = -1
-        s = wstart[w]
-        for k in range(n):
-            words[o + HEADER + k] = table[values[s + k]]
-        o += HEADER + n
-    return words
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def count_part(words, lo, hi, part):
-    """The pairs of the words whose header lies in [lo, hi) (``lo`` a word ref), summed into
-    ``part`` with the number of words holding each (``L_GAINS``); returns the part."""
-    ltab, lrows, glog, lscal = part
-    lscal[ROWS_USED] = 0
-    lscal[PART_STAMP] = 1
-    stamp = lscal[PART_STAMP]
-    ref = lo
-    while ref < hi:
+@nb.njit(cache=CACHE)
+def _count_words(words, ref, pkey, pcount, plisted, plast, limit):
+    """Count the pairs of the words from ``ref`` on into the table (with, in ``plisted``, the
+    number of words holding each); stops before a word that could fill the table past
+    ``limit`` pairs. Returns (ref to go on from, pairs in the table)."""
+    mask = len(pkey) - 1
+    used = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1:
+            used += 1
+    while ref < len(words):
         length = words[ref + H_LEN]
-        if 2 * (lscal[ROWS_USED] + length) > len(ltab):
-            ltab, lrows, glog, lscal = _grown_part(ltab, lrows, glog, lscal, length, 0)
+        if used + length > limit:
+            return ref, used
         c = _count_of(words, ref)
-        s = ref + HEADER
-        for j in range(s, s + length - 1):
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
             key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
-            i, found = _row_of(ltab, key, stamp)
-            if not found:
-                ltab[i, L_KEY] = key
-                ltab[i, L_DELTA] = 0
-                ltab[i, L_STAMP] = stamp
-                ltab[i, L_LAST] = -1
-                ltab[i, L_GAINS] = 0
-                lrows[lscal[ROWS_USED]] = i
-                lscal[ROWS_USED] += 1
-            ltab[i, L_DELTA] += c
-            if ltab[i, L_LAST] != ref:
-                ltab[i, L_LAST] = ref
-                ltab[i, L_GAINS] += 1
-        ref = s + length
-    return ltab, lrows, glog, lscal
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def list_part(words, lo, hi, part, pool):
-    """Write the refs of the words in [lo, hi) into the pool blocks placed by ``init_pairs``
-    (each part has its own run inside each pair's block)."""
-    ltab, lrows, glog, lscal = part
-    stamp = lscal[PART_STAMP]
-    for k in range(lscal[ROWS_USED]):
-        ltab[lrows[k], L_LAST] = -1
-    ref = lo
-    while ref < hi:
-        length = words[ref + H_LEN]
-        s = ref + HEADER
-        for j in range(s, s + length - 1):
-            key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
-            i, _ = _row_of(ltab, key, stamp)
-            if ltab[i, L_LAST] != ref:
-                ltab[i, L_LAST] = ref
-                pool[ltab[i, L_CURSOR]] = ref
-                ltab[i, L_CURSOR] += 1
-        ref = s + length
+            g = slot_of(key, mask)
+            while pkey[g] != -1 and pkey[g] != key:
+                g = (g + 1) & mask
+            if pkey[g] == -1:
+                pkey[g] = key
+                used += 1
+            pcount[g] += c
+            if plast[g] != ref:
+                plast[g] = ref
+                plisted[g] += 1
+        ref += HEADER + length
+        while ref < len(words) and words[ref] < 0:  # what a shrunk word freed
+            ref -= words[ref]
+    return ref, used
 
 
 @nb.njit(cache=CACHE)
-def init_pairs(words, parts, base_bytes, inherited):
-    """The training state from the counted parts (in word order): one pool block per pair,
-    with a run per part whose start is left in the part's ``L_CURSOR``; fill it with
-    ``list_part``. ``inherited`` merges are replayed as tokens (see ``init_state``)."""
-    n_base = len(base_bytes)
+def _count_table(cap, old_key, old_count, old_listed, old_last):
+    """A counting table of ``cap`` slots holding the old one's pairs."""
+    pkey = np.full(cap, -1, np.int64)
+    pcount = np.zeros(cap, np.int64)
+    plisted = np.zeros(cap, np.int32)
+    plast = np.full(cap, -1, np.int32)
+    for i in range(len(old_key)):
+        if old_key[i] != -1:
+            g = probe_int64(pkey, old_key[i])
+            pkey[g] = old_key[i]
+            pcount[g] = old_count[i]
+            plisted[g] = old_listed[i]
+            plast[g] = old_last[i]
+    return pkey, pcount, plisted, plast
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def init_pairs(words, base_bytes, inherited, min_count, own):
+    """The training state: every pair of ``words`` counted, those counted ``min_count`` times or
+    more kept with a pool block listing their words, queued by count. ``inherited`` merges are
+    replayed as tokens (see ``init_state``); ``own`` (an empty part) becomes the merge loop's."""
+    # count every pair (the table may fill to FULL_PAIRS while counting)
     cap = 1024
-    while cap < 4 * (n_base + len(inherited)):
+    pkey, pcount, plisted, plast = _count_table(cap, np.full(0, -1, np.int64), np.zeros(0, np.int64),
+                                                np.zeros(0, np.int32), np.zeros(0, np.int32))
+    ref = 0
+    while True:
+        ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * cap))
+        if ref >= len(words):
+            break
         cap *= 2
-    tlen = np.ones(cap, np.int64)
-    thash = np.zeros(cap, np.uint64)
-    tpow = np.zeros(cap, np.uint64)
-    tleft = np.full(cap, -1, np.int64)
-    tright = np.full(cap, -1, np.int64)
-    tbyte = np.zeros(cap, np.uint8)
-    twords = np.zeros(cap, np.int64)
+        pkey, pcount, plisted, plast = _count_table(cap, pkey, pcount, plisted, plast)
+    # keep the pairs that can be merged, one block each
+    kept = 0
+    dropped = False
+    for g in range(len(pkey)):
+        if pkey[g] != -1:
+            if pcount[g] >= min_count:
+                kept += 1
+            else:
+                dropped = True
+    cap = _table_size(kept)
+    key = np.full(cap, -1, np.int64)
+    count = np.zeros(cap, np.int64)
+    head = np.full(cap, -1, np.int32)
+    listed = np.zeros(cap, np.int32)
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] >= min_count:
+            k = probe_int64(key, pkey[g])
+            key[k] = pkey[g]
+            count[k] = pcount[g]
+            listed[k] = plisted[g]
+    pkey, pcount, plisted, plast = key, count, listed, plast[:0]
+    used = np.int64(0)
+    for g in range(cap):
+        if pkey[g] != -1:
+            head[g] = used
+            used += 2 + plisted[g]
+    if used > MAX_INT32:
+        raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+    pool = np.empty(max(1024, used + used // 4), np.int32)
+    hcount = np.zeros(max(1024, 2 * kept), np.int64)
+    hkey = np.zeros(len(hcount), np.int64)
+    heap_size = 0
+    for g in range(cap):
+        if pkey[g] != -1:
+            pool[head[g]] = -1
+            pool[head[g] + 1] = 0
+            hcount[heap_size] = pcount[g]
+            hkey[heap_size] = pkey[g]
+            heap_size += 1
+    for i in range(heap_size // 2 - 1, -1, -1):
+        _sift_down(hcount, hkey, heap_size, i)
+    # list the words of each kept pair (``plisted`` now: the last word listed)
+    plisted[:] = -1
+    mask = cap - 1
+    ref = 0
+    while ref < len(words):
+        length = words[ref + H_LEN]
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            k = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
+            g = slot_of(k, mask)
+            while pkey[g] != -1 and pkey[g] != k:
+                g = (g + 1) & mask
+            if pkey[g] != -1 and plisted[g] != ref:
+                plisted[g] = ref
+                block = head[g]
+                pool[block + 2 + pool[block + 1]] = ref
+                pool[block + 1] += 1
+        ref += HEADER + length
+
+    n_base = len(base_bytes)
+    tcap = 1024
+    while tcap < 4 * (n_base + len(inherited)):
+        tcap *= 2
+    tlen = np.ones(tcap, np.int64)
+    thash = np.zeros(tcap, np.uint64)
+    tpow = np.zeros(tcap, np.uint64)
+    tleft = np.full(tcap, -1, np.int64)
+    tright = np.full(tcap, -1, np.int64)
+    tbyte = np.zeros(tcap, np.uint8)
+    twords = np.zeros(tcap, np.int64)
     for t in range(n_base):
         thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
         tpow[t] = HASH_BASE
         tbyte[t] = base_bytes[t]
         twords[t] = _byte_words(base_bytes[t])
-    dslots = np.full(2 * cap, -1, np.int64)
+    dslots = np.full(2 * tcap, -1, np.int64)
     merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
     scal = np.zeros(16, np.int64)
     scal[N_TOKENS] = n_base
     scal[STAMP] = 1
     scal[WORDS_END] = len(words)
     scal[PENDING_SLOT] = -1
-    n_rows = 0
-    for p in parts:
-        n_rows += p[3][ROWS_USED]
-    pcap = 1024
-    while n_rows > REBUILT_PAIRS * pcap:
-        pcap *= 2
-    pkey = np.full(pcap, -1, np.int64)
-    pcount = np.zeros(pcap, np.int64)
-    phead = np.full(pcap, -1, np.int32)
-    hcount = np.zeros(max(1024, n_rows), np.int64)
-    hkey = np.zeros(len(hcount), np.int64)
-    # one block per pair: its size is the sum over the parts
-    for p in parts:
-        ltab, lrows, _, lscal = p
-        for k in range(lscal[ROWS_USED]):
-            i = lrows[k]
-            g = probe_int64(pkey, ltab[i, L_KEY])
-            if pkey[g] == -1:
-                pkey[g] = ltab[i, L_KEY]
-                phead[g] = 0
-                scal[PAIRS_USED] += 1
-            pcount[g] += ltab[i, L_DELTA]
-            phead[g] += ltab[i, L_GAINS]  # words listed so far; block places below
-    used = np.int64(0)
-    for g in range(pcap):
-        if pkey[g] != -1:
-            n = phead[g]
-            phead[g] = used
-            used += 2 + n
-    if used > MAX_INT32:
-        raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
-    pool = np.empty(max(1024, used + used // 4), np.int32)
-    for g in range(pcap):
-        if pkey[g] != -1:
-            pool[phead[g]] = -1
-            pool[phead[g] + 1] = 0
-            scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], pkey[g])
-    for p in parts:
-        ltab, lrows, _, lscal = p
-        for k in range(lscal[ROWS_USED]):
-            i = lrows[k]
-            g = probe_int64(pkey, ltab[i, L_KEY])
-            block = phead[g]
-            ltab[i, L_CURSOR] = block + 2 + pool[block + 1]
-            pool[block + 1] += ltab[i, L_GAINS]
+    scal[PAIRS_USED] = kept
+    scal[HEAP_SIZE] = heap_size
     scal[POOL_USED] = used
-    ltab, lrows, glog, lscal = parts[0]
-    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-             tleft, tright, tbyte, twords, dslots, ltab, lrows, glog, lscal)
+    scal[MIN_COUNT] = min_count
+    scal[DROPPED] = dropped
+    ltab, lrows, glog, lscal = own
+    state = (scal, merges_, words, pool, pkey, pcount, head, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, np.zeros(16, np.int64), ltab, lrows, glog, lscal)
     for k in range(len(inherited)):
         state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
         if new != inherited[k, 2]:
@@ -734,41 +898,20 @@ def init_pairs(words, parts, base_bytes, inherited):
     return state
 
 
-def word_cuts(words, parts: int) -> list[int]:
-    """Refs cutting ``words`` into ``parts`` runs of whole words of about the same size."""
-    n = len(words)
-    cuts = [0]
-    ref = 0
-    for k in range(1, parts):
-        ref = _next_word_at(words, ref, n * k // parts)
-        cuts.append(ref)
-    return cuts + [n]
-
-
-@nb.njit(cache=CACHE)
-def _next_word_at(words, ref, at):
-    """The first word ref at or after ``at``, walking from word ``ref``."""
-    while ref < at and ref < len(words):
-        ref += HEADER + words[ref + H_LEN]
-    return min(ref, len(words))
-
-
-def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None):
+def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, min_count=1):
     """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
 
     ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
     replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
-    from the stage-1 encoding of its words); they stay the first merges of the state. One part
-    on this thread; ``tokforge.bpe`` counts the parts of a cut on threads.
+    from the stage-1 encoding of its words); they stay the first merges of the state.
+    ``min_count``: the ``min_frequency`` that ``merge_steps`` will be given.
     """
     syms = np.ascontiguousarray(syms, np.int32)
-    words = layout_words(syms, np.arange(syms.max(initial=0) + 1, dtype=np.int32), np.ascontiguousarray(wstart, np.int64),
-                         np.ascontiguousarray(wlen, np.int64), np.ascontiguousarray(wcount, np.int64))
-    part = count_part(words, 0, len(words), new_part())
+    words = layout_words(syms, np.arange(syms.max(initial=0) + 1, dtype=np.int32),
+                         np.ascontiguousarray(wstart, np.int64), np.ascontiguousarray(wlen, np.int64),
+                         np.ascontiguousarray(wcount, np.int64))
     inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
-    state = init_pairs(words, (part,), np.asarray(base_bytes, np.int64), inherited)
-    list_part(words, 0, len(words), part, state[S_POOL])
-    return state
+    return init_pairs(words, np.asarray(base_bytes, np.int64), inherited, max(1, min_count), new_part())
 
 
 @nb.njit(cache=CACHE)
@@ -777,24 +920,41 @@ def merges(state):
     return state[S_MERGES][: state[S_SCAL][N_MERGES]]
 
 
-@nb.njit(cache=CACHE)
-def n_tokens(state):
+def n_tokens(state) -> int:
     """How many tokens (base + learned) there are so far."""
-    return state[S_SCAL][N_TOKENS]
+    return int(state[S_SCAL][N_TOKENS])
 
 
 @nb.njit(cache=CACHE)
 def best_count_left(state):
-    """The highest pair count left (0 if none)."""
+    """The highest count of a pair left (0 if none); exact even with pairs left out of the
+    table (then by a pass over all words)."""
     best = 0
     for c in state[S_PCOUNT]:
         best = max(best, c)
+    if state[S_SCAL][DROPPED]:
+        words = state[S_WORDS]
+        pkey = np.full(1024, -1, np.int64)
+        pcount = np.zeros(1024, np.int64)
+        plisted = np.zeros(1024, np.int32)
+        plast = np.full(1024, -1, np.int32)
+        ref = 0
+        while True:
+            ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * len(pkey)))
+            if ref >= len(words):
+                break
+            pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+        for c in pcount:
+            best = max(best, c)
     return best
 
 
 @nb.njit(cache=CACHE)
 def _lists_at_least(pool, block, n):
-    """Whether a pair's chain lists ``n`` word refs or more (duplicates and stale refs included)."""
+    """Whether a pair's chain lists ``n`` word refs or more (duplicates and stale refs included;
+    an ``UNLISTED`` pair lists every word)."""
+    if block == UNLISTED:
+        return True
     while block != -1 and n > 0:
         n -= pool[block + 1]
         block = pool[block]
@@ -804,13 +964,15 @@ def _lists_at_least(pool, block, n):
 @nb.njit(cache=CACHE, nogil=True)
 def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words, heavy=0):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
-    no pair is left, or the best count is below ``min_frequency``.
+    no pair is left, or the best count is below ``min_frequency`` (at least the ``min_count``
+    the state was built with).
     ``max_token_length`` > 0 forbids merges whose result is longer (in bytes), ``max_words`` > 0
     those whose result holds more words (runs of bytes other than ASCII whitespace).
     ``heavy`` > 0: a merge whose pair lists at least that many words is chosen and recorded but
     left pending (its words not rewritten): finish it with ``merge_part``, ``apply_part`` and
-    ``end_merge``.
-    Returns (state, MORE | DONE | PENDING)."""
+    ``end_merge``. Returns (state, MORE | DONE | PENDING)."""
+    if min_frequency < state[S_SCAL][MIN_COUNT]:
+        raise ValueError("min_frequency is below the min_count the state was built with")
     steps = 0
     while steps < max_steps:
         scal = state[S_SCAL]
@@ -833,14 +995,16 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
         if max_words > 0 and (_joined_words(state[S_TWORDS], a, b) >> WORD_SHIFT) > max_words:
             continue
         steps += 1
+        tokens_before = scal[N_TOKENS]
         state, new = _token_for(state, a, b)
         scal[STAMP] += 1
         scal[PENDING_SLOT] = slot
         scal[PENDING_A] = a
         scal[PENDING_B] = b
         scal[PENDING_NEW] = new
+        scal[PENDING_REUSES] = scal[N_TOKENS] == tokens_before
         if heavy > 0 and _lists_at_least(state[S_POOL], state[S_PHEAD][slot], heavy):
             return state, PENDING
         part = merge_part(state, state[S_LTAB:], 0, scal[WORDS_END])
-        state = end_merge(apply_part(state[:17] + part, part), part)
+        state = end_merge(apply_part(state[:S_LTAB] + part, part), part)
     return state, MORE

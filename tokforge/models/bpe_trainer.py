@@ -79,13 +79,13 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         inherited = _internal_merges(start, offset)
     target = vocab_size - offset
     _map_large_arrays()
+    words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
+    del values, bounds
+    state, cuts = _initial_state(words, inherited, min_frequency, threads)
+    del words
     with ThreadPoolExecutor(threads) as pool:
-        words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
-        del values, bounds
-        state, cuts = _initial_state(pool, threads, words, inherited)
-        del words
-        spare = [bpe_train.new_part() for _ in range(threads - 1)]
-        heavy = HEAVY_MERGE_WORDS if threads > 1 else 0
+        spare = [bpe_train.new_part() for _ in range(len(cuts) - 2)]
+        heavy = HEAVY_MERGE_WORDS if spare else 0
         while True:
             state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
                                                   max_token_length or 0, max_words or 0, heavy)
@@ -112,18 +112,13 @@ def _map_large_arrays() -> None:
         pass
 
 
-def _initial_state(pool: ThreadPoolExecutor, threads: int, words: np.ndarray, inherited: np.ndarray
+def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int
                    ) -> tuple[tuple, list[int]]:
-    """The kernel's training state over ``words`` (``bpe_train.layout_words``), its pairs counted
-    in one part of the words per thread (the state does not depend on the cut); returns it with
-    the cut (word refs)."""
-    cuts = bpe_train.word_cuts(words, threads)
-    ranges = list(zip(cuts[:-1], cuts[1:]))
-    parts = list(pool.map(lambda r: bpe_train.count_part(words, r[0], r[1], bpe_train.new_part()), ranges))
-    state = bpe_train.init_pairs(words, tuple(parts), np.array(BYTE_ORDER, np.int64), inherited)
-    list(pool.map(lambda k: bpe_train.list_part(words, *ranges[k], parts[k], state[bpe_train.S_POOL]),
-                  range(len(ranges))))
-    return state, cuts
+    """The kernel's training state over ``words`` (``bpe_train.layout_words``) and the cut of
+    the words into one part per thread for the heavy merges (word refs)."""
+    state = bpe_train.init_pairs(words, np.array(BYTE_ORDER, np.int64), inherited, min_frequency,
+                                 bpe_train.new_part())
+    return state, bpe_train.word_cuts(words, threads)
 
 
 def _merge_on_threads(pool: ThreadPoolExecutor, state: tuple, cuts: list[int], spare: list) -> tuple[tuple, list]:
