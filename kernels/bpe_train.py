@@ -821,7 +821,7 @@ def init_pairs(words, base_bytes, inherited, min_count, own):
             key[k] = pkey[g]
             count[k] = pcount[g]
             listed[k] = plisted[g]
-    pkey, pcount, plisted, plast = key, count, listed, plast[:0]
+    pkey, pcount, plisted, plast = key, count, listed, np.zeros(0, np.int32)  # the counting table is freed
     used = np.int64(0)
     for g in range(cap):
         if pkey[g] != -1:
