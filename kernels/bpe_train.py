@@ -65,6 +65,7 @@ import numpy as np
 
 from .numba_cache import CACHE
 from .hashtable import prefetch, probe_int64, slot_of
+from .util import grown, grown_rows
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
@@ -168,13 +169,6 @@ def _requeue(pkey, pcount, hcount, hkey, room):
 
 
 # ---- the pair table and the pool ---------------------------------------------------------------------
-
-@nb.njit(cache=CACHE)
-def _grown(a, n):
-    out = np.empty(max(n, 2 * len(a)), a.dtype)
-    out[: len(a)] = a
-    return out
-
 
 @nb.njit(cache=CACHE)
 def _table_size(n):
@@ -384,10 +378,8 @@ def _grown_part(ltab, lrows, glog, lscal, need_rows, need_glog):
         for g in range(lscal[GLOG_USED]):
             glog[g, 0] = remap[glog[g, 0]]
         ltab, lrows = bigger, rows
-    if lscal[GLOG_USED] + need_glog > len(glog):
-        bigger_log = np.empty((max(2 * len(glog), lscal[GLOG_USED] + need_glog), 2), np.int32)
-        bigger_log[: lscal[GLOG_USED]] = glog[: lscal[GLOG_USED]]
-        glog = bigger_log
+    while lscal[GLOG_USED] + need_glog > len(glog):
+        glog = grown_rows(glog)
     return ltab, lrows, glog, lscal
 
 
@@ -518,7 +510,7 @@ def apply_part(state, part):
     if scal[HEAP_SIZE] + n_rows > len(hkey):
         hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, n_rows)
     if scal[PENDING_REUSES] and scal[N_RECOUNT] + n_rows > len(recount):
-        recount = _grown(recount, scal[N_RECOUNT] + n_rows)
+        recount = grown(recount, scal[N_RECOUNT] + n_rows)
     need = lscal[GLOG_USED] + 2 * n_rows
     used = scal[POOL_USED]
     if used + need > len(pool):
@@ -703,13 +695,13 @@ def _token_for(state, a, b):
     if new == -1:
         new = scal[N_TOKENS]
         if new == len(tlen):
-            tlen = _grown(tlen, 0)
-            thash = _grown(thash, 0)
-            tpow = _grown(tpow, 0)
-            tleft = _grown(tleft, 0)
-            tright = _grown(tright, 0)
-            tbyte = _grown(tbyte, 0)
-            twords = _grown(twords, 0)
+            tlen = grown(tlen, 0)
+            thash = grown(thash, 0)
+            tpow = grown(tpow, 0)
+            tleft = grown(tleft, 0)
+            tright = grown(tright, 0)
+            tbyte = grown(tbyte, 0)
+            twords = grown(twords, 0)
         tlen[new] = n
         thash[new] = h
         tpow[new] = tpow[a] * tpow[b]
@@ -721,9 +713,7 @@ def _token_for(state, a, b):
         scal[N_TOKENS] += 1
     m = scal[N_MERGES]
     if m == len(merges_):
-        bigger_m = np.zeros((2 * m, 3), np.int64)
-        bigger_m[:m] = merges_
-        merges_ = bigger_m
+        merges_ = grown_rows(merges_)
     merges_[m, 0] = a
     merges_[m, 1] = b
     merges_[m, 2] = new

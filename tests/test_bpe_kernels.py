@@ -135,7 +135,7 @@ def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
 
 
 def test_words_cut_into_parts_give_the_same_merges():
-    """Rewriting each merge's words in parts (as tokforge.bpe does on threads) changes nothing,
+    """Rewriting each merge's words in parts (as tokforge.models.bpe_trainer does on threads) changes nothing,
     whatever the number of parts."""
     import numpy as np
     from tokforge.kernels import bpe_train
@@ -153,9 +153,9 @@ def test_words_cut_into_parts_give_the_same_merges():
 @settings(max_examples=100, deadline=None)
 @given(corpora, st.integers(256, 300), st.integers(1, 3))
 def test_merges_on_threads_match_reference(counts, vocab_size, min_frequency):
-    """tokforge.bpe with every merge cut into one part per thread."""
+    """train_bpe with every merge cut into one part per thread."""
     import unittest.mock
-    import tokforge.bpe as bpe_module
+    import tokforge.models.bpe_trainer as bpe_module
     with unittest.mock.patch.object(bpe_module, "HEAVY_MERGE_WORDS", 1), \
             unittest.mock.patch.object(bpe_module.os, "cpu_count", lambda: 2):
         model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency)
