@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Side-by-side benchmarks: tokforge vs the anchors, in one run, alternating, reporting ratios.
 
-    python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
+    python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2   # + HF, rustbpe, bpeasy
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
     python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
@@ -16,6 +16,7 @@ numba compile time on a cold cache (a fresh NUMBA_CACHE_DIR).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -54,6 +55,31 @@ spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_si
     max_sentence_length=1 << 16)
 '''
 
+
+# The fastest BPE trainers a user can pip install, run as ../shared/bench/anchor_rustbpe.py and
+# anchor_bpeasy.py do: the corpus's lines through their own GPT-4 split (the cl100k preset), the
+# vocabulary built (rustbpe counts with both cores; neither writes a file).
+PEER_LINES = r'''
+import glob, os, sys
+from tokforge.text.pretokenizers import PRESETS
+corpus, vocab = sys.argv[1], int(sys.argv[2])
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+def lines():
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            yield from fh
+'''
+RUSTBPE_TRAIN = PEER_LINES + r'''
+import rustbpe
+tok = rustbpe.Tokenizer()
+tok.train_from_iterator(lines(), vocab, pattern=PRESETS["cl100k"])
+assert tok.vocab_size == vocab, tok.vocab_size
+'''
+BPEASY_TRAIN = PEER_LINES + r'''
+import bpeasy
+assert len(bpeasy.train_bpe(lines(), PRESETS["cl100k"], 128, vocab)) == vocab
+'''
+PEERS = {"rustbpe": RUSTBPE_TRAIN, "bpeasy": BPEASY_TRAIN}  # run when their package is installed
 
 TOKFORGE_TRAIN_ALGO = r'''
 import sys, tokforge
@@ -125,11 +151,16 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
         cold, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "cold.json")], cold_env)
         warm, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "warm.json")], cold_env)
         print(f"numba compile on a cold cache: ~{cold - warm:.1f} s (vocab 300 run: cold {cold:.1f} s, warm {warm:.1f} s)")
-        print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10}")
+        missing = [name for name in PEERS if not importlib.util.find_spec(name)]
+        if missing:
+            print(f"not installed, not run: {', '.join(missing)} (pip install {' '.join(missing)})")
+        print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10} "
+              f"{'tokforge speed-up':>18}")
         for vocab in vocabs:
             results: dict[str, list[tuple[float, float]]] = {}
             for r in range(repeat):
                 jobs = [("tokforge", TOKFORGE_TRAIN), ("hf-tokenizers", HF_TRAIN)]
+                jobs += [(name, code) for name, code in PEERS.items() if importlib.util.find_spec(name)]
                 if with_spm:
                     jobs.append(("sentencepiece", SPM_TRAIN))
                 if r % 2:
@@ -140,11 +171,13 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
             tf_t, tf_m = min(t for t, _ in results["tokforge"]), min(m for _, m in results["tokforge"])
             for name, rs in results.items():
                 t, m = min(x for x, _ in rs), min(y for _, y in rs)
-                print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x")
+                print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x "
+                      f"{t / tf_t:>17.2f}x")
             identical = same_merges(Path(tmp) / f"tokforge-{vocab}.json" / "tokenizer.json",
                                     Path(tmp) / f"hf-tokenizers-{vocab}.json")
             print(f"{vocab:>7} tokforge merges identical to HF tokenizers: {identical}")
-        print("ratios are tokforge / system (below 1 = tokforge faster or smaller)")
+        print("ratios are tokforge / system (below 1 = tokforge faster or smaller); speed-up: system's time / "
+              "tokforge's; each system's best of --repeat runs (alternating order)")
 
 
 def paragraphs(corpus: str) -> list[str]:
@@ -446,7 +479,8 @@ def bench_unigram(corpus: str, vocabs: list[int], configs: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="training time and peak RSS vs HF tokenizers (and sentencepiece)")
+    t = sub.add_parser("train", help="training time and peak RSS vs HF tokenizers, rustbpe and bpeasy (when "
+                                     "installed) and sentencepiece (--spm)")
     t.add_argument("corpus")
     t.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
     t.add_argument("--repeat", type=int, default=1)
