@@ -83,8 +83,8 @@ PEERS = {"rustbpe": RUSTBPE_TRAIN, "bpeasy": BPEASY_TRAIN}  # run when their pac
 
 TOKFORGE_TRAIN_ALGO = r'''
 import sys, tokforge
-corpus, vocab, out, algo, transition = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
-options = {"transition": transition} if algo == "superbpe" else {}  # other algorithms refuse it
+corpus, vocab, out, algo, transition, max_words = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
+options = {"transition": transition, "max_words": max_words} if algo == "superbpe" else {}  # other algorithms refuse them
 tokforge.train(corpus, vocab_size=vocab, held_out=0.0, algo=algo, **options).save(out)
 '''
 
@@ -344,8 +344,9 @@ def split_held_out(corpus: str, out: Path, every: int = 50) -> tuple[Path, dict[
     return out / "train", held
 
 
-def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> None:
-    """SuperBPE vs BPE at the same vocab: training time, and tokens on held-out lines per domain."""
+def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max_words: list[int]) -> None:
+    """SuperBPE vs BPE at the same vocab: training time, peak RSS, and tokens on held-out lines per
+    domain, for each transition and cap on words per token (``max_words``)."""
     import tokforge
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -353,19 +354,19 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> 
         size = sum(p.stat().st_size for p in train_dir.rglob("*.txt")) / 1e6
         print(f"train on {size:.1f} MB; held out every 50th line: "
               + ", ".join(f"{d} {sum(len(x.encode()) for x in v) / 1e6:.2f} MB" for d, v in held.items()))
-        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9"])  # compile
-        print(f"{'vocab':>7} {'tokenizer':<16} {'train s':>8} {'peak MB':>8} {'time/BPE':>9}   "
+        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9", "4"])  # compile
+        print(f"{'vocab':>7} {'tokenizer':<22} {'train s':>8} {'peak MB':>8} {'time/BPE':>9} {'RSS/BPE':>8}   "
               + "  ".join(f"{d + ' B/tok':>12} {'tok/word':>8} {'vs BPE':>7}" for d in held))
         for vocab in vocabs:
-            systems = [("bpe", 1.0)] + [("superbpe", t) for t in transitions]
+            systems = [("bpe", 1.0, 0)] + [("superbpe", t, w) for t in transitions for w in max_words]
             base: dict[str, int] = {}
-            base_time = 0.0
-            for algo, t in systems:
-                out = Path(tmp) / f"{algo}-{vocab}-{t}"
-                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t)])
+            base_time = base_rss = 0.0
+            for algo, t, w in systems:
+                out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
+                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t), str(w)])
                 tok = tokforge.Tokenizer.load(out)
-                name = "bpe" if algo == "bpe" else f"superbpe t={t:g}"
-                base_time = base_time or wall
+                name = "bpe" if algo == "bpe" else f"superbpe t={t:g} words<={w}"
+                base_time, base_rss = base_time or wall, base_rss or rss
                 cells = []
                 for domain, lines in held.items():
                     n_tokens = sum(map(len, tok.encode_batch(lines)))
@@ -374,7 +375,8 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> 
                     base.setdefault(domain, n_tokens)
                     cells.append(f"{n_bytes / n_tokens:>12.3f} {n_tokens / n_words:>8.3f} "
                                  f"{100 * (n_tokens / base[domain] - 1):>+6.1f}%")
-                print(f"{vocab:>7} {name:<16} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x   " + "  ".join(cells))
+                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x {rss / base_rss:>7.2f}x   "
+                      + "  ".join(cells), flush=True)
         print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE)")
 
 
@@ -506,6 +508,7 @@ def main() -> None:
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
     b.add_argument("--transition", type=float, nargs="+", default=[0.8], help="fractions of the vocab size")
+    b.add_argument("--max-words", type=int, nargs="+", default=[4], help="caps on the words in a superword token")
     c = sub.add_parser("count", help="counting throughput vs workers, and identity of the counts and merges")
     c.add_argument("corpus")
     c.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -521,7 +524,7 @@ def main() -> None:
     if args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":
-        bench_superbpe(args.corpus, args.vocab, args.transition)
+        bench_superbpe(args.corpus, args.vocab, args.transition, args.max_words)
     elif args.command == "unigram":
         bench_unigram(args.corpus, args.vocab, args.config)
     elif args.command == "scaling":

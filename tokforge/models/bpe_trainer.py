@@ -65,6 +65,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
     offset = len(specials)
     threads = min(2, os.cpu_count() or 1)
+    _map_large_arrays()
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol
         table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
@@ -78,9 +79,8 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
         inherited = _internal_merges(start, offset)
     target = vocab_size - offset
-    _map_large_arrays()
     words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
-    del values, bounds
+    del values, bounds, word_counts  # not needed any more: freed here unless the caller holds them (see SuperBPE)
     state, cuts = _initial_state(words, inherited, min_frequency, threads)
     del words
     with ThreadPoolExecutor(threads) as pool:
@@ -159,21 +159,27 @@ def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Seque
 def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
-    encode kernel releases the GIL); the same result."""
+    encode kernel releases the GIL); the same result, with the ids as int32 (each share's int64
+    ids are let go as soon as they are copied: SuperBPE's stage-2 words have some 15M ids)."""
     threads = threads or os.cpu_count() or 1
     n_words = len(bounds) - 1
     if threads == 1 or n_words < 10_000:
-        return model.encode_packed(buf, bounds, long_words=True)
-    model.tables(), model.joinable()  # build them once, before the threads
-    cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
-    edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
-    with ThreadPoolExecutor(len(edges) - 1) as pool:
-        parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1], long_words=True),
-                              range(len(edges) - 1)))
-    ids = np.concatenate([p[0] for p in parts])
-    shifts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
-    id_bounds = np.concatenate([[0]] + [p[1][1:] + shift for p, shift in zip(parts, shifts)])
-    return ids, id_bounds
+        parts = [model.encode_packed(buf, bounds, long_words=True)]
+    else:
+        model.tables(), model.joinable()  # build them once, before the threads
+        cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
+        edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
+        with ThreadPoolExecutor(len(edges) - 1) as pool:
+            parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
+                                                                long_words=True), range(len(edges) - 1)))
+    shares, id_bounds, shift = [], [np.zeros(1, np.int64)], 0
+    for k, (ids, share_bounds) in enumerate(parts):
+        parts[k] = None
+        shares.append(ids.astype(np.int32))
+        id_bounds.append(share_bounds[1:] + shift)
+        shift += len(ids)
+        del ids
+    return (shares[0] if len(shares) == 1 else np.concatenate(shares)), np.concatenate(id_bounds)
 
 
 def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
