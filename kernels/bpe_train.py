@@ -296,26 +296,28 @@ def word_refs(words, lo, hi, a):
     n = 0
     ref = lo
     while ref < hi:
-        length = words[ref + H_LEN]
-        for j in range(ref + HEADER, ref + HEADER + length):
-            if words[j] == a:
-                n += 1
-                break
-        ref = _next_ref(words, ref + HEADER + length)
+        n += _holds(words, ref, a)
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
     block = np.empty(2 + n, np.int32)
     block[0] = -1
     block[1] = n
     k = 2
     ref = lo
     while ref < hi:
-        length = words[ref + H_LEN]
-        for j in range(ref + HEADER, ref + HEADER + length):
-            if words[j] == a:
-                block[k] = ref
-                k += 1
-                break
-        ref = _next_ref(words, ref + HEADER + length)
+        if _holds(words, ref, a):
+            block[k] = ref
+            k += 1
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
     return block
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _holds(words, ref, a):
+    """Whether the word at ``ref`` holds symbol ``a``."""
+    for j in range(ref + HEADER, ref + HEADER + words[ref + H_LEN]):
+        if words[j] == a:
+            return True
+    return False
 
 
 def word_cuts(words, parts: int) -> list[int]:

@@ -22,12 +22,7 @@ def reference_train_bpe(word_counts: dict[bytes, int], vocab_size: int, min_freq
         new = best[0] + best[1]
         if new not in ids:
             ids[new] = n_specials + len(ids)
-        for symbols, _ in words:
-            i = 0
-            while i < len(symbols) - 1:
-                if (symbols[i], symbols[i + 1]) == best:
-                    symbols[i: i + 2] = [new]
-                i += 1
+        _rewrite(words, best, new)
 
     for pair in start:
         merge(pair)
@@ -73,13 +68,19 @@ def reference_merge_symbols(words: list[tuple[list[int], int]], token_bytes: lis
         if new == len(tokens):
             tokens.append(joined)
         merges.append((*best, new))
-        for symbols, _ in words:
-            i = 0
-            while i < len(symbols) - 1:
-                if (symbols[i], symbols[i + 1]) == best:
-                    symbols[i: i + 2] = [new]
-                i += 1
+        _rewrite(words, best, new)
     return merges
+
+
+def _rewrite(words: list, pair: tuple, new) -> None:
+    """Replace ``pair`` by ``new`` in every word's symbols (the lists of ``words``' (symbols, count)
+    items), left to right, non-overlapping."""
+    for symbols, _ in words:
+        i = 0
+        while i < len(symbols) - 1:
+            if (symbols[i], symbols[i + 1]) == pair:
+                symbols[i: i + 2] = [new]
+            i += 1
 
 
 def reference_words(token: bytes) -> int:
