@@ -89,7 +89,8 @@ class Tokenizer:
     def id_to_token(self, i: int) -> str:
         """The token's text as in tokenizer.json (byte-level characters, or for the metaspace layout
         "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
-        i, = self._check_ids([i])
+        if type(i) is not int or not 0 <= i < len(self.model.vocab):  # exporters call this once per token
+            i, = self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
         layout, byte = self.pretokenizer.layout, self.model.fallback_byte(i)

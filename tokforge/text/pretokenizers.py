@@ -262,8 +262,8 @@ class Pretokenizer:
         self._preset = self._metaspace or self._regex in PRESETS.values()
         if not self._preset:
             _check_portable(pattern)
-        self._main = _compile(self._regex)
-        self._main_findall = self._main.findall
+        # a preset's regex is compiled at its first use: counting with a scanner never needs it
+        self._main = portable_regex.lazy(self._regex, FLAGS) if self._preset else _compile(self._regex)
         self._digit_rx = _compile(DIGIT_PATTERNS[digits]) if digits != "none" else None
         # A capturing group around the digit regex makes .split() return gap, digits, gap, ...
         self._digit_split = _compile("(" + DIGIT_PATTERNS[digits] + ")").split if digits != "none" else None
@@ -315,6 +315,10 @@ class Pretokenizer:
         return self._digits
 
     # ---- splitting -----------------------------------------------------------------------
+    @property
+    def _main_findall(self):
+        return self._main.findall
+
     def split(self, text: str) -> list[str]:
         """The pieces of ``text``, in order; ``"".join(pieces) == text``.
 
