@@ -32,10 +32,13 @@ from tokforge.tokenizer import Tokenizer
                    "The output is the same for any number.")
 @click.option("--shard-tokens", type=click.IntRange(1), default=50_000_000, show_default=True,
               help="A shard closes at the first document boundary past this many token ids.")
+@click.option("--allow-special", "allow_special", multiple=True, metavar="TOKEN",
+              help="A special token whose text inside a document becomes its id (repeatable; 'all': every one). "
+                   "By default documents are data: special-token text in them is encoded as text.")
 @reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigram_alpha, unigram_nbest, seed,
-           workers, shard_tokens, text_field, errors, quiet):
+           workers, shard_tokens, allow_special, text_field, errors, quiet):
     """Turn CORPUS (as for `tokforge train`) into token-id shards for training, optionally with
     stochastic tokenization, reproducibly.
 
@@ -53,7 +56,8 @@ def shards(corpus, model, output, epochs, static, stochastok, bpe_dropout, unigr
     tok = Tokenizer.load(model)
     source = Corpus(list(corpus), text_field=text_field, errors=errors, progress=not quiet, desc="encoding")
     manifest = write_shards(source, tok, output, sampling=sampling, seed=seed, epochs=epochs, static=static,
-                            workers=workers, shard_tokens=shard_tokens, tokenizer_source=str(model))
+                            workers=workers, shard_tokens=shard_tokens, tokenizer_source=str(model),
+                            allowed_special="all" if "all" in allow_special else set(allow_special))
     for folder in manifest["folders"]:
         click.echo(f"{folder['name']}: {manifest['documents']:,} documents, {folder['tokens']:,} tokens "
                    f"in {len(folder['shards'])} shards")

@@ -24,6 +24,7 @@ from tokforge.text.layout import BYTE_LEVEL, Layout
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import AddedTokens, template_ids
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -51,14 +52,11 @@ def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [
-            {"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
-            for text, i in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])
-        ],
+        "added_tokens": [{"id": i, "content": text, **tok.added.flags(text)}
+                         for text, i in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])],
         "normalizer": tok.normalizer.to_hf(),
         "pre_tokenizer": tok.pretokenizer.to_hf(),
-        "post_processor": None,
+        "post_processor": tok.added.post_processor,
         "decoder": dict(tok.pretokenizer.layout.hf_decoder),
         "model": tok.model.hf_model(tok.id_to_token),
     }
@@ -85,11 +83,7 @@ def hf_files(tok: Tokenizer) -> dict[str, Any]:
         "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": MODEL_MAX_LENGTH,
         "clean_up_tokenization_spaces": False,
-        "added_tokens_decoder": {
-            str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                     "single_word": False, "special": True}
-            for t, i in tok.special_tokens.items()
-        },
+        "added_tokens_decoder": {str(i): {"content": t, **tok.added.flags(t)} for t, i in tok.special_tokens.items()},
     }
     if specials:
         config["additional_special_tokens"] = specials
@@ -98,10 +92,11 @@ def hf_files(tok: Tokenizer) -> dict[str, Any]:
 
 
 def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
-                 ) -> tuple[Model, Normalizer, Pretokenizer, TriadicSuffixStage | None, ModelFile]:
-    """Read a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar): its
-    model, normalizer, pretokenizer and number stage, and the file (for the errors of building the
-    tokenizer); ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
+                 ) -> tuple[Model, Normalizer, Pretokenizer, TriadicSuffixStage | None, AddedTokens, ModelFile]:
+    """Read a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2, Llama 3, a tiktoken
+    conversion or similar): its model, normalizer, pretokenizer, number stage and added tokens' flags, and the
+    file (for the errors of building the tokenizer); ModelFormatError naming ``source`` and the field for
+    anything malformed or unsupported."""
     f = ModelFile(source, "tokenizer.json")
     doc = f.object(doc, None)
     model = f.get(doc, "model", dict)
@@ -118,29 +113,31 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
     if kind == "Unigram":
         if numbers is not None:
             raise f.error(("normalizer", "model.type"), "a number stage with a Unigram model is not supported")
-        return _read_unigram(doc, f, pretokenizer, decoder), normalizer, pretokenizer, None, f
+        specials, added = _check_pipeline(doc, decoder, f, pretokenizer.layout)
+        return _read_unigram(doc, f, pretokenizer, specials), normalizer, pretokenizer, None, added, f
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
                     ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
-                    ("ignore_merges", (None, False))):
+                    ("ignore_merges", (None, False, True))):
         value = model.get(key)
         if value not in ok:
             raise f.error(f"model.{key}", f"is {value!r}: this BPE option is not supported")
     vocab = dict(f.get(model, "vocab", dict, "model.vocab"))
     merges = f.get(model, "merges", list, "model.merges")
-    specials = _check_pipeline(doc, decoder, f, BYTE_LEVEL)  # tokforge's BPE is byte-level
+    specials, added = _check_pipeline(doc, decoder, f, BYTE_LEVEL)  # tokforge's BPE is byte-level
     for text, i in specials.items():
         vocab.setdefault(text, i)
-    bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"))
-    return bpe, normalizer, pretokenizer, numbers, f
+    bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"),
+                                     ignore_merges=bool(model.get("ignore_merges")))
+    return bpe, normalizer, pretokenizer, numbers, added, f
 
 
-def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, decoder: Any) -> UnigramModel:
+def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, specials: dict[str, int]
+                  ) -> UnigramModel:
     """The model of a Unigram tokenizer.json: byte-level (as tokforge writes it: no unk, no byte
     fallback), or of the metaspace layout (byte fallback, ``<unk>``)."""
     model = doc["model"]
     layout = pretokenizer.layout
     entries = f.get(model, "vocab", list, "model.vocab", default=[])
-    specials = _check_pipeline(doc, decoder, f, layout)
     unk = specials.get(layout.unk_token) if layout.byte_fallback else None
     unk_id, byte_fallback = model.get("unk_id"), model.get("byte_fallback")
     if isinstance(unk_id, bool) or unk_id != unk or not isinstance(byte_fallback, (bool, type(None))) \
@@ -153,9 +150,10 @@ def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer,
         return UnigramModel.from_vocab_list(entries, specials, f.source, layout.byte_fallback)
 
 
-def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Layout) -> dict[str, int]:
+def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Layout
+                    ) -> tuple[dict[str, int], AddedTokens]:
     """Check the decoder (the one of the ``layout``), post-processor and added tokens tokforge supports;
-    return the specials."""
+    return the added tokens (by text) and their flags."""
     decoder = decoder or {}
     if layout.byte_fallback and decoder != layout.hf_decoder:
         raise f.error("decoder", f"is {decoder!r}, which is not supported with a Metaspace pre-tokenizer; "
@@ -164,19 +162,29 @@ def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Lay
         shown = decoder.get("type") if isinstance(decoder, dict) else decoder
         raise f.error("decoder", f"is {shown!r}, not ByteLevel; tokforge imports byte-level tokenizers "
                                  "(and Metaspace Unigram ones)")
-    post = doc.get("post_processor")
-    if post is not None and (not isinstance(post, dict) or post.get("type") != "ByteLevel"):
-        shown = post.get("type") if isinstance(post, dict) else post
-        raise f.error("post_processor", f"is {shown!r}: added BOS/EOS or templates are not supported")
     specials: dict[str, int] = {}
+    flags: dict[str, set[str]] = {"lstrip": set(), "rstrip": set(), "normalized": set(), "not_special": set()}
     for k, t in enumerate(f.get(doc, "added_tokens", list, default=[])):
         t = f.object(t, f"added_tokens[{k}]")
         content = f.get(t, "content", str, f"added_tokens[{k}].content")
         token_id = f.get(t, "id", int, f"added_tokens[{k}].id")
-        if token_id < 0 or content in specials:
-            raise f.error("added_tokens", f"token {content!r} with id {token_id} is a duplicate or has a negative id")
-        if any(t.get(flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")):
-            raise f.error("added_tokens", f"token {content!r} uses lstrip/rstrip/single_word/normalized, which "
-                                          "tokforge does not support")
+        if token_id < 0 or content in specials or not content:
+            raise f.error("added_tokens", f"token {content!r} with id {token_id} is a duplicate, empty or has a "
+                                          "negative id")
+        if t.get("single_word"):
+            raise f.error(f"added_tokens[{k}].single_word", f"is true for {content!r}: single_word added tokens are "
+                                                            "not supported (tokforge does not reproduce HF's word test)")
+        for flag in ("lstrip", "rstrip", "normalized"):
+            if t.get(flag):
+                flags[flag].add(content)
+        if t.get("special") is False:
+            flags["not_special"].add(content)
         specials[content] = token_id
-    return specials
+    post = doc.get("post_processor")
+    try:
+        prefix, suffix = template_ids(post, specials) if post is not None else ((), ())
+    except ValueError as e:
+        raise f.error("post_processor", str(e)) from None
+    added = AddedTokens(*(frozenset(v) for v in flags.values()), prefix, suffix,
+                        post if prefix or suffix else None)
+    return specials, added

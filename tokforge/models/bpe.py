@@ -19,7 +19,7 @@ import numpy as np
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import bpe_encode
 from tokforge.models.protocol import TokenText, encode_each
-from tokforge.packed import utf8
+from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 from tokforge.text.bytelevel import visible_to_bytes
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class BPEModel:
     vocab: list[bytes]
     merges: list[tuple[int, int]]
     special_tokens: dict[str, int] = field(default_factory=dict)
+    ignore_merges: bool = False  # a piece that is a whole token is that token (HF's flag; tiktoken's rule)
     algorithm: ClassVar[str] = "bpe"
     byte_fallback: ClassVar[bool] = False  # every byte is a token of its own
     scored: ClassVar[bool] = False         # one encoding per piece
@@ -46,6 +47,7 @@ class BPEModel:
     def __post_init__(self) -> None:
         self._tables = None
         self._joinable = None
+        self._whole = None
 
     def check(self) -> None:
         self.tables()
@@ -66,9 +68,32 @@ class BPEModel:
         ``long_words``: the same result, faster when pieces are long runs of recurring parts."""
         byte_ids, keys, ranks, results = self.tables()
         data = np.frombuffer(buf, np.uint8)
-        if long_words:
+        whole = self.whole_tokens()
+        if long_words and whole is bpe_encode.NO_WHOLE_TOKENS:
             return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable())
-        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results)
+        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results, whole)
+
+    def whole_tokens(self) -> tuple[np.ndarray, ...]:
+        """``ignore_merges``: the kernel's table of the tokens that a piece equal to them encodes to
+        without merging -- only those the merges do not rebuild from their bytes (for the others the
+        flag changes nothing); ``NO_WHOLE_TOKENS`` without the flag."""
+        if self._whole is None:
+            self._whole = bpe_encode.NO_WHOLE_TOKENS
+            if self.ignore_merges:
+                regular = sorted(_regular_ids(self).items(), key=lambda kv: kv[1])
+                tokens = [t for t, _ in regular]
+                ids, id_bounds = bpe_encode.encode_words(
+                    np.frombuffer(b"".join(tokens), np.uint8), offsets_from_lengths(lengths_of(tokens)),
+                    *self.tables(), bpe_encode.NO_WHOLE_TOKENS)
+                rebuilt = (np.diff(id_bounds) == 1) & (ids[np.minimum(id_bounds[:-1], len(ids) - 1)]
+                                                      == np.array([i for _, i in regular], np.int64))
+                kept = [regular[k] for k in np.flatnonzero(~rebuilt).tolist()]
+                if kept:
+                    data = np.frombuffer(b"".join(t for t, _ in kept), np.uint8)
+                    bounds = offsets_from_lengths(lengths_of([t for t, _ in kept]))
+                    self._whole = (bpe_encode.build_token_table(data, bounds), data, bounds,
+                                   np.array([i for _, i in kept], np.int64))
+        return self._whole
 
     def joinable(self) -> np.ndarray:
         """``joinable[a * 256 + b]`` is 1 when bytes ``a b`` stand side by side inside some token."""
@@ -111,7 +136,8 @@ class BPEModel:
 
     def native_fields(self, token_text: TokenText) -> dict[str, Any]:
         return {"vocab": {token_text(i): i for i in range(len(self.vocab))},
-                "merges": [[token_text(a), token_text(b)] for a, b in self.merges]}
+                "merges": [[token_text(a), token_text(b)] for a, b in self.merges],
+                **({"ignore_merges": True} if self.ignore_merges else {})}
 
     def hf_model(self, token_text: TokenText) -> dict[str, Any]:
         return {
@@ -122,7 +148,7 @@ class BPEModel:
             "end_of_word_suffix": None,
             "fuse_unk": False,
             "byte_fallback": False,
-            "ignore_merges": False,
+            "ignore_merges": self.ignore_merges,
             "vocab": {token_text(i): i for i in range(len(self.vocab))},
             "merges": [[token_text(a), token_text(b)] for a, b in self.merges],
         }
@@ -137,11 +163,13 @@ class BPEModel:
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], specials: dict[str, int], f: ModelFile, layout: Layout) -> BPEModel:
-        return cls.from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
+        return cls.from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f,
+                                     ignore_merges=f.get(doc, "ignore_merges", bool, default=False))
 
     @classmethod
     def from_vocab_merges(cls, vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
-                          names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
+                          names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers"),
+                          ignore_merges: bool = False) -> BPEModel:
         """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
         ``names``: the fields of the vocab, the merges, then those that declare the special tokens
         (``specials``), in ``f``'s messages."""
@@ -172,7 +200,7 @@ class BPEModel:
             if left not in vocab or right not in vocab:
                 raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
             pairs.append((vocab[left], vocab[right]))
-        model = cls(tokens, pairs, specials)
+        model = cls(tokens, pairs, specials, ignore_merges)
         with f.field((vocab_name, merges_name)):
             model.tables()
         return model

@@ -21,6 +21,7 @@ from tokforge.kernels import rng
 from tokforge.packed import offsets_from_lengths
 from tokforge.processes import worker_count, worker_pool
 from tokforge.sampling.stochastic import Sampling, StochasticEncoder, check_seed, example_seeds
+from tokforge.text.specials import Allowed
 
 if TYPE_CHECKING:
     from tokforge.corpus import Corpus
@@ -119,7 +120,7 @@ def _batches(corpus: Corpus, batch_bytes: int) -> Iterator[tuple[list[str], int]
 def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike, *, sampling: Sampling = Sampling(),
                  seed: int = 0, epochs: int = 1, static: bool = False, workers: int = 0,
                  shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
-                 batch_bytes: int = BATCH_BYTES) -> dict[str, Any]:
+                 batch_bytes: int = BATCH_BYTES, allowed_special: Allowed = ()) -> dict[str, Any]:
     """Encode every document of ``corpus`` (a ``tokforge.Corpus``) into token-id shards in ``output``:
     ``epoch-NNNN/shard-NNNNN.ids.npy`` (the ids of its documents, concatenated; uint16 when the
     vocabulary fits, else uint32) and ``.bounds.npy`` (int64, document d is
@@ -128,7 +129,8 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
     ``workers`` (processes; 0: all cores, or this process alone for corpora under 32 MB, as
     ``tokforge count``). Per-epoch sampling writes ``epochs`` folders (epoch e sampled with epoch e);
     ``static`` writes one folder, sampled once (epoch 0), for every epoch. Documents go to the
-    workers in tasks of about ``batch_bytes`` of text. Returns the manifest.
+    workers in tasks of about ``batch_bytes`` of text. Returns the manifest. A special token's text inside a
+    document is text (documents are data), unless it is in ``allowed_special`` (``"all"`` or a set).
 
     The folder is written as a whole (``tokforge.io.folders``): shards go into a staging folder beside
     ``output`` as they are finished (where a resumable writer could find them), then the complete
@@ -140,7 +142,7 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
     workers = worker_count(workers, getattr(corpus, "total_bytes", 0))
     if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or shard_tokens < 1:
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
-    encoder = StochasticEncoder(tokenizer, sampling, seed)
+    encoder = StochasticEncoder(tokenizer, sampling, seed, allowed_special=allowed_special)
     sampled = [0] if static or sampling.is_deterministic else list(range(epochs))
     dtype = shard_dtype(tokenizer.vocab_size)
     with OutputFolder(output, SHARD_FOLDER) as out:
@@ -152,7 +154,9 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
             "format": SHARD_FORMAT,
             "version": SHARD_VERSION,
             "tokenizer": {"source": tokenizer_source, "vocab_size": tokenizer.vocab_size,
-                          "special_tokens": tokenizer.special_tokens},
+                          "special_tokens": tokenizer.special_tokens,
+                          # the special tokens whose text in a document became their id (the others: text)
+                          "allowed_special": "all" if allowed_special == "all" else sorted(allowed_special)},
             "sampling": asdict(sampling),
             "seed": seed,
             "epochs": epochs,
