@@ -18,11 +18,13 @@ import numpy as np
 
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import bpe_encode
+from tokforge.models.bpe_extend import continue_merges
 from tokforge.models.protocol import TokenText, encode_each
 from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 from tokforge.text.bytelevel import visible_to_bytes
 
 if TYPE_CHECKING:
+    from tokforge.counting.words import WordCounts
     from tokforge.formats.fields import ModelFile
     from tokforge.sampling.stochastic import Sampling
     from tokforge.text.layout import Layout
@@ -155,6 +157,17 @@ class BPEModel:
 
     def facts(self) -> dict[str, Any]:
         return {"merges": len(self.merges)}
+
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> BPEModel:
+        """This model with ``n`` more merges learned on ``words`` after its own (``bpe_extend``): every
+        id, token and merge kept, the new tokens after the last id."""
+        pieces = [w for w, _ in words.items()]
+        encoded = self.encode_pieces(pieces)
+        new_tokens, merges = continue_merges(self.vocab, self.special_tokens, encoded,
+                                             [c for _, c in words.items()], n, min_frequency)
+        model = BPEModel(self.vocab + new_tokens, self.merges + merges, dict(self.special_tokens), self.ignore_merges)
+        model.check()
+        return model
 
     def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
         if trained_as == "superbpe" or pattern == "superword":  # trained so, or encoding with the superword split

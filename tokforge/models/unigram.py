@@ -30,6 +30,7 @@ from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.text.layout import BYTE_LEVEL, METASPACE, Layout
 
 if TYPE_CHECKING:
+    from tokforge.counting.words import WordCounts
     from tokforge.formats.fields import ModelFile
     from tokforge.sampling.stochastic import Sampling
 
@@ -223,6 +224,9 @@ class UnigramModel:
 
     def native_fields(self, token_text: TokenText) -> dict[str, Any]:
         return {"vocab": self.to_vocab_list(token_text)}  # [[token, score], ...] in id order
+
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> UnigramModel:
+        raise ConfigError("extending a Unigram vocabulary is not supported yet; tokforge extends BPE vocabularies")
 
     def facts(self) -> dict[str, Any]:
         return {}
