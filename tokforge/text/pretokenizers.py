@@ -59,6 +59,8 @@ Parity is asserted by tests for the presets, the digit policies and a set of cus
 Scanners.  For the presets (with any digit policy) :meth:`Pretokenizer.scan_bytes` splits UTF-8
 bytes with numba scanners (:mod:`tokforge.kernels.pretokenize`) that reproduce :meth:`split`
 exactly -- same Unicode data, :mod:`tokforge.text.unicode_classes` -- about 14x faster than ``regex``.
+So do the other spellings of the presets in circulation (:data:`tokforge.text.presets.SPELLINGS`: Llama 3's,
+tiktoken's possessive ones with ``\s++$``), through the scanners' variants.
 """
 from __future__ import annotations
 
@@ -354,8 +356,8 @@ class Pretokenizer:
             return metaspace_bounds(buf, doc_bounds)
         if self._prefix_space:
             return None
-        name = self._scanner()
-        if name is None:
+        scanner = self._scanner_id()
+        if scanner is None:
             return None
         arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
         if arr.dtype != np.uint8 or arr.ndim != 1:
@@ -366,7 +368,7 @@ class Pretokenizer:
         bounds = np.ascontiguousarray(doc_bounds, dtype=np.int64)
         if bounds.ndim != 1:
             raise ValueError(f"doc_bounds must be 1-d, got shape {bounds.shape}")
-        return kernels.scan(arr, bounds, class_table(), kernels.PRESET_IDS[name], kernels.DIGIT_IDS[self._digits])
+        return kernels.scan(arr, bounds, class_table(), scanner, kernels.DIGIT_IDS[self._digits])
 
     @property
     def has_scanner(self) -> bool:
@@ -375,15 +377,15 @@ class Pretokenizer:
         >>> Pretokenizer("o200k", "rtl3").has_scanner, Pretokenizer(r"\\S+").has_scanner
         (True, False)
         """
-        return self._scanner() is not None
+        return self._metaspace or (not self._prefix_space and self._scanner_id() is not None)
 
-    def _scanner(self) -> str | None:
-        if self._metaspace:
-            return METASPACE_PATTERN
-        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+    def _scanner_id(self) -> int | None:
+        """The id of the numba scanner of this split: a preset's, or a preset's variant for another
+        spelling of it (``tokforge.text.presets.SPELLINGS``); None when none reproduces it."""
         if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
             return None
-        return name
+        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+        return kernels.PRESET_IDS[name] if name is not None else kernels.SPELLING_IDS.get(self._regex)
 
     def _split_custom(self, s: str) -> list[str]:
         if self._digit_rx is None:
