@@ -28,7 +28,7 @@ import numpy as np
 
 from .numba_cache import CACHE
 from .hashtable import fnv1a, probe_int64, slot_of
-from .spans import longest_span
+from .spans import longest_span, utf8_length
 from .rng import uniform
 from .util import grown
 
@@ -163,9 +163,18 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
     stream ``state``, ``tokforge.kernels.rng``) and kept aside; the entries kept aside go
     back on the heap when an entry is next popped and not skipped, before it is checked -- HF
     tokenizers' ``Word::merge_all`` with dropout. ``dropout`` = 0 draws nothing."""
-    sym, nxt, prv, hkey, hnew, skey, snew, state = work
+    sym = work[0]
     for k in range(n):
         sym[k] = byte_ids[buf[start + k]]
+    return _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout)
+
+
+@nb.njit(cache=CACHE)
+def _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout):
+    """Merge the ``n`` symbol ids ``work[0][:n]`` (the loop of ``_encode_one``) into ``ids[out:]``;
+    returns the new end of ``ids``."""
+    sym, nxt, prv, hkey, hnew, skey, snew, state = work
+    for k in range(n):
         nxt[k] = k + 1
         prv[k] = k - 1
     size = 0
@@ -268,6 +277,58 @@ def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_resu
                           slot_results, work, ids, out, dropout)
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
+
+@nb.njit(cache=CACHE, nogil=True)
+def encode_words_chars(buf, bounds, chars, byte_ids, slot_keys, slot_ranks, slot_results, whole, dropout,
+                       word_seeds):
+    """``encode_words`` for BPE with byte fallback (sentencepiece's layout, HF's ``byte_fallback``): a
+    word starts as its characters -- ``chars`` = (table, data, bounds, ids) of the single-character tokens
+    (``build_token_table``) -- and a character that is no token as its byte tokens ``byte_ids[b]``
+    (``<0xNN>``); then the merges. With ``dropout`` > 0, word j draws from ``word_seeds[j]``.
+
+    >>> data = np.frombuffer("aé".encode(), np.uint8); cb = np.array([0, 1, 3])
+    >>> chars = (build_token_table(data, cb), data, cb, np.array([3, 4]))   # "a" -> 3, "é" -> 4
+    >>> table = build_merge_table(np.array([(3 << 32) | 4]), np.array([5]))  # a + é -> 5
+    >>> ids, _ = encode_words_chars(np.frombuffer("aéx".encode(), np.uint8), np.array([0, 4]), chars,
+    ...                             np.arange(100, 356), *table, NO_WHOLE_TOKENS, 0.0, np.zeros(1, np.uint64))
+    >>> ids.tolist()                                                          # x: its byte token <0x78>
+    [5, 220]
+    """
+    char_slots, char_data, char_bounds, char_ids = chars
+    whole_slots, whole_data, whole_bounds, whole_ids = whole
+    n_words = len(bounds) - 1
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
+    id_bounds = np.zeros(n_words + 1, np.int64)
+    work = _scratch(longest_span(bounds))
+    sym = work[0]
+    out = 0
+    for w in range(n_words):
+        a, e = bounds[w], bounds[w + 1]
+        if len(whole_ids) > 0 and dropout == 0.0:
+            k = find_token(buf, a, e, whole_slots, whole_data, whole_bounds)
+            if k >= 0:
+                ids[out] = whole_ids[k]
+                out += 1
+                id_bounds[w + 1] = out
+                continue
+        m = 0
+        while a < e:
+            b = min(a + utf8_length(buf[a]), e)
+            c = find_token(buf, a, b, char_slots, char_data, char_bounds)
+            if c >= 0:
+                sym[m] = char_ids[c]
+                m += 1
+            else:
+                for j in range(a, b):
+                    sym[m] = byte_ids[buf[j]]
+                    m += 1
+            a = b
+        if dropout > 0.0:
+            work[7][0] = word_seeds[w]
+        out = _merge_symbols(m, slot_keys, slot_ranks, slot_results, work, ids, out, dropout)
+        id_bounds[w + 1] = out
+    return ids[:out], id_bounds
+
 
 @nb.njit(cache=CACHE, nogil=True)
 def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable):

@@ -228,6 +228,7 @@ def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str
     docs = paragraphs(corpus)
     nbytes = sum(len(d.encode("utf-8")) for d in docs)
     ranks = tiktoken_encoding(Path(model_dir) / "tokenizer.json")._mergeable_ranks
+    ranks = {t: k for k, t in enumerate(sorted(ranks, key=ranks.__getitem__))}  # 0..n-1 (the special token left out)
     threads = os.cpu_count()
     with tempfile.TemporaryDirectory() as tmp:
         ranks_file = Path(tmp) / "ranks.tiktoken"

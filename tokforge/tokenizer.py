@@ -23,6 +23,7 @@ from tokforge.io.folders import OutputFolder
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import combine_nbest
 from tokforge.packed import even_ranges, lengths_of, offsets_from_lengths, utf8
+from tokforge.text.decoders import Decoder
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -131,15 +132,21 @@ class Tokenizer:
             if special is not None:
                 units.append((segment, special))
                 continue
-            for j, (part, special) in enumerate(normalized.segments(self.normalizer.normalize(segment))):
+            text_start = k == 0
+            if text_start:
+                normalized_segment, text_start = self.normalizer.normalize_from_start(segment)
+            else:
+                normalized_segment = self.normalizer.normalize(segment)
+            for j, (part, special) in enumerate(normalized.segments(normalized_segment)):
                 if special is not None:
                     units.append((part, special))
                     continue
                 for staged, reserved in self._staged(part):
                     if reserved:
                         units.append((staged, self._reserved_id(staged)))
-                    else:  # first: the text's start (a prefix space "first" goes there only)
-                        units.extend((piece, None) for piece in self.pretokenizer.split(staged, first=k + j == 0))
+                    else:  # first: at the text's start (a prefix "▁" with prepend_scheme "first" goes there only)
+                        first = text_start and j == 0
+                        units.extend((piece, None) for piece in self.pretokenizer.split(staged, first=first))
         return units
 
     def _special_splitters(self, text: str, allowed: Allowed, disallowed: Allowed
@@ -276,12 +283,18 @@ class Tokenizer:
 
     # ---- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
+        if self.pretokenizer.layout.literal:
+            return self.decode(ids, skip_special_tokens).encode("utf-8")
         data = self._joined_bytes(ids, skip_special_tokens)
         return data if self.numbers is None else self.numbers.inverse_bytes(data)
 
     def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
         """Text of ``ids`` (a sequence of ints, a numpy integer array of any integer dtype, or one
-        id); byte sequences that are not valid UTF-8 become U+FFFD."""
+        id); byte sequences that are not valid UTF-8 become U+FFFD. An imported sentencepiece-style
+        BPE decodes through its file's decoder (``tokforge.text.decoders``)."""
+        if self.pretokenizer.layout.literal:
+            skipped = self._skipped_ids if skip_special_tokens else frozenset()
+            return self._decoder.decode([self.id_to_token(i) for i in self._check_ids(ids) if i not in skipped])
         text = self._joined_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
         return text if self.numbers is None else self.numbers.inverse(text)  # as HF: UTF-8 first, then the stage
 
@@ -290,6 +303,10 @@ class Tokenizer:
         vocab = self.model.vocab
         skipped = set(self._skipped_ids) if skip_special_tokens else set()
         return b"".join(vocab[i] for i in ids if i not in skipped)
+
+    @functools.cached_property
+    def _decoder(self) -> Decoder:
+        return Decoder.from_hf(self.pretokenizer.layout.hf_decoder)
 
     @functools.cached_property
     def _skipped_ids(self) -> frozenset[int]:

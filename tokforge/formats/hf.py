@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from tokforge.errors import ExportError
 from tokforge.formats.fields import ModelFile
 from tokforge.io.folders import FolderKind
-from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe import BPEModel, FallbackBPEModel
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import UNK_TOKEN, UnigramModel
 from tokforge.text.layout import BYTE_LEVEL, Layout
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.sentencepiece import SentencepieceSplit
 from tokforge.text.specials import AddedTokens, template_ids
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
         "normalizer": tok.normalizer.to_hf(),
         "pre_tokenizer": tok.pretokenizer.to_hf(),
         "post_processor": tok.added.post_processor,
-        "decoder": dict(tok.pretokenizer.layout.hf_decoder),
+        "decoder": dict(tok.pretokenizer.layout.hf_decoder) or None,
         "model": tok.model.hf_model(tok.id_to_token),
     }
     for parts in stages:
@@ -106,8 +107,10 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
                                     "Unigram tokenizers")
     with f.field(("normalizer", "pre_tokenizer", "decoder")):
         numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
+    fallback = kind == "BPE" and model.get("byte_fallback") is True  # sentencepiece's BPE (Llama 2, Mistral v1)
     with f.field("pre_tokenizer"):
-        pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
+        pretokenizer = SentencepieceSplit.from_hf(pre_tokenizer, decoder) if fallback else \
+            Pretokenizer.from_hf(pre_tokenizer)
     with f.field("normalizer"):
         normalizer = Normalizer.from_hf(normalizer)
     if kind == "Unigram":
@@ -116,18 +119,25 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
         specials, added = _check_pipeline(doc, decoder, f, pretokenizer.layout)
         return _read_unigram(doc, f, pretokenizer, specials), normalizer, pretokenizer, None, added, f
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
-                    ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
+                    ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False, True)),
                     ("ignore_merges", (None, False, True))):
         value = model.get(key)
         if value not in ok:
             raise f.error(f"model.{key}", f"is {value!r}: this BPE option is not supported")
     vocab = dict(f.get(model, "vocab", dict, "model.vocab"))
     merges = f.get(model, "merges", list, "model.merges")
-    specials, added = _check_pipeline(doc, decoder, f, BYTE_LEVEL)  # tokforge's BPE is byte-level
+    # tokforge's BPE is byte-level, or sentencepiece's with byte fallback
+    specials, added = _check_pipeline(doc, decoder, f, pretokenizer.layout if fallback else BYTE_LEVEL)
     for text, i in specials.items():
         vocab.setdefault(text, i)
-    bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"),
-                                     ignore_merges=bool(model.get("ignore_merges")))
+    names = ("model.vocab", "model.merges", "added_tokens")
+    if fallback:
+        if numbers is not None:
+            raise f.error(("normalizer", "model.byte_fallback"), "a number stage with a byte-fallback BPE is not supported")
+        bpe: BPEModel = FallbackBPEModel.from_strings(vocab, merges, specials, f, names, bool(model.get("ignore_merges")),
+                                                      model.get("unk_token"), model.get("fuse_unk"))
+    else:
+        bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, names, ignore_merges=bool(model.get("ignore_merges")))
     return bpe, normalizer, pretokenizer, numbers, added, f
 
 

@@ -22,6 +22,7 @@ from tokforge.models.unigram import UnigramModel
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.sentencepiece import pretokenizer_from_config
 from tokforge.text.specials import AddedTokens
 from tokforge.version import __version__
 
@@ -56,7 +57,7 @@ def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
     with f.field("normalizer"):
         normalizer = Normalizer(f.get(doc, "normalizer", list))
     with f.field("pretokenizer"):
-        pretokenizer = Pretokenizer.from_config(f.get(doc, "pretokenizer", dict))
+        pretokenizer = pretokenizer_from_config(f.get(doc, "pretokenizer", dict))
     with f.field("numbers"):
         numbers = number_stage(f.get(doc, "numbers", str, default="none"), ModelFormatError)
     training = f.get(doc, "training", (dict, type(None)), default=None) or {}
