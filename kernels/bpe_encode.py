@@ -169,7 +169,7 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
     return _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout)
 
 
-@nb.njit(cache=CACHE)
+@nb.njit(cache=CACHE, inline="always")
 def _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout):
     """Merge the ``n`` symbol ids ``work[0][:n]`` (the loop of ``_encode_one``) into ``ids[out:]``;
     returns the new end of ``ids``."""
