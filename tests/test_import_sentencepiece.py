@@ -1,5 +1,5 @@
-"""Importing sentencepiece-style tokenizer.json files (Llama 2, Mistral v1): BPE with byte fallback, in
-both spellings (Replace + Prepend normalizers, or a Metaspace pre-tokenizer), with ByteFallback / Fuse /
+"""Importing sentencepiece-style tokenizer.json files (Llama 2, Mistral v1; SpmConverter's Unigram): BPE
+with byte fallback, in both spellings (Replace + Prepend normalizers, or a Metaspace pre-tokenizer), with ByteFallback / Fuse /
 Strip decoders -- the same ids and text as transformers. Files are built here: a sentencepiece BPE
 trained on corpora/en, converted by transformers' SpmConverter, and the classic Llama 2 layout written
 with the tokenizers library from that vocabulary (no hub download)."""
@@ -26,16 +26,20 @@ texty = st.lists(st.one_of(
 ), max_size=40).map("".join)
 
 
-@pytest.fixture(scope="module")
-def spm_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spm")
+def trained_spm(folder, model_type: str, coverage: float):
+    """A sentencepiece model trained on corpora/en (byte fallback, identity normalization), as its proto."""
     files = sorted(str(p) for p in (CORPORA / "en").glob("*.txt"))
-    spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=str(folder / "bpe"), vocab_size=800,
-                                   model_type="bpe", byte_fallback=True, character_coverage=1.0,
+    spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=str(folder / model_type), vocab_size=800,
+                                   model_type=model_type, byte_fallback=True, character_coverage=coverage,
                                    normalization_rule_name="identity", minloglevel=2, num_threads=1)
     proto = import_protobuf().ModelProto()
-    proto.ParseFromString((folder / "bpe.model").read_bytes())
+    proto.ParseFromString((folder / f"{model_type}.model").read_bytes())
     return proto
+
+
+@pytest.fixture(scope="module")
+def spm_model(tmp_path_factory):
+    return trained_spm(tmp_path_factory.mktemp("spm"), "bpe", 1.0)
 
 
 def pair(hf_tok):
@@ -138,3 +142,40 @@ def test_unsupported_components_are_refused_by_name(spm_model):
     decoder["decoder"]["decoders"].append({"type": "CTC"})
     with pytest.raises(ModelFormatError, match="CTC"):
         tokforge.Tokenizer.from_hf(decoder)
+
+
+@pytest.fixture(scope="module")
+def spm_unigram(tmp_path_factory):
+    return trained_spm(tmp_path_factory.mktemp("spm-unigram"), "unigram", 0.9995)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["legacy", "first"])
+def unigram_pair(request, spm_unigram):
+    vocab = [(p.piece, p.score) for p in spm_unigram.pieces]
+    return pair(SpmConverter.build_tokenizer_from_spm_proto(spm_unigram, vocab, None, legacy=request.param))
+
+
+def test_sentencepiece_unigram_encodes_as_transformers(unigram_pair):
+    ours, theirs = unigram_pair
+    assert ours.model.scored and ours.pretokenizer.layout.literal
+    for text in corpus_texts() + ["", " ", "  a  b  ", "<s>Hi</s> there", "<unk>", "日本語 😀 ❄"]:
+        ids = ours.encode(text)
+        assert ids == theirs.encode(text, add_special_tokens=False), text[:60]
+        assert ours.decode(ids) == theirs.decode(ids), text[:60]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texty)
+def test_sentencepiece_unigram_on_generated_strings(unigram_pair, text):
+    ours, theirs = unigram_pair
+    ids = ours.encode(text)
+    assert ids == theirs.encode(text, add_special_tokens=False)
+    assert ours.decode(ids) == theirs.decode(ids)
+
+
+def test_sentencepiece_unigram_saved_and_loaded_again(unigram_pair, tmp_path):
+    ours, theirs = unigram_pair
+    ours.save(tmp_path / "u")
+    text = "  Hello  wörld 😀 ❄ <s>"
+    for again in (tokforge.Tokenizer.load(tmp_path / "u"), tokforge.Tokenizer.load(tmp_path / "u" / "tokenizer.json")):
+        assert again.encode(text) == theirs.encode(text, add_special_tokens=False)

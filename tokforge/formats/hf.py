@@ -19,8 +19,8 @@ from tokforge.formats.fields import ModelFile
 from tokforge.io.folders import FolderKind
 from tokforge.models.bpe import BPEModel, FallbackBPEModel
 from tokforge.models.protocol import Model
-from tokforge.models.unigram import UNK_TOKEN, UnigramModel
-from tokforge.text.layout import BYTE_LEVEL, Layout
+from tokforge.models.unigram import UNK_TOKEN, SentencepieceUnigramModel, UnigramModel
+from tokforge.text.layout import BYTE_LEVEL, METASPACE_HF, Layout
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -107,7 +107,8 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
                                     "Unigram tokenizers")
     with f.field(("normalizer", "pre_tokenizer", "decoder")):
         numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
-    fallback = kind == "BPE" and model.get("byte_fallback") is True  # sentencepiece's BPE (Llama 2, Mistral v1)
+    # sentencepiece's BPE (Llama 2, Mistral v1), and its Unigram (SpmConverter) unless in tokforge's own layout
+    fallback = model.get("byte_fallback") is True and (kind == "BPE" or not _tokforge_metaspace(pre_tokenizer))
     with f.field("pre_tokenizer"):
         pretokenizer = SentencepieceSplit.from_hf(pre_tokenizer, decoder) if fallback else \
             Pretokenizer.from_hf(pre_tokenizer)
@@ -141,13 +142,22 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
     return bpe, normalizer, pretokenizer, numbers, added, f
 
 
+def _tokforge_metaspace(pre_tokenizer: Any) -> bool:
+    """Whether a pre_tokenizer is the Metaspace of tokforge's own metaspace Unigram layout."""
+    return isinstance(pre_tokenizer, dict) and pre_tokenizer.get("type") == "Metaspace" and \
+        {k: pre_tokenizer.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} == METASPACE_HF
+
+
 def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, specials: dict[str, int]
                   ) -> UnigramModel:
     """The model of a Unigram tokenizer.json: byte-level (as tokforge writes it: no unk, no byte
-    fallback), or of the metaspace layout (byte fallback, ``<unk>``)."""
+    fallback), of the metaspace layout (byte fallback, ``<unk>``), or an imported sentencepiece one."""
     model = doc["model"]
     layout = pretokenizer.layout
     entries = f.get(model, "vocab", list, "model.vocab", default=[])
+    if layout.literal:
+        with f.field(("model.vocab", "model.unk_id", "added_tokens")):
+            return SentencepieceUnigramModel.from_entries(entries, specials, model.get("unk_id"), f.source)
     unk = specials.get(layout.unk_token) if layout.byte_fallback else None
     unk_id, byte_fallback = model.get("unk_id"), model.get("byte_fallback")
     if isinstance(unk_id, bool) or unk_id != unk or not isinstance(byte_fallback, (bool, type(None))) \

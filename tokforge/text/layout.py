@@ -80,11 +80,11 @@ METASPACE = Layout(METASPACE_PATTERN, "sentencepiece-style metaspace: '▁' for 
 
 
 def sentencepiece_layout(decoder: dict[str, Any] | None) -> Layout:
-    """The layout of an imported sentencepiece-style BPE (Llama 2, Mistral v1): its normalizer or
+    """The layout of an imported sentencepiece-style BPE (Llama 2, Mistral v1) or Unigram: its normalizer or
     Metaspace pre-tokenizer writes ``▁`` into the text, so token strings are the text itself; byte
     fallback; ids become text through the file's own ``decoder`` (``tokforge.text.decoders``)."""
-    return Layout("sentencepiece", "sentencepiece-style BPE: '▁' in the text, byte fallback", True, "<unk>",
-                  ("bpe",), decoder or {}, literal=True)
+    return Layout("sentencepiece", "sentencepiece-style: '▁' in the text, byte fallback", True, "<unk>",
+                  ("bpe", "unigram"), decoder or {}, literal=True)
 
 
 def layout_of(pattern: str) -> Layout:
