@@ -212,7 +212,7 @@ CONVERTED_PATTERNS = {
 }
 
 
-def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str]) -> None:
+def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str], with_hf: bool = True) -> None:
     """A cl100k-style tokenizer.json made by transformers' tiktoken converter from MODEL_DIR's vocabulary,
     imported by tokforge (ignore_merges, the converter's split regex), against tiktoken over the same
     ranks and pattern and HF tokenizers on the file."""
@@ -244,6 +244,8 @@ def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str
                 "tiktoken": lambda: tt.encode_ordinary_batch(docs, num_threads=threads),
                 "hf-tokenizers": lambda: [e.ids for e in hf.encode_batch(docs, add_special_tokens=False)],
             }
+            if not with_hf:
+                del systems["hf-tokenizers"]
             print(f"{name}: transformers' TikTokenConverter file (ignore_merges={tok.model.ignore_merges}, "
                   f"numba scanner: {tok.pretokenizer.has_scanner}), {nbytes / 1e6:.1f} MB in {len(docs):,} "
                   f"paragraphs, vocab {tok.vocab_size}, {threads} threads each")
@@ -257,8 +259,9 @@ def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str
             for system, t in best.items():
                 print(f"  {system:<14} {nbytes / 1e6 / t:8.2f} MB/s   tokforge speed ratio {t / best['tokforge']:.2f}x")
             same_tt = outputs["tokforge"] == outputs["tiktoken"]
-            print(f"  ids identical to tiktoken: {same_tt}; to HF tokenizers (the file): "
-                  f"{outputs['tokforge'] == outputs['hf-tokenizers']}; tokens: {sum(map(len, outputs['tokforge'])):,}")
+            same_hf = outputs["tokforge"] == outputs["hf-tokenizers"] if with_hf else "not run"
+            print(f"  ids identical to tiktoken: {same_tt}; to HF tokenizers (the file): {same_hf}; "
+                  f"tokens: {sum(map(len, outputs['tokforge'])):,}")
             if not same_tt:
                 differ = sum(a != b for a, b in zip(outputs["tokforge"], outputs["tiktoken"]))
                 print(f"  paragraphs encoded differently from tiktoken: {differ:,} (HF's Oniguruma reads "
@@ -547,6 +550,7 @@ def main() -> None:
     v.add_argument("corpus")
     v.add_argument("--repeat", type=int, default=1)
     v.add_argument("--pattern", nargs="+", choices=list(CONVERTED_PATTERNS), default=list(CONVERTED_PATTERNS))
+    v.add_argument("--without-hf", action="store_true", help="tokforge and tiktoken only (HF is the slow one)")
     z = sub.add_parser("stochastok", help="StochasTok expansion throughput (tokens/s) after one deterministic encode")
     z.add_argument("model", help="a folder written by `tokforge train -o`")
     z.add_argument("corpus")
@@ -564,7 +568,7 @@ def main() -> None:
     elif args.command == "stochastok":
         bench_stochastok(args.model, args.corpus, args.p, args.repeat)
     elif args.command == "converted":
-        bench_converted(args.model, args.corpus, args.repeat, args.pattern)
+        bench_converted(args.model, args.corpus, args.repeat, args.pattern, not args.without_hf)
     elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
     else:
