@@ -79,7 +79,7 @@ def _add_stage(doc: dict[str, Any], parts: dict[str, list[dict[str, Any]]]) -> N
 
 def hf_files(tok: Tokenizer) -> dict[str, Any]:
     """All files of a Hugging Face tokenizer folder, as JSON documents by file name."""
-    specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])]
+    specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1]) if t not in tok.added.not_special]
     config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": MODEL_MAX_LENGTH,
