@@ -100,6 +100,10 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
     anything malformed or unsupported."""
     f = ModelFile(source, "tokenizer.json")
     doc = f.object(doc, None)
+    for part in ("normalizer", "pre_tokenizer", "decoder", "post_processor"):
+        bad = _lone_surrogate(doc.get(part), part)
+        if bad is not None:
+            raise f.error(bad, "holds a lone surrogate, which no text can hold (a Rust string cannot)")
     model = f.get(doc, "model", dict)
     kind = f.get(model, "type", str, "model.type", default="BPE")
     if kind not in ("BPE", "Unigram"):
@@ -140,6 +144,18 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
     else:
         bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, names, ignore_merges=bool(model.get("ignore_merges")))
     return bpe, normalizer, pretokenizer, numbers, added, f
+
+
+def _lone_surrogate(obj: Any, path: str) -> str | None:
+    """The path of the first string in ``obj`` (JSON) that UTF-8 cannot hold, or None."""
+    if isinstance(obj, str):
+        return None if obj.encode("utf-8", "surrogatepass") == obj.encode("utf-8", "ignore") else path
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        bad = _lone_surrogate(value, f"{path}.{key}")
+        if bad is not None:
+            return bad
+    return None
 
 
 def _tokforge_metaspace(pre_tokenizer: Any) -> bool:
