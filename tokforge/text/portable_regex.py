@@ -80,7 +80,7 @@ def nested_intervals(pattern: str) -> str:
         if c == "\\":
             j = i + 2
             if pattern[i + 1:i + 2] in ("p", "P", "x", "u", "N") and pattern[j:j + 1] == "{":
-                j = pattern.index("}", j) + 1
+                j = pattern.find("}", j) + 1 or n  # unterminated: compile says what is wrong
             atom, i = i, j
         elif c == "[":
             j = i + 1 + (pattern[i + 1:i + 2] == "^")
