@@ -3,6 +3,7 @@
 
     python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2   # + HF, rustbpe, bpeasy
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
+    python scripts/bench.py converted MODEL_DIR CORPUS_DIR    # a tiktoken conversion by transformers, imported
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
     python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
@@ -235,6 +236,72 @@ def bench_encode(model_dir: str, corpus: str, repeat: int) -> None:
     print(f"ids identical to HF tokenizers: {outputs['tokforge'] == outputs['hf-tokenizers']}; "
           f"to tiktoken: {outputs['tokforge'] == outputs['tiktoken']}; "
           f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+
+
+# split regexes of the converted files: transformers' TikTokenConverter default (Llama 3's, tiktoken's
+# cl100k before its rewrite) and tiktoken's cl100k_base today (possessive, \s++$)
+CONVERTED_PATTERNS = {
+    "converter-default": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+                         r"""|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    "tiktoken-cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+                       r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+}
+
+
+def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str], with_hf: bool = True) -> None:
+    """A cl100k-style tokenizer.json made by transformers' tiktoken converter from MODEL_DIR's vocabulary,
+    imported by tokforge (ignore_merges, the converter's split regex), against tiktoken over the same
+    ranks and pattern and HF tokenizers on the file."""
+    import base64
+    import json
+
+    import tiktoken
+    from tokenizers import Tokenizer as HFTokenizer
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    import tokforge
+
+    docs = paragraphs(corpus)
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    ranks = tiktoken_encoding(Path(model_dir) / "tokenizer.json")._mergeable_ranks
+    ranks = {t: k for k, t in enumerate(sorted(ranks, key=ranks.__getitem__))}  # 0..n-1 (the special token left out)
+    threads = os.cpu_count()
+    with tempfile.TemporaryDirectory() as tmp:
+        ranks_file = Path(tmp) / "ranks.tiktoken"
+        ranks_file.write_text("".join(f"{base64.b64encode(t).decode()} {i}\n" for t, i in ranks.items()))
+        for name in patterns:
+            pattern = CONVERTED_PATTERNS[name]
+            converted = TikTokenConverter(vocab_file=str(ranks_file), pattern=pattern).converted()
+            tok = tokforge.Tokenizer.from_hf(json.loads(converted.to_str()))
+            hf = HFTokenizer.from_str(converted.to_str())
+            tt = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
+            systems = {
+                "tokforge": lambda: tok.encode_batch(docs, num_threads=threads),
+                "tiktoken": lambda: tt.encode_ordinary_batch(docs, num_threads=threads),
+                "hf-tokenizers": lambda: [e.ids for e in hf.encode_batch(docs, add_special_tokens=False)],
+            }
+            if not with_hf:
+                del systems["hf-tokenizers"]
+            print(f"{name}: transformers' TikTokenConverter file (ignore_merges={tok.model.ignore_merges}, "
+                  f"numba scanner: {tok.pretokenizer.has_scanner}), {nbytes / 1e6:.1f} MB in {len(docs):,} "
+                  f"paragraphs, vocab {tok.vocab_size}, {threads} threads each")
+            best: dict[str, float] = {}
+            outputs = {}
+            for r in range(repeat):
+                for system in (list(systems) if r % 2 == 0 else list(reversed(systems))):
+                    started = time.perf_counter()
+                    outputs[system] = systems[system]()
+                    best[system] = min(best.get(system, float("inf")), time.perf_counter() - started)
+            for system, t in best.items():
+                print(f"  {system:<14} {nbytes / 1e6 / t:8.2f} MB/s   tokforge speed ratio {t / best['tokforge']:.2f}x")
+            same_tt = outputs["tokforge"] == outputs["tiktoken"]
+            same_hf = outputs["tokforge"] == outputs["hf-tokenizers"] if with_hf else "not run"
+            print(f"  ids identical to tiktoken: {same_tt}; to HF tokenizers (the file): {same_hf}; "
+                  f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+            if not same_tt:
+                differ = sum(a != b for a, b in zip(outputs["tokforge"], outputs["tiktoken"]))
+                print(f"  paragraphs encoded differently from tiktoken: {differ:,} (HF's Oniguruma reads "
+                      "\\p{N}{1,3}+ as (?:\\p{N}{1,3})+, a whole run of digits)")
 
 
 def _reference_style_expand(ids: list[int], expansions: dict[int, list[tuple[int, int]]], p: float, rnd) -> list[int]:
@@ -605,6 +672,12 @@ def main() -> None:
     c.add_argument("--dask", action="store_true", help="also on a local Dask cluster (pip install 'tokforge[cluster]')")
     c.add_argument("--vocab", type=int, default=8000, help="vocabulary of the merges compared")
     c.add_argument("--budget", default="2GB", help="--memory-budget of the runs")
+    v = sub.add_parser("converted", help="a tiktoken conversion by transformers, imported: vs tiktoken, HF tokenizers")
+    v.add_argument("model", help="a folder written by `tokforge train -o` (its vocabulary is converted)")
+    v.add_argument("corpus")
+    v.add_argument("--repeat", type=int, default=1)
+    v.add_argument("--pattern", nargs="+", choices=list(CONVERTED_PATTERNS), default=list(CONVERTED_PATTERNS))
+    v.add_argument("--without-hf", action="store_true", help="tokforge and tiktoken only (HF is the slow one)")
     z = sub.add_parser("stochastok", help="StochasTok expansion throughput (tokens/s) after one deterministic encode")
     z.add_argument("model", help="a folder written by `tokforge train -o`")
     z.add_argument("corpus")
@@ -635,6 +708,8 @@ def main() -> None:
         bench_scaling(args.corpus, args.sizes, args.vocab)
     elif args.command == "stochastok":
         bench_stochastok(args.model, args.corpus, args.p, args.repeat)
+    elif args.command == "converted":
+        bench_converted(args.model, args.corpus, args.repeat, args.pattern, not args.without_hf)
     elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
     else:

@@ -51,6 +51,7 @@ from tokforge.kernels import rng, stochastok
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import check_sampling
 from tokforge.packed import lengths_of, offsets_from_lengths, utf8
+from tokforge.text.specials import Allowed, SpecialPolicy
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -138,10 +139,15 @@ class SplitTable:
 class StochasticEncoder:
     """Encodes texts with ``Sampling`` for training data; each call names (epoch, example id)."""
 
-    def __init__(self, tokenizer: Tokenizer, sampling: Sampling = Sampling(), seed: int = 0):
+    def __init__(self, tokenizer: Tokenizer, sampling: Sampling = Sampling(), seed: int = 0, *,
+                 allowed_special: Allowed = ()):
+        """``allowed_special``: the special tokens whose text in a document becomes their id (``"all"`` or a
+        set); by default none -- documents are data, so ``<|endoftext|>`` inside one is encoded as text."""
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.seed = check_seed(seed)
+        SpecialPolicy.of(set(tokenizer.special_tokens), allowed_special)  # an unknown token: InputError now
+        self.allowed_special = allowed_special
         model = tokenizer.model
         if sampling.samples_segmentation:   # fail now, not at the first text
             model.sample_packed(b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
@@ -174,27 +180,29 @@ class StochasticEncoder:
 
     def _segmented(self, texts: list[str], epoch: int, example_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's encoding of each text (sampled by the model when asked), packed."""
-        packed = self.tokenizer.packed_pieces(texts)
-        if not self.sampling.samples_segmentation:
-            if packed is not None:
-                ids, id_bounds = self.tokenizer.model.encode_packed(packed[0], packed[1])
-                return ids, id_bounds[packed[2]]
-            encoded = [self.tokenizer.encode(t) for t in texts]
-            return (np.fromiter((i for e in encoded for i in e), np.int64, sum(map(len, encoded))),
-                    offsets_from_lengths([len(e) for e in encoded]))
-        purpose = rng.BPE_DROPOUT if self.sampling.unigram_alpha is None else rng.UNIGRAM_SAMPLING
-        seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
+        allowed = self.allowed_special
+        packed = self.tokenizer.packed_pieces(texts, allowed_special=allowed)
+        model = self.tokenizer.model
+        if not self.sampling.samples_segmentation and packed is not None:
+            ids, id_bounds = model.encode_packed(packed[0], packed[1])
+            return ids, id_bounds[packed[2]]
+        if self.sampling.samples_segmentation:
+            purpose = rng.BPE_DROPOUT if self.sampling.unigram_alpha is None else rng.UNIGRAM_SAMPLING
+            seeds = example_seeds(self.seed, epoch, example_ids, purpose)   # piece k of a text: stream k
         if packed is not None:
             buf, piece_bounds, first_piece = packed
-            ids, id_bounds = self.tokenizer.model.sample_packed(buf, piece_bounds, self.sampling,
-                                                                rng.sub_seeds(seeds, np.diff(first_piece)))
+            ids, id_bounds = model.sample_packed(buf, piece_bounds, self.sampling,
+                                                 rng.sub_seeds(seeds, np.diff(first_piece)))
             return ids, id_bounds[first_piece]
-        units = [self.tokenizer.model_units(t) for t in texts]   # special tokens etc.: the exact Python path
+        units = [self.tokenizer.model_units(t, allowed_special=allowed) for t in texts]  # the exact Python path
         pieces = [utf8(p) for u in units for p, i in u if i is None]
-        per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
-        piece_ids, piece_bounds = self.tokenizer.model.sample_packed(b"".join(pieces),
-                                                                     offsets_from_lengths(lengths_of(pieces)),
-                                                                     self.sampling, rng.sub_seeds(seeds, per_text))
+        bounds = offsets_from_lengths(lengths_of(pieces))
+        if self.sampling.samples_segmentation:
+            per_text = np.array([sum(1 for _, i in u if i is None) for u in units], np.int64)
+            piece_ids, piece_bounds = model.sample_packed(b"".join(pieces), bounds, self.sampling,
+                                                          rng.sub_seeds(seeds, per_text))
+        else:
+            piece_ids, piece_bounds = model.encode_packed(b"".join(pieces), bounds)
         piece_ids = piece_ids.tolist()
         piece_bounds = piece_bounds.tolist()
         out: list[int] = []

@@ -47,7 +47,7 @@ from tokforge.models.protocol import Model
 from tokforge.packed import utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.text.specials import SpecialSplitter
+from tokforge.text.specials import Allowed, SpecialSplitter
 from tokforge.tokenizer import Ids, Tokenizer
 
 FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
@@ -82,12 +82,14 @@ class MorphTokenizer(Tokenizer):
         self._plans: dict[tuple[str, bool, bool], list[tuple[int, int, int]]] = {}
 
     # ---- encoding ----------------------------------------------------------------------------
-    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+    def model_units(self, text: str, *, allowed_special: Allowed = "all",
+                    disallowed_special: Allowed = ()) -> list[tuple[str, int | None]]:
         """The stage's units of ``text``: ``(token, id)`` for a special or stage token (``pieces`` shows
         a stage token by name), ``(text, None)`` for what the fallback model encodes."""
         units: list[tuple[str, int | None]] = []
         ids = self.model.special_tokens
-        for segment, special in self._specials.segments(text):
+        specials, _ = self._special_splitters(text, allowed_special, disallowed_special)
+        for segment, special in specials.segments(text):
             if special is not None:
                 units.append((segment, special))
                 continue
@@ -97,7 +99,8 @@ class MorphTokenizer(Tokenizer):
                              for u in self.stage.plan(p, *_neighbours(pieces, j)))
         return units
 
-    def packed_pieces(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    def packed_pieces(self, texts: list[str], *, allowed_special: Allowed = "all"
+                      ) -> tuple[bytes, np.ndarray, np.ndarray] | None:
         return None  # the stage plans each piece in Python: no byte kernels path
 
     def encode(self, text: str) -> list[int]:
