@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import tokforge
 from tokforge.errors import ModelFormatError
 
-tokenizers = pytest.importorskip("tokenizers")
-transformers = pytest.importorskip("transformers")
+import tokenizers
+import transformers
 from tokenizers import AddedToken, processors  # noqa: E402
 from transformers.convert_slow_tokenizer import TikTokenConverter  # noqa: E402
 

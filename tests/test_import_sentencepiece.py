@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import tokforge
 from tokforge.errors import ModelFormatError
 
-spm = pytest.importorskip("sentencepiece")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
+import sentencepiece as spm
+import transformers
+import tokenizers
 from tokenizers import decoders, normalizers, pre_tokenizers, processors  # noqa: E402
 from transformers.convert_slow_tokenizer import SpmConverter, import_protobuf  # noqa: E402
 

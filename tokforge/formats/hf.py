@@ -158,7 +158,14 @@ def _lone_surrogate(obj: Any, path: str) -> str | None:
 
 
 def _tokforge_metaspace(pre_tokenizer: Any) -> bool:
-    """Whether a pre_tokenizer is the Metaspace of tokforge's own metaspace Unigram layout."""
+    """Whether a pre_tokenizer is the Metaspace of tokforge's own metaspace Unigram layout (alone, or
+    after a digit split: ``Sequence[Split, Metaspace]``)."""
+    if isinstance(pre_tokenizer, dict) and pre_tokenizer.get("type") == "Sequence":
+        steps = pre_tokenizer.get("pretokenizers")
+        if not (isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps)
+                and all(s.get("type") == "Split" for s in steps[:-1])):
+            return False
+        pre_tokenizer = steps[-1]
     return isinstance(pre_tokenizer, dict) and pre_tokenizer.get("type") == "Metaspace" and \
         {k: pre_tokenizer.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} == METASPACE_HF
 
