@@ -135,7 +135,8 @@ class DatasetShards(ShardFormat):
 
     @staticmethod
     def _info(dtype: np.dtype) -> dict[str, Any]:
-        return {"features": {HF_COLUMN: {"feature": {"dtype": dtype.name, "_type": "Value"}, "_type": "List"}}}
+        # "Sequence": the spelling datasets 2.x reads and 4.x still reads (4.x writes "List")
+        return {"features": {HF_COLUMN: {"feature": {"dtype": dtype.name, "_type": "Value"}, "_type": "Sequence"}}}
 
     def write(self, out: OutputFolder, stem: str, ids: np.ndarray, lengths: np.ndarray) -> list[str]:
         import pyarrow as pa   # pyarrow is a dependency; imported here to keep `import tokforge` light
