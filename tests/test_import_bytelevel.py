@@ -4,6 +4,7 @@ TikTokenConverter, ``ignore_merges``), Llama-3 style files (a post-processor add
 built here from a vocabulary trained on corpora/en (no hub download)."""
 import base64
 import json
+import inspect
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -45,8 +46,11 @@ def tiktoken_file(base, tmp_path, pattern: str) -> "tokenizers.Tokenizer":
     path = tmp_path / "ranks.tiktoken"  # tiktoken's format: base64 of the token, its rank
     path.write_text("".join(f"{base64.b64encode(t).decode()} {i}\n" for i, t in enumerate(ranks)))
     n = len(ranks)
-    return TikTokenConverter(vocab_file=str(path), pattern=pattern,
-                             extra_special_tokens={t: n + k for k, t in enumerate(SPECIALS)}).converted()
+    specials = {t: n + k for k, t in enumerate(SPECIALS)}
+    if "extra_special_tokens" in inspect.signature(TikTokenConverter.__init__).parameters:  # transformers 5
+        return TikTokenConverter(vocab_file=str(path), pattern=pattern, extra_special_tokens=specials).converted()
+    # transformers 4.x: a list, added in order after the ranks
+    return TikTokenConverter(vocab_file=str(path), pattern=pattern, additional_special_tokens=list(specials)).converted()
 
 
 def pair(hf_tok):
@@ -134,13 +138,25 @@ def gpt2_prefix_space():
     base = tokforge.train(str(CORPORA / "en"), vocab_size=600, pattern="gpt2", special_tokens=("<|endoftext|>",))
     doc = base.hf_files()["tokenizer.json"]
     doc["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
-    return pair(tokenizers.Tokenizer.from_str(json.dumps(doc)))
+    hf_tok = tokenizers.Tokenizer.from_str(json.dumps(doc))
+    ours = tokforge.Tokenizer.from_hf(json.loads(hf_tok.to_str()))
+    # as a folder whose tokenizer_config.json says add_prefix_space (RoBERTa's do): transformers 4.x sets
+    # the ByteLevel step from that key (False when absent), 5.x keeps tokenizer.json's
+    return ours, transformers.PreTrainedTokenizerFast(tokenizer_object=hf_tok, add_prefix_space=True)
 
 
 def test_add_prefix_space_encodes_as_transformers(gpt2_prefix_space):
     ours, theirs = gpt2_prefix_space
     assert ours.pretokenizer.prefix_space
     check_texts(ours, theirs, corpus_texts() + ["Hello", " Hello", "a<|endoftext|>b", "<|endoftext|> b"])
+
+
+def test_add_prefix_space_survives_export_and_loads_in_transformers(gpt2_prefix_space, tmp_path):
+    ours, _ = gpt2_prefix_space
+    ours.save(tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "tokenizer_config.json").read_text())["add_prefix_space"] is True
+    theirs = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "model"))
+    check_texts(ours, theirs, corpus_texts()[:3] + ["Hello", " Hello", "0"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,6 +4,9 @@ Strip decoders -- the same ids and text as transformers. Files are built here: a
 trained on corpora/en, converted by transformers' SpmConverter, and the classic Llama 2 layout written
 with the tokenizers library from that vocabulary (no hub download)."""
 import json
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -15,7 +18,7 @@ import sentencepiece as spm
 import transformers
 import tokenizers
 from tokenizers import decoders, normalizers, pre_tokenizers, processors  # noqa: E402
-from transformers.convert_slow_tokenizer import SpmConverter, import_protobuf  # noqa: E402
+from transformers.convert_slow_tokenizer import LlamaConverter, SpmConverter, import_protobuf  # noqa: E402
 
 from conftest import CORPORA  # noqa: E402
 
@@ -47,9 +50,23 @@ def pair(hf_tok):
     return ours, transformers.PreTrainedTokenizerFast(tokenizer_object=hf_tok)
 
 
+def spm_converter_file(proto, vocab, legacy: bool) -> "tokenizers.Tokenizer":
+    """transformers' converter of a sentencepiece model: ``SpmConverter.build_tokenizer_from_spm_proto``
+    (transformers 5), or on 4.x (which lacks it) the converter of a slow Llama tokenizer reading the
+    model file, which writes the same family of files (Metaspace or Prepend/Replace, byte fallback)."""
+    if hasattr(SpmConverter, "build_tokenizer_from_spm_proto"):
+        return SpmConverter.build_tokenizer_from_spm_proto(proto, vocab, None, legacy=legacy)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "spm.model"
+        path.write_bytes(proto.SerializeToString())
+        pieces = [p.piece for p in proto.pieces]
+        slow = SimpleNamespace(vocab_file=str(path), legacy=legacy, add_prefix_space=True,
+                               convert_ids_to_tokens=pieces.__getitem__)
+        return LlamaConverter(slow).converted()
+
+
 def converted(proto, legacy):
-    return SpmConverter.build_tokenizer_from_spm_proto(proto, {p.piece: i for i, p in enumerate(proto.pieces)},
-                                                       None, legacy=legacy)
+    return spm_converter_file(proto, {p.piece: i for i, p in enumerate(proto.pieces)}, legacy)
 
 
 def llama2_classic(proto):
@@ -80,8 +97,7 @@ BUILDERS = {"converter-legacy": lambda p: converted(p, True), "converter": lambd
 
 
 def spm_unigram_file(proto, legacy):
-    return SpmConverter.build_tokenizer_from_spm_proto(proto, [(p.piece, p.score) for p in proto.pieces], None,
-                                                       legacy=legacy)
+    return spm_converter_file(proto, [(p.piece, p.score) for p in proto.pieces], legacy)
 
 
 @pytest.fixture(scope="module", params=[*BUILDERS, "unigram-legacy", "unigram-first"])

@@ -89,6 +89,8 @@ def hf_files(tok: Tokenizer) -> dict[str, Any]:
     }
     if specials:
         config["additional_special_tokens"] = specials
+    if tok.pretokenizer.prefix_space:  # transformers 4.x sets ByteLevel's add_prefix_space from this key
+        config["add_prefix_space"] = True
     special_tokens_map = {"additional_special_tokens": specials} if specials else {}
     return dict(zip(HF_FILES, (to_hf_json(tok), config, special_tokens_map)))
 
