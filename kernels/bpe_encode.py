@@ -8,6 +8,9 @@ still yields the entry's token -- so O(n log n) per word, which matters for Supe
 words. (Merging every occurrence of the best pair in one sweep gives the same result except
 after a merge that reuses an existing token's string; HF's order is the one followed here.)
 ``encode_words_dropout`` is the same loop with BPE-dropout, as HF's ``merge_all`` with a dropout.
+With ``ignore_merges`` (Llama 3's and every tiktoken conversion's BPE), a word that is a whole token
+is that token: ``encode_words`` first looks the word up in a table of whole tokens
+(``build_token_table``; the model puts there only the tokens its merges do not rebuild).
 
 The merge table is an open-addressing hash of pair keys ``(left << 32) | right``. Example::
 
@@ -16,7 +19,7 @@ The merge table is an open-addressing hash of pair keys ``(left << 32) | right``
     >>> keys = np.array([(97 << 32) | 98, (256 << 32) | 99])     # a+b -> 256, ab+c -> 257
     >>> table = build_merge_table(keys, np.array([256, 257]))
     >>> ids, bounds = encode_words(np.frombuffer(b"abcab", np.uint8), np.array([0, 3, 5]),
-    ...                            byte_ids, *table)
+    ...                            byte_ids, *table, NO_WHOLE_TOKENS)
     >>> ids.tolist(), bounds.tolist()
     ([257, 256], [0, 1, 2])
 """
@@ -25,11 +28,13 @@ import numpy as np
 
 from .numba_cache import CACHE
 from .hashtable import fnv1a, probe_int64, slot_of
-from .spans import longest_span
+from .spans import longest_span, utf8_length
 from .rng import uniform
 from .util import grown
 
 NO_RANK = np.int64(1 << 62)
+# ``encode_words``' table of whole tokens when there is none (no ``ignore_merges``)
+NO_WHOLE_TOKENS = (np.full((8, 2), -1, np.int64), np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int64))
 
 
 @nb.njit(cache=CACHE)
@@ -49,6 +54,49 @@ def build_merge_table(keys, results):
             slot_ranks[i] = r
             slot_results[i] = results[r]
     return slot_keys, slot_ranks, slot_results
+
+
+@nb.njit(cache=CACHE)
+def build_token_table(data, bounds):
+    """Hash table of the byte strings ``data[bounds[k]:bounds[k+1]]``: rows (hash, k), -1 when empty.
+
+    >>> table = build_token_table(np.frombuffer(b"abcd", np.uint8), np.array([0, 2, 4]))
+    >>> find_token(np.frombuffer(b"xcd", np.uint8), 1, 3, table, np.frombuffer(b"abcd", np.uint8), np.array([0, 2, 4]))
+    1
+    """
+    n = len(bounds) - 1
+    cap = 8
+    while cap < 2 * n + 2:
+        cap *= 2
+    slots = np.full((cap, 2), -1, np.int64)
+    for k in range(n):
+        h = np.int64(fnv1a(data, bounds[k], bounds[k + 1]))
+        i = slot_of(h, cap - 1)
+        while slots[i, 1] != -1:
+            i = (i + 1) & (cap - 1)
+        slots[i, 0] = h
+        slots[i, 1] = k
+    return slots
+
+
+@nb.njit(cache=CACHE)
+def find_token(buf, a, b, slots, data, bounds):
+    """The k of ``build_token_table(data, bounds)`` whose bytes are ``buf[a:b]``, or -1."""
+    mask = len(slots) - 1
+    h = np.int64(fnv1a(buf, a, b))
+    i = slot_of(h, mask)
+    while slots[i, 1] != -1:
+        k = slots[i, 1]
+        if slots[i, 0] == h and bounds[k + 1] - bounds[k] == b - a:
+            same = True
+            for j in range(b - a):
+                if data[bounds[k] + j] != buf[a + j]:
+                    same = False
+                    break
+            if same:
+                return k
+        i = (i + 1) & mask
+    return -1
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -115,9 +163,18 @@ def _encode_one(buf, start, n, byte_ids, slot_keys, slot_ranks, slot_results, wo
     stream ``state``, ``tokforge.kernels.rng``) and kept aside; the entries kept aside go
     back on the heap when an entry is next popped and not skipped, before it is checked -- HF
     tokenizers' ``Word::merge_all`` with dropout. ``dropout`` = 0 draws nothing."""
-    sym, nxt, prv, hkey, hnew, skey, snew, state = work
+    sym = work[0]
     for k in range(n):
         sym[k] = byte_ids[buf[start + k]]
+    return _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout)
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _merge_symbols(n, slot_keys, slot_ranks, slot_results, work, ids, out, dropout):
+    """Merge the ``n`` symbol ids ``work[0][:n]`` (the loop of ``_encode_one``) into ``ids[out:]``;
+    returns the new end of ``ids``."""
+    sym, nxt, prv, hkey, hnew, skey, snew, state = work
+    for k in range(n):
         nxt[k] = k + 1
         prv[k] = k - 1
     size = 0
@@ -172,14 +229,24 @@ def _scratch(longest):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results):
-    """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word)."""
+def encode_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, whole):
+    """Encode the words ``buf[bounds[j]:bounds[j+1]]``; returns (ids, id bounds per word).
+    ``whole`` = (table, data, bounds, ids): a word that is one of these tokens (``build_token_table``)
+    is its id without merging (``ignore_merges``); empty arrays when there is none."""
+    whole_slots, whole_data, whole_bounds, whole_ids = whole
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)  # at most one id per byte
     id_bounds = np.zeros(n_words + 1, np.int64)
     work = _scratch(longest_span(bounds))
     out = 0
     for w in range(n_words):
+        if len(whole_ids) > 0:
+            k = find_token(buf, bounds[w], bounds[w + 1], whole_slots, whole_data, whole_bounds)
+            if k >= 0:
+                ids[out] = whole_ids[k]
+                out += 1
+                id_bounds[w + 1] = out
+                continue
         out = _encode_one(buf, bounds[w], bounds[w + 1] - bounds[w], byte_ids, slot_keys, slot_ranks,
                           slot_results, work, ids, out, 0.0)
         id_bounds[w + 1] = out
@@ -210,6 +277,58 @@ def encode_words_dropout(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_resu
                           slot_results, work, ids, out, dropout)
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
+
+@nb.njit(cache=CACHE, nogil=True)
+def encode_words_chars(buf, bounds, chars, byte_ids, slot_keys, slot_ranks, slot_results, whole, dropout,
+                       word_seeds):
+    """``encode_words`` for BPE with byte fallback (sentencepiece's layout, HF's ``byte_fallback``): a
+    word starts as its characters -- ``chars`` = (table, data, bounds, ids) of the single-character tokens
+    (``build_token_table``) -- and a character that is no token as its byte tokens ``byte_ids[b]``
+    (``<0xNN>``); then the merges. With ``dropout`` > 0, word j draws from ``word_seeds[j]``.
+
+    >>> data = np.frombuffer("aé".encode(), np.uint8); cb = np.array([0, 1, 3])
+    >>> chars = (build_token_table(data, cb), data, cb, np.array([3, 4]))   # "a" -> 3, "é" -> 4
+    >>> table = build_merge_table(np.array([(3 << 32) | 4]), np.array([5]))  # a + é -> 5
+    >>> ids, _ = encode_words_chars(np.frombuffer("aéx".encode(), np.uint8), np.array([0, 4]), chars,
+    ...                             np.arange(100, 356), *table, NO_WHOLE_TOKENS, 0.0, np.zeros(1, np.uint64))
+    >>> ids.tolist()                                                          # x: its byte token <0x78>
+    [5, 220]
+    """
+    char_slots, char_data, char_bounds, char_ids = chars
+    whole_slots, whole_data, whole_bounds, whole_ids = whole
+    n_words = len(bounds) - 1
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
+    id_bounds = np.zeros(n_words + 1, np.int64)
+    work = _scratch(longest_span(bounds))
+    sym = work[0]
+    out = 0
+    for w in range(n_words):
+        a, e = bounds[w], bounds[w + 1]
+        if len(whole_ids) > 0 and dropout == 0.0:
+            k = find_token(buf, a, e, whole_slots, whole_data, whole_bounds)
+            if k >= 0:
+                ids[out] = whole_ids[k]
+                out += 1
+                id_bounds[w + 1] = out
+                continue
+        m = 0
+        while a < e:
+            b = min(a + utf8_length(buf[a]), e)
+            c = find_token(buf, a, b, char_slots, char_data, char_bounds)
+            if c >= 0:
+                sym[m] = char_ids[c]
+                m += 1
+            else:
+                for j in range(a, b):
+                    sym[m] = byte_ids[buf[j]]
+                    m += 1
+            a = b
+        if dropout > 0.0:
+            work[7][0] = word_seeds[w]
+        out = _merge_symbols(m, slot_keys, slot_ranks, slot_results, work, ids, out, dropout)
+        id_bounds[w + 1] = out
+    return ids[:out], id_bounds
+
 
 @nb.njit(cache=CACHE, nogil=True)
 def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable):

@@ -1,51 +1,101 @@
 """BPE training: pair counting and the merge loop with incremental pair-count updates.
 
-Words are symbol sequences packed in one int32 array (``syms``; word ``w`` is
-``syms[wstart[w] : wstart[w] + wlen[w]]``) with a count each. Symbols are internal token ids:
-``0 .. n_base-1`` are the base tokens (bytes), new tokens get the next ids.
-
 The rule (the same as Hugging Face's BpeTrainer): the pair with the highest count is merged,
 where a pair's count is the number of adjacent occurrences weighted by word counts
 (overlapping occurrences included, so ``aaa`` counts ``(a, a)`` twice); ties go to the smallest
 ``(left id, right id)``. Merging rewrites a word left to right, non-overlapping. A merge whose
 result has the same bytes as an existing token reuses that token's id (so a vocabulary never
-holds one string twice) and adds no token.
+holds one string twice) and adds no token. Symbols are internal token ids: ``0 .. n_base-1`` are
+the base tokens (bytes), new tokens get the next ids.
 
-Each merge touches only the words that contain the pair: every pair keeps a list of the words
-where it gained occurrences, and a max-heap with lazy deletion finds the best pair. The pair
-changes of one merge are first summed in a small per-merge table (cache-resident), then applied
-to the large global pair table once per distinct pair.
+Array layout of the state (a tuple, see ``S_*``):
 
-The state is a tuple of arrays (``init_state``), advanced by ``merge_steps`` in chunks so the
-caller can show progress between calls. Example (bytes a=0, b=1, c=2)::
+- ``words``  int32: every word as a header of 4 then its symbols; a word is named by the
+  offset of its header (its *ref*): ``[length, count low 32 bits, count high 32 bits, stamp]``.
+  The header and the symbols share a cache line, so visiting a word costs one random access.
+  A word that shrinks leaves ``-(slots freed)`` after its last symbol, so the array stays walkable.
+- ``pool``   int32: the words where each pair occurs, as blocks ``[next block, n, ref * n]``
+  chained per pair (newest first, so a chain only points to older, lower blocks). A merge
+  appends one block per pair it gave new occurrences; refs of words that lost the pair since
+  are skipped when met. Full pools are compacted in place.
+- pair table ``pkey`` / ``pcount`` / ``phead``: open addressing on ``left << 32 | right``, with
+  each pair's exact count and first block; a max-heap (``hcount``, ``hkey``; lazy deletion)
+  finds the best pair.
+- a *part* ``(ltab, lrows, glog, lscal)``: the changes of one merge over some of the words,
+  summed per pair in a small table before they touch the large one (``ltab`` rows: ``L_*``),
+  with the words that gained each pair (``glog``: row, ref). The merge loop keeps one part in
+  the state; ``merge_part`` fills parts for a merge cut by word ref (the caller may run them
+  on threads: each part writes only its own words), and ``apply_part`` applies them in order,
+  so the result is the same whatever the cut.
+
+Pairs rarer than ``min_frequency`` are left out of the table: without a merge that reuses an
+existing token, a pair of existing tokens never gains occurrences, so such a pair can never be
+merged. A merge that does reuse one (rare) recounts every pair it gave occurrences that is not
+in the table by a pass over all words; such pairs are ``UNLISTED`` (merged by a pass over all
+words too), so counts and merges stay exact.
+
+The state is advanced by ``merge_steps`` in chunks so the caller can show progress between
+calls. Example (bytes a=0, b=1, c=2)::
 
     >>> import numpy as np
     >>> syms = np.array([0, 1, 2, 0, 1], np.int32)           # words "abc" x3 and "ab" x1
     >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
     ...                    np.arange(3, dtype=np.int64))
-    >>> state, done = merge_steps(state, 10, 5, 1, 0, 0)     # grow to 5 tokens
-    >>> merges(state).tolist()                               # [left, right, new id]
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0)   # grow to 5 tokens
+    >>> status == DONE, merges(state).tolist()               # [left, right, new id]
+    (True, [[0, 1, 3], [3, 2, 4]])
+
+A merge cut in two (``heavy``: merges whose pair is listed for at least that many words stop
+the loop with ``PENDING``; the two halves could run on two threads)::
+
+    >>> state = init_state(syms, np.array([0, 3]), np.array([3, 2]), np.array([3, 1]),
+    ...                    np.arange(3, dtype=np.int64))
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
+    >>> status == PENDING, merges(state).tolist()            # (a, b) chosen, words not yet rewritten
+    (True, [[0, 1, 3]])
+    >>> first = merge_part(state, own_part(state), 0, 7)     # word "abc" is at ref 0, "ab" at 7
+    >>> second = merge_part(state, new_part(), 7, words_end(state))
+    >>> state = end_merge(apply_part(apply_part(state, first), second), first)
+    >>> state, status = merge_steps(state, 10, 5, 1, 0, 0, heavy=2)
+    >>> merges(state).tolist()
     [[0, 1, 3], [3, 2, 4]]
 """
 import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import probe_int64, slot_of
+from .hashtable import prefetch, probe_int64, slot_of
+from .util import grown, grown_rows
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
 LOW32 = np.int64(0xFFFFFFFF)
 
-# indices into the scalar array of the state (``state[0]``)
-N_TOKENS, N_MERGES, HEAP_SIZE, N_NODES, STAMP, PAIRS_USED, DUP_USED, LOCAL_USED = 0, 1, 2, 3, 4, 5, 6, 7
-# columns of the per-merge table of pair changes
-L_KEY, L_DELTA, L_HEAD, L_TAIL, L_LAST_WORD, L_STAMP = 0, 1, 2, 3, 4, 5
+# what merge_steps returns besides the state
+MORE, DONE, PENDING = 0, 1, 2
+# the state tuple; the merge loop's own part is its last four entries
+(S_SCAL, S_MERGES, S_WORDS, S_POOL, S_PKEY, S_PCOUNT, S_PHEAD, S_HCOUNT, S_HKEY, S_TLEN, S_THASH, S_TPOW,
+ S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_RECOUNT, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(22)
+# indices into the scalar array of the state (``state[S_SCAL]``)
+(N_TOKENS, N_MERGES, HEAP_SIZE, POOL_USED, STAMP, PAIRS_USED, DUP_USED, WORDS_END, PENDING_SLOT,
+ PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT) = range(16)
+# a word's header in ``words``
+H_LEN, H_COUNT_LO, H_COUNT_HI, H_STAMP, HEADER = 0, 1, 2, 3, 4
+# ``phead`` of a pair whose word list is incomplete: a merge of it visits every word
+UNLISTED = -2
+# columns of a part's table of pair changes (``ltab``); ``lscal``: rows used, glog entries used, stamp
+L_KEY, L_DELTA, L_STAMP, L_LAST, L_GAINS, L_CURSOR = range(6)
+ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 # the word summary of a token (``twords``): words << WORD_SHIFT | STARTS_WORD | ENDS_WORD, where a
 # word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
-# columns of the per-word table
-W_START, W_LEN, W_COUNT, W_STAMP = 0, 1, 2, 3
+MAX_INT32 = 2**31 - 1
+# the pair table is rebuilt (without the pairs rarer than min_frequency) when more than 3/4 full,
+# to a size that leaves it at most 5/8 full
+FULL_PAIRS, REBUILT_PAIRS = 0.75, 0.625
+PREFETCH_AHEAD = 8  # list entries: a word's header is asked for this many entries before it is visited
 
+
+# ---- the heap ---------------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE, inline="always")
 def _above(hcount, hkey, i, j):
@@ -69,6 +119,22 @@ def heap_push(hcount, hkey, size, count, key):
 
 
 @nb.njit(cache=CACHE)
+def _sift_down(hcount, hkey, size, i):
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        best = left
+        if left + 1 < size and _above(hcount, hkey, left + 1, left):
+            best = left + 1
+        if not _above(hcount, hkey, best, i):
+            return
+        hcount[i], hcount[best] = hcount[best], hcount[i]
+        hkey[i], hkey[best] = hkey[best], hkey[i]
+        i = best
+
+
+@nb.njit(cache=CACHE)
 def heap_pop(hcount, hkey, size):
     """Pop the top entry; returns (count, key, new size)."""
     count = hcount[0]
@@ -76,54 +142,212 @@ def heap_pop(hcount, hkey, size):
     size -= 1
     hcount[0] = hcount[size]
     hkey[0] = hkey[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        best = left
-        if left + 1 < size and _above(hcount, hkey, left + 1, left):
-            best = left + 1
-        if not _above(hcount, hkey, best, i):
-            break
-        hcount[i], hcount[best] = hcount[best], hcount[i]
-        hkey[i], hkey[best] = hkey[best], hkey[i]
-        i = best
+    _sift_down(hcount, hkey, size, 0)
     return count, key, size
 
 
 @nb.njit(cache=CACHE)
-def _grown(a, n):
-    out = np.empty(max(n, 2 * len(a)), a.dtype)
-    out[: len(a)] = a
-    return out
+def _requeue(pkey, pcount, hcount, hkey, room):
+    """The heap rebuilt with one entry per pair in the table (its count), dropping the stale
+    ones, with room for ``room`` more; returns (hcount, hkey, size)."""
+    size = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] > 0:
+            size += 1
+    if 2 * (size + room) > len(hkey):  # at least half free after it, or it would run again soon
+        hcount = np.empty(max(2 * (size + room), 1024), np.int64)
+        hkey = np.empty(len(hcount), np.int64)
+    size = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] > 0:
+            hcount[size] = pcount[g]
+            hkey[size] = pkey[g]
+            size += 1
+    for i in range(size // 2 - 1, -1, -1):
+        _sift_down(hcount, hkey, size, i)
+    return hcount, hkey, size
+
+
+# ---- the pair table and the pool ---------------------------------------------------------------------
+
+@nb.njit(cache=CACHE)
+def _table_size(n):
+    cap = 1024
+    while n > REBUILT_PAIRS * cap:
+        cap *= 2
+    return cap
 
 
 @nb.njit(cache=CACHE)
-def _grown_rows(a):
-    out = np.empty((2 * len(a), a.shape[1]), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-@nb.njit(cache=CACHE)
-def _rehash_pairs(pkey, pcount, phead):
-    cap = 2 * len(pkey)
-    nkey = np.full(cap, -1, np.int64)
-    ncount = np.zeros(cap, np.int64)
-    nhead = np.full(cap, -1, np.int64)
+def _rehash_pairs(pkey, pcount, phead, room, min_count):
+    """The pair table rebuilt with the pairs counted ``min_count`` times or more (the others and
+    their word lists are dropped) and room for ``room`` more; returns (pkey, pcount, phead,
+    pairs kept, whether a pair that occurs was dropped)."""
+    kept = 0
+    dropped = False
     for i in range(len(pkey)):
         if pkey[i] != -1:
+            if pcount[i] >= min_count and pcount[i] > 0:
+                kept += 1
+            elif pcount[i] > 0:
+                dropped = True
+    cap = _table_size(kept + room)
+    nkey = np.full(cap, -1, np.int64)
+    ncount = np.zeros(cap, np.int64)
+    nhead = np.full(cap, -1, np.int32)
+    for i in range(len(pkey)):
+        if pkey[i] != -1 and pcount[i] >= min_count and pcount[i] > 0:
             j = probe_int64(nkey, pkey[i])
             nkey[j] = pkey[i]
             ncount[j] = pcount[i]
             nhead[j] = phead[i]
-    return nkey, ncount, nhead
+    return nkey, ncount, nhead, kept, dropped
+
+
+@nb.njit(cache=CACHE)
+def _compact_pool(pool, used, pkey, pcount, phead, min_count):
+    """Slide the blocks of the pairs still counted ``min_count`` times or more to the front of the
+    pool; the lists of the others are dropped (``UNLISTED`` if they still occur). Returns the
+    pool's new used size. Blocks tile the pool and a chain only points to lower blocks, so one
+    pass in address order finds the live ones (marked by flipping their length) already sorted,
+    and nothing is overwritten before it moves."""
+    n_live = 0
+    for g in range(len(pkey)):
+        if pkey[g] == -1 or pcount[g] <= 0:
+            phead[g] = -1
+        elif pcount[g] < min_count:
+            phead[g] = UNLISTED
+        b = phead[g]
+        while b >= 0:
+            pool[b + 1] = ~pool[b + 1]
+            n_live += 1
+            b = pool[b]
+    starts = np.empty(n_live, np.int32)
+    moved = np.empty(n_live, np.int32)
+    k = 0
+    to = 0
+    b = 0
+    while b < used:
+        n = pool[b + 1]
+        if n < 0:
+            n = ~n
+            pool[b + 1] = n
+            starts[k] = b
+            moved[k] = to
+            k += 1
+            to += 2 + n
+        b += 2 + n
+    for g in range(len(pkey)):
+        if phead[g] >= 0:
+            phead[g] = moved[np.searchsorted(starts, phead[g])]
+    for k in range(n_live):  # chain links, while the blocks are still in place
+        if pool[starts[k]] != -1:
+            pool[starts[k]] = moved[np.searchsorted(starts, pool[starts[k]])]
+    for k in range(n_live):
+        src, dst = starts[k], moved[k]
+        if src != dst:
+            for q in range(2 + pool[src + 1]):
+                pool[dst + q] = pool[src + q]
+    return to
+
+
+# ---- words --------------------------------------------------------------------------------------------
+
+@nb.njit(cache=CACHE, nogil=True)
+def layout_words(values, table, wstart, wlen, wcount):
+    """The ``words`` array: each word's header (length, count, stamp -1) then its symbols, where
+    word ``w`` is ``table[values[wstart[w]:wstart[w] + wlen[w]]]`` (``table`` maps bytes or
+    outside ids to symbols, so no symbol array is made in between)."""
+    total = HEADER * len(wstart) + wlen.sum()
+    if total > MAX_INT32:
+        raise ValueError("too many symbols for 32-bit word refs: train on fewer unique words")
+    words = np.empty(total, np.int32)
+    o = 0
+    for w in range(len(wstart)):
+        n = wlen[w]
+        words[o + H_LEN] = n
+        words[o + H_COUNT_LO] = np.int32(wcount[w] & LOW32)
+        words[o + H_COUNT_HI] = np.int32(wcount[w] >> 32)
+        words[o + H_STAMP] = -1
+        s = wstart[w]
+        for k in range(n):
+            words[o + HEADER + k] = table[values[s + k]]
+        o += HEADER + n
+    return words
 
 
 @nb.njit(cache=CACHE, inline="always")
-def _local_slot(ltab, key, stamp):
-    """Slot of ``key`` in the per-merge table (rows of another stamp are empty); (slot, found)."""
+def _count_of(words, ref):
+    return (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
+
+
+@nb.njit(cache=CACHE)
+def _next_ref(words, p):
+    """The first word ref at or after ``p``, a word's end (skips what shrunk words freed)."""
+    while p < len(words) and words[p] < 0:
+        p -= words[p]
+    return p
+
+
+@nb.njit(cache=CACHE)
+def word_refs(words, lo, hi, a):
+    """The refs of the words in [lo, hi) holding symbol ``a``, as one pool block ``[-1, n, refs]``:
+    the word list of an ``UNLISTED`` pair. ``lo`` is a word ref."""
+    n = 0
+    ref = lo
+    while ref < hi:
+        n += _holds(words, ref, a)
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
+    block = np.empty(2 + n, np.int32)
+    block[0] = -1
+    block[1] = n
+    k = 2
+    ref = lo
+    while ref < hi:
+        if _holds(words, ref, a):
+            block[k] = ref
+            k += 1
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
+    return block
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _holds(words, ref, a):
+    """Whether the word at ``ref`` holds symbol ``a``."""
+    for j in range(ref + HEADER, ref + HEADER + words[ref + H_LEN]):
+        if words[j] == a:
+            return True
+    return False
+
+
+def word_cuts(words, parts: int) -> list[int]:
+    """Refs cutting ``words`` into ``parts`` runs of whole words of about the same size (taken
+    before any merge)."""
+    cuts = [0] + [int(_word_at(words, len(words) * k // parts)) for k in range(1, parts)] + [len(words)]
+    return sorted(set(cuts))
+
+
+@nb.njit(cache=CACHE)
+def _word_at(words, at):
+    """The first word ref at or after ``at`` (before any merge)."""
+    ref = 0
+    while ref < at:
+        ref += HEADER + words[ref + H_LEN]
+    return min(ref, len(words))
+
+
+# ---- parts: the changes of one merge over some of the words ------------------------------------------
+
+def new_part(rows: int = 1 << 12, glog: int = 1 << 12):
+    """An empty part: (ltab, lrows, glog, lscal)."""
+    ltab = np.full((rows, 6), -1, np.int64)
+    ltab[:, L_STAMP] = 0
+    return ltab, np.zeros(rows, np.int32), np.zeros((glog, 2), np.int32), np.zeros(4, np.int64)
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _row_of(ltab, key, stamp):
+    """Row of ``key`` in a part's table (rows of another stamp are empty); (row, found)."""
     mask = len(ltab) - 1
     i = slot_of(key, mask)
     while True:
@@ -134,43 +358,268 @@ def _local_slot(ltab, key, stamp):
         i = (i + 1) & mask
 
 
-@nb.njit(cache=CACHE, inline="always")
-def _record_change(ltab, lkeys, nodes, scal, key, delta, w):
-    """Add ``delta`` to pair ``key`` in the per-merge table; on a gain, chain word ``w`` to it."""
-    stamp = scal[STAMP]
-    i, found = _local_slot(ltab, key, stamp)
-    if not found:
-        ltab[i, L_KEY] = key
-        ltab[i, L_DELTA] = 0
-        ltab[i, L_HEAD] = -1
-        ltab[i, L_TAIL] = -1
-        ltab[i, L_LAST_WORD] = -1
-        ltab[i, L_STAMP] = stamp
-        lkeys[scal[LOCAL_USED]] = key
-        scal[LOCAL_USED] += 1
-    ltab[i, L_DELTA] += delta
-    if delta > 0 and ltab[i, L_LAST_WORD] != w:
-        node = scal[N_NODES]
-        nodes[node, 0] = w
-        nodes[node, 1] = ltab[i, L_HEAD]
-        if ltab[i, L_HEAD] == -1:
-            ltab[i, L_TAIL] = node
-        ltab[i, L_HEAD] = node
-        ltab[i, L_LAST_WORD] = w
-        scal[N_NODES] = node + 1
+@nb.njit(cache=CACHE)
+def _grown_part(ltab, lrows, glog, lscal, need_rows, need_glog):
+    """The part with room for ``need_rows`` more rows and ``need_glog`` more log entries."""
+    if 2 * (lscal[ROWS_USED] + need_rows) > len(ltab):
+        cap = len(ltab)
+        while 2 * (lscal[ROWS_USED] + need_rows) > cap:
+            cap *= 2
+        bigger = np.full((cap, 6), -1, np.int64)
+        bigger[:, L_STAMP] = 0
+        stamp = lscal[PART_STAMP]
+        remap = np.empty(len(ltab), np.int32)
+        for k in range(lscal[ROWS_USED]):
+            i = lrows[k]
+            j, _ = _row_of(bigger, ltab[i, L_KEY], stamp)
+            bigger[j, :] = ltab[i, :]
+            remap[i] = j
+        rows = np.zeros(cap, np.int32)
+        for k in range(lscal[ROWS_USED]):
+            rows[k] = remap[lrows[k]]
+        for g in range(lscal[GLOG_USED]):
+            glog[g, 0] = remap[glog[g, 0]]
+        ltab, lrows = bigger, rows
+    while lscal[GLOG_USED] + need_glog > len(glog):
+        glog = grown_rows(glog)
+    return ltab, lrows, glog, lscal
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, glog, lscal):
+    """Rewrite the words listed from ``pool[block]``'s entry ``entry`` on whose ref is in
+    [lo, hi), replacing ``a b`` by ``new`` left to right, and record the pair changes as HF's
+    Word::merge does: summed per pair in ``ltab``, each gain logged once per word in ``glog``.
+    Stops before a word the part has no room for: returns (block, entry) to go on from, block
+    -1 when the list is done. (No helper taking arrays is called in the loop: numba would count
+    references to them on every call.)"""
+    stamp = lscal[PART_STAMP]
+    mask = len(ltab) - 1
+    keys = np.empty(4, np.int64)    # the changes of one replacement
+    deltas = np.empty(4, np.int64)
+    while block != -1:
+        n = pool[block + 1]
+        while entry < n:
+            if entry + PREFETCH_AHEAD < n:
+                ahead = pool[block + 2 + entry + PREFETCH_AHEAD]
+                if lo <= ahead and ahead < hi:
+                    prefetch(words, ahead)
+            ref = pool[block + 2 + entry]
+            if ref < lo or ref >= hi or words[ref + H_STAMP] == stamp:
+                entry += 1
+                continue
+            length = words[ref + H_LEN]
+            # a word of n symbols makes at most n/2 replacements of 4 changes each
+            if 2 * (lscal[ROWS_USED] + 2 * length) > len(ltab) or lscal[GLOG_USED] + length > len(glog):
+                return block, entry
+            words[ref + H_STAMP] = stamp
+            entry += 1
+            s = ref + HEADER
+            end = s + length
+            j = s
+            while j < end - 1 and not (words[j] == a and words[j + 1] == b):
+                j += 1
+            if j >= end - 1:
+                continue  # the word lost the pair since it was listed
+            c = (np.int64(words[ref + H_COUNT_HI]) << 32) | (np.int64(words[ref + H_COUNT_LO]) & LOW32)
+            out = j
+            while j < end:
+                if not (j + 1 < end and words[j] == a and words[j + 1] == b):
+                    words[out] = words[j]
+                    out += 1
+                    j += 1
+                    continue
+                n_changes = 0
+                if out > s:
+                    prev = np.int64(words[out - 1])
+                    keys[0], deltas[0] = (prev << 32) | a, -c
+                    keys[1], deltas[1] = (prev << 32) | new, c
+                    n_changes = 2
+                if j + 2 < end:
+                    nxt = np.int64(words[j + 2])
+                    keys[n_changes], deltas[n_changes] = (b << 32) | nxt, -c
+                    keys[n_changes + 1], deltas[n_changes + 1] = (new << 32) | nxt, c
+                    n_changes += 2
+                for q in range(n_changes):
+                    key = keys[q]
+                    i = slot_of(key, mask)
+                    while ltab[i, L_STAMP] == stamp and ltab[i, L_KEY] != key:
+                        i = (i + 1) & mask
+                    if ltab[i, L_STAMP] != stamp:
+                        ltab[i, L_KEY] = key
+                        ltab[i, L_DELTA] = 0
+                        ltab[i, L_STAMP] = stamp
+                        ltab[i, L_LAST] = -1
+                        ltab[i, L_GAINS] = 0
+                        lrows[lscal[ROWS_USED]] = i
+                        lscal[ROWS_USED] += 1
+                    ltab[i, L_DELTA] += deltas[q]
+                    if deltas[q] > 0 and ltab[i, L_LAST] != ref:
+                        ltab[i, L_LAST] = ref
+                        ltab[i, L_GAINS] += 1
+                        g = lscal[GLOG_USED]
+                        glog[g, 0] = i
+                        glog[g, 1] = ref
+                        lscal[GLOG_USED] = g + 1
+                words[out] = new
+                out += 1
+                j += 2
+            if out < end:
+                words[out] = out - end  # the slots freed, skipped by walks over all words
+            words[ref + H_LEN] = out - s
+        block = pool[block]
+        entry = 0
+    return block, entry
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def merge_part(state, part, lo, hi):
+    """Rewrite the words with ref in [lo, hi) of the pending merge into ``part`` (emptied
+    first); returns the part (its arrays may have grown). ``lo`` is a word ref. Parts of
+    disjoint ranges touch disjoint words, so they may run at the same time."""
+    scal, words, pool, phead = state[S_SCAL], state[S_WORDS], state[S_POOL], state[S_PHEAD]
+    ltab, lrows, glog, lscal = part
+    lscal[ROWS_USED] = 0
+    lscal[GLOG_USED] = 0
+    lscal[PART_STAMP] = scal[STAMP]
+    a, b, new = scal[PENDING_A], scal[PENDING_B], scal[PENDING_NEW]
+    block, entry = np.int64(phead[scal[PENDING_SLOT]]), np.int64(0)
+    if block == UNLISTED:
+        pool = word_refs(words, lo, hi, a)
+        block = 0
+    while True:
+        block, entry = _rewrite_words(words, pool, block, entry, lo, hi, a, b, new, ltab, lrows, glog, lscal)
+        if block == -1:
+            return ltab, lrows, glog, lscal
+        ltab, lrows, glog, lscal = _grown_part(ltab, lrows, glog, lscal, 2 * words[pool[block + 2 + entry]],
+                                               words[pool[block + 2 + entry]])
 
 
 @nb.njit(cache=CACHE)
-def _grow_local(ltab, lkeys, scal):
-    """Double the per-merge table, keeping this merge's rows."""
-    stamp = scal[STAMP]
-    bigger = np.full((2 * len(ltab), ltab.shape[1]), -1, np.int64)
-    for k in range(scal[LOCAL_USED]):
-        i, _ = _local_slot(ltab, lkeys[k], stamp)
-        j, _ = _local_slot(bigger, lkeys[k], stamp)
-        bigger[j, :] = ltab[i, :]
-    return bigger, _grown(lkeys, len(bigger))
+def apply_part(state, part):
+    """Add a part's sums to the pair table, chain one new block per listed pair that gained
+    words, and queue every pair whose count went up. A pair not in the table is added if it
+    gained (a new pair; one this merge recounts if it reuses a token)."""
+    (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+     tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal) = state
+    ltab, lrows, glog, lscal = part
+    n_rows = lscal[ROWS_USED]
+    # the tables drop what no longer counts before they would grow
+    if scal[PAIRS_USED] + n_rows > FULL_PAIRS * len(pkey):
+        pkey, pcount, phead, scal[PAIRS_USED], dropped = _rehash_pairs(pkey, pcount, phead, n_rows, scal[MIN_COUNT])
+        if dropped:
+            scal[DROPPED] = 1
+    if scal[HEAP_SIZE] + n_rows > len(hkey):
+        hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, n_rows)
+    if scal[PENDING_REUSES] and scal[N_RECOUNT] + n_rows > len(recount):
+        recount = grown(recount, scal[N_RECOUNT] + n_rows)
+    need = lscal[GLOG_USED] + 2 * n_rows
+    used = scal[POOL_USED]
+    if used + need > len(pool):
+        used = _compact_pool(pool, used, pkey, pcount, phead, scal[MIN_COUNT])
+        if 4 * (used + need) > 3 * len(pool):  # less than a quarter free: grow
+            if 4 * (used + need) // 3 > MAX_INT32:
+                raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+            bigger = np.empty(4 * (used + need) // 3, np.int32)
+            bigger[:used] = pool[:used]
+            pool = bigger
+    for k in range(n_rows):
+        i = lrows[k]
+        key = ltab[i, L_KEY]
+        delta = ltab[i, L_DELTA]
+        ltab[i, L_CURSOR] = -1
+        g = probe_int64(pkey, key)
+        if pkey[g] == -1:
+            if delta <= 0:
+                continue  # not counted: rarer than min_frequency, and fewer now
+            pkey[g] = key
+            scal[PAIRS_USED] += 1
+            if scal[PENDING_REUSES]:  # it may have occurred before: recounted in end_merge
+                phead[g] = UNLISTED
+                recount[scal[N_RECOUNT]] = key
+                scal[N_RECOUNT] += 1
+        pcount[g] += delta
+        if ltab[i, L_GAINS] > 0 and phead[g] != UNLISTED:
+            pool[used] = phead[g]
+            pool[used + 1] = ltab[i, L_GAINS]
+            phead[g] = used
+            ltab[i, L_CURSOR] = used + 2
+            used += 2 + ltab[i, L_GAINS]
+        if delta > 0 and pcount[g] > 0:
+            scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
+    for e in range(lscal[GLOG_USED]):
+        i = glog[e, 0]
+        if ltab[i, L_CURSOR] >= 0:
+            pool[ltab[i, L_CURSOR]] = glog[e, 1]
+            ltab[i, L_CURSOR] += 1
+    scal[POOL_USED] = used
+    lscal[ROWS_USED] = 0
+    lscal[GLOG_USED] = 0
+    return (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+            tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal)
 
+
+@nb.njit(cache=CACHE)
+def _recount(words, keys, n):
+    """The exact counts of pairs ``keys[:n]`` over all words, by one pass."""
+    cap = 16
+    while cap < 2 * n:
+        cap *= 2
+    slots = np.full(cap, -1, np.int64)
+    index = np.zeros(cap, np.int64)
+    for k in range(n):
+        s = probe_int64(slots, keys[k])
+        slots[s] = keys[k]
+        index[s] = k
+    counts = np.zeros(n, np.int64)
+    ref = 0
+    while ref < len(words):
+        length = words[ref + H_LEN]
+        c = _count_of(words, ref)
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            s = probe_int64(slots, (np.int64(words[j]) << 32) | np.int64(words[j + 1]))
+            if slots[s] != -1:
+                counts[index[s]] += c
+        ref = _next_ref(words, ref + HEADER + length)
+    return counts
+
+
+@nb.njit(cache=CACHE)
+def end_merge(state, own):
+    """Close the pending merge once its parts are applied (``apply_part``, in the order of
+    their ranges): the merged pair is gone from every word, and pairs that a merge reusing a
+    token added are recounted. ``own`` becomes the state's part."""
+    scal = state[S_SCAL]
+    slot = probe_int64(state[S_PKEY], (scal[PENDING_A] << 32) | scal[PENDING_B])  # the table may have grown
+    state[S_PCOUNT][slot] = 0
+    state[S_PHEAD][slot] = -1
+    scal[PENDING_SLOT] = -1
+    if scal[N_RECOUNT] > 0:
+        pkey, pcount, hcount, hkey, recount = state[S_PKEY], state[S_PCOUNT], state[S_HCOUNT], state[S_HKEY], state[S_RECOUNT]
+        counts = _recount(state[S_WORDS], recount, scal[N_RECOUNT])
+        if scal[HEAP_SIZE] + scal[N_RECOUNT] > len(hkey):
+            hcount, hkey, scal[HEAP_SIZE] = _requeue(pkey, pcount, hcount, hkey, scal[N_RECOUNT])
+        for k in range(scal[N_RECOUNT]):
+            g = probe_int64(pkey, recount[k])
+            pcount[g] = counts[k]
+            if counts[k] > 0:
+                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], counts[k], recount[k])
+        scal[N_RECOUNT] = 0
+        state = state[:S_HCOUNT] + (hcount, hkey) + state[S_TLEN:]
+    return state[:S_LTAB] + own
+
+
+def own_part(state):
+    """The part the merge loop uses (give it back through ``end_merge``)."""
+    return state[S_LTAB:]
+
+
+def words_end(state) -> int:
+    """One past the last word ref (refs of a cut are taken in [0, words_end))."""
+    return int(state[S_SCAL][WORDS_END])
+
+
+# ---- tokens -------------------------------------------------------------------------------------------
 
 @nb.njit(cache=CACHE)
 def _write_bytes(tleft, tright, tbyte, token, out, pos):
@@ -226,225 +675,12 @@ def _joined_words(twords, a, b):
     return (n << WORD_SHIFT) | (twords[a] & STARTS_WORD) | (twords[b] & ENDS_WORD)
 
 
-def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, threads=1):
-    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
-
-    ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
-    replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
-    from the stage-1 encoding of its words); they stay the first merges of the state. With
-    ``threads`` = 2 the pairs of each half of the words are counted on their own thread (the
-    state, and so the merges, are the same).
-    """
-    syms = np.array(syms, np.int32)  # a copy: merging rewrites it
-    wstart = np.ascontiguousarray(wstart, np.int64)
-    wlen = np.ascontiguousarray(wlen, np.int64)
-    wcount = np.ascontiguousarray(wcount, np.int64)
-    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
-    n = len(wstart)
-    cut = n
-    if threads > 1 and n >= 50_000:  # halves of about the same number of symbols
-        cut = int(np.searchsorted(np.cumsum(wlen), wlen.sum() // 2))
-    if cut < n:
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(2) as pool:
-            first, second = pool.map(lambda r: count_pairs(syms, wstart, wlen, wcount, *r), [(0, cut), (cut, n)])
-    else:
-        first, second = count_pairs(syms, wstart, wlen, wcount, 0, n), count_pairs(syms, wstart, wlen, wcount, n, n)
-    return _init_from_parts(syms, wstart, wlen, wcount, np.asarray(base_bytes, np.int64), inherited, first, second)
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def count_pairs(syms, wstart, wlen, wcount, w0, w1):
-    """The pairs of words ``w0 .. w1-1`` summed in a per-merge table (stamp 1) with their word
-    chains: (ltab, lkeys, nodes, scal) where ``scal`` holds LOCAL_USED and N_NODES."""
-    scal = np.zeros(8, np.int64)
-    scal[STAMP] = 1
-    ltab = np.full((1 << 12, 6), -1, np.int64)
-    lkeys = np.zeros(len(ltab), np.int64)
-    n_pairs = 0
-    for w in range(w0, w1):
-        n_pairs += max(wlen[w] - 1, 0)
-    nodes = np.zeros((max(1024, n_pairs), 2), np.int32)  # word-list nodes: word, next node
-    for w in range(w0, w1):
-        s = wstart[w]
-        for i in range(s, s + wlen[w] - 1):
-            if 2 * (scal[LOCAL_USED] + 1) > len(ltab):
-                ltab, lkeys = _grow_local(ltab, lkeys, scal)
-            key = (np.int64(syms[i]) << 32) | np.int64(syms[i + 1])
-            _record_change(ltab, lkeys, nodes, scal, key, wcount[w], w)
-    return ltab, lkeys, nodes, scal
-
-
-@nb.njit(cache=CACHE, nogil=True)
-def _init_from_parts(syms, wstart, wlen, wcount, base_bytes, inherited, first, second):
-    n_base = len(base_bytes)
-    n_words = len(wstart)
-    wmeta = np.empty((n_words, 4), np.int64)  # one cache line per word: start, length, count, stamp
-    for w in range(n_words):
-        wmeta[w, W_START] = wstart[w]
-        wmeta[w, W_LEN] = wlen[w]
-        wmeta[w, W_COUNT] = wcount[w]
-        wmeta[w, W_STAMP] = -1
-    cap = 1024
-    while cap < 4 * (n_base + len(inherited)):
-        cap *= 2
-    tlen = np.ones(cap, np.int64)
-    thash = np.zeros(cap, np.uint64)
-    tpow = np.zeros(cap, np.uint64)
-    tleft = np.full(cap, -1, np.int64)
-    tright = np.full(cap, -1, np.int64)
-    tbyte = np.zeros(cap, np.uint8)
-    twords = np.zeros(cap, np.int64)
-    for t in range(n_base):
-        thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
-        tpow[t] = HASH_BASE
-        tbyte[t] = base_bytes[t]
-        twords[t] = _byte_words(base_bytes[t])
-    dslots = np.full(2 * cap, -1, np.int64)
-    merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
-    scal = np.zeros(8, np.int64)
-    scal[N_TOKENS] = n_base
-    ltab, lkeys, nodes_a, scal_a = first
-    ltab_b, lkeys_b, nodes_b, scal_b = second
-    # one node array: the second part's nodes follow the first's
-    n_a = scal_a[N_NODES]
-    n_b = scal_b[N_NODES]
-    nodes = np.zeros((max(1024, len(syms), n_a + n_b), 2), np.int32)
-    nodes[:n_a] = nodes_a[:n_a]
-    for k in range(n_b):
-        nodes[n_a + k, 0] = nodes_b[k, 0]
-        nodes[n_a + k, 1] = nodes_b[k, 1] + n_a if nodes_b[k, 1] != -1 else -1
-    for k in range(scal_b[LOCAL_USED]):
-        i, _ = _local_slot(ltab_b, lkeys_b[k], 1)
-        if ltab_b[i, L_HEAD] != -1:
-            ltab_b[i, L_HEAD] += n_a
-            ltab_b[i, L_TAIL] += n_a
-    scal[N_NODES] = n_a + n_b
-    none = np.zeros(1, np.int64)
-    state = (scal, merges_, syms, wmeta, none, none, none, nodes,
-             none, none, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-    for k in range(len(inherited)):
-        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
-        if new != inherited[k, 2]:
-            raise ValueError("inherited merges must be given in the order learned, with their ids")
-    (scal, merges_, syms, wmeta, _, _, _, nodes,
-     _, _, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-
-    # the initial pairs, summed like the changes of a merge and applied once per part
-    pcap = 1024
-    while pcap < 4 * (scal_a[LOCAL_USED] + scal_b[LOCAL_USED]):
-        pcap *= 2
-    pkey = np.full(pcap, -1, np.int64)
-    pcount = np.zeros(len(pkey), np.int64)
-    phead = np.full(len(pkey), -1, np.int64)
-    hcount = np.zeros(max(1024, scal_a[LOCAL_USED] + scal_b[LOCAL_USED]), np.int64)
-    hkey = np.zeros(len(hcount), np.int64)
-    scal[STAMP] = 1
-    scal[LOCAL_USED] = scal_a[LOCAL_USED]
-    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys))
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    scal[LOCAL_USED] = scal_b[LOCAL_USED]
-    state = _apply_changes((scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-                            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab_b, lkeys_b))
-    # go on with the first part's (larger) table for the per-merge changes
-    return state[:18] + (ltab, lkeys)
-
-
-@nb.njit(cache=CACHE)
-def _apply_changes(state):
-    """Add the per-merge table's sums to the global pair table, hand over the new word chains,
-    and queue every pair that gained occurrences."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    stamp = scal[STAMP]
-    n_local = scal[LOCAL_USED]
-    while 2 * (scal[PAIRS_USED] + n_local) > len(pkey):
-        pkey, pcount, phead = _rehash_pairs(pkey, pcount, phead)
-    if scal[HEAP_SIZE] + n_local > len(hkey):
-        hkey = _grown(hkey, scal[HEAP_SIZE] + n_local)
-        hcount = _grown(hcount, scal[HEAP_SIZE] + n_local)
-    for k in range(n_local):
-        key = lkeys[k]
-        i, _ = _local_slot(ltab, key, stamp)
-        g = probe_int64(pkey, key)
-        if pkey[g] == -1:
-            pkey[g] = key
-            scal[PAIRS_USED] += 1
-        pcount[g] += ltab[i, L_DELTA]
-        if ltab[i, L_HEAD] != -1:
-            nodes[ltab[i, L_TAIL], 1] = phead[g]
-            phead[g] = ltab[i, L_HEAD]
-            if pcount[g] > 0:
-                scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], pcount[g], key)
-    scal[LOCAL_USED] = 0
-    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-
-
-@nb.njit(cache=CACHE)
-def merges(state):
-    """The merges learned so far as an int64 array of rows [left, right, new id]."""
-    return state[1][: state[0][N_MERGES]]
-
-
-@nb.njit(cache=CACHE)
-def n_tokens(state):
-    """How many tokens (base + learned) there are so far."""
-    return state[0][N_TOKENS]
-
-
-@nb.njit(cache=CACHE)
-def _merge_in_words(state, a, b, new, head):
-    """Rewrite every word on the chain from node ``head`` (a pair's word list), replacing
-    ``a b`` by ``new`` left to right, and record the pair changes as HF's Word::merge does."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
-    stamp = scal[STAMP]
-    node = head
-    while node != -1:
-        w = nodes[node, 0]
-        node = nodes[node, 1]
-        if wmeta[w, W_STAMP] == stamp:
-            continue
-        wmeta[w, W_STAMP] = stamp
-        c = wmeta[w, W_COUNT]
-        s = wmeta[w, W_START]
-        end = s + wmeta[w, W_LEN]
-        out = s
-        j = s
-        while j < end:
-            if j + 1 < end and syms[j] == a and syms[j + 1] == b:
-                if 2 * (scal[LOCAL_USED] + 4) > len(ltab):
-                    ltab, lkeys = _grow_local(ltab, lkeys, scal)
-                if scal[N_NODES] + 4 > len(nodes):
-                    nodes = _grown_rows(nodes)
-                if out > s:
-                    prev = np.int64(syms[out - 1])
-                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | a, -c, w)
-                    _record_change(ltab, lkeys, nodes, scal, (prev << 32) | new, c, w)
-                if j + 2 < end:
-                    nxt = np.int64(syms[j + 2])
-                    _record_change(ltab, lkeys, nodes, scal, (b << 32) | nxt, -c, w)
-                    _record_change(ltab, lkeys, nodes, scal, (new << 32) | nxt, c, w)
-                syms[out] = new
-                out += 1
-                j += 2
-            else:
-                syms[out] = syms[j]
-                out += 1
-                j += 1
-        wmeta[w, W_LEN] = out - s
-    return (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-            hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
-
-
 @nb.njit(cache=CACHE)
 def _token_for(state, a, b):
-    """The id of the token with the bytes of ``a`` + ``b``: an existing one, or a new one."""
-    (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-     hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys) = state
+    """The id of the token with the bytes of ``a`` + ``b`` (an existing one, or a new one),
+    recorded as the next merge."""
+    (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+     tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal) = state
     n = tlen[a] + tlen[b]
     h = thash[a] * tpow[b] + thash[b]
     if 2 * (scal[DUP_USED] + 1) > len(dslots):
@@ -461,13 +697,13 @@ def _token_for(state, a, b):
     if new == -1:
         new = scal[N_TOKENS]
         if new == len(tlen):
-            tlen = _grown(tlen, 0)
-            thash = _grown(thash, 0)
-            tpow = _grown(tpow, 0)
-            tleft = _grown(tleft, 0)
-            tright = _grown(tright, 0)
-            tbyte = _grown(tbyte, 0)
-            twords = _grown(twords, 0)
+            tlen = grown(tlen, 0)
+            thash = grown(thash, 0)
+            tpow = grown(tpow, 0)
+            tleft = grown(tleft, 0)
+            tright = grown(tright, 0)
+            tbyte = grown(tbyte, 0)
+            twords = grown(twords, 0)
         tlen[new] = n
         thash[new] = h
         tpow[new] = tpow[a] * tpow[b]
@@ -479,33 +715,262 @@ def _token_for(state, a, b):
         scal[N_TOKENS] += 1
     m = scal[N_MERGES]
     if m == len(merges_):
-        bigger_m = np.zeros((2 * m, 3), np.int64)
-        bigger_m[:m] = merges_
-        merges_ = bigger_m
+        merges_ = grown_rows(merges_)
     merges_[m, 0] = a
     merges_[m, 1] = b
     merges_[m, 2] = new
     scal[N_MERGES] = m + 1
-    state = (scal, merges_, syms, wmeta, pkey, pcount, phead, nodes,
-             hcount, hkey, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, ltab, lkeys)
+    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal)
     return state, new
 
 
+# ---- the first count ----------------------------------------------------------------------------------
+
+@nb.njit(cache=CACHE)
+def _count_words(words, ref, pkey, pcount, plisted, plast, limit):
+    """Count the pairs of the words from ``ref`` on into the table (with, in ``plisted``, the
+    number of words holding each); stops before a word that could fill the table past
+    ``limit`` pairs. Returns (ref to go on from, pairs in the table)."""
+    mask = len(pkey) - 1
+    used = 0
+    for g in range(len(pkey)):
+        if pkey[g] != -1:
+            used += 1
+    while ref < len(words):
+        length = words[ref + H_LEN]
+        if used + length > limit:
+            return ref, used
+        c = _count_of(words, ref)
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
+            g = slot_of(key, mask)
+            while pkey[g] != -1 and pkey[g] != key:
+                g = (g + 1) & mask
+            if pkey[g] == -1:
+                pkey[g] = key
+                used += 1
+            pcount[g] += c
+            if plast[g] != ref:
+                plast[g] = ref
+                plisted[g] += 1
+        ref += HEADER + length
+        while ref < len(words) and words[ref] < 0:  # what a shrunk word freed
+            ref -= words[ref]
+    return ref, used
+
+
+@nb.njit(cache=CACHE)
+def _count_table(cap, old_key, old_count, old_listed, old_last):
+    """A counting table of ``cap`` slots holding the old one's pairs."""
+    pkey = np.full(cap, -1, np.int64)
+    pcount = np.zeros(cap, np.int64)
+    plisted = np.zeros(cap, np.int32)
+    plast = np.full(cap, -1, np.int32)
+    for i in range(len(old_key)):
+        if old_key[i] != -1:
+            g = probe_int64(pkey, old_key[i])
+            pkey[g] = old_key[i]
+            pcount[g] = old_count[i]
+            plisted[g] = old_listed[i]
+            plast[g] = old_last[i]
+    return pkey, pcount, plisted, plast
+
+
 @nb.njit(cache=CACHE, nogil=True)
-def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words):
+def init_pairs(words, base_bytes, inherited, min_count, own):
+    """The training state: every pair of ``words`` counted, those counted ``min_count`` times or
+    more kept with a pool block listing their words, queued by count. ``inherited`` merges are
+    replayed as tokens (see ``init_state``); ``own`` (an empty part) becomes the merge loop's."""
+    # count every pair (the table may fill to FULL_PAIRS while counting)
+    cap = 1024
+    pkey, pcount, plisted, plast = _count_table(cap, np.full(0, -1, np.int64), np.zeros(0, np.int64),
+                                                np.zeros(0, np.int32), np.zeros(0, np.int32))
+    ref = 0
+    while True:
+        ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * cap))
+        if ref >= len(words):
+            break
+        cap *= 2
+        pkey, pcount, plisted, plast = _count_table(cap, pkey, pcount, plisted, plast)
+    # keep the pairs that can be merged, one block each
+    kept = 0
+    dropped = False
+    for g in range(len(pkey)):
+        if pkey[g] != -1:
+            if pcount[g] >= min_count:
+                kept += 1
+            else:
+                dropped = True
+    cap = _table_size(kept)
+    key = np.full(cap, -1, np.int64)
+    count = np.zeros(cap, np.int64)
+    head = np.full(cap, -1, np.int32)
+    listed = np.zeros(cap, np.int32)
+    for g in range(len(pkey)):
+        if pkey[g] != -1 and pcount[g] >= min_count:
+            k = probe_int64(key, pkey[g])
+            key[k] = pkey[g]
+            count[k] = pcount[g]
+            listed[k] = plisted[g]
+    pkey, pcount, plisted, plast = key, count, listed, np.zeros(0, np.int32)  # the counting table is freed
+    used = np.int64(0)
+    for g in range(cap):
+        if pkey[g] != -1:
+            head[g] = used
+            used += 2 + plisted[g]
+    if used > MAX_INT32:
+        raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
+    pool = np.empty(max(1024, used + used // 4), np.int32)
+    hcount = np.zeros(max(1024, 2 * kept), np.int64)
+    hkey = np.zeros(len(hcount), np.int64)
+    heap_size = 0
+    for g in range(cap):
+        if pkey[g] != -1:
+            pool[head[g]] = -1
+            pool[head[g] + 1] = 0
+            hcount[heap_size] = pcount[g]
+            hkey[heap_size] = pkey[g]
+            heap_size += 1
+    for i in range(heap_size // 2 - 1, -1, -1):
+        _sift_down(hcount, hkey, heap_size, i)
+    # list the words of each kept pair (``plisted`` now: the last word listed)
+    plisted[:] = -1
+    mask = cap - 1
+    ref = 0
+    while ref < len(words):
+        length = words[ref + H_LEN]
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            k = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
+            g = slot_of(k, mask)
+            while pkey[g] != -1 and pkey[g] != k:
+                g = (g + 1) & mask
+            if pkey[g] != -1 and plisted[g] != ref:
+                plisted[g] = ref
+                block = head[g]
+                pool[block + 2 + pool[block + 1]] = ref
+                pool[block + 1] += 1
+        ref += HEADER + length
+
+    n_base = len(base_bytes)
+    tcap = 1024
+    while tcap < 4 * (n_base + len(inherited)):
+        tcap *= 2
+    tlen = np.ones(tcap, np.int64)
+    thash = np.zeros(tcap, np.uint64)
+    tpow = np.zeros(tcap, np.uint64)
+    tleft = np.full(tcap, -1, np.int64)
+    tright = np.full(tcap, -1, np.int64)
+    tbyte = np.zeros(tcap, np.uint8)
+    twords = np.zeros(tcap, np.int64)
+    for t in range(n_base):
+        thash[t] = np.uint64(base_bytes[t]) + np.uint64(1)
+        tpow[t] = HASH_BASE
+        tbyte[t] = base_bytes[t]
+        twords[t] = _byte_words(base_bytes[t])
+    dslots = np.full(2 * tcap, -1, np.int64)
+    merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
+    scal = np.zeros(16, np.int64)
+    scal[N_TOKENS] = n_base
+    scal[STAMP] = 1
+    scal[WORDS_END] = len(words)
+    scal[PENDING_SLOT] = -1
+    scal[PAIRS_USED] = kept
+    scal[HEAP_SIZE] = heap_size
+    scal[POOL_USED] = used
+    scal[MIN_COUNT] = min_count
+    scal[DROPPED] = dropped
+    ltab, lrows, glog, lscal = own
+    state = (scal, merges_, words, pool, pkey, pcount, head, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, np.zeros(16, np.int64), ltab, lrows, glog, lscal)
+    for k in range(len(inherited)):
+        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
+        if new != inherited[k, 2]:
+            raise ValueError("inherited merges must be given in the order learned, with their ids")
+    return state
+
+
+def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, min_count=1):
+    """Count all pairs and build the training state. ``base_bytes[i]`` is the byte of token i.
+
+    ``inherited`` (int64 rows [left, right, new id], possibly none) are merges learned before,
+    replayed as tokens only: ``syms`` must already be written with them (SuperBPE's stage 2 starts
+    from the stage-1 encoding of its words); they stay the first merges of the state.
+    ``min_count``: the ``min_frequency`` that ``merge_steps`` will be given.
+    """
+    syms = np.ascontiguousarray(syms, np.int32)
+    words = layout_words(syms, np.arange(syms.max(initial=0) + 1, dtype=np.int32),
+                         np.ascontiguousarray(wstart, np.int64), np.ascontiguousarray(wlen, np.int64),
+                         np.ascontiguousarray(wcount, np.int64))
+    inherited = np.zeros((0, 3), np.int64) if inherited is None else np.ascontiguousarray(inherited, np.int64)
+    return init_pairs(words, np.asarray(base_bytes, np.int64), inherited, max(1, min_count), new_part())
+
+
+@nb.njit(cache=CACHE)
+def merges(state):
+    """The merges learned so far as an int64 array of rows [left, right, new id]."""
+    return state[S_MERGES][: state[S_SCAL][N_MERGES]]
+
+
+def n_tokens(state) -> int:
+    """How many tokens (base + learned) there are so far."""
+    return int(state[S_SCAL][N_TOKENS])
+
+
+@nb.njit(cache=CACHE)
+def best_count_left(state):
+    """The highest count of a pair left (0 if none); exact even with pairs left out of the
+    table (then by a pass over all words)."""
+    best = 0
+    for c in state[S_PCOUNT]:
+        best = max(best, c)
+    if state[S_SCAL][DROPPED]:
+        words = state[S_WORDS]
+        pkey = np.full(1024, -1, np.int64)
+        pcount = np.zeros(1024, np.int64)
+        plisted = np.zeros(1024, np.int32)
+        plast = np.full(1024, -1, np.int32)
+        ref = 0
+        while True:
+            ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * len(pkey)))
+            if ref >= len(words):
+                break
+            pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+        for c in pcount:
+            best = max(best, c)
+    return best
+
+
+@nb.njit(cache=CACHE)
+def _lists_at_least(pool, block, n):
+    """Whether a pair's chain lists ``n`` word refs or more (duplicates and stale refs included;
+    an ``UNLISTED`` pair lists every word)."""
+    if block == UNLISTED:
+        return True
+    while block != -1 and n > 0:
+        n -= pool[block + 1]
+        block = pool[block]
+    return n <= 0
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length, max_words, heavy=0):
     """Do up to ``max_steps`` merges; stop early once there are ``target_tokens`` tokens,
-    no pair is left, or the best count is below ``min_frequency``.
+    no pair is left, or the best count is below ``min_frequency`` (at least the ``min_count``
+    the state was built with).
     ``max_token_length`` > 0 forbids merges whose result is longer (in bytes), ``max_words`` > 0
     those whose result holds more words (runs of bytes other than ASCII whitespace).
-    Returns (state, done)."""
-    done = False
+    ``heavy`` > 0: a merge whose pair lists at least that many words is chosen and recorded but
+    left pending (its words not rewritten): finish it with ``merge_part``, ``apply_part`` and
+    ``end_merge``. Returns (state, MORE | DONE | PENDING)."""
+    if min_frequency < state[S_SCAL][MIN_COUNT]:
+        raise ValueError("min_frequency is below the min_count the state was built with")
     steps = 0
     while steps < max_steps:
-        scal = state[0]
-        pkey, pcount, hcount, hkey, tlen = state[4], state[5], state[8], state[9], state[10]
+        scal = state[S_SCAL]
+        pkey, pcount, hcount, hkey, tlen = state[S_PKEY], state[S_PCOUNT], state[S_HCOUNT], state[S_HKEY], state[S_TLEN]
         if scal[N_TOKENS] >= target_tokens or scal[HEAP_SIZE] == 0:
-            done = True
-            break
+            return state, DONE
         count, key, scal[HEAP_SIZE] = heap_pop(hcount, hkey, scal[HEAP_SIZE])
         slot = probe_int64(pkey, key)
         current = pcount[slot]
@@ -514,21 +979,24 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
                 scal[HEAP_SIZE] = heap_push(hcount, hkey, scal[HEAP_SIZE], current, key)
             continue
         if current < 1 or current < min_frequency:
-            done = True
-            break
+            return state, DONE
         a = key >> 32
         b = key & LOW32
         if max_token_length > 0 and tlen[a] + tlen[b] > max_token_length:
             continue  # never merged; dropped from the queue
-        if max_words > 0 and (_joined_words(state[16], a, b) >> WORD_SHIFT) > max_words:
+        if max_words > 0 and (_joined_words(state[S_TWORDS], a, b) >> WORD_SHIFT) > max_words:
             continue
         steps += 1
+        tokens_before = scal[N_TOKENS]
         state, new = _token_for(state, a, b)
         scal[STAMP] += 1
-        head = state[6][slot]
-        state = _merge_in_words(state, a, b, new, head)
-        # the merged pair is gone from every word
-        state[5][slot] = 0
-        state[6][slot] = -1
-        state = _apply_changes(state)
-    return state, done
+        scal[PENDING_SLOT] = slot
+        scal[PENDING_A] = a
+        scal[PENDING_B] = b
+        scal[PENDING_NEW] = new
+        scal[PENDING_REUSES] = scal[N_TOKENS] == tokens_before
+        if heavy > 0 and _lists_at_least(state[S_POOL], state[S_PHEAD][slot], heavy):
+            return state, PENDING
+        part = merge_part(state, state[S_LTAB:], 0, scal[WORDS_END])
+        state = end_merge(apply_part(state[:S_LTAB] + part, part), part)
+    return state, MORE

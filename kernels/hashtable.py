@@ -12,6 +12,10 @@ use linear probing. Example::
 """
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .numba_cache import CACHE
 
@@ -77,3 +81,22 @@ def probe_int64(slots, key):
         if k == key or k == -1:
             return i
         i = (i + 1) & mask
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Ask the CPU to bring ``arr.flat[idx]`` into the cache; no effect on results. For loops
+    whose next random accesses are known in advance (the words of a list, the slots of the next
+    pieces): the loads then overlap instead of waiting one after the other."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [context.cast(builder, args[1], signature.args[1], types.intp)])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        return context.get_dummy_value()
+    return types.void(arr, idx), codegen

@@ -62,7 +62,7 @@ import hashlib
 import numba as nb
 import numpy as np
 
-from tokforge.text.presets import DIGIT_PATTERNS, PRESETS
+from tokforge.text.presets import DIGIT_PATTERNS, PRESETS, SPELLINGS
 
 from .numba_cache import CACHE
 
@@ -108,6 +108,25 @@ DIGIT_REGEXES = {name: DIGIT_PATTERNS[name] for name, f in DIGITS_WRITTEN_FOR.it
 PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3, "superword": 4}
 DIGIT_IDS = {"none": 0, "single": 1, "ltr3": 2, "rtl3": 3}
 _GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD = 0, 1, 2, 3, 4
+
+#: The variants of a scanner that other spellings of its preset need, as bits added to its id:
+#: ``TAIL`` (gpt2, cl100k): tiktoken's ``\s++$`` before the whitespace alternatives -- a whitespace
+#: run that ends the text is one piece; ``DIGIT_RUNS`` (cl100k): ``\p{N}{1,3}+``, which Oniguruma reads
+#: as ``(?:\p{N}{1,3})+`` -- a run of digits is one piece.
+TAIL, DIGIT_RUNS = 8, 16
+VARIANT_BITS = {"tail": TAIL, "digit_runs": DIGIT_RUNS}
+#: The spellings (``tokforge.text.presets.SPELLINGS``) the variants were written for, by fingerprint;
+#: an edited spelling drops out of ``SPELLING_IDS`` as an edited preset drops out of ``REGEXES``.
+SPELLINGS_WRITTEN_FOR = {
+    "d98f9631be1e9607": ("cl100k", ()),
+    "f021c3d976978e62": ("cl100k", ("tail", "digit_runs")),
+    "1afba967494b1e76": ("cl100k", ("tail",)),
+    "bf51d578af571878": ("gpt2", ("tail",)),
+    "ce1b78ffb1073964": ("gpt2", ()),
+}
+SPELLING_IDS = {regex: PRESET_IDS[name] + sum(VARIANT_BITS[v] for v in variants)
+                for regex, (name, variants) in SPELLINGS.items()
+                if SPELLINGS_WRITTEN_FOR.get(_fingerprint(regex)) == (name, tuple(variants)) and name in REGEXES}
 
 
 # ---- characters -----------------------------------------------------------------------------
@@ -206,8 +225,9 @@ def _numbers_1_3(buf, j, e, table):
 
 
 @nb.njit(**_HOT)
-def _spaces(buf, i, e, table, newline_alt):
-    r"""End of ``\s*[\r\n]`` (if ``newline_alt``) ``|\s+(?!\S)|\s+`` at ``i``, a whitespace character."""
+def _spaces(buf, i, e, table, newline_alt, tail=False):
+    r"""End of ``\s++$`` (if ``tail``) ``|\s*[\r\n]`` (if ``newline_alt``) ``|\s+(?!\S)|\s+`` at ``i``,
+    a whitespace character."""
     q = i
     last = i          # start of the last whitespace character
     nl_end = -1       # end of the last CR/LF
@@ -219,6 +239,8 @@ def _spaces(buf, i, e, table, newline_alt):
             nl_end = k
         last = q
         q = k
+    if tail and q == e:
+        return q
     if newline_alt and nl_end >= 0:
         return nl_end
     if q == e or last == i:
@@ -229,7 +251,7 @@ def _spaces(buf, i, e, table, newline_alt):
 # ---- presets: the end of the match starting at i (i < e) ---------------------------------------
 
 @nb.njit(**_HOT)
-def _match_gpt2(buf, i, e, table):
+def _match_gpt2(buf, i, e, table, tail):
     cp, j = _decode(buf, i, e)
     if cp == 0x27 and j < e:                       # 's|'t|'re|'ve|'m|'ll|'d
         b = buf[j]
@@ -254,11 +276,11 @@ def _match_gpt2(buf, i, e, table):
         return _run(buf, j, e, table, NUMBER)
     if (f & SPACE) == 0:
         return _run_none(buf, j, e, table, _LNS)
-    return _spaces(buf, i, e, table, False)        # \s+(?!\S)|\s+
+    return _spaces(buf, i, e, table, False, tail)  # (\s++$|)\s+(?!\S)|\s+
 
 
 @nb.njit(**_HOT)
-def _match_cl100k(buf, i, e, table):
+def _match_cl100k(buf, i, e, table, tail, digit_runs):
     cp, j = _decode(buf, i, e)
     if cp == 0x27 and j < e:                       # '(?i:[sdmt]|ll|ve|re)
         f2, k = _flags(buf, j, e, table)
@@ -271,8 +293,8 @@ def _match_cl100k(buf, i, e, table):
     f = table[cp]
     if f & LETTER:                                 # [^\r\n\p{L}\p{N}]?+\p{L}+, no prefix
         return _run(buf, j, e, table, LETTER)
-    if f & NUMBER:                                 # \p{N}{1,3}
-        return _numbers_1_3(buf, j, e, table)
+    if f & NUMBER:                                 # \p{N}{1,3} (Oniguruma's \p{N}{1,3}+: \p{N}+)
+        return _run(buf, j, e, table, NUMBER) if digit_runs else _numbers_1_3(buf, j, e, table)
     if (f & CRLF) == 0 and j < e:                  # [^\r\n\p{L}\p{N}]?+\p{L}+, prefix c
         f2, k = _flags(buf, j, e, table)
         if f2 & LETTER:
@@ -283,7 +305,7 @@ def _match_cl100k(buf, i, e, table):
         f2, k = _flags(buf, j, e, table)
         if (f2 & _LNS) == 0:
             return _run_cps(buf, _run_none(buf, k, e, table, _LNS), e, 0x0D, 0x0A, 0x0A)
-    return _spaces(buf, i, e, table, True)         # \s*[\r\n]|\s+(?!\S)|\s+
+    return _spaces(buf, i, e, table, True, tail)   # (\s++$|)\s*[\r\n]|\s+(?!\S)|\s+
 
 
 @nb.njit(**_HOT)
@@ -416,12 +438,13 @@ def _match_superword(buf, i, e, table):
 
 @nb.njit(**_HOT)
 def _match(buf, i, e, table, preset):
-    if preset == _CL100K:
-        return _match_cl100k(buf, i, e, table)
-    if preset == _O200K:
+    base = preset & 7
+    if base == _CL100K:
+        return _match_cl100k(buf, i, e, table, (preset & TAIL) != 0, (preset & DIGIT_RUNS) != 0)
+    if base == _O200K:
         return _match_o200k(buf, i, e, table)
-    if preset == _GPT2:
-        return _match_gpt2(buf, i, e, table)
+    if base == _GPT2:
+        return _match_gpt2(buf, i, e, table, (preset & TAIL) != 0)
     if preset == _SUPERWORD:
         return _match_superword(buf, i, e, table)
     return _match_whitespace(buf, i, e, table)
@@ -507,7 +530,7 @@ def scan(buf, doc_bounds, table, preset, digits):
         return np.zeros(0, np.int64)
     if len(table) < 0x110000:
         raise ValueError("table must have an entry for every code point")
-    if preset < 0 or preset > _SUPERWORD or digits < 0 or digits > 3:
+    if preset < 0 or (preset & 7) > _SUPERWORD or preset >= 32 or digits < 0 or digits > 3:
         raise ValueError("unknown preset or digit policy id")
     if doc_bounds[0] < 0 or doc_bounds[len(doc_bounds) - 1] > len(buf):
         raise ValueError("doc_bounds outside buf")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Side-by-side benchmarks: tokforge vs the anchors, in one run, alternating, reporting ratios.
 
-    python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2
+    python scripts/bench.py train CORPUS_DIR --vocab 8000 32000 --repeat 2   # + HF, rustbpe, bpeasy
     python scripts/bench.py encode MODEL_DIR CORPUS_DIR       # tokforge vs HF vs tiktoken
+    python scripts/bench.py converted MODEL_DIR CORPUS_DIR    # a tiktoken conversion by transformers, imported
     python scripts/bench.py scaling CORPUS_DIR                # time vs corpus size and vocab size
     python scripts/bench.py unigram CORPUS_DIR --vocab 8000 32000   # Unigram vs sentencepiece Unigram
     python scripts/bench.py superbpe CORPUS_DIR --vocab 32000 64000   # SuperBPE vs BPE, held-out text
@@ -19,6 +20,7 @@ numba compile time on a cold cache (a fresh NUMBA_CACHE_DIR).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -59,10 +61,35 @@ spm.SentencePieceTrainer.train(input=",".join(files), model_prefix=out, vocab_si
 '''
 
 
+# The fastest BPE trainers a user can pip install, run as ../shared/bench/anchor_rustbpe.py and
+# anchor_bpeasy.py do: the corpus's lines through their own GPT-4 split (the cl100k preset), the
+# vocabulary built (rustbpe counts with both cores; neither writes a file).
+PEER_LINES = r'''
+import glob, os, sys
+from tokforge.text.pretokenizers import PRESETS
+corpus, vocab = sys.argv[1], int(sys.argv[2])
+files = sorted(glob.glob(os.path.join(corpus, "**", "*.txt"), recursive=True))
+def lines():
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            yield from fh
+'''
+RUSTBPE_TRAIN = PEER_LINES + r'''
+import rustbpe
+tok = rustbpe.Tokenizer()
+tok.train_from_iterator(lines(), vocab, pattern=PRESETS["cl100k"])
+assert tok.vocab_size == vocab, tok.vocab_size
+'''
+BPEASY_TRAIN = PEER_LINES + r'''
+import bpeasy
+assert len(bpeasy.train_bpe(lines(), PRESETS["cl100k"], 128, vocab)) == vocab
+'''
+PEERS = {"rustbpe": RUSTBPE_TRAIN, "bpeasy": BPEASY_TRAIN}  # run when their package is installed
+
 TOKFORGE_TRAIN_ALGO = r'''
 import sys, tokforge
-corpus, vocab, out, algo, transition = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
-options = {"transition": transition} if algo == "superbpe" else {}  # other algorithms refuse it
+corpus, vocab, out, algo, transition, max_words = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
+options = {"transition": transition, "max_words": max_words} if algo == "superbpe" else {}  # other algorithms refuse them
 tokforge.train(corpus, vocab_size=vocab, held_out=0.0, algo=algo, **options).save(out)
 '''
 
@@ -129,11 +156,16 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
         cold, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "cold.json")], cold_env)
         warm, _ = run(TOKFORGE_TRAIN, [corpus, "300", str(Path(tmp) / "warm.json")], cold_env)
         print(f"numba compile on a cold cache: ~{cold - warm:.1f} s (vocab 300 run: cold {cold:.1f} s, warm {warm:.1f} s)")
-        print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10}")
+        missing = [name for name in PEERS if not importlib.util.find_spec(name)]
+        if missing:
+            print(f"not installed, not run: {', '.join(missing)} (pip install {' '.join(missing)})")
+        print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10} "
+              f"{'tokforge speed-up':>18}")
         for vocab in vocabs:
             results: dict[str, list[tuple[float, float]]] = {}
             for r in range(repeat):
                 jobs = [("tokforge", TOKFORGE_TRAIN), ("hf-tokenizers", HF_TRAIN)]
+                jobs += [(name, code) for name, code in PEERS.items() if importlib.util.find_spec(name)]
                 if with_spm:
                     jobs.append(("sentencepiece", SPM_TRAIN))
                 if r % 2:
@@ -144,11 +176,13 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
             tf_t, tf_m = min(t for t, _ in results["tokforge"]), min(m for _, m in results["tokforge"])
             for name, rs in results.items():
                 t, m = min(x for x, _ in rs), min(y for _, y in rs)
-                print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x")
+                print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x "
+                      f"{t / tf_t:>17.2f}x")
             identical = same_merges(Path(tmp) / f"tokforge-{vocab}.json" / "tokenizer.json",
                                     Path(tmp) / f"hf-tokenizers-{vocab}.json")
             print(f"{vocab:>7} tokforge merges identical to HF tokenizers: {identical}")
-        print("ratios are tokforge / system (below 1 = tokforge faster or smaller)")
+        print("ratios are tokforge / system (below 1 = tokforge faster or smaller); speed-up: system's time / "
+              "tokforge's; each system's best of --repeat runs (alternating order)")
 
 
 def paragraphs(corpus: str) -> list[str]:
@@ -203,6 +237,72 @@ def bench_encode(model_dir: str, corpus: str, repeat: int) -> None:
     print(f"ids identical to HF tokenizers: {outputs['tokforge'] == outputs['hf-tokenizers']}; "
           f"to tiktoken: {outputs['tokforge'] == outputs['tiktoken']}; "
           f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+
+
+# split regexes of the converted files: transformers' TikTokenConverter default (Llama 3's, tiktoken's
+# cl100k before its rewrite) and tiktoken's cl100k_base today (possessive, \s++$)
+CONVERTED_PATTERNS = {
+    "converter-default": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+                         r"""|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    "tiktoken-cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+                       r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+}
+
+
+def bench_converted(model_dir: str, corpus: str, repeat: int, patterns: list[str], with_hf: bool = True) -> None:
+    """A cl100k-style tokenizer.json made by transformers' tiktoken converter from MODEL_DIR's vocabulary,
+    imported by tokforge (ignore_merges, the converter's split regex), against tiktoken over the same
+    ranks and pattern and HF tokenizers on the file."""
+    import base64
+    import json
+
+    import tiktoken
+    from tokenizers import Tokenizer as HFTokenizer
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    import tokforge
+
+    docs = paragraphs(corpus)
+    nbytes = sum(len(d.encode("utf-8")) for d in docs)
+    ranks = tiktoken_encoding(Path(model_dir) / "tokenizer.json")._mergeable_ranks
+    ranks = {t: k for k, t in enumerate(sorted(ranks, key=ranks.__getitem__))}  # 0..n-1 (the special token left out)
+    threads = os.cpu_count()
+    with tempfile.TemporaryDirectory() as tmp:
+        ranks_file = Path(tmp) / "ranks.tiktoken"
+        ranks_file.write_text("".join(f"{base64.b64encode(t).decode()} {i}\n" for t, i in ranks.items()))
+        for name in patterns:
+            pattern = CONVERTED_PATTERNS[name]
+            converted = TikTokenConverter(vocab_file=str(ranks_file), pattern=pattern).converted()
+            tok = tokforge.Tokenizer.from_hf(json.loads(converted.to_str()))
+            hf = HFTokenizer.from_str(converted.to_str())
+            tt = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
+            systems = {
+                "tokforge": lambda: tok.encode_batch(docs, num_threads=threads),
+                "tiktoken": lambda: tt.encode_ordinary_batch(docs, num_threads=threads),
+                "hf-tokenizers": lambda: [e.ids for e in hf.encode_batch(docs, add_special_tokens=False)],
+            }
+            if not with_hf:
+                del systems["hf-tokenizers"]
+            print(f"{name}: transformers' TikTokenConverter file (ignore_merges={tok.model.ignore_merges}, "
+                  f"numba scanner: {tok.pretokenizer.has_scanner}), {nbytes / 1e6:.1f} MB in {len(docs):,} "
+                  f"paragraphs, vocab {tok.vocab_size}, {threads} threads each")
+            best: dict[str, float] = {}
+            outputs = {}
+            for r in range(repeat):
+                for system in (list(systems) if r % 2 == 0 else list(reversed(systems))):
+                    started = time.perf_counter()
+                    outputs[system] = systems[system]()
+                    best[system] = min(best.get(system, float("inf")), time.perf_counter() - started)
+            for system, t in best.items():
+                print(f"  {system:<14} {nbytes / 1e6 / t:8.2f} MB/s   tokforge speed ratio {t / best['tokforge']:.2f}x")
+            same_tt = outputs["tokforge"] == outputs["tiktoken"]
+            same_hf = outputs["tokforge"] == outputs["hf-tokenizers"] if with_hf else "not run"
+            print(f"  ids identical to tiktoken: {same_tt}; to HF tokenizers (the file): {same_hf}; "
+                  f"tokens: {sum(map(len, outputs['tokforge'])):,}")
+            if not same_tt:
+                differ = sum(a != b for a, b in zip(outputs["tokforge"], outputs["tiktoken"]))
+                print(f"  paragraphs encoded differently from tiktoken: {differ:,} (HF's Oniguruma reads "
+                      "\\p{N}{1,3}+ as (?:\\p{N}{1,3})+, a whole run of digits)")
 
 
 def _reference_style_expand(ids: list[int], expansions: dict[int, list[tuple[int, int]]], p: float, rnd) -> list[int]:
@@ -315,8 +415,9 @@ def split_held_out(corpus: str, out: Path, every: int = 50) -> tuple[Path, dict[
     return out / "train", held
 
 
-def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> None:
-    """SuperBPE vs BPE at the same vocab: training time, and tokens on held-out lines per domain."""
+def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max_words: list[int]) -> None:
+    """SuperBPE vs BPE at the same vocab: training time, peak RSS, and tokens on held-out lines per
+    domain, for each transition and cap on words per token (``max_words``)."""
     import tokforge
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -324,19 +425,19 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> 
         size = sum(p.stat().st_size for p in train_dir.rglob("*.txt")) / 1e6
         print(f"train on {size:.1f} MB; held out every 50th line: "
               + ", ".join(f"{d} {sum(len(x.encode()) for x in v) / 1e6:.2f} MB" for d, v in held.items()))
-        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9"])  # compile
-        print(f"{'vocab':>7} {'tokenizer':<16} {'train s':>8} {'peak MB':>8} {'time/BPE':>9}   "
+        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9", "4"])  # compile
+        print(f"{'vocab':>7} {'tokenizer':<22} {'train s':>8} {'peak MB':>8} {'time/BPE':>9} {'RSS/BPE':>8}   "
               + "  ".join(f"{d + ' B/tok':>12} {'tok/word':>8} {'vs BPE':>7}" for d in held))
         for vocab in vocabs:
-            systems = [("bpe", 1.0)] + [("superbpe", t) for t in transitions]
+            systems = [("bpe", 1.0, 0)] + [("superbpe", t, w) for t in transitions for w in max_words]
             base: dict[str, int] = {}
-            base_time = 0.0
-            for algo, t in systems:
-                out = Path(tmp) / f"{algo}-{vocab}-{t}"
-                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t)])
+            base_time = base_rss = 0.0
+            for algo, t, w in systems:
+                out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
+                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t), str(w)])
                 tok = tokforge.Tokenizer.load(out)
-                name = "bpe" if algo == "bpe" else f"superbpe t={t:g}"
-                base_time = base_time or wall
+                name = "bpe" if algo == "bpe" else f"superbpe t={t:g} words<={w}"
+                base_time, base_rss = base_time or wall, base_rss or rss
                 cells = []
                 for domain, lines in held.items():
                     n_tokens = sum(map(len, tok.encode_batch(lines)))
@@ -345,7 +446,8 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float]) -> 
                     base.setdefault(domain, n_tokens)
                     cells.append(f"{n_bytes / n_tokens:>12.3f} {n_tokens / n_words:>8.3f} "
                                  f"{100 * (n_tokens / base[domain] - 1):>+6.1f}%")
-                print(f"{vocab:>7} {name:<16} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x   " + "  ".join(cells))
+                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x {rss / base_rss:>7.2f}x   "
+                      + "  ".join(cells), flush=True)
         print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE)")
 
 
@@ -568,7 +670,8 @@ def bench_morph(corpus: str, vocab: int, threads: int, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="training time and peak RSS vs HF tokenizers (and sentencepiece)")
+    t = sub.add_parser("train", help="training time and peak RSS vs HF tokenizers, rustbpe and bpeasy (when "
+                                     "installed) and sentencepiece (--spm)")
     t.add_argument("corpus")
     t.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
     t.add_argument("--repeat", type=int, default=1)
@@ -594,12 +697,19 @@ def main() -> None:
     b.add_argument("corpus")
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
     b.add_argument("--transition", type=float, nargs="+", default=[0.8], help="fractions of the vocab size")
+    b.add_argument("--max-words", type=int, nargs="+", default=[4], help="caps on the words in a superword token")
     c = sub.add_parser("count", help="counting throughput vs workers, and identity of the counts and merges")
     c.add_argument("corpus")
     c.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     c.add_argument("--dask", action="store_true", help="also on a local Dask cluster (pip install 'tokforge[cluster]')")
     c.add_argument("--vocab", type=int, default=8000, help="vocabulary of the merges compared")
     c.add_argument("--budget", default="2GB", help="--memory-budget of the runs")
+    v = sub.add_parser("converted", help="a tiktoken conversion by transformers, imported: vs tiktoken, HF tokenizers")
+    v.add_argument("model", help="a folder written by `tokforge train -o` (its vocabulary is converted)")
+    v.add_argument("corpus")
+    v.add_argument("--repeat", type=int, default=1)
+    v.add_argument("--pattern", nargs="+", choices=list(CONVERTED_PATTERNS), default=list(CONVERTED_PATTERNS))
+    v.add_argument("--without-hf", action="store_true", help="tokforge and tiktoken only (HF is the slow one)")
     z = sub.add_parser("stochastok", help="StochasTok expansion throughput (tokens/s) after one deterministic encode")
     z.add_argument("model", help="a folder written by `tokforge train -o`")
     z.add_argument("corpus")
@@ -630,13 +740,15 @@ def main() -> None:
     elif args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":
-        bench_superbpe(args.corpus, args.vocab, args.transition)
+        bench_superbpe(args.corpus, args.vocab, args.transition, args.max_words)
     elif args.command == "unigram":
         bench_unigram(args.corpus, args.vocab, args.config)
     elif args.command == "scaling":
         bench_scaling(args.corpus, args.sizes, args.vocab)
     elif args.command == "stochastok":
         bench_stochastok(args.model, args.corpus, args.p, args.repeat)
+    elif args.command == "converted":
+        bench_converted(args.model, args.corpus, args.repeat, args.pattern, not args.without_hf)
     elif args.command == "train":
         bench_train(args.corpus, args.vocab, args.repeat, args.spm)
     else:

@@ -22,12 +22,7 @@ def reference_train_bpe(word_counts: dict[bytes, int], vocab_size: int, min_freq
         new = best[0] + best[1]
         if new not in ids:
             ids[new] = n_specials + len(ids)
-        for symbols, _ in words:
-            i = 0
-            while i < len(symbols) - 1:
-                if (symbols[i], symbols[i + 1]) == best:
-                    symbols[i: i + 2] = [new]
-                i += 1
+        _rewrite(words, best, new)
 
     for pair in start:
         merge(pair)
@@ -47,6 +42,45 @@ def reference_train_bpe(word_counts: dict[bytes, int], vocab_size: int, min_freq
             break
         merge(best)
     return merges
+
+
+def reference_merge_symbols(words: list[tuple[list[int], int]], token_bytes: list[bytes], steps: int,
+                            min_frequency: int = 1) -> list[tuple[int, int, int]]:
+    """The merge rule on words already written in tokens (``token_bytes[id]``, ids in any order,
+    segmentations of any kind): recount every pair, merge the most frequent (ties to the smallest
+    (left, right)), the result being the existing token with those bytes if there is one, else the
+    next id; words rewritten left to right. Returns the merges as (left, right, result)."""
+    words = [(list(symbols), n) for symbols, n in words]
+    tokens = list(token_bytes)
+    merges = []
+    for _ in range(steps):
+        pairs = Counter()
+        for symbols, n in words:
+            for x, y in zip(symbols, symbols[1:]):
+                pairs[x, y] += n
+        if not pairs:
+            break
+        best = max(pairs, key=lambda p: (pairs[p], -p[0], -p[1]))
+        if pairs[best] < min_frequency:
+            break
+        joined = tokens[best[0]] + tokens[best[1]]
+        new = tokens.index(joined) if joined in tokens else len(tokens)
+        if new == len(tokens):
+            tokens.append(joined)
+        merges.append((*best, new))
+        _rewrite(words, best, new)
+    return merges
+
+
+def _rewrite(words: list, pair: tuple, new) -> None:
+    """Replace ``pair`` by ``new`` in every word's symbols (the lists of ``words``' (symbols, count)
+    items), left to right, non-overlapping."""
+    for symbols, _ in words:
+        i = 0
+        while i < len(symbols) - 1:
+            if (symbols[i], symbols[i + 1]) == pair:
+                symbols[i: i + 2] = [new]
+            i += 1
 
 
 def reference_words(token: bytes) -> int:

@@ -1,7 +1,7 @@
 """The numba BPE kernels agree with the slow references in tests/reference.py."""
 from hypothesis import given, settings, strategies as st
 
-from reference import reference_bpe_encode, reference_train_bpe, reference_words
+from reference import reference_bpe_encode, reference_merge_symbols, reference_train_bpe, reference_words
 from tokforge.counting.words import WordCounter, WordCounts
 from tokforge.models.bpe_trainer import train_bpe
 from tokforge.packed import offsets_from_lengths
@@ -101,17 +101,121 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
 
 
-def test_pairs_counted_on_two_threads_give_the_same_merges():
+def _random_words(seed, n_words=60_000, alphabet=6):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 12, n_words)
+    syms = rng.integers(0, alphabet, int(lengths.sum())).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return syms, starts, lengths, rng.integers(1, 5, n_words)
+
+
+def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
+    """Train with every merge listing at least ``heavy`` words cut into ``n_parts`` runs of words
+    (parts run one after the other here)."""
     import numpy as np
     from tokforge.kernels import bpe_train
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(1, 12, 60_000)
-    syms = rng.integers(0, 6, int(lengths.sum())).astype(np.int32)
+    words = bpe_train.layout_words(syms, np.arange(syms.max() + 1, dtype=np.int32), starts, lengths, counts)
+    state = bpe_train.init_pairs(words, np.arange(syms.max() + 1, dtype=np.int64), np.zeros((0, 3), np.int64), 1,
+                                 bpe_train.new_part())
+    cuts = bpe_train.word_cuts(words, n_parts)
+    spare = [bpe_train.new_part() for _ in range(n_parts - 1)]
+    pending = 0
+    while True:
+        state, status = bpe_train.merge_steps(state, 100, n_tokens, 1, 0, 0, heavy)
+        if status == bpe_train.PENDING:
+            pending += 1
+            done = [bpe_train.merge_part(state, p, cuts[k], cuts[k + 1])
+                    for k, p in enumerate([bpe_train.own_part(state)] + spare)]
+            for part in done:
+                state = bpe_train.apply_part(state, part)
+            state, spare = bpe_train.end_merge(state, done[0]), done[1:]
+        elif status == bpe_train.DONE:
+            return bpe_train.merges(state).tolist(), pending
+
+
+def test_words_cut_into_parts_give_the_same_merges():
+    """Rewriting each merge's words in parts (as tokforge.models.bpe_trainer does on threads) changes nothing,
+    whatever the number of parts."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    syms, starts, lengths, counts = _random_words(0)
+    state = bpe_train.init_state(syms, starts, lengths, counts, np.arange(6))
+    state, status = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
+    serial = bpe_train.merges(state).tolist()
+    assert status == bpe_train.DONE and len(serial) == 194
+    for n_parts, heavy in ((1, 1), (2, 1), (3, 1), (2, 5_000)):
+        merges, pending = _merges_in_parts(syms, starts, lengths, counts, n_parts, 200, heavy)
+        assert merges == serial, (n_parts, heavy)
+        assert pending > 0 and (heavy > 1) == (pending < len(serial))
+
+
+@settings(max_examples=100, deadline=None)
+@given(corpora, st.integers(256, 300), st.integers(1, 3))
+def test_merges_on_threads_match_reference(counts, vocab_size, min_frequency):
+    """train_bpe with every merge cut into one part per thread."""
+    import unittest.mock
+    import tokforge.models.bpe_trainer as bpe_module
+    with unittest.mock.patch.object(bpe_module, "HEAVY_MERGE_WORDS", 1), \
+            unittest.mock.patch.object(bpe_module.os, "cpu_count", lambda: 2):
+        model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency)
+    assert learned(model) == reference_train_bpe(counts, vocab_size, min_frequency)
+
+
+@st.composite
+def segmented_words(draw):
+    """Tokens over bytes a, b, c (some built twice over, as "ab"+"c" and "a"+"bc") and words
+    written in them in any segmentation: merges that yield an existing token are frequent, and
+    pairs rarer than min_frequency that such a merge gives new occurrences are recounted."""
+    tokens = [b"a", b"b", b"c"]
+    merges = []
+    for _ in range(draw(st.integers(0, 8))):
+        x, y = draw(st.integers(0, len(tokens) - 1)), draw(st.integers(0, len(tokens) - 1))
+        if tokens[x] + tokens[y] not in tokens and len(tokens[x] + tokens[y]) <= 4:
+            merges.append((x, y, len(tokens)))
+            tokens.append(tokens[x] + tokens[y])
+    words = draw(st.lists(st.tuples(st.lists(st.integers(0, len(tokens) - 1), min_size=1, max_size=10),
+                                    st.integers(1, 4)), min_size=1, max_size=12))
+    return tokens, merges, words
+
+
+@settings(max_examples=300, deadline=None)
+@given(segmented_words(), st.integers(1, 3), st.integers(1, 30), st.sampled_from([0, 1, 3]))
+def test_merges_of_segmented_words_match_reference(case, min_frequency, steps, heavy):
+    """The kernel on words in any segmentation into inherited tokens (as SuperBPE's stage 2 gets
+    them): the same merges as recounting every pair at every step, merges cut into parts too."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    tokens, merges, words = case
+    syms = np.array([t for w, _ in words for t in w], np.int32)
+    lengths = np.array([len(w) for w, _ in words])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    counts = rng.integers(1, 5, len(lengths))
-    results = []
-    for threads in (1, 2):
-        state = bpe_train.init_state(syms.copy(), starts, lengths, counts, np.arange(6), threads=threads)
-        state, _ = bpe_train.merge_steps(state, 1000, 200, 1, 0, 0)
-        results.append(bpe_train.merges(state).tolist())
-    assert len(results[0]) == 194 and results[0] == results[1]
+    state = bpe_train.init_state(syms, starts, lengths, np.array([n for _, n in words]), np.frombuffer(b"abc", np.uint8),
+                                 np.array(merges, np.int64).reshape(-1, 3), min_count=min_frequency)
+    cut = int(bpe_train.word_cuts(state[bpe_train.S_WORDS], 2)[1])
+    learned = []
+    while len(learned) < steps:
+        state, status = bpe_train.merge_steps(state, 1, 10**9, min_frequency, 0, 0, heavy)
+        if status == bpe_train.PENDING:
+            first = bpe_train.merge_part(state, bpe_train.own_part(state), 0, cut)
+            second = bpe_train.merge_part(state, bpe_train.new_part(), cut, bpe_train.words_end(state))
+            state = bpe_train.end_merge(bpe_train.apply_part(bpe_train.apply_part(state, first), second), first)
+        elif status == bpe_train.DONE:
+            break
+        learned = bpe_train.merges(state).tolist()[len(merges):]
+    assert [tuple(m) for m in learned] == reference_merge_symbols(words, tokens, steps, min_frequency)
+
+
+def test_tables_that_grow_drop_and_compact_match_reference():
+    """Enough distinct pairs that the pair table is rebuilt (dropping pairs rarer than
+    min_frequency), the heap requeued and the word lists compacted, against the oracle."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    syms, starts, lengths, counts = _random_words(1, n_words=3000, alphabet=40)
+    state = bpe_train.init_state(syms, starts, lengths, counts, np.arange(40), min_count=3)
+    pool_size, table_size = len(state[bpe_train.S_POOL]), len(state[bpe_train.S_PKEY])
+    state, _ = bpe_train.merge_steps(state, 150, 10**9, 3, 0, 0)
+    assert len(state[bpe_train.S_PKEY]) != table_size and len(state[bpe_train.S_POOL]) != pool_size
+    words = [(syms[s:s + n].tolist(), int(c)) for s, n, c in zip(starts, lengths, counts)]
+    expected = reference_merge_symbols(words, [bytes([i]) for i in range(40)], 150, 3)
+    assert [tuple(m) for m in bpe_train.merges(state).tolist()] == expected

@@ -172,7 +172,7 @@ def test_bin_and_hf_layouts_hold_the_documents_of_the_npy_layout(model, tmp_path
     common = dict(sampling=Sampling(stochastok=0.1), seed=2, epochs=2, shard_tokens=30_000, workers=1)
     npy = write_shards(source, tok, tmp_path / "npy", **common)
     binary = write_shards(source, tok, tmp_path / "bin", format="bin", **common)
-    hf = write_shards(source, tok, tmp_path / "hf", format="hf", **common)
+    write_shards(source, tok, tmp_path / "hf", format="hf", **common)
     for epoch in (0, 1):
         expected = documents(tmp_path / "npy", npy, epoch)
         # bin: the README's lines

@@ -140,7 +140,8 @@ texts = st.lists(st.sampled_from(["the", "a", " ", "ing", "é", "<|endoftext|>",
        st.floats(0, 0.5), seeds64, st.integers(0, 3), st.integers(0, 1000))
 def test_sampled_encoding_decodes_to_the_text(unigram_tok, text, alpha, nbest, stochastok, seed, epoch, example_id):
     tok, _ = unigram_tok
-    enc = StochasticEncoder(tok, Sampling(stochastok=stochastok, unigram_alpha=alpha, unigram_nbest=nbest), seed)
+    enc = StochasticEncoder(tok, Sampling(stochastok=stochastok, unigram_alpha=alpha, unigram_nbest=nbest), seed,
+                            allowed_special="all")  # special tokens as control, as in encode
     ids = enc.encode(text, epoch=epoch, example_id=example_id)
     plain = tok.encode(text)
     assert tok.decode(ids) == tok.decode(plain)

@@ -14,12 +14,13 @@ from tokforge.corpus import Corpus
 from tokforge.counting.feed import feed
 from tokforge.errors import (ConfigError, CorpusError, ExportError, InputError, ModelFormatError,
                              OutputError, TokforgeError, WorkerError)
+from tokforge.extending import extend
 from tokforge.tokenizer import Tokenizer
 from tokforge.training import train
 from tokforge.version import __version__
 
 __all__ = [
-    "__version__", "train", "feed", "Tokenizer", "TrainConfig", "Corpus",
+    "__version__", "train", "extend", "feed", "Tokenizer", "TrainConfig", "Corpus",
     "TokforgeError", "CorpusError", "ConfigError", "ModelFormatError", "ExportError", "InputError",
     "OutputError", "WorkerError",
 ]

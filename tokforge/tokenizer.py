@@ -23,10 +23,11 @@ from tokforge.io.folders import OutputFolder
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import combine_nbest
 from tokforge.packed import Units, even_ranges, lengths_of, offsets_from_lengths, utf8
+from tokforge.text.decoders import Decoder
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
-from tokforge.text.specials import SpecialSplitter
+from tokforge.text.specials import Allowed, AddedTokens, SpecialPolicy, SpecialSplitter
 
 CACHE_LIMIT = 200_000  # pieces remembered by encode (cleared when full)
 FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (scan + BPE)
@@ -56,8 +57,9 @@ class Tokenizer:
 
     def __init__(self, model: Model, normalizer: Normalizer | None = None,
                  pretokenizer: Pretokenizer | None = None, training: dict[str, Any] | None = None,
-                 numbers: TriadicSuffixStage | None = None):
+                 numbers: TriadicSuffixStage | None = None, added: AddedTokens | None = None):
         self.model = model
+        self.added = added or AddedTokens()  # flags of imported added tokens, the post-processor's ids
         self.normalizer = normalizer or Normalizer("none")
         self.pretokenizer = pretokenizer or Pretokenizer("cl100k")
         self.training = dict(training or {})
@@ -71,7 +73,14 @@ class Tokenizer:
         if self.stage is not None:  # a subclass's stage in front of the model: its tokens are reserved too
             reserved |= set(self.stage.reserved_tokens())
         self._user_specials = {t: i for t, i in model.special_tokens.items() if t not in reserved}
-        self._specials = SpecialSplitter(self._user_specials)
+        raw = {t: i for t, i in self._user_specials.items() if t not in self.added.normalized}
+        self._specials = SpecialSplitter(raw, self.added.lstrip, self.added.rstrip)
+        # added tokens matched in the normalized text (HF's normalized=true): their normalized content
+        normalized = {self.normalizer.normalize(t): i for t, i in self._user_specials.items()
+                      if t in self.added.normalized}
+        self._normalized_specials = SpecialSplitter(normalized, *(
+            {self.normalizer.normalize(t) for t in flag} for flag in (self.added.lstrip, self.added.rstrip)))
+        self._splitters: dict[frozenset[str], tuple[SpecialSplitter, SpecialSplitter]] = {}
         self._cache: dict[str, list[int]] = {}
         if self.pretokenizer.layout.byte_fallback != model.byte_fallback:
             raise ModelFormatError("the 'metaspace' pretokenizer goes with a byte-fallback Unigram model and the "
@@ -91,7 +100,8 @@ class Tokenizer:
     def id_to_token(self, i: int) -> str:
         """The token's text as in tokenizer.json (byte-level characters, or for the metaspace layout
         "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
-        i, = self._check_ids([i])
+        if type(i) is not int or not 0 <= i < len(self.model.vocab):  # exporters call this once per token
+            i, = self._check_ids([i])
         if i in self._special_ids:
             return self.model.vocab[i].decode("utf-8")
         layout, byte = self.pretokenizer.layout, self.model.fallback_byte(i)
@@ -113,21 +123,49 @@ class Tokenizer:
         """The pretokenized pieces of ``text`` (special tokens kept whole), for inspection."""
         return [unit for unit, _ in self.model_units(text)]
 
-    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+    def model_units(self, text: str, *, allowed_special: Allowed = "all",
+                    disallowed_special: Allowed = ()) -> list[tuple[str, int | None]]:
         """What the model is given for ``text``, in order: ``(piece, None)`` for each pretokenized
         piece it encodes, ``(text, id)`` for a special token or a reserved unit of the number stage
-        (that one id). ``encode`` is these ids with each piece's model encoding in between."""
+        (that one id). ``encode`` is these ids with each piece's model encoding in between.
+        ``allowed_special``/``disallowed_special``: as in ``encode``."""
         units: list[tuple[str, int | None]] = []
-        for segment, special in self._specials.segments(text):
+        raw, normalized = self._special_splitters(text, allowed_special, disallowed_special)
+        for k, (segment, special) in enumerate(raw.segments(text)):
             if special is not None:
                 units.append((segment, special))
                 continue
-            for part, reserved in self._staged(self.normalizer.normalize(segment)):
-                if reserved:
-                    units.append((part, self._reserved_id(part)))
-                else:
-                    units.extend((piece, None) for piece in self.pretokenizer.split(part))
+            text_start = k == 0
+            if text_start:
+                normalized_segment, text_start = self.normalizer.normalize_from_start(segment)
+            else:
+                normalized_segment = self.normalizer.normalize(segment)
+            for j, (part, special) in enumerate(normalized.segments(normalized_segment)):
+                if special is not None:
+                    units.append((part, special))
+                    continue
+                for staged, reserved in self._staged(part):
+                    if reserved:
+                        units.append((staged, self._reserved_id(staged)))
+                    else:  # first: at the text's start (a prefix "▁" with prepend_scheme "first" goes there only)
+                        first = text_start and j == 0
+                        units.extend((piece, None) for piece in self.pretokenizer.split(staged, first=first))
         return units
+
+    def _special_splitters(self, text: str, allowed: Allowed, disallowed: Allowed
+                           ) -> tuple[SpecialSplitter, SpecialSplitter]:
+        """The splitters of the special tokens that are control for this call (raw text, normalized
+        text); InputError when ``text`` holds a disallowed one."""
+        if allowed == "all" and not disallowed:
+            return self._specials, self._normalized_specials
+        policy = SpecialPolicy.of(set(self._user_specials), allowed, disallowed)
+        policy.check(text)
+        pair = self._splitters.get(policy.control)
+        if pair is None:
+            normalized = {self.normalizer.normalize(t) for t in policy.control}
+            pair = (self._specials.only(policy.control), self._normalized_specials.only(normalized))
+            self._splitters[policy.control] = pair
+        return pair
 
     def _staged(self, normalized: str) -> list[tuple[str, bool]]:
         """Normalized text through the number stage: (text, is a reserved unit) pieces."""
@@ -147,18 +185,33 @@ class Tokenizer:
             return i
         return self.model.byte_id(ord(unit))
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``; special tokens in the text become their ids."""
+    def encode(self, text: str, *, allowed_special: Allowed = "all", disallowed_special: Allowed = (),
+               add_special_tokens: bool = False) -> list[int]:
+        """Token ids of ``text``.
+
+        Special tokens in the text: by default each becomes its id, as in transformers
+        (``tok(text)``). tiktoken's options choose instead: ``allowed_special`` (``"all"`` or a set)
+        are the special tokens that become their id, ``disallowed_special`` (``"all"``: every one not
+        allowed) those whose presence is an InputError; any other is encoded as plain text. tiktoken's
+        safe default is ``encode(text, allowed_special=set(), disallowed_special="all")``; for data, where
+        a special token's text is only text, ``allowed_special=set()``.
+
+        ``add_special_tokens``: put the tokens of an imported tokenizer.json's post-processor around the
+        ids (e.g. Llama's ``<s>``), as transformers' ``tok(text)`` does; transformers'
+        ``tok(text, add_special_tokens=False)`` is the default here.
+        """
         if not isinstance(text, str):
             raise InputError(f"encode takes a str, got {type(text).__name__}")
-        units = self.model_units(text)
+        units = self.model_units(text, allowed_special=allowed_special, disallowed_special=disallowed_special)
         encoded = self._encoded_pieces([piece for piece, i in units if i is None])
-        out: list[int] = []
+        out: list[int] = list(self.added.prefix) if add_special_tokens else []
         for piece, i in units:
             if i is None:
                 out.extend(encoded[piece])
             else:
                 out.append(i)
+        if add_special_tokens:
+            out.extend(self.added.suffix)
         return out
 
     def encode_nbest(self, text: str, n: int) -> list[tuple[list[int], float]]:
@@ -198,31 +251,38 @@ class Tokenizer:
         ids = ids.tolist()
         return [ids[cuts[i]:cuts[i + 1]] for i in range(len(texts))]
 
-    def packed_units(self, texts: list[str]) -> Units:
+    def packed_units(self, texts: list[str], *, allowed_special: Allowed = "all") -> Units:
         """What the model is given for each text (``model_units``), packed (``tokforge.packed.Units``):
-        from the byte kernels' pretokenization where it applies (``scanned``), else text by text."""
-        scanned = self.scanned(texts)
+        from the byte kernels' pretokenization where it applies (``scanned``), else text by text.
+        ``allowed_special``: the special tokens whose text is control (as in ``encode``)."""
+        scanned = self.scanned(texts, allowed_special=allowed_special)
         if scanned is None:
-            return Units.of([[(None, i) if i is not None else (utf8(p), None) for p, i in self.model_units(t)]
-                             for t in texts])
-        return self.units_of_pieces(texts, *scanned)
+            return self.python_units(texts, allowed_special=allowed_special)
+        return self.units_of_pieces(texts, *scanned, allowed_special=allowed_special)
 
-    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray,
-                        first_piece: np.ndarray) -> Units:
+    def python_units(self, texts: list[str], *, allowed_special: Allowed = "all") -> Units:
+        """``model_units`` of each text, packed: the exact Python path."""
+        return Units.of([[(None, i) if i is not None else (utf8(p), None)
+                          for p, i in self.model_units(t, allowed_special=allowed_special)] for t in texts])
+
+    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray, first_piece: np.ndarray,
+                        *, allowed_special: Allowed = "all") -> Units:
         """The units of texts pretokenized by the byte kernels (``scanned``): here, every piece."""
         return Units(buf, piece_bounds, -1 - np.arange(len(piece_bounds) - 1, dtype=np.int64), first_piece)
 
-    def scanned(self, texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    def scanned(self, texts: list[str], *, allowed_special: Allowed = "all"
+                ) -> tuple[bytes, np.ndarray, np.ndarray] | None:
         """The byte kernels' pretokenization of ``texts`` when it applies (no normalizer, number
-        stage or special token; a split the scanner knows), else None: (the UTF-8 of the texts
-        joined, bounds of the pieces in it, index of each text's first piece and the end). The
-        pieces are those of ``model_units``."""
+        stage or special token that is control, ``allowed_special``; a split the scanner knows), else
+        None: (the UTF-8 of the texts joined, bounds of the pieces in it, index of each text's first
+        piece and the end). The pieces are those of ``model_units``."""
         if not self._batches_in_bytes():
             return None
         encoded = [utf8(t) for t in texts]
         buf = b"".join(encoded)
         doc_bounds = offsets_from_lengths(lengths_of(encoded))
-        piece_bounds = None if self._specials.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
+        raw, normalized = self._special_splitters("", allowed_special, ())
+        piece_bounds = None if raw.occurs_in(buf) or normalized.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
         if piece_bounds is None:
             return None
         return buf, piece_bounds, np.searchsorted(piece_bounds, doc_bounds)
@@ -247,20 +307,35 @@ class Tokenizer:
 
     # ---- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, ids: Ids, skip_special_tokens: bool = False) -> bytes:
+        if self.pretokenizer.layout.literal:
+            return self.decode(ids, skip_special_tokens).encode("utf-8")
         data = self._joined_bytes(ids, skip_special_tokens)
         return data if self.numbers is None else self.numbers.inverse_bytes(data)
 
     def decode(self, ids: Ids, skip_special_tokens: bool = False) -> str:
         """Text of ``ids`` (a sequence of ints, a numpy integer array of any integer dtype, or one
-        id); byte sequences that are not valid UTF-8 become U+FFFD."""
+        id); byte sequences that are not valid UTF-8 become U+FFFD. An imported sentencepiece-style
+        BPE decodes through its file's decoder (``tokforge.text.decoders``)."""
+        if self.pretokenizer.layout.literal:
+            skipped = self._skipped_ids if skip_special_tokens else frozenset()
+            return self._decoder.decode([self.id_to_token(i) for i in self._check_ids(ids) if i not in skipped])
         text = self._joined_bytes(ids, skip_special_tokens).decode("utf-8", errors="replace")
         return text if self.numbers is None else self.numbers.inverse(text)  # as HF: UTF-8 first, then the stage
 
     def _joined_bytes(self, ids: Ids, skip_special_tokens: bool) -> bytes:
         ids = self._check_ids(ids)
         vocab = self.model.vocab
-        skipped = set(self._user_specials.values()) if skip_special_tokens else set()
+        skipped = set(self._skipped_ids) if skip_special_tokens else set()
         return b"".join(vocab[i] for i in ids if i not in skipped)
+
+    @functools.cached_property
+    def _decoder(self) -> Decoder:
+        return Decoder.from_hf(self.pretokenizer.layout.hf_decoder)
+
+    @functools.cached_property
+    def _skipped_ids(self) -> frozenset[int]:
+        """What ``skip_special_tokens`` leaves out: the special tokens (not the added tokens that are not special)."""
+        return frozenset(i for t, i in self._user_specials.items() if t not in self.added.not_special)
 
     def _check_ids(self, ids: Ids) -> list[int]:
         """``ids`` as a list of Python ints (``id_list``), each in the vocabulary; else InputError."""
@@ -342,14 +417,14 @@ class Tokenizer:
             return Tokenizer._by_algorithm[algorithm].from_native(doc, source)
         model, parts = native.read_plain(f, doc, algorithm)
         with f.field("vocab"):
-            return cls(model, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers)
+            return cls(model, parts.normalizer, parts.pretokenizer, parts.training, parts.numbers, parts.added)
 
     @classmethod
     def from_hf(cls, doc: dict[str, Any], source: str = "<tokenizer.json>") -> "Tokenizer":
         """Import a byte-level BPE or Unigram ``tokenizer.json`` (``tokforge.formats.hf``)."""
-        model, normalizer, pretokenizer, numbers, f = hf.read_hf_json(doc, source)
+        model, normalizer, pretokenizer, numbers, added, f = hf.read_hf_json(doc, source)
         with f.field("model"):
-            return cls(model, normalizer, pretokenizer, {"imported_from": f.source}, numbers)
+            return cls(model, normalizer, pretokenizer, {"imported_from": f.source}, numbers, added)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from tokforge.cli import evaluate, mixture, model, numbers, shards, train
+from tokforge.cli import evaluate, extend, mixture, model, numbers, shards, train
 from tokforge.errors import TokforgeError
 from tokforge.processes import Stopped, stop_on_signals
 
@@ -43,9 +43,10 @@ def main() -> None:
       tokforge compare out/ other/tokenizer.json --text "Merhaba dünya!"
       tokforge mixture out/ --category en=samples/en.txt --category code=samples/code/
       tokforge numbers explain "1,234,567.891"
+      tokforge extend out/ -o out-tr/ --corpus corpora/tr --add 1000 --old-text corpora/en
     """
 
 
-for _command in (train.train, train.count, model.encode, model.decode, model.info, model.export, shards.shards,
-                 evaluate.eval_command, evaluate.compare, mixture.mixture, numbers.numbers):
+for _command in (train.train, train.count, extend.extend, model.encode, model.decode, model.info, model.export,
+                 shards.shards, evaluate.eval_command, evaluate.compare, mixture.mixture, numbers.numbers):
     main.add_command(_command)

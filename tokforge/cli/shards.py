@@ -49,10 +49,14 @@ from tokforge.tokenizer import Tokenizer
                    "their recorded fingerprints) and write only the missing ones. Refused if options differ.")
 @click.option("--shard-tokens", type=click.IntRange(1), default=50_000_000, show_default=True,
               help="A shard closes at the first document boundary past this many token ids.")
+@click.option("--allow-special", "allow_special", multiple=True, metavar="TOKEN",
+              help="A special token whose text inside a document becomes its id (repeatable; 'all': every one). "
+                   "By default documents are data: special-token text in them is encoded as text.")
 @reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def shards(corpus, model, output, layout, separator, epochs, static, stochastok, bpe_dropout, unigram_alpha,
-           unigram_nbest, seed, workers, engine, scheduler, resume, shard_tokens, text_field, errors, quiet):
+           unigram_nbest, seed, workers, engine, scheduler, resume, shard_tokens, allow_special, text_field, errors,
+           quiet):
     """Turn CORPUS (as for `tokforge train`) into token-id shards for training, optionally with
     stochastic tokenization, reproducibly, on this machine or a Dask cluster, resumably.
 
@@ -76,7 +80,8 @@ def shards(corpus, model, output, layout, separator, epochs, static, stochastok,
         manifest = write_shards(source, tok, output, sampling=sampling, seed=seed, epochs=epochs, static=static,
                                 workers=workers, shard_tokens=shard_tokens, tokenizer_source=str(model),
                                 engine=engine, scheduler=scheduler, format=layout, separator=separator,
-                                resume=resume, progress=not quiet)
+                                resume=resume, progress=not quiet,
+                                allowed_special="all" if "all" in allow_special else set(allow_special))
     except BaseException:
         kept = finished_shards(output)
         if kept:   # on stdout: the error itself stays one line on stderr

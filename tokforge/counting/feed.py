@@ -92,6 +92,10 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
     """Stream the corpus once: normalize, apply the number stage, pretokenize and count the words
     of every document (the number stage's reserved units are left out, like special tokens).
 
+    Special-token text in the corpus (``specials``: the config's ``special_tokens``) is a boundary, not
+    text: it is cut out of the document and not counted, and no word spans it -- so training learns no
+    piece of it, and ``<|endoftext|>`` written between documents of a text file separates them.
+
     Blocks of documents go straight from bytes to word counts through numba kernels when the
     pipeline allows it (no number stage, a preset split, no special token in the block; a
     normalizer is applied to each document first, in Python); otherwise each document takes the

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 from tokforge.errors import ExportError
 from tokforge.formats.fields import ModelFile
 from tokforge.io.folders import FolderKind
-from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe import BPEModel, FallbackBPEModel
 from tokforge.models.protocol import Model
-from tokforge.models.unigram import UNK_TOKEN, UnigramModel
-from tokforge.text.layout import BYTE_LEVEL, Layout
+from tokforge.models.unigram import UNK_TOKEN, SentencepieceUnigramModel, UnigramModel
+from tokforge.text.layout import BYTE_LEVEL, METASPACE_HF, Layout
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, split_hf_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.sentencepiece import SentencepieceSplit
+from tokforge.text.specials import AddedTokens, template_ids
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -39,20 +41,17 @@ def to_hf_json(tok: Tokenizer) -> dict[str, Any]:
     normalizer, the number stage, a stage in front of the model, the pretokenizer (with the tokens'
     layout), the model. A part that tokenizer.json cannot express raises ExportError, saying why."""
     stages = [s.hf_parts() for s in (tok.stage, tok.numbers) if s is not None]  # ExportError if one cannot be
-    vocab = token_strings(tok)
+    token_strings(tok)  # ExportError for a token string that two ids share
     doc = {
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [
-            {"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
-            for text, i in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])
-        ],
+        "added_tokens": [{"id": i, "content": text, **tok.added.flags(text)}
+                         for text, i in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])],
         "normalizer": tok.normalizer.to_hf(),
         "pre_tokenizer": tok.pretokenizer.to_hf(),
-        "post_processor": None,
-        "decoder": dict(tok.pretokenizer.layout.hf_decoder),
+        "post_processor": tok.added.post_processor,
+        "decoder": dict(tok.pretokenizer.layout.hf_decoder) or None,
         "model": tok.model.hf_model(tok.id_to_token),
     }
     for parts in stages:
@@ -93,30 +92,33 @@ def hf_files(tok: Tokenizer) -> dict[str, Any]:
 
 def hf_configs(tok: Tokenizer) -> tuple[dict[str, Any], dict[str, Any]]:
     """``tokenizer_config.json`` (for ``PreTrainedTokenizerFast``) and ``special_tokens_map.json``."""
-    specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1])]
+    specials = [t for t, _ in sorted(tok.special_tokens.items(), key=lambda kv: kv[1]) if t not in tok.added.not_special]
     config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": MODEL_MAX_LENGTH,
         "clean_up_tokenization_spaces": False,
-        "added_tokens_decoder": {
-            str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                     "single_word": False, "special": True}
-            for t, i in tok.special_tokens.items()
-        },
+        "added_tokens_decoder": {str(i): {"content": t, **tok.added.flags(t)} for t, i in tok.special_tokens.items()},
     }
     if specials:
         config["additional_special_tokens"] = specials
+    if tok.pretokenizer.prefix_space:  # transformers 4.x sets ByteLevel's add_prefix_space from this key
+        config["add_prefix_space"] = True
     special_tokens_map = {"additional_special_tokens": specials} if specials else {}
     return config, special_tokens_map
 
 
 def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
-                 ) -> tuple[Model, Normalizer, Pretokenizer, TriadicSuffixStage | None, ModelFile]:
-    """Read a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2 or similar): its
-    model, normalizer, pretokenizer and number stage, and the file (for the errors of building the
-    tokenizer); ModelFormatError naming ``source`` and the field for anything malformed or unsupported."""
+                 ) -> tuple[Model, Normalizer, Pretokenizer, TriadicSuffixStage | None, AddedTokens, ModelFile]:
+    """Read a byte-level BPE or Unigram ``tokenizer.json`` (as written by tokforge, GPT-2, Llama 3, a tiktoken
+    conversion or similar): its model, normalizer, pretokenizer, number stage and added tokens' flags, and the
+    file (for the errors of building the tokenizer); ModelFormatError naming ``source`` and the field for
+    anything malformed or unsupported."""
     f = ModelFile(source, "tokenizer.json")
     doc = f.object(doc, None)
+    for part in ("normalizer", "pre_tokenizer", "decoder", "post_processor"):
+        bad = _lone_surrogate(doc.get(part), part)
+        if bad is not None:
+            raise f.error(bad, "holds a lone surrogate, which no text can hold (a Rust string cannot)")
     model = f.get(doc, "model", dict)
     kind = f.get(model, "type", str, "model.type", default="BPE")
     if kind not in ("BPE", "Unigram"):
@@ -124,34 +126,74 @@ def read_hf_json(doc: Any, source: str = "<tokenizer.json>"
                                     "Unigram tokenizers")
     with f.field(("normalizer", "pre_tokenizer", "decoder")):
         numbers, normalizer, pre_tokenizer, decoder = split_hf_stage(doc, source)
+    # sentencepiece's BPE (Llama 2, Mistral v1), and its Unigram (SpmConverter) unless in tokforge's own layout
+    fallback = model.get("byte_fallback") is True and (kind == "BPE" or not _tokforge_metaspace(pre_tokenizer))
     with f.field("pre_tokenizer"):
-        pretokenizer = Pretokenizer.from_hf(pre_tokenizer)
+        pretokenizer = SentencepieceSplit.from_hf(pre_tokenizer, decoder) if fallback else \
+            Pretokenizer.from_hf(pre_tokenizer)
     with f.field("normalizer"):
         normalizer = Normalizer.from_hf(normalizer)
     if kind == "Unigram":
-        return _read_unigram(doc, f, pretokenizer, decoder), normalizer, pretokenizer, numbers, f
+        specials, added = _check_pipeline(doc, decoder, f, pretokenizer.layout)
+        return _read_unigram(doc, f, pretokenizer, specials), normalizer, pretokenizer, numbers, added, f
     for key, ok in (("dropout", (None, 0.0)), ("continuing_subword_prefix", (None, "")),
-                    ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False)),
-                    ("ignore_merges", (None, False))):
+                    ("end_of_word_suffix", (None, "")), ("byte_fallback", (None, False, True)),
+                    ("ignore_merges", (None, False, True))):
         value = model.get(key)
         if value not in ok:
             raise f.error(f"model.{key}", f"is {value!r}: this BPE option is not supported")
     vocab = dict(f.get(model, "vocab", dict, "model.vocab"))
     merges = f.get(model, "merges", list, "model.merges")
-    specials = _check_pipeline(doc, decoder, f, BYTE_LEVEL)  # tokforge's BPE is byte-level
+    # tokforge's BPE is byte-level, or sentencepiece's with byte fallback
+    specials, added = _check_pipeline(doc, decoder, f, pretokenizer.layout if fallback else BYTE_LEVEL)
     for text, i in specials.items():
         vocab.setdefault(text, i)
-    bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, ("model.vocab", "model.merges", "added_tokens"))
-    return bpe, normalizer, pretokenizer, numbers, f
+    names = ("model.vocab", "model.merges", "added_tokens")
+    if fallback:
+        if numbers is not None:
+            raise f.error(("normalizer", "model.byte_fallback"), "a number stage with a byte-fallback BPE is not supported")
+        bpe: BPEModel = FallbackBPEModel.from_strings(vocab, merges, specials, f, names, bool(model.get("ignore_merges")),
+                                                      model.get("unk_token"), model.get("fuse_unk"))
+    else:
+        bpe = BPEModel.from_vocab_merges(vocab, merges, specials, f, names, ignore_merges=bool(model.get("ignore_merges")))
+    return bpe, normalizer, pretokenizer, numbers, added, f
 
 
-def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, decoder: Any) -> UnigramModel:
+def _lone_surrogate(obj: Any, path: str) -> str | None:
+    """The path of the first string in ``obj`` (JSON) that UTF-8 cannot hold, or None."""
+    if isinstance(obj, str):
+        return None if obj.encode("utf-8", "surrogatepass") == obj.encode("utf-8", "ignore") else path
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        bad = _lone_surrogate(value, f"{path}.{key}")
+        if bad is not None:
+            return bad
+    return None
+
+
+def _tokforge_metaspace(pre_tokenizer: Any) -> bool:
+    """Whether a pre_tokenizer is the Metaspace of tokforge's own metaspace Unigram layout (alone, or
+    after a digit split: ``Sequence[Split, Metaspace]``)."""
+    if isinstance(pre_tokenizer, dict) and pre_tokenizer.get("type") == "Sequence":
+        steps = pre_tokenizer.get("pretokenizers")
+        if not (isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps)
+                and all(s.get("type") == "Split" for s in steps[:-1])):
+            return False
+        pre_tokenizer = steps[-1]
+    return isinstance(pre_tokenizer, dict) and pre_tokenizer.get("type") == "Metaspace" and \
+        {k: pre_tokenizer.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} == METASPACE_HF
+
+
+def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer, specials: dict[str, int]
+                  ) -> UnigramModel:
     """The model of a Unigram tokenizer.json: byte-level (as tokforge writes it: no unk, no byte
-    fallback), or of the metaspace layout (byte fallback, ``<unk>``)."""
+    fallback), of the metaspace layout (byte fallback, ``<unk>``), or an imported sentencepiece one."""
     model = doc["model"]
     layout = pretokenizer.layout
     entries = f.get(model, "vocab", list, "model.vocab", default=[])
-    specials = _check_pipeline(doc, decoder, f, layout)
+    if layout.literal:
+        with f.field(("model.vocab", "model.unk_id", "added_tokens")):
+            return SentencepieceUnigramModel.from_entries(entries, specials, model.get("unk_id"), f.source)
     unk = specials.get(layout.unk_token) if layout.byte_fallback else None
     unk_id, byte_fallback = model.get("unk_id"), model.get("byte_fallback")
     if isinstance(unk_id, bool) or unk_id != unk or not isinstance(byte_fallback, (bool, type(None))) \
@@ -164,9 +206,10 @@ def _read_unigram(doc: dict[str, Any], f: ModelFile, pretokenizer: Pretokenizer,
         return UnigramModel.from_vocab_list(entries, specials, f.source, layout.byte_fallback)
 
 
-def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Layout) -> dict[str, int]:
+def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Layout
+                    ) -> tuple[dict[str, int], AddedTokens]:
     """Check the decoder (the one of the ``layout``), post-processor and added tokens tokforge supports;
-    return the specials."""
+    return the added tokens (by text) and their flags."""
     decoder = decoder or {}
     if layout.byte_fallback and decoder != layout.hf_decoder:
         raise f.error("decoder", f"is {decoder!r}, which is not supported with a Metaspace pre-tokenizer; "
@@ -175,19 +218,29 @@ def _check_pipeline(doc: dict[str, Any], decoder: Any, f: ModelFile, layout: Lay
         shown = decoder.get("type") if isinstance(decoder, dict) else decoder
         raise f.error("decoder", f"is {shown!r}, not ByteLevel; tokforge imports byte-level tokenizers "
                                  "(and Metaspace Unigram ones)")
-    post = doc.get("post_processor")
-    if post is not None and (not isinstance(post, dict) or post.get("type") != "ByteLevel"):
-        shown = post.get("type") if isinstance(post, dict) else post
-        raise f.error("post_processor", f"is {shown!r}: added BOS/EOS or templates are not supported")
     specials: dict[str, int] = {}
+    flags: dict[str, set[str]] = {"lstrip": set(), "rstrip": set(), "normalized": set(), "not_special": set()}
     for k, t in enumerate(f.get(doc, "added_tokens", list, default=[])):
         t = f.object(t, f"added_tokens[{k}]")
         content = f.get(t, "content", str, f"added_tokens[{k}].content")
         token_id = f.get(t, "id", int, f"added_tokens[{k}].id")
-        if token_id < 0 or content in specials:
-            raise f.error("added_tokens", f"token {content!r} with id {token_id} is a duplicate or has a negative id")
-        if any(t.get(flag) for flag in ("lstrip", "rstrip", "single_word", "normalized")):
-            raise f.error("added_tokens", f"token {content!r} uses lstrip/rstrip/single_word/normalized, which "
-                                          "tokforge does not support")
+        if token_id < 0 or content in specials or not content:
+            raise f.error("added_tokens", f"token {content!r} with id {token_id} is a duplicate, empty or has a "
+                                          "negative id")
+        if t.get("single_word"):
+            raise f.error(f"added_tokens[{k}].single_word", f"is true for {content!r}: single_word added tokens are "
+                                                            "not supported (tokforge does not reproduce HF's word test)")
+        for flag in ("lstrip", "rstrip", "normalized"):
+            if t.get(flag):
+                flags[flag].add(content)
+        if t.get("special") is False:
+            flags["not_special"].add(content)
         specials[content] = token_id
-    return specials
+    post = doc.get("post_processor")
+    try:
+        prefix, suffix = template_ids(post, specials) if post is not None else ((), ())
+    except ValueError as e:
+        raise f.error("post_processor", str(e)) from None
+    added = AddedTokens(*(frozenset(v) for v in flags.values()), prefix, suffix,
+                        post if prefix or suffix else None)
+    return specials, added

@@ -22,6 +22,8 @@ from tokforge.models.unigram import UnigramModel
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage, number_stage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.sentencepiece import pretokenizer_from_config
+from tokforge.text.specials import AddedTokens
 from tokforge.version import __version__
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class NativeParts(NamedTuple):
     pretokenizer: Pretokenizer
     numbers: TriadicSuffixStage | None
     training: dict[str, Any]
+    added: AddedTokens  # flags of imported added tokens, the post-processor
 
 
 def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
@@ -54,11 +57,13 @@ def native_parts(f: ModelFile, doc: dict[str, Any]) -> NativeParts:
     with f.field("normalizer"):
         normalizer = Normalizer(f.get(doc, "normalizer", list))
     with f.field("pretokenizer"):
-        pretokenizer = Pretokenizer.from_config(f.get(doc, "pretokenizer", dict))
+        pretokenizer = pretokenizer_from_config(f.get(doc, "pretokenizer", dict))
     with f.field("numbers"):
         numbers = number_stage(f.get(doc, "numbers", str, default="none"), ModelFormatError)
     training = f.get(doc, "training", (dict, type(None)), default=None) or {}
-    return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training)
+    with f.field("added_tokens"):
+        added = AddedTokens.from_native(f.get(doc, "added_tokens", dict, default={}), specials)
+    return NativeParts(dict(specials), normalizer, pretokenizer, numbers, training, added)
 
 
 def native_token_ids(vocab: dict[str, int] | list) -> dict[str, int]:
@@ -77,6 +82,7 @@ def native_document(tok: Tokenizer) -> dict[str, Any]:
         "pretokenizer": tok.pretokenizer.config(),
         "numbers": tok.numbers.mode if tok.numbers else "none",
         "special_tokens": tok.special_tokens,
+        **({} if tok.added.plain else {"added_tokens": tok.added.to_native()}),
         **tok.model.native_fields(tok.id_to_token),
         "training": tok.training,
     }

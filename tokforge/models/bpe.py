@@ -11,6 +11,7 @@ Ids: special tokens first, then the 256 byte tokens in the order of their byte-l
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -18,11 +19,13 @@ import numpy as np
 
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import bpe_encode
+from tokforge.models.bpe_extend import continue_merges
 from tokforge.models.protocol import TokenText, encode_each
-from tokforge.packed import utf8
+from tokforge.packed import lengths_of, offsets_from_lengths, utf8
 from tokforge.text.bytelevel import visible_to_bytes
 
 if TYPE_CHECKING:
+    from tokforge.counting.words import WordCounts
     from tokforge.formats.fields import ModelFile
     from tokforge.sampling.stochastic import Sampling
     from tokforge.text.layout import Layout
@@ -39,6 +42,7 @@ class BPEModel:
     vocab: list[bytes]
     merges: list[tuple[int, int]]
     special_tokens: dict[str, int] = field(default_factory=dict)
+    ignore_merges: bool = False  # a piece that is a whole token is that token (HF's flag; tiktoken's rule)
     algorithm: ClassVar[str] = "bpe"
     byte_fallback: ClassVar[bool] = False  # every byte is a token of its own
     scored: ClassVar[bool] = False         # one encoding per piece
@@ -46,6 +50,8 @@ class BPEModel:
     def __post_init__(self) -> None:
         self._tables = None
         self._joinable = None
+        self._whole = None
+        self._chars = None
 
     def check(self) -> None:
         self.tables()
@@ -70,9 +76,32 @@ class BPEModel:
         ``long_words``: the same result, faster when pieces are long runs of recurring parts."""
         byte_ids, keys, ranks, results = self.tables()
         data = np.frombuffer(buf, np.uint8)
-        if long_words:
+        whole = self.whole_tokens()
+        if long_words and whole is bpe_encode.NO_WHOLE_TOKENS:
             return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable())
-        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results)
+        return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results, whole)
+
+    def whole_tokens(self) -> tuple[np.ndarray, ...]:
+        """``ignore_merges``: the kernel's table of the tokens that a piece equal to them encodes to
+        without merging -- only those the merges do not rebuild from their bytes (for the others the
+        flag changes nothing); ``NO_WHOLE_TOKENS`` without the flag."""
+        if self._whole is None:
+            self._whole = bpe_encode.NO_WHOLE_TOKENS
+            if self.ignore_merges:
+                regular = sorted(_regular_ids(self).items(), key=lambda kv: kv[1])
+                tokens = [t for t, _ in regular]
+                ids, id_bounds = bpe_encode.encode_words(
+                    np.frombuffer(b"".join(tokens), np.uint8), offsets_from_lengths(lengths_of(tokens)),
+                    *self.tables(), bpe_encode.NO_WHOLE_TOKENS)
+                rebuilt = (np.diff(id_bounds) == 1) & (ids[np.minimum(id_bounds[:-1], len(ids) - 1)]
+                                                      == np.array([i for _, i in regular], np.int64))
+                kept = [regular[k] for k in np.flatnonzero(~rebuilt).tolist()]
+                if kept:
+                    data = np.frombuffer(b"".join(t for t, _ in kept), np.uint8)
+                    bounds = offsets_from_lengths(lengths_of([t for t, _ in kept]))
+                    self._whole = (bpe_encode.build_token_table(data, bounds), data, bounds,
+                                   np.array([i for _, i in kept], np.int64))
+        return self._whole
 
     def joinable(self) -> np.ndarray:
         """``joinable[a * 256 + b]`` is 1 when bytes ``a b`` stand side by side inside some token."""
@@ -115,7 +144,8 @@ class BPEModel:
 
     def native_fields(self, token_text: TokenText) -> dict[str, Any]:
         return {"vocab": {token_text(i): i for i in range(len(self.vocab))},
-                "merges": [[token_text(a), token_text(b)] for a, b in self.merges]}
+                "merges": [[token_text(a), token_text(b)] for a, b in self.merges],
+                **({"ignore_merges": True} if self.ignore_merges else {})}
 
     def hf_model(self, token_text: TokenText) -> dict[str, Any]:
         return {
@@ -126,13 +156,24 @@ class BPEModel:
             "end_of_word_suffix": None,
             "fuse_unk": False,
             "byte_fallback": False,
-            "ignore_merges": False,
+            "ignore_merges": self.ignore_merges,
             "vocab": {token_text(i): i for i in range(len(self.vocab))},
             "merges": [[token_text(a), token_text(b)] for a, b in self.merges],
         }
 
     def facts(self) -> dict[str, Any]:
         return {"merges": len(self.merges)}
+
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> BPEModel:
+        """This model with ``n`` more merges learned on ``words`` after its own (``bpe_extend``): every
+        id, token and merge kept, the new tokens after the last id."""
+        pieces = [w for w, _ in words.items()]
+        encoded = self.encode_pieces(pieces)
+        new_tokens, merges = continue_merges(self.vocab, self.special_tokens, encoded,
+                                             [c for _, c in words.items()], n, min_frequency)
+        model = BPEModel(self.vocab + new_tokens, self.merges + merges, dict(self.special_tokens), self.ignore_merges)
+        model.check()
+        return model
 
     def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
         if trained_as == "superbpe" or pattern == "superword":  # trained so, or encoding with the superword split
@@ -141,11 +182,17 @@ class BPEModel:
 
     @classmethod
     def from_native(cls, doc: dict[str, Any], specials: dict[str, int], f: ModelFile, layout: Layout) -> BPEModel:
-        return cls.from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f)
+        if layout.literal:  # an imported sentencepiece-style BPE, saved
+            return FallbackBPEModel.from_strings(
+                f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f, ("vocab", "merges", "special_tokens"),
+                f.get(doc, "ignore_merges", bool, default=False), doc.get("unk_token"), doc.get("fuse_unk"))
+        return cls.from_vocab_merges(f.get(doc, "vocab", dict), f.get(doc, "merges", list), specials, f,
+                                     ignore_merges=f.get(doc, "ignore_merges", bool, default=False))
 
     @classmethod
     def from_vocab_merges(cls, vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
-                          names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers")) -> BPEModel:
+                          names: tuple[str, ...] = ("vocab", "merges", "special_tokens", "numbers"),
+                          ignore_merges: bool = False) -> BPEModel:
         """Build (and check) a BPEModel from visible-string vocab and merges (tokenizer.json style);
         ``names``: the fields of the vocab, the merges, then those that declare the special tokens
         (``specials``), in ``f``'s messages."""
@@ -176,10 +223,136 @@ class BPEModel:
             if left not in vocab or right not in vocab:
                 raise f.error(merges_name, f"merge #{rank} {m!r} uses a token that is not in the vocabulary")
             pairs.append((vocab[left], vocab[right]))
-        model = cls(tokens, pairs, specials)
+        model = cls(tokens, pairs, specials, ignore_merges)
         with f.field((vocab_name, merges_name)):
             model.tables()
         return model
+
+
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-F]{2})>")
+
+
+@dataclass
+class FallbackBPEModel(BPEModel):
+    """BPE over characters with byte fallback, as HF runs sentencepiece's BPE (``byte_fallback: true``;
+    Llama 2, Mistral v1): a piece starts as its characters, a character that is no token as its byte
+    tokens ``<0xNN>`` (``byte_tokens[b]``), then the merges. ``vocab[id]`` is the UTF-8 of a token's
+    string, or the byte of a byte token; merges join token strings.
+
+    >>> tokens = [bytes([b]) for b in range(256)] + ["▁".encode(), b"a", "▁a".encode()]
+    >>> model = FallbackBPEModel(tokens, [(256, 257)], byte_tokens=list(range(256)))
+    >>> model.encode_pieces(["▁aé".encode()])                      # é: its two byte tokens
+    [[258, 195, 169]]
+    """
+
+    byte_tokens: list[int] = field(default_factory=list)   # the id of <0xNN> for each byte NN
+    unk_token: str | None = "<unk>"                           # what the file names (never produced)
+    fuse_unk: bool = True
+    byte_fallback: ClassVar[bool] = True
+
+    def token_string(self, i: int) -> str:
+        byte = self.fallback_byte(i)
+        return f"<0x{byte:02X}>" if byte is not None else self.vocab[i].decode("utf-8")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._byte_of = {t: b for b, t in enumerate(self.byte_tokens)}
+
+    def fallback_byte(self, i: int) -> int | None:
+        return self._byte_of.get(i)
+
+    def byte_id(self, byte: int) -> int:
+        return self.byte_tokens[byte]
+
+    def tables(self):
+        """(byte token ids, merge pair keys, ranks, result ids), plus the single-character tokens."""
+        if self._tables is None:
+            if sorted(set(self.byte_tokens)) != sorted(self.byte_tokens) or len(self.byte_tokens) != 256:
+                raise ModelFormatError("byte fallback needs the 256 byte tokens <0x00>..<0xFF> in the vocabulary")
+            special_ids = set(self.special_tokens.values())
+            by_string = {self.token_string(i): i for i in range(len(self.vocab)) if i not in special_ids}
+            results = np.empty(len(self.merges), np.int64)
+            for rank, (a, b) in enumerate(self.merges):
+                merged = self.token_string(a) + self.token_string(b)
+                if merged not in by_string:
+                    raise ModelFormatError(f"merge #{rank} ({self.token_string(a)!r}, {self.token_string(b)!r}) "
+                                           f"yields {merged!r}, which is not in the vocabulary")
+                results[rank] = by_string[merged]
+            keys = np.array([(a << 32) | b for a, b in self.merges], np.int64)
+            regular = [(t, i) for t, i in by_string.items() if i not in self._byte_of]
+            chars = [(t.encode("utf-8"), i) for t, i in regular if len(t) == 1]
+            self._chars = _token_table(chars)
+            self._whole = _token_table([(t.encode("utf-8"), i) for t, i in regular]) if self.ignore_merges \
+                else bpe_encode.NO_WHOLE_TOKENS
+            self._tables = (np.array(self.byte_tokens, np.int64),) + bpe_encode.build_merge_table(keys, results)
+        return self._tables
+
+    def whole_tokens(self) -> tuple[np.ndarray, ...]:
+        self.tables()
+        return self._whole
+
+    def encode_packed(self, buf: bytes, bounds: np.ndarray, *, long_words: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        return self.encode_packed_dropout(buf, bounds, 0.0, np.zeros(0, np.uint64))
+
+    def encode_packed_dropout(self, buf: bytes, bounds: np.ndarray, dropout: float,
+                              word_seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        byte_ids, keys, ranks, results = self.tables()
+        return bpe_encode.encode_words_chars(np.frombuffer(buf, np.uint8), np.asarray(bounds, np.int64), self._chars,
+                                             byte_ids, keys, ranks, results, self._whole, float(dropout),
+                                             np.asarray(word_seeds, np.uint64))
+
+    def hf_model(self, token_text: TokenText) -> dict[str, Any]:
+        return {**super().hf_model(token_text), "unk_token": self.unk_token, "fuse_unk": self.fuse_unk,
+                "byte_fallback": True}
+
+    def native_fields(self, token_text: TokenText) -> dict[str, Any]:
+        return {**super().native_fields(token_text), "unk_token": self.unk_token, "fuse_unk": self.fuse_unk}
+
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> BPEModel:
+        raise ConfigError("extending a byte-fallback (sentencepiece-style) BPE is not supported yet")
+
+    def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
+        return f"bpe ({layout.label})"
+
+    @classmethod
+    def from_strings(cls, vocab: dict[str, Any], merges: list, specials: dict[str, int], f: ModelFile,
+                     names: tuple[str, ...], ignore_merges: bool, unk_token: Any, fuse_unk: Any) -> FallbackBPEModel:
+        """Build (and check) the model from tokenizer.json-style token strings (``<0xNN>`` byte tokens)."""
+        vocab_name, merges_name, specials_name = names
+        n = len(vocab)
+        if sorted(v for v in vocab.values() if isinstance(v, int) and not isinstance(v, bool)) != list(range(n)):
+            raise f.error((vocab_name, specials_name), f"ids must be integers 0..{n - 1} without gaps")
+        tokens: list[bytes] = [b""] * n
+        byte_tokens = [-1] * 256
+        for text, i in vocab.items():
+            m = _BYTE_TOKEN.fullmatch(text)
+            if m and text not in specials:
+                byte_tokens[int(m.group(1), 16)] = i
+                tokens[i] = bytes([int(m.group(1), 16)])
+            else:
+                tokens[i] = utf8(text)
+        if -1 in byte_tokens:
+            raise f.error(("model.byte_fallback", vocab_name), f"byte_fallback needs the 256 byte tokens <0x00>.."
+                                                               f"<0xFF>; <0x{byte_tokens.index(-1):02X}> is missing")
+        pairs = []
+        for rank, m in enumerate(merges):
+            pair = m.split(" ") if isinstance(m, str) else m
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p in vocab for p in pair)):
+                raise f.error(merges_name, f"merge #{rank} {m!r} is not a pair of tokens of the vocabulary")
+            pairs.append((vocab[pair[0]], vocab[pair[1]]))
+        model = cls(tokens, pairs, dict(specials), ignore_merges, byte_tokens,
+                    unk_token if isinstance(unk_token, str) else None, fuse_unk is not False)
+        with f.field((vocab_name, merges_name)):
+            model.tables()
+        return model
+
+
+def _token_table(tokens: list[tuple[bytes, int]]) -> tuple[np.ndarray, ...]:
+    """The kernels' table of byte strings and their ids (``bpe_encode.build_token_table``)."""
+    data = np.frombuffer(b"".join(t for t, _ in tokens), np.uint8)
+    bounds = offsets_from_lengths(lengths_of([t for t, _ in tokens]))
+    return bpe_encode.build_token_table(data, bounds), data, bounds, np.array([i for _, i in tokens], np.int64)
 
 
 def _regular_ids(model: BPEModel) -> dict[bytes, int]:

@@ -12,6 +12,7 @@ token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
@@ -25,6 +26,8 @@ from tokforge.models.bpe import BPEModel, _merge_results, _regular_ids
 from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
+HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut into one part per thread
+MAPPED_BYTES = 1 << 20  # allocations from this size up get their own memory map (glibc), see _map_large_arrays
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
@@ -61,39 +64,76 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if max_words is not None and max_words < 1:
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
     offset = len(specials)
+    threads = min(2, os.cpu_count() or 1)
+    _map_large_arrays()
     if start is None:
-        rank_of_byte = np.empty(256, np.int32)
-        rank_of_byte[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-        syms = rank_of_byte[word_counts.arena]
-        wstart = word_counts.offsets[:-1]
-        wlen = np.diff(word_counts.offsets)
+        table = np.empty(256, np.int32)  # byte -> symbol
+        table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
+        values, bounds = word_counts.arena, word_counts.offsets
         inherited = np.zeros((0, 3), np.int64)
     else:
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
                               f"not {specials}; continue with the same special tokens")
-        ids, id_bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets)
-        syms = (ids - offset).astype(np.int32)
-        wstart = id_bounds[:-1]
-        wlen = np.diff(id_bounds)
+        values, bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets, threads)
+        table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
         inherited = _internal_merges(start, offset)
-    state = bpe_train.init_state(syms, wstart, wlen, word_counts.counts, np.array(BYTE_ORDER, np.int64),
-                                 inherited, threads=min(2, os.cpu_count() or 1))
     target = vocab_size - offset
-    done = False
-    while not done:
-        state, done = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
-                                            max_token_length or 0, max_words or 0)
-        if on_progress is not None:
-            on_progress(int(bpe_train.n_tokens(state)) + offset)
+    words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
+    del values, bounds, word_counts  # not needed any more: freed here unless the caller holds them (see SuperBPE)
+    state, cuts = _initial_state(words, inherited, min_frequency, threads)
+    del words
+    with ThreadPoolExecutor(threads) as pool:
+        spare = [bpe_train.new_part() for _ in range(len(cuts) - 2)]
+        heavy = HEAVY_MERGE_WORDS if spare else 0
+        while True:
+            state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
+                                                  max_token_length or 0, max_words or 0, heavy)
+            if status == bpe_train.PENDING:
+                state, spare = _merge_on_threads(pool, state, cuts, spare)
+            if on_progress is not None:
+                on_progress(int(bpe_train.n_tokens(state)) + offset)
+            if status == bpe_train.DONE:
+                break
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
+def _map_large_arrays() -> None:
+    """Have glibc give every allocation of ``MAPPED_BYTES`` or more its own memory map, so the
+    large arrays that training frees (tables rebuilt as they grow) go back to the system at once.
+    By default glibc raises that threshold to the size of the first large block freed, and later
+    arrays up to 32 MB then come from the heap, where freed ones stay as holes (on the benchmark
+    corpus, ~50 MB more peak memory). Elsewhere than glibc this does nothing."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, MAPPED_BYTES)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int
+                   ) -> tuple[tuple, list[int]]:
+    """The kernel's training state over ``words`` (``bpe_train.layout_words``) and the cut of
+    the words into one part per thread for the heavy merges (word refs)."""
+    state = bpe_train.init_pairs(words, np.array(BYTE_ORDER, np.int64), inherited, min_frequency,
+                                 bpe_train.new_part())
+    return state, bpe_train.word_cuts(words, threads)
+
+
+def _merge_on_threads(pool: ThreadPoolExecutor, state: tuple, cuts: list[int], spare: list) -> tuple[tuple, list]:
+    """Finish the pending merge with one part of the words per thread, applied in word order (the
+    same result as one part); returns the state and the spare parts to reuse."""
+    parts = [bpe_train.own_part(state)] + spare
+    done = list(pool.map(lambda k: bpe_train.merge_part(state, parts[k], cuts[k], cuts[k + 1]), range(len(parts))))
+    for part in done:
+        state = bpe_train.apply_part(state, part)
+    return bpe_train.end_merge(state, done[0]), done[1:]
+
+
 def _stop_reason(state: tuple, min_frequency: int, max_token_length: int | None, max_words: int | None) -> str:
-    """Why merging ended before the target: from the best count left in the pair table (``state[5]``)."""
-    best = int(state[5].max(initial=0))
+    """Why merging ended before the target: from the best count left in the pair table."""
+    best = int(bpe_train.best_count_left(state))
     if best == 0:
         return "no pair of tokens is left to merge: every word of the corpus is already one token"
     if best < min_frequency:
@@ -119,21 +159,27 @@ def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Seque
 def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
-    encode kernel releases the GIL); the same result."""
+    encode kernel releases the GIL); the same result, with the ids as int32 (each share's int64
+    ids are let go as soon as they are copied: SuperBPE's stage-2 words have some 15M ids)."""
     threads = threads or os.cpu_count() or 1
     n_words = len(bounds) - 1
     if threads == 1 or n_words < 10_000:
-        return model.encode_packed(buf, bounds, long_words=True)
-    model.tables(), model.joinable()  # build them once, before the threads
-    cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
-    edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
-    with ThreadPoolExecutor(len(edges) - 1) as pool:
-        parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1], long_words=True),
-                              range(len(edges) - 1)))
-    ids = np.concatenate([p[0] for p in parts])
-    shifts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
-    id_bounds = np.concatenate([[0]] + [p[1][1:] + shift for p, shift in zip(parts, shifts)])
-    return ids, id_bounds
+        parts = [model.encode_packed(buf, bounds, long_words=True)]
+    else:
+        model.tables(), model.joinable()  # build them once, before the threads
+        cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
+        edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
+        with ThreadPoolExecutor(len(edges) - 1) as pool:
+            parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
+                                                                long_words=True), range(len(edges) - 1)))
+    shares, id_bounds, shift = [], [np.zeros(1, np.int64)], 0
+    for k, (ids, share_bounds) in enumerate(parts):
+        parts[k] = None
+        shares.append(ids.astype(np.int32))
+        id_bounds.append(share_bounds[1:] + shift)
+        shift += len(ids)
+        del ids
+    return (shares[0] if len(shares) == 1 else np.concatenate(shares)), np.concatenate(id_bounds)
 
 
 def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:

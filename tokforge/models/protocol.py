@@ -23,6 +23,7 @@ from tokforge.errors import ConfigError
 from tokforge.packed import lengths_of, offsets_from_lengths
 
 if TYPE_CHECKING:
+    from tokforge.counting.words import WordCounts
     from tokforge.formats.fields import ModelFile
     from tokforge.sampling.stochastic import Sampling
     from tokforge.text.layout import Layout
@@ -71,6 +72,10 @@ class Model(Protocol):
 
     def facts(self) -> dict[str, Any]:
         """What ``tokforge info`` shows of it beside the vocabulary size."""
+
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> Model:
+        """This model with ``n`` more tokens learned on the word counts of new text, every existing id
+        kept (``tokforge extend``); ConfigError for a model that cannot be extended."""
 
     def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
         """The kind of model in words (``tokforge info``), given the tokens' layout, the split pattern it

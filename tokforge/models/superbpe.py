@@ -61,12 +61,13 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], 
         report["stage1_stopped"] = stage1_stop["stopped"]
     if stage2_counts is None:
         return stage1, Pretokenizer(config.pattern, config.digits), report
-    counts = stage2_counts()
+    counts = [stage2_counts()]
     counted = time.perf_counter()
-    model = train_bpe(counts, config.vocab_size, max_words=config.max_words, start=stage1, report=stop_report,
+    report["stage2_unique_words"] = len(counts[0])
+    report["stage2_word_occurrences"] = counts[0].total
+    # handed over (popped): train_bpe frees the counts once it has laid out its words
+    model = train_bpe(counts.pop(), config.vocab_size, max_words=config.max_words, start=stage1, report=stop_report,
                       **options)
-    report["stage2_unique_words"] = len(counts)
-    report["stage2_word_occurrences"] = counts.total
     report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),
                              stage2_merge=round(time.perf_counter() - counted, 3))
     return model, superword, report

@@ -25,11 +25,13 @@ import numpy as np
 from tokforge.errors import ConfigError, InputError, ModelFormatError
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
+from tokforge.kernels.spans import utf8_length
 from tokforge.models.protocol import TokenText, encode_each
 from tokforge.packed import lengths_of, offsets_from_lengths
-from tokforge.text.layout import BYTE_LEVEL, METASPACE, Layout
+from tokforge.text.layout import BYTE_LEVEL, METASPACE, Layout, sentencepiece_layout
 
 if TYPE_CHECKING:
+    from tokforge.counting.words import WordCounts
     from tokforge.formats.fields import ModelFile
     from tokforge.sampling.stochastic import Sampling
 
@@ -56,6 +58,11 @@ class UnigramModel:
     def __post_init__(self) -> None:
         self._tables = None
         self._special_text = {i: t for t, i in self.special_tokens.items()}  # id -> text (token_text)
+
+    @property
+    def layout(self) -> Layout:
+        """How its token strings spell its pieces."""
+        return METASPACE if self.byte_fallback else BYTE_LEVEL
 
     @property
     def byte_base(self) -> int:
@@ -224,6 +231,9 @@ class UnigramModel:
     def native_fields(self, token_text: TokenText) -> dict[str, Any]:
         return {"vocab": self.to_vocab_list(token_text)}  # [[token, score], ...] in id order
 
+    def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> UnigramModel:
+        raise ConfigError("extending a Unigram vocabulary is not supported yet; tokforge extends BPE vocabularies")
+
     def facts(self) -> dict[str, Any]:
         return {}
 
@@ -233,8 +243,110 @@ class UnigramModel:
     @classmethod
     def from_native(cls, doc: dict[str, Any], specials: dict[str, int], f: ModelFile, layout: Layout) -> UnigramModel:
         entries = f.get(doc, "vocab", list)
+        if layout.literal:  # an imported sentencepiece Unigram, saved
+            with f.field(("vocab", "unk_id", "special_tokens")):
+                return SentencepieceUnigramModel.from_entries(entries, specials, doc.get("unk_id"), f.source)
         with f.field(("vocab", "special_tokens", "pretokenizer")):  # the pretokenizer decides the layout
             return cls.from_vocab_list(entries, specials, f.source, layout.byte_fallback)
+
+
+@dataclass
+class SentencepieceUnigramModel(UnigramModel):
+    """A sentencepiece Unigram imported from a tokenizer.json (transformers' SpmConverter): token strings
+    are the text itself (``▁`` written by the normalizer or the Metaspace split, ``sentencepiece_layout``),
+    every token keeps the file's score (``<unk>``, ``<s>``, byte tokens too: HF's lattice holds them all),
+    ``unk_id`` as the file says, byte tokens ``<0x00>``..``<0xFF>`` in a row from ``first_byte``."""
+
+    unk_id: int = 0
+    first_byte: int = 0
+
+    @property
+    def layout(self) -> Layout:
+        return sentencepiece_layout(None)
+
+    @property
+    def byte_base(self) -> int:
+        return self.first_byte
+
+    def token_text(self, i: int) -> str:
+        specials = {i: t for t, i in self.special_tokens.items()}
+        if i in specials:
+            return specials[i]
+        return METASPACE.byte_token(i - self.first_byte) if self._byte_token(i) else self.vocab[i].decode("utf-8")
+
+    def _export_scores(self) -> list[float]:
+        return list(self.scores)
+
+    def _with_bytes(self, buf: np.ndarray, ids: np.ndarray, id_bounds: np.ndarray,
+                    starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HF's Unigram after Viterbi: a run of unknown characters and ``<unk>`` pieces is one string
+        (``fuse_unk``), which is its token if it is one, else its byte tokens."""
+        if (id_bounds < 0).any():
+            raise InputError("a piece has no segmentation over this vocabulary")
+        *_, unk, lengths = self._tables
+        if not ((ids == unk) | (ids == self.unk_id)).any():
+            return ids, id_bounds
+        strings = {self.token_text(i).encode("utf-8"): i for i in range(len(self.vocab))}
+        ids_l, bounds_l, data = ids.tolist(), id_bounds.tolist(), bytes(buf)
+        out: list[int] = []
+        out_bounds = [0]
+        for j in range(len(bounds_l) - 1):
+            pos, k, end = int(starts[j]), bounds_l[j], bounds_l[j + 1]
+            while k < end:
+                if ids_l[k] not in (unk, self.unk_id):
+                    out.append(ids_l[k])
+                    pos += int(lengths[ids_l[k]])
+                    k += 1
+                    continue
+                a = pos
+                while k < end and ids_l[k] in (unk, self.unk_id):
+                    pos += utf8_length(data[pos]) if ids_l[k] == unk else int(lengths[ids_l[k]])
+                    k += 1
+                fused = data[a:pos]
+                hit = strings.get(fused)
+                out.extend([hit] if hit is not None else [self.first_byte + b for b in fused])
+            out_bounds.append(len(out))
+        return np.array(out, np.int64), np.array(out_bounds, np.int64)
+
+    def to_vocab_list(self, token_text: TokenText) -> list[list]:
+        return [[token_text(i), s] for i, s in enumerate(self.scores)]
+
+    def hf_model(self, token_text: TokenText) -> dict[str, Any]:
+        return {"type": "Unigram", "unk_id": self.unk_id, "vocab": self.to_vocab_list(token_text), "byte_fallback": True}
+
+    def native_fields(self, token_text: TokenText) -> dict[str, Any]:
+        return {"vocab": self.to_vocab_list(token_text), "unk_id": self.unk_id}
+
+    def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
+        return "unigram (sentencepiece-style: '▁' in the text, byte fallback)"
+
+    @classmethod
+    def from_entries(cls, entries: list, specials: dict[str, int], unk_id: Any, source: str) -> "SentencepieceUnigramModel":
+        """From tokenizer.json's ``[[token, score], ...]``; ModelFormatError for anything it cannot be."""
+        vocab: list[bytes] = []
+        scores: list[float] = []
+        first_byte = next((i for i, e in enumerate(entries) if isinstance(e, (list, tuple)) and e[:1] == ["<0x00>"]), -1)
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)
+                    and isinstance(entry[1], (int, float)) and not isinstance(entry[1], bool)):
+                raise ModelFormatError(f"{source}: Unigram vocab entry #{i} {entry!r} is not [token, score]")
+            text, score = entry
+            is_byte = first_byte >= 0 and first_byte <= i < first_byte + 256
+            if is_byte and text != METASPACE.byte_token(i - first_byte):
+                raise ModelFormatError(f"{source}: id {i} should be the byte token "
+                                       f"{METASPACE.byte_token(i - first_byte)} (the 256 byte tokens in a row), got {text!r}")
+            vocab.append(bytes([i - first_byte]) if is_byte else text.encode("utf-8"))
+            scores.append(float(score))
+        if first_byte < 0 or first_byte + 256 > len(entries):
+            raise ModelFormatError(f"{source}: byte_fallback needs the 256 byte tokens <0x00>..<0xFF> in a row")
+        if isinstance(unk_id, bool) or not isinstance(unk_id, int) or not 0 <= unk_id < len(vocab):
+            raise ModelFormatError(f"{source}: model.unk_id {unk_id!r} is not a token of the vocabulary")
+        for text, i in specials.items():
+            if not 0 <= i < len(vocab) or (vocab[i] != text.encode("utf-8")):
+                raise ModelFormatError(f"{source}: added token {text!r} has id {i}, which the vocabulary does not give it")
+        model = cls(vocab, scores, dict(specials), True, unk_id, first_byte)
+        model.tables()
+        return model
 
 
 def check_sampling(alpha: float, nbest: int) -> None:
@@ -294,17 +406,19 @@ def _encode_tables(model: UnigramModel):
 def _fallback_tables(model: UnigramModel):
     """The lattice of a byte-fallback model holds what HF's does: every token string of the
     tokenizer.json (pieces, ``<0xNN>`` byte tokens, specials), with the exported scores, in the
-    text the model sees (spaces for "▁"); special tokens with a real space can never match there."""
-    if UNK_TOKEN not in model.special_tokens:
+    text the model sees (spaces for "▁"; an imported sentencepiece model: the strings themselves);
+    special tokens with a real space can never match there."""
+    if UNK_TOKEN not in model.special_tokens and not isinstance(model, SentencepieceUnigramModel):
         raise ModelFormatError(f"a byte-fallback Unigram model needs the special token {UNK_TOKEN!r}")
+    layout = model.layout
     strings: dict[bytes, int] = {}
     special_ids = set(model.special_tokens.values())
     for i in range(len(model.vocab)):
         text = model.token_text(i)
-        if " " in text and i in special_ids:
+        if " " in text and i in special_ids and not layout.literal:
             continue
         try:
-            key = METASPACE.read(text)
+            key = layout.read(text)
         except UnicodeEncodeError:
             raise ModelFormatError(f"token {i} {text!r} is not valid text") from None
         if not key:

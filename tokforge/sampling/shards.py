@@ -26,6 +26,7 @@ from tokforge.processes import worker_count
 from tokforge.sampling.shard_formats import FOLDER_FILES, SHARD_FILES, ShardFormat, shard_format
 from tokforge.sampling.stochastic import Sampling, StochasticEncoder, check_seed, example_seeds
 from tokforge.tasks import TaskRunner, check_engine
+from tokforge.text.specials import Allowed
 
 if TYPE_CHECKING:
     from tokforge.corpus import Block, Corpus
@@ -45,7 +46,8 @@ OPTION_NAMES = {                    # what --resume compares, as the command lin
     "version": "the shards version", "tokenizer": "--model (another tokenizer)",
     "sampling": "--stochastok/--bpe-dropout/--unigram-alpha/--unigram-nbest", "seed": "--seed",
     "epochs": "--epochs", "static": "--static", "shard_tokens": "--shard-tokens", "layout": "--format/--separator",
-    "corpus": "the corpus (its files, or their sizes or times)", "reading": "--text-field/--errors"}
+    "corpus": "the corpus (its files, or their sizes or times)", "reading": "--text-field/--errors",
+    "allowed_special": "--allow-special"}
 
 
 def shard_dtype(vocab_size: int) -> np.dtype:
@@ -121,7 +123,7 @@ def _encode_block(encoder: StochasticEncoder, block: Block, epochs: list[int]) -
 
 
 def run_options(corpus: Corpus, tokenizer: Tokenizer, sampling: Sampling, seed: int, epochs: int, static: bool,
-                shard_tokens: int, layout: ShardFormat) -> dict[str, Any]:
+                shard_tokens: int, layout: ShardFormat, allowed_special: Allowed = ()) -> dict[str, Any]:
     """What decides the bytes of a shards folder (the journal's header: ``--resume`` compares it)."""
     files = []
     for path in corpus.files:
@@ -130,7 +132,12 @@ def run_options(corpus: Corpus, tokenizer: Tokenizer, sampling: Sampling, seed: 
     return {"version": SHARD_VERSION, "tokenizer": fingerprint(json_text(tokenizer.to_native()).encode()),
             "sampling": asdict(sampling), "seed": seed, "epochs": epochs, "static": static,
             "shard_tokens": shard_tokens, "layout": layout.describe(),
-            "corpus": files or repr(corpus), "reading": [corpus.text_field, corpus.errors]}
+            "corpus": files or repr(corpus), "reading": [corpus.text_field, corpus.errors],
+            "allowed_special": _allowed_list(allowed_special)}
+
+
+def _allowed_list(allowed_special: Allowed) -> str | list[str]:
+    return "all" if allowed_special == "all" else sorted(allowed_special)
 
 
 def _differences(then: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -153,7 +160,7 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
                  shard_tokens: int = DEFAULT_SHARD_TOKENS, tokenizer_source: str | None = None,
                  batch_bytes: int = BATCH_BYTES, engine: str = "local", scheduler: Any = None,
                  format: str = "npy", separator: str | None = None, resume: bool = False,
-                 progress: bool = False) -> dict[str, Any]:
+                 progress: bool = False, allowed_special: Allowed = ()) -> dict[str, Any]:
     """Encode every document of ``corpus`` (a ``tokforge.Corpus``) into token-id shards in ``output``:
     ``epoch-NNNN/shard-NNNNN.*`` in the layout ``format`` (``tokforge.sampling.shard_formats``: "npy",
     the default, ``.ids.npy`` and ``.bounds.npy``; "bin", a token stream with ``separator`` after each
@@ -167,7 +174,8 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
     processes (0: all cores, or this process alone for corpora under 32 MB, as ``tokforge count``);
     ``engine="dask"`` on a Dask cluster (``scheduler``: its address, a ``Client``, or "local"/None for
     a LocalCluster of ``workers`` processes). Documents are read here and sent to the workers in tasks
-    of about ``batch_bytes`` of text; the shards are written here.
+    of about ``batch_bytes`` of text; the shards are written here. A special token's text inside a
+    document is text (documents are data), unless it is in ``allowed_special`` (``"all"`` or a set).
 
     The folder is written as a whole (``tokforge.io.folders``): shards go into a staging folder beside
     ``output``, each recorded with its fingerprint as it is finished; the complete folder replaces
@@ -188,11 +196,11 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
         raise ConfigError(f"shard_tokens must be an integer >= 1, got {shard_tokens!r}")
     check_engine(engine)
     layout = shard_format(format, tokenizer, separator)
-    encoder = StochasticEncoder(tokenizer, sampling, seed)
+    encoder = StochasticEncoder(tokenizer, sampling, seed, allowed_special=allowed_special)
     static = bool(static or sampling.is_deterministic)
     sampled = [0] if static else list(range(epochs))
     dtype = shard_dtype(tokenizer.vocab_size)
-    options = run_options(corpus, tokenizer, sampling, seed, epochs, static, shard_tokens, layout)
+    options = run_options(corpus, tokenizer, sampling, seed, epochs, static, shard_tokens, layout, allowed_special)
     with OutputFolder(output, SHARD_FOLDER, resume=resume) as out:
         finished = _resumable_shards(out, options)
         writers = [_ShardWriter(out, e, dtype, shard_tokens, layout, [s for s in finished if s["epoch"] == e])
@@ -204,7 +212,9 @@ def write_shards(corpus: Corpus, tokenizer: Tokenizer, output: str | os.PathLike
             "format": SHARD_FORMAT,
             "version": SHARD_VERSION,
             "tokenizer": {"source": tokenizer_source, "vocab_size": tokenizer.vocab_size,
-                          "special_tokens": tokenizer.special_tokens},
+                          "special_tokens": tokenizer.special_tokens,
+                          # the special tokens whose text in a document became their id (the others: text)
+                          "allowed_special": _allowed_list(allowed_special)},
             "sampling": asdict(sampling),
             "seed": seed,
             "epochs": epochs,

@@ -59,6 +59,7 @@ from tokforge.kernels.units import assemble
 from tokforge.models.protocol import Model
 from tokforge.models.unigram import check_sampling
 from tokforge.packed import lengths_of, offsets_from_lengths
+from tokforge.text.specials import Allowed, SpecialPolicy
 
 if TYPE_CHECKING:
     from tokforge.tokenizer import Tokenizer
@@ -146,10 +147,15 @@ class SplitTable:
 class StochasticEncoder:
     """Encodes texts with ``Sampling`` for training data; each call names (epoch, example id)."""
 
-    def __init__(self, tokenizer: Tokenizer, sampling: Sampling = Sampling(), seed: int = 0):
+    def __init__(self, tokenizer: Tokenizer, sampling: Sampling = Sampling(), seed: int = 0, *,
+                 allowed_special: Allowed = ()):
+        """``allowed_special``: the special tokens whose text in a document becomes their id (``"all"`` or a
+        set); by default none -- documents are data, so ``<|endoftext|>`` inside one is encoded as text."""
         self.tokenizer = tokenizer
         self.sampling = sampling
         self.seed = check_seed(seed)
+        SpecialPolicy.of(set(tokenizer.special_tokens), allowed_special)  # an unknown token: InputError now
+        self.allowed_special = allowed_special
         model = tokenizer.model
         if sampling.samples_segmentation:   # fail now, not at the first text
             model.sample_packed(b"", np.zeros(1, np.int64), sampling, np.zeros(0, np.uint64))
@@ -184,7 +190,7 @@ class StochasticEncoder:
         """The model's encoding of each text (sampled by the model when asked), packed: the tokenizer's
         units (``Tokenizer.packed_units``: special tokens, a stage's tokens, pieces), so every tokenizer
         samples what it encodes; fixed units (special and stage tokens) are never sampled."""
-        units = self.tokenizer.packed_units(texts)
+        units = self.tokenizer.packed_units(texts, allowed_special=self.allowed_special)
         model = self.tokenizer.model
         if not self.sampling.samples_segmentation:
             return units.ids(model)

@@ -49,13 +49,18 @@ class Layout:
     unk_token: str | None                # a special token the layout needs in the vocabulary
     algorithms: tuple[str, ...] | None   # the training algorithms it is for (None: every one)
     hf_decoder: dict[str, Any]
+    literal: bool = False                # token strings are the text itself (imported sentencepiece BPE)
 
     def spell(self, piece: bytes) -> str:
         """The token string of a piece (not of a special or byte-fallback token)."""
+        if self.literal:
+            return piece.decode("utf-8")
         return piece.decode("utf-8").replace(" ", METASPACE_MARK) if self.byte_fallback else bytes_to_visible(piece)
 
     def read(self, text: str) -> bytes:
         """The piece of a token string (inverse of ``spell``); ModelFormatError for a string no piece spells."""
+        if self.literal:
+            return text.encode("utf-8")
         return text.replace(METASPACE_MARK, " ").encode("utf-8") if self.byte_fallback else visible_to_bytes(text)
 
     def byte_token(self, byte: int) -> str:
@@ -74,6 +79,14 @@ class Layout:
 BYTE_LEVEL = Layout("byte-level", "byte-level", False, None, None, BYTELEVEL)
 METASPACE = Layout(METASPACE_PATTERN, "sentencepiece-style metaspace: '▁' for spaces, byte fallback", True, "<unk>",
                    ("unigram",), METASPACE_DECODER)
+
+
+def sentencepiece_layout(decoder: dict[str, Any] | None) -> Layout:
+    """The layout of an imported sentencepiece-style BPE (Llama 2, Mistral v1) or Unigram: its normalizer or
+    Metaspace pre-tokenizer writes ``▁`` into the text, so token strings are the text itself; byte
+    fallback; ids become text through the file's own ``decoder`` (``tokforge.text.decoders``)."""
+    return Layout("sentencepiece", "sentencepiece-style: '▁' in the text, byte fallback", True, "<unk>",
+                  ("bpe", "unigram"), decoder or {}, literal=True)
 
 
 def layout_of(pattern: str) -> Layout:

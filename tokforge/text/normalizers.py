@@ -40,9 +40,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import regex
 
 from tokforge.errors import ConfigError, ModelFormatError
-from tokforge.text import unicode_data
+from tokforge.text import portable_regex, unicode_data
 
 __all__ = ["Normalizer", "NORMALIZER_NAMES", "hf_unknown_to_normalization"]
 
@@ -151,6 +152,10 @@ def _collapse_whitespace(text: str) -> str:
     return _WHITE_SPACE_RUN_RE.sub(" ", text).strip(_WHITE_SPACE_CHARS)
 
 
+def _drops_start(s: str) -> bool:
+    return s[:1] != "" and s[:1] in _WHITE_SPACE_CHARS
+
+
 _STEPS = {
     "nfc": lambda s: _hf_unicode_normalize("NFC", s),
     "nfkc": lambda s: _hf_unicode_normalize("NFKC", s),
@@ -166,6 +171,51 @@ _HF_STEPS: dict[str, list[dict[str, Any]]] = {
     "collapse_whitespace": [{"type": "Replace", "pattern": {"Regex": _WHITE_SPACE_RUN}, "content": " "},
                             {"type": "Strip", "strip_left": True, "strip_right": True}],
 }
+
+
+HF_STEP = "hf:"  # a step given as a tokenizer.json normalizer (Prepend, Replace, Strip): "hf:" + its JSON
+
+
+def _never(s: str) -> bool:
+    return False
+
+
+def _hf_step(spec: dict[str, Any]):
+    """(function, drops_start) of a tokenizer.json Prepend, Replace (of a string, or of a regex's matches)
+    or Strip normalizer, as ``tokenizers`` applies it; ModelFormatError naming anything else.
+    ``drops_start(s)``: whether the step deletes the first character of ``s`` (HF then aligns the result
+    after the original start: a Metaspace ``prepend_scheme="first"`` no longer prepends)."""
+    kind = spec.get("type")
+    if kind == "Prepend" and isinstance(spec.get("prepend"), str):
+        prefix = spec["prepend"]
+        return (lambda s: prefix + s if s else s), _never
+    if kind == "Strip":
+        left, right = bool(spec.get("strip_left")), bool(spec.get("strip_right"))
+
+        def strip(s: str) -> str:
+            s = s.lstrip(_WHITE_SPACE_CHARS) if left else s
+            return s.rstrip(_WHITE_SPACE_CHARS) if right else s
+        return strip, (lambda s: left and _drops_start(s))
+    pattern, content = spec.get("pattern"), spec.get("content")
+    if kind == "Replace" and isinstance(pattern, dict) and isinstance(content, str) and len(pattern) == 1:
+        if isinstance(pattern.get("String"), str) and pattern["String"]:
+            old = pattern["String"]
+            return (lambda s: s.replace(old, content)), (lambda s: not content and s.startswith(old))
+        if isinstance(pattern.get("Regex"), str):
+            try:  # Oniguruma's ^ $ are line anchors and its case folding full, as for the split regexes
+                rx = portable_regex.compile(pattern["Regex"], regex.MULTILINE | regex.FULLCASE)
+            except (regex.error, portable_regex.PatternError) as e:
+                raise ModelFormatError(f"tokenizer.json Replace normalizer regex {pattern['Regex']!r}: {e}") from None
+            if rx.search("") is not None:
+                raise ModelFormatError(f"tokenizer.json Replace normalizer regex {pattern['Regex']!r} matches the "
+                                       "empty string, which tokforge does not reproduce")
+            return (lambda s: rx.sub(lambda m: content, s)), \
+                (lambda s: not content and (m := rx.match(s)) is not None and m.end() > 0)
+    shown = json.dumps(spec, ensure_ascii=False)[:200]
+    raise ModelFormatError(f"tokenizer.json normalizer {kind!r} ({shown}) is not supported by tokforge; supported: "
+                           "NFC, NFKC, Lowercase, Prepend, Replace (of a string or a regex), Strip and Sequence of "
+                           "them" + (" (a Precompiled character map is sentencepiece's normalization, which tokforge "
+                                     "does not reproduce)" if kind == "Precompiled" else ""))
 
 
 class Normalizer:
@@ -187,6 +237,15 @@ class Normalizer:
         for item in items:
             if not isinstance(item, str):
                 raise ConfigError(f"normalizer {item!r} is not a name; choose among {', '.join(NORMALIZER_NAMES)}")
+            if item.startswith(HF_STEP):
+                try:
+                    spec = json.loads(item[len(HF_STEP):])
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"normalizer step {item!r} is not valid JSON after {HF_STEP!r}: {e}") from None
+                if not isinstance(spec, dict):
+                    raise ConfigError(f"normalizer step {item!r}: a tokenizer.json normalizer object after {HF_STEP!r}")
+                steps.append(item)
+                continue
             name = item.strip().lower()
             if name not in NORMALIZER_NAMES:
                 raise ConfigError(f"normalizer {item!r} is unknown; choose among {', '.join(NORMALIZER_NAMES)} "
@@ -194,7 +253,10 @@ class Normalizer:
             if name != "none":
                 steps.append(name)
         self._steps: tuple[str, ...] = tuple(steps)
-        self._funcs = tuple(_STEPS[s] for s in steps)
+        pairs = [_hf_step(json.loads(s[len(HF_STEP):])) if s.startswith(HF_STEP) else
+                 (_STEPS[s], _drops_start if s == "collapse_whitespace" else _never) for s in steps]
+        self._funcs = tuple(f for f, _ in pairs)
+        self._drops = tuple(d for _, d in pairs)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -217,6 +279,15 @@ class Normalizer:
             text = f(text)
         return text
 
+    def normalize_from_start(self, text: str) -> tuple[str, bool]:
+        """``normalize(text)``, and whether the result still starts where ``text`` did (no step deleted
+        its first characters; what HF's Metaspace ``prepend_scheme="first"`` asks)."""
+        at_start = True
+        for f, drops in zip(self._funcs, self._drops):
+            at_start = at_start and not drops(text)
+            text = f(text)
+        return text, at_start
+
     def to_hf(self) -> dict[str, Any] | None:
         """The ``"normalizer"`` value of a tokenizer.json (None when there is nothing to do).
 
@@ -227,7 +298,8 @@ class Normalizer:
         >>> Normalizer().to_hf() is None
         True
         """
-        parts = [part for s in self._steps for part in _HF_STEPS[s]]
+        parts = [part for s in self._steps
+                 for part in ([json.loads(s[len(HF_STEP):])] if s.startswith(HF_STEP) else _HF_STEPS[s])]
         if not parts:
             return None
         if len(parts) == 1:
@@ -265,10 +337,10 @@ class Normalizer:
         while parts:
             name = next((n for n, hf in _HF_STEPS.items() if parts[:len(hf)] == hf), None)
             if name is None:
-                raise ModelFormatError(
-                    f"tokenizer.json normalizer {json.dumps(parts[0])[:200]} is not supported by tokforge; "
-                    "supported: NFC, NFKC, Lowercase, tokforge's collapse_whitespace (a Replace of whitespace "
-                    "runs by a space, then a Strip of both ends) and Sequence of them")
+                _hf_step(parts[0])  # ModelFormatError naming what is not supported
+                steps.append(HF_STEP + json.dumps(parts[0], ensure_ascii=False, sort_keys=True))
+                del parts[0]
+                continue
             steps.append(name)
             del parts[:len(_HF_STEPS[name])]
         return cls(steps)

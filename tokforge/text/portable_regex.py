@@ -16,6 +16,10 @@ points; every other text is matched by the pattern as written, which gives the s
     >>> bridge(r"[^\s\p{L}]x", 0).endswith("x")
     True
 
+Quantifiers: ``X{n,m}+`` is possessive for ``regex`` (and tiktoken's engine) but, in Oniguruma's Ruby
+syntax, a repeat of a repeat, ``(?:X{n,m})+`` -- so tiktoken's ``\p{N}{1,3}+`` keeps a run of digits
+whole in HF. :func:`compile` writes it so (``nested_intervals``); ``?+ *+ ++`` are possessive in both.
+
 Not bridged: case-insensitive matching of non-ASCII letters (``(?i:ǅ)``) follows the installed
 ``regex``; the presets fold only ASCII letters, whose folds (``ſ``, the Kelvin sign) are stable.
 Refused (:class:`PatternError`), because tokforge has no HF data for them: POSIX classes
@@ -50,11 +54,61 @@ def compile(pattern: str, flags: int = 0) -> "regex.Pattern[str] | PortableRegex
 
     Raises :class:`PatternError` for the constructs above, ``regex.error`` for an invalid pattern.
     """
-    plain = regex.compile(pattern, flags)  # a syntax error is reported on the pattern as written
+    regex.compile(pattern, flags)  # a syntax error is reported on the pattern as written
+    pattern = nested_intervals(pattern)
+    plain = regex.compile(pattern, flags)
     bridged, differing = _bridge(pattern, flags)
     if not differing.any():
         return plain
     return PortableRegex(plain, regex.compile(bridged, flags), differing)
+
+
+_INTERVAL = regex.compile(r"\{\d+(?:,\d*)?\}\+")
+
+
+def nested_intervals(pattern: str) -> str:
+    r"""``pattern`` with each ``X{n,m}+`` written ``(?:X{n,m})+``, its meaning in Oniguruma.
+
+    >>> nested_intervals(r"\p{N}{1,3}+|[ab]{2}+x|(?:ab){1,}+")
+    '(?:\\p{N}{1,3})+|(?:[ab]{2})+x|(?:(?:ab){1,})+'
+    """
+    inserts: list[tuple[int, str]] = []
+    groups: list[int] = []
+    atom, i, n = -1, 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            j = i + 2
+            if pattern[i + 1:i + 2] in ("p", "P", "x", "u", "N") and pattern[j:j + 1] == "{":
+                j = pattern.find("}", j) + 1 or n  # unterminated: compile says what is wrong
+            atom, i = i, j
+        elif c == "[":
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            j += pattern[j:j + 1] == "]"
+            depth = 1
+            while j < n and depth:
+                if pattern[j] == "\\":
+                    j += 2
+                    continue
+                depth += {"[": 1, "]": -1}.get(pattern[j], 0)
+                j += 1
+            atom, i = i, j
+        elif c == "(":
+            groups.append(i)
+            i += 1
+            atom = -1
+        elif c == ")":
+            atom, i = (groups.pop() if groups else -1), i + 1
+        elif c == "{" and atom >= 0 and (m := _INTERVAL.match(pattern, i)):
+            inserts += [(atom, "(?:"), (m.end() - 1, ")")]
+            atom, i = -1, m.end()
+        elif c in "|*+?":
+            atom, i = -1, i + 1
+        else:
+            atom, i = i, i + 1
+    for pos, text in sorted(inserts, key=lambda t: t[0], reverse=True):
+        pattern = pattern[:pos] + text + pattern[pos:]
+    return pattern
 
 
 class lazy:

@@ -38,6 +38,26 @@ PRESETS: dict[str, str] = {
                  r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
 }
 
+#: Other spellings of the presets in circulation, with the scanner variants they need
+#: (``tokforge.kernels.pretokenize.VARIANT_BITS``): a tokenizer.json whose split regex is one of these
+#: splits with the numba scanner. Each is proved to split as its scanner does (tests: every code point
+#: in context, hypothesis strings against the ``regex`` path, the corpora).
+SPELLINGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Llama 3, transformers' TikTokenConverter default, tiktoken's cl100k before its possessive rewrite
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"""
+    r"""|\s+(?!\S)|\s+""": ("cl100k", ()),
+    # tiktoken's cl100k_base today; in HF (Oniguruma) \p{N}{1,3}+ keeps a run of digits whole
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$"""
+    r"""|\s*[\r\n]|\s+(?!\S)|\s""": ("cl100k", ("tail", "digit_runs")),
+    # the same with \p{N}{1,3}: 1-3 digits, as tiktoken itself splits
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$"""
+    r"""|\s*[\r\n]|\s+(?!\S)|\s""": ("cl100k", ("tail",)),
+    # tiktoken's r50k/p50k (GPT-2) today
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s""": ("gpt2", ("tail",)),
+    # GPT-2's own (encoder.py), with explicit classes
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?[\p{L}]+| ?[\p{N}]+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""": ("gpt2", ()),
+}
+
 #: Digit policies, applied before the main regex.
 DIGIT_POLICIES: tuple[str, ...] = ("none", "single", "ltr3", "rtl3")
 

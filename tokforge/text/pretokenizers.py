@@ -59,6 +59,8 @@ Parity is asserted by tests for the presets, the digit policies and a set of cus
 Scanners.  For the presets (with any digit policy) :meth:`Pretokenizer.scan_bytes` splits UTF-8
 bytes with numba scanners (:mod:`tokforge.kernels.pretokenize`) that reproduce :meth:`split`
 exactly -- same Unicode data, :mod:`tokforge.text.unicode_classes` -- about 14x faster than ``regex``.
+So do the other spellings of the presets in circulation (:data:`tokforge.text.presets.SPELLINGS`: Llama 3's,
+tiktoken's possessive ones with ``\s++$``), through the scanners' variants.
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ import regex
 from tokforge.errors import ConfigError, ModelFormatError
 from tokforge.kernels import pretokenize as kernels
 from tokforge.text import portable_regex
-from tokforge.text.layout import (METASPACE_HF, METASPACE_MARK, METASPACE_PATTERN, METASPACE_REGEX, Layout,
+from tokforge.text.layout import (BYTELEVEL, METASPACE_HF, METASPACE_MARK, METASPACE_PATTERN, METASPACE_REGEX, Layout,
                                   layout_of, metaspace_bounds)
 from tokforge.text.presets import DIGIT_PATTERNS, DIGIT_POLICIES, PRESET_ALIASES, PRESETS
 from tokforge.text.unicode_classes import class_table
@@ -247,7 +249,7 @@ class Pretokenizer:
     ['a', ' ', ' b\\nc', ' ', ' d']
     """
 
-    def __init__(self, pattern: str = "cl100k", digits: str = "none") -> None:
+    def __init__(self, pattern: str = "cl100k", digits: str = "none", *, prefix_space: bool = False) -> None:
         if not isinstance(pattern, str) or not pattern:
             raise ConfigError(f"pattern must be a preset ({', '.join(PRESETS)}), {METASPACE_PATTERN!r} or a non-empty "
                               f"regex, got {pattern!r}")
@@ -255,6 +257,10 @@ class Pretokenizer:
             raise ConfigError(f"digits {digits!r} is unknown; choose one of {', '.join(DIGIT_POLICIES)}")
         self._layout = layout_of(pattern)
         self._metaspace = pattern == METASPACE_PATTERN
+        if prefix_space and (PRESETS.get(pattern, pattern) != PRESETS["gpt2"] or digits != "none"):
+            raise ConfigError("prefix_space (HF ByteLevel's add_prefix_space) goes with the gpt2 split and no "
+                              "digit policy")
+        self._prefix_space = bool(prefix_space)  # a space in front of each text that does not start with one
         self._pattern = pattern
         self._regex = METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
         self._digits = digits
@@ -262,8 +268,8 @@ class Pretokenizer:
         self._preset = self._metaspace or self._regex in PRESETS.values()
         if not self._preset:
             _check_portable(pattern)
-        self._main = _compile(self._regex)
-        self._main_findall = self._main.findall
+        # a preset's regex is compiled at its first use: counting with a scanner never needs it
+        self._main = portable_regex.lazy(self._regex, FLAGS) if self._preset else _compile(self._regex)
         self._digit_rx = _compile(DIGIT_PATTERNS[digits]) if digits != "none" else None
         # A capturing group around the digit regex makes .split() return gap, digits, gap, ...
         self._digit_split = _compile("(" + DIGIT_PATTERNS[digits] + ")").split if digits != "none" else None
@@ -315,14 +321,32 @@ class Pretokenizer:
         return self._digits
 
     # ---- splitting -----------------------------------------------------------------------
-    def split(self, text: str) -> list[str]:
-        """The pieces of ``text``, in order; ``"".join(pieces) == text``.
+    @property
+    def _main_findall(self):
+        return self._main.findall
+
+    @property
+    def prefix_space(self) -> bool:
+        """Whether a space is put in front of each text that does not start with one (HF ByteLevel's
+        ``add_prefix_space``, e.g. RoBERTa's).
+
+        >>> Pretokenizer("gpt2", prefix_space=True).split("Hi there")
+        [' Hi', ' there']
+        """
+        return self._prefix_space
+
+    def split(self, text: str, first: bool = True) -> list[str]:
+        """The pieces of ``text``, in order; ``"".join(pieces) == text`` (with ``prefix_space``: the
+        text with its space). ``first``: whether the text starts the whole text (not after a special
+        token); only a sentencepiece-style split with the prefix "first" asks.
 
         >>> Pretokenizer("cl100k", digits="single").split(" x=42;")
         [' x', '=', '4', '2', ';']
         """
         if not text:
             return []
+        if self._prefix_space and not text.startswith(" "):
+            text = " " + text
         if self._metaspace:
             return [p.replace(METASPACE_MARK, " ") for p in self._split_preset(text)]
         return self._split_preset(text) if self._preset else self._split_custom(text)
@@ -363,8 +387,10 @@ class Pretokenizer:
         """
         if self._metaspace and self._digits == "none":
             return metaspace_bounds(buf, doc_bounds)
-        name = self._scanner()
-        if name is None:
+        if self._prefix_space:
+            return None
+        scanner = self._scanner_id()
+        if scanner is None:
             return None
         arr = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
         if arr.dtype != np.uint8 or arr.ndim != 1:
@@ -375,7 +401,7 @@ class Pretokenizer:
         bounds = np.ascontiguousarray(doc_bounds, dtype=np.int64)
         if bounds.ndim != 1:
             raise ValueError(f"doc_bounds must be 1-d, got shape {bounds.shape}")
-        return kernels.scan(arr, bounds, class_table(), kernels.PRESET_IDS[name], kernels.DIGIT_IDS[self._digits])
+        return kernels.scan(arr, bounds, class_table(), scanner, kernels.DIGIT_IDS[self._digits])
 
     @property
     def has_scanner(self) -> bool:
@@ -384,15 +410,17 @@ class Pretokenizer:
         >>> Pretokenizer("o200k", "rtl3").has_scanner, Pretokenizer(r"\\S+").has_scanner
         (True, False)
         """
-        return self._scanner() is not None
+        if self._metaspace:  # with a digit policy: the digit split before it, split() only
+            return self._digits == "none"
+        return not self._prefix_space and self._scanner_id() is not None
 
-    def _scanner(self) -> str | None:
-        if self._metaspace:  # the digit split before it: split() only
-            return METASPACE_PATTERN if self._digits == "none" else None
-        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+    def _scanner_id(self) -> int | None:
+        """The id of the numba scanner of this split: a preset's, or a preset's variant for another
+        spelling of it (``tokforge.text.presets.SPELLINGS``); None when none reproduces it."""
         if self._digits != "none" and kernels.DIGIT_REGEXES.get(self._digits) != DIGIT_PATTERNS[self._digits]:
             return None
-        return name
+        name = next((n for n, p in kernels.REGEXES.items() if p == self._regex and PRESETS.get(n) == p), None)
+        return kernels.PRESET_IDS[name] if name is not None else kernels.SPELLING_IDS.get(self._regex)
 
     def _split_custom(self, s: str) -> list[str]:
         if self._digit_rx is None:
@@ -413,6 +441,8 @@ class Pretokenizer:
         >>> [p["type"] for p in Pretokenizer("gpt2", digits="rtl3").to_hf()["pretokenizers"]]
         ['Split', 'Split', 'ByteLevel']
         """
+        if self._prefix_space:  # HF's ByteLevel does both: it adds the space and splits with GPT-2's regex
+            return {**BYTELEVEL, "add_prefix_space": True, "use_regex": True}
         digits = [_split_spec(DIGIT_PATTERNS[self._digits])] if self._digits != "none" else []
         return self._layout.hf_pre_tokenizer(digits, _split_spec(self._regex))
 
@@ -437,6 +467,7 @@ class Pretokenizer:
         for step in steps:
             if not isinstance(step, dict):
                 raise ModelFormatError(f"tokenizer.json pre_tokenizer step {step!r} is not an object")
+        prefix = False
         *splits, last = steps
         if last.get("type") == "Metaspace":  # alone, or after a digit split
             if {k: last.get(k, "always" if k == "prepend_scheme" else True) for k in METASPACE_HF} != METASPACE_HF:
@@ -451,21 +482,24 @@ class Pretokenizer:
                 f"tokenizer.json pre_tokenizer step {last.get('type')!r} is not supported as the last step; "
                 "tokforge needs a ByteLevel pre-tokenizer last (byte-level BPE)")
         if last.get("add_prefix_space", True):
-            raise ModelFormatError("tokenizer.json pre_tokenizer ByteLevel with add_prefix_space=true is not "
-                                   "supported by tokforge (it adds a space before the text)")
+            if splits or not last.get("use_regex", True):
+                raise ModelFormatError("tokenizer.json pre_tokenizer ByteLevel with add_prefix_space=true is supported "
+                                       "alone with its own (GPT-2) regex; after Split steps it adds a space before "
+                                       "every piece, which tokforge does not reproduce")
+            prefix = True
         regexes = [_split_regex(step) for step in splits]
         if last.get("use_regex", True):  # HF's default when the field is missing
             regexes.append(PRESETS["gpt2"])
         if not regexes:
             raise ModelFormatError("tokenizer.json pre_tokenizer has a ByteLevel without its regex and no Split: "
                                    "tokforge needs a split regex")
-        return cls._from_regex(regexes[-1], _digit_policy(regexes), ModelFormatError)
+        return cls._from_regex(regexes[-1], _digit_policy(regexes), ModelFormatError, prefix)
 
     @classmethod
-    def _from_regex(cls, main: str, digits: str, error: type[Exception]) -> "Pretokenizer":
+    def _from_regex(cls, main: str, digits: str, error: type[Exception], prefix_space: bool = False) -> "Pretokenizer":
         name = next((n for n, p in PRESETS.items() if p == main), None)
         try:
-            return cls(name or main, digits)
+            return cls(name or main, digits, prefix_space=prefix_space)
         except ConfigError as e:
             if error is ConfigError:
                 raise
@@ -478,7 +512,8 @@ class Pretokenizer:
         >>> Pretokenizer("gpt2", "single").config()["digits"]
         'single'
         """
-        return {"pattern": self._pattern, "regex": self._regex, "digits": self._digits}
+        return {"pattern": self._pattern, "regex": self._regex, "digits": self._digits,
+                **({"prefix_space": True} if self._prefix_space else {})}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Pretokenizer":
@@ -490,26 +525,27 @@ class Pretokenizer:
         if not isinstance(config, dict) or "pattern" not in config:
             raise ModelFormatError(f"pretokenizer config {config!r} has no 'pattern'")
         pattern, digits = config["pattern"], config.get("digits", "none")
-        saved = config.get("regex")
+        saved, prefix = config.get("regex"), config.get("prefix_space", False) is True
         try:
             if pattern == METASPACE_PATTERN:
                 return cls(pattern, digits)
             if saved is not None and saved != PRESETS.get(pattern, pattern):
-                return cls._from_regex(saved, digits, ConfigError)
-            return cls(pattern, digits)
+                return cls._from_regex(saved, digits, ConfigError, prefix)
+            return cls(pattern, digits, prefix_space=prefix)
         except ConfigError as e:
             raise ModelFormatError(f"pretokenizer config {config!r} is invalid: {e}") from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pretokenizer):
             return NotImplemented
-        return (self._regex, self._digits, self._metaspace) == (other._regex, other._digits, other._metaspace)
+        return (type(self), self._regex, self._digits, self._metaspace, self._prefix_space) == \
+            (type(other), other._regex, other._digits, other._metaspace, other._prefix_space)
 
     def __hash__(self) -> int:
-        return hash(("Pretokenizer", self._regex, self._digits, self._metaspace))
+        return hash(("Pretokenizer", self._regex, self._digits, self._metaspace, self._prefix_space))
 
     def __repr__(self) -> str:
         return f"Pretokenizer({self._pattern!r}, digits={self._digits!r})"
 
     def __reduce__(self):  # picklable for multiprocessing
-        return (Pretokenizer, (self._pattern, self._digits))
+        return (Pretokenizer.from_config, (self.config(),))

@@ -55,6 +55,7 @@ from tokforge.packed import Units, lengths_of, offsets_from_lengths, utf8
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.specials import Allowed
 from tokforge.tokenizer import Ids, Tokenizer
 
 FALLBACK_LABELS = {"bpe": "BPE", "unigram": "Unigram LM"}  # for messages
@@ -95,19 +96,23 @@ class MorphTokenizer(Tokenizer):
             + [ids[root_token(r, spaced=True)] if r in stage.spaced_set else -1 for r in stage.rules.roots], np.int64)
 
     # ---- encoding ----------------------------------------------------------------------------
-    def model_units(self, text: str) -> list[tuple[str, int | None]]:
+    def model_units(self, text: str, *, allowed_special: Allowed = "all",
+                    disallowed_special: Allowed = ()) -> list[tuple[str, int | None]]:
         """The stage's units of ``text``: ``(token, id)`` for a special or stage token (``pieces`` shows
         a stage token by name) or a number stage's reserved unit, ``(text, None)`` for what the fallback
         model encodes."""
         ids = self.model.special_tokens
         return [(token, ids[token]) if token is not None else (piece, i)
-                for piece, i, token, _, _ in self._units(text)]
+                for piece, i, token, _, _ in self._units(text, allowed_special, disallowed_special)]
 
-    def _units(self, text: str) -> Iterator[tuple[str, int | None, str | None, int, int]]:
+    def _units(self, text: str, allowed_special: Allowed = "all", disallowed_special: Allowed = ()
+               ) -> Iterator[tuple[str, int | None, str | None, int, int]]:
         """(text for the model or a reserved unit's text, its id or None, stage token or None, start, end)
-        of every unit of ``text``; spans in the normalized text."""
+        of every unit of ``text``; spans in the normalized text. ``allowed_special``/``disallowed_special``:
+        as in ``encode``."""
         pos = 0
-        for segment, special in self._specials.segments(text):
+        specials, _ = self._special_splitters(text, allowed_special, disallowed_special)
+        for segment, special in specials.segments(text):
             if special is not None:
                 yield segment, special, None, pos, pos + len(segment)
                 pos += len(segment)
@@ -124,24 +129,29 @@ class MorphTokenizer(Tokenizer):
                         yield u.text, None, u.token, pos + starts[j] + u.start, pos + starts[j] + u.end
                 pos += len(part)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, *, allowed_special: Allowed = "all", disallowed_special: Allowed = (),
+               add_special_tokens: bool = False) -> list[int]:
         if not isinstance(text, str):
             raise InputError(f"encode takes a str, got {type(text).__name__}")
-        if self._tables is not None and self.scanned([text]) is not None:
-            return self._encode_chunk([text])[0]
-        return self.encode_with_offsets(text)[0]
+        if self._tables is not None and not add_special_tokens:
+            self._special_splitters(text, allowed_special, disallowed_special)  # a disallowed one: InputError
+            if self.scanned([text], allowed_special=allowed_special) is not None:
+                ids, _ = self.packed_units([text], allowed_special=allowed_special).ids(self.model)
+                return ids.tolist()
+        return super().encode(text, allowed_special=allowed_special, disallowed_special=disallowed_special,
+                              add_special_tokens=add_special_tokens)
 
-    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray,
-                        first_piece: np.ndarray) -> Units:
+    def units_of_pieces(self, texts: list[str], buf: bytes, piece_bounds: np.ndarray, first_piece: np.ndarray,
+                        *, allowed_special: Allowed = "all") -> Units:
         """The units of the pieces, planned by the numba kernel (each distinct piece once; the documents
         with a letter whose case only Python maps, by the stage in Python)."""
         if self._tables is None:  # a rule set the kernel cannot express
-            return Units.of([[(None, i) if i is not None else (utf8(p), None) for p, i in self.model_units(t)]
-                             for t in texts])
+            return self.python_units(texts, allowed_special=allowed_special)
         planned = plan_batch(self._tables, buf, piece_bounds, first_piece, self._stage_codes, self.stage.version)
         units = Units(planned.texts, planned.text_bounds, planned.codes, planned.doc_units)
         if planned.doc_python.any():
-            units = _with_python_units(units, planned.doc_python, [self.model_units(t) for t in texts])
+            units = _with_python_units(units, planned.doc_python,
+                                       [self.model_units(t, allowed_special=allowed_special) for t in texts])
         return units
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[int], list[int]]:
