@@ -52,8 +52,11 @@ def test_shards_at_p0_equal_encode_batch(tok, documents, tmp_path):
     want = tok.encode_batch(documents)
     assert _read(tmp_path / "s", manifest) == want
     assert want == [tok.encode(d) for d in documents]
-    assert [x.tolist() for x in StochasticEncoder(tok, Sampling()).encode_batch(TEXTS)] == \
+    assert [x.tolist() for x in StochasticEncoder(tok, Sampling(), allowed_special="all").encode_batch(TEXTS)] == \
         tok.encode_batch(TEXTS) == [tok.encode(t) for t in TEXTS]
+    # by default a document's special-token text is data: encoded as text, as encode(allowed_special=set())
+    assert [x.tolist() for x in StochasticEncoder(tok, Sampling()).encode_batch(TEXTS)] == \
+        [tok.encode(t, allowed_special=set()) for t in TEXTS] != tok.encode_batch(TEXTS)
 
 
 def test_packed_units_are_the_model_units(tok, documents):
@@ -86,7 +89,7 @@ def test_stage_tokens_stay_whole_and_in_order_when_sampling(tok, documents):
     docs = documents[:300] + TEXTS
     plain = tok.encode_batch(docs)
     for sampling in _samplings(tok):
-        sampled = StochasticEncoder(tok, sampling, seed=5).encode_batch(docs, epoch=1)
+        sampled = StochasticEncoder(tok, sampling, seed=5, allowed_special="all").encode_batch(docs, epoch=1)
         assert sum(len(s) for s in sampled) > sum(map(len, plain))
         for ids, want in zip(sampled, plain):
             ids = ids.tolist()
