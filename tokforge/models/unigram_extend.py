@@ -27,7 +27,7 @@ byte has that score, its continuation bytes 0, which are not counted as tokens).
     >>> words = WordCounts.from_dict({"evler": 30, "evde": 20, "ler": 10, "de": 8})
     >>> pieces, scores = extend_pieces(words, old, None, 2)
     >>> pieces, all(s < 0 for s in scores)
-    ([b'ler', b'de'], True)
+    ([b'evler', b'evde'], True)
 """
 from __future__ import annotations
 
