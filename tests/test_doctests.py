@@ -7,7 +7,7 @@ import pytest
 MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.kernels.word_count", "tokforge.kernels.bpe_train",
            "tokforge.kernels.bpe_encode", "tokforge.counting.words", "tokforge.models.bpe", "tokforge.models.bpe_trainer", "tokforge.text.specials",
            "tokforge.io.atomic", "tokforge.io.folders", "tokforge.config", "tokforge.text.bytelevel", "tokforge.kernels.pretokenize",
-           "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.models.unigram", "tokforge.models.unigram_trainer",
+           "tokforge.kernels.unigram_lattice", "tokforge.kernels.unigram_seed", "tokforge.models.unigram", "tokforge.models.unigram_trainer", "tokforge.models.unigram_em", "tokforge.models.unigram_extend",
            "tokforge.eval.metrics", "tokforge.eval.gold", "tokforge.eval.report", "tokforge.eval.compare",
            "tokforge.text.numbers", "tokforge.models.superbpe", "tokforge.kernels.sampling",
            "tokforge.kernels.rng", "tokforge.kernels.stochastok", "tokforge.kernels.unigram_sample", "tokforge.sampling.stochastic", "tokforge.sampling.shards",

@@ -185,7 +185,7 @@ def test_encode_nbest_of_texts(unigram_pair, text, n):
 
 
 def test_results_do_not_depend_on_the_number_of_threads(small_words, monkeypatch):
-    import tokforge.models.unigram_trainer as module
+    import tokforge.models.unigram_em as module
     models = []
     for threads in (1, 3):
         monkeypatch.setattr(module.os, "cpu_count", lambda: threads)

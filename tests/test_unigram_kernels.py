@@ -9,7 +9,7 @@ from reference import (reference_expected_counts, reference_nbest, reference_pat
 from tokforge.counting.words import WordCounts
 from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_seed
-from tokforge.models.unigram_trainer import digamma
+from tokforge.models.unigram_em import digamma
 from tokforge.packed import lengths_of, offsets_from_lengths
 
 # a small alphabet (two bytes, one two-byte character) -> many overlapping pieces and ties

@@ -1,14 +1,17 @@
 """Extending a tokenizer for new text: ``extend()`` (``tokforge extend``) adds tokens learned on a new
 corpus to an existing tokenizer -- a tokforge model or an imported tokenizer.json -- keeping every old
-id, token and merge, and reports what it changed.
+id, token and merge (BPE) or score (Unigram), and reports what it changed. ``add`` is the number of
+merges to append (BPE: ``tokforge.models.bpe_extend``) or of scored pieces (Unigram:
+``tokforge.models.unigram_extend``).
 
     >>> tok = extend("out-en/", "corpora/tr", add=500, old_text="corpora/en")   # doctest: +SKIP
     >>> tok.training["extended"]["new_text"]["bytes_per_token"]                 # doctest: +SKIP
     {'before': 2.61, 'after': 3.42}
 
 The new corpus is read with the base's own pipeline (normalizer, split, special tokens cut out);
-a seeded tenth of its documents is held out to measure bytes/token before and after. Appending
-merges can change how old text is encoded (a new merge may join pieces the old merges left apart):
+a seeded tenth of its documents is held out to measure bytes/token before and after. New tokens
+can change how old text is encoded (a new merge may join pieces the old merges left apart; a new
+Unigram piece may make a better-scored segmentation):
 ``old_text`` -- a sample of the kind of text the base was made for -- measures how many of its
 documents now encode differently; without it the report says that it was not measured.
 """
@@ -30,12 +33,14 @@ OLD_TEXT_MAX_BYTES = HELD_OUT_MAX_BYTES  # the sample of old text measured (its 
 
 def extend(base: Tokenizer | str | os.PathLike, corpus: Any, *, add: int, min_frequency: int = 2,
            old_text: Any = None, seed: int = 0, progress: bool = False) -> Tokenizer:
-    """``base`` (a Tokenizer, or a path ``Tokenizer.load`` reads) with ``add`` more merges learned on
-    ``corpus`` (sources as for ``train``) after its own; its ``training["extended"]`` is the report."""
+    """``base`` (a Tokenizer, or a path ``Tokenizer.load`` reads) with ``add`` more merges (BPE) or
+    pieces (Unigram) learned on ``corpus`` (sources as for ``train``) after its own; its
+    ``training["extended"]`` is the report. ``min_frequency``: how often a new merge's pair (BPE) or a
+    candidate piece (Unigram) must occur in the new text."""
     tok = base if isinstance(base, Tokenizer) else Tokenizer.load(base)
     if type(tok).algorithm != Tokenizer.algorithm or tok.numbers is not None:
-        raise ConfigError(f"extend takes a plain BPE tokenizer; this one has a stage in front of its model "
-                          f"({tok.algorithm_label})")
+        raise ConfigError(f"extend takes a plain BPE or Unigram tokenizer; this one has a stage in front of its "
+                          f"model ({tok.algorithm_label})")
     started = time.perf_counter()
     held_out = HeldOut(HELD_OUT_FRACTION, seed)
     counts = feed(Corpus(corpus, progress=progress, desc="counting"), tok.normalizer, tok.pretokenizer,

@@ -1,4 +1,4 @@
-"""``tokforge extend``: more tokens for new text, every old id kept."""
+"""``tokforge extend``: more tokens (BPE merges, Unigram pieces) for new text, every old id kept."""
 from __future__ import annotations
 
 import click
@@ -14,18 +14,19 @@ from tokforge.io.folders import OutputFolder
               help="Model folder to write (tokforge.json and the Hugging Face files), as a whole.")
 @click.option("--corpus", "corpus", required=True, multiple=True,
               help="The new text (files, folders, globs as for `tokforge train`; repeatable).")
-@click.option("--add", "add", required=True, type=click.IntRange(1), help="Merges to add.")
+@click.option("--add", "add", required=True, type=click.IntRange(1), help="Tokens to add: merges (BPE) or scored pieces (Unigram).")
 @click.option("--min-frequency", type=click.IntRange(1), default=2, show_default=True,
-              help="A pair must occur this often in the new text to become a merge.")
+              help="A pair (BPE) or candidate piece (Unigram) must occur this often in the new text to be added.")
 @click.option("--old-text", "old_text", multiple=True,
               help="A sample of the text BASE was made for: the report counts its documents that now encode "
                    "differently (repeatable). Without it that is not measured.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out tenth of the new corpus.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def extend(base, output, corpus, add, min_frequency, old_text, seed, quiet):
-    """Add --add merges learned on --corpus to BASE (a tokforge model folder, tokforge.json, or any
-    byte-level BPE tokenizer.json tokforge imports), after its own: every old id, token and merge
-    is kept. Prints bytes/token of held-out new text before and after.
+    """Add --add merges (BPE) or scored pieces (Unigram) learned on --corpus to BASE (a tokforge model
+    folder, tokforge.json, or a byte-level BPE or Unigram tokenizer.json tokforge imports), after its
+    own: every old id, token and merge or score is kept. Prints bytes/token of held-out new text
+    before and after.
 
     \b
     Example:

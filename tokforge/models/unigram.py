@@ -17,7 +17,7 @@ Face's Unigram with ``byte_fallback`` and an ``<unk>`` token (a special token he
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
@@ -27,6 +27,7 @@ from tokforge.kernels import unigram_lattice as lattice
 from tokforge.kernels import unigram_sample
 from tokforge.kernels.spans import utf8_length
 from tokforge.models.protocol import TokenText, encode_each
+from tokforge.models.unigram_extend import extend_pieces
 from tokforge.packed import lengths_of, offsets_from_lengths
 from tokforge.text.layout import BYTE_LEVEL, METASPACE, Layout, sentencepiece_layout
 
@@ -232,7 +233,19 @@ class UnigramModel:
         return {"vocab": self.to_vocab_list(token_text)}  # [[token, score], ...] in id order
 
     def extended(self, words: WordCounts, n: int, min_frequency: int = 2) -> UnigramModel:
-        raise ConfigError("extending a Unigram vocabulary is not supported yet; tokforge extends BPE vocabularies")
+        """This model with up to ``n`` more pieces learned on ``words`` (``extend_pieces``: candidates
+        from the Unigram trainer, scored by EM on the new text with the old scores fixed), after the
+        last id: every id, token and score kept. A byte-fallback model's new pieces are whole characters."""
+        strings = _lattice_strings(self)
+        scores = self.tables()[3]  # the lattice's scores (byte fallback: the unknown character's last)
+        old = {key: float(scores[i]) for key, i in strings.items()}
+        unknown = float(scores[-1]) if self.byte_fallback else None
+        pieces, new_scores = extend_pieces(words, old, unknown, n, min_frequency,
+                                           frozenset(t.encode("utf-8") for t in self.special_tokens))
+        model = replace(self, vocab=self.vocab + pieces,
+                        scores=self.scores + [round(s, SCORE_DECIMALS) for s in new_scores])
+        model.check()
+        return model
 
     def facts(self) -> dict[str, Any]:
         return {}
@@ -376,56 +389,60 @@ def combine_nbest(options: list[list[tuple[list[int], float]]], n: int) -> list[
 
 
 def _encode_tables(model: UnigramModel):
-    if len(model.scores) != len(model.vocab):
-        raise ModelFormatError(f"{len(model.vocab)} pieces but {len(model.scores)} scores")
     if model.byte_fallback:
         return _fallback_tables(model)
     special_ids = set(model.special_tokens.values())
-    regular = [i for i in range(len(model.vocab)) if i not in special_ids]
-    seen: dict[bytes, int] = {}
-    for i in regular:
-        piece = model.vocab[i]
-        if not piece:
-            raise ModelFormatError(f"piece {i} is empty")
-        if piece in seen:
-            raise ModelFormatError(f"pieces {seen[piece]} and {i} are both {piece!r}; pieces must be unique")
-        seen[piece] = i
-        if not math.isfinite(model.scores[i]):
-            raise ModelFormatError(f"piece {i} ({piece!r}) has score {model.scores[i]!r}; scores must be finite")
+    seen = _lattice_strings(model)
     missing = [b for b in range(256) if bytes([b]) not in seen]
     if missing:
         raise ModelFormatError(f"the vocabulary lacks byte pieces for bytes {missing[:10]}: "
                                "a byte-level Unigram model needs all 256 single-byte pieces")
-    pieces = [model.vocab[i] for i in regular]
+    pieces, regular = list(seen), list(seen.values())
     arena = np.frombuffer(b"".join(pieces), np.uint8)
     trie = lattice.build_trie(arena, offsets_from_lengths(lengths_of(pieces)), np.array(regular, np.int32))
     scores = np.array([0.0 if i in special_ids else s for i, s in enumerate(model.scores)], np.float64)
     return trie + (scores, -1, None)
 
 
-def _fallback_tables(model: UnigramModel):
-    """The lattice of a byte-fallback model holds what HF's does: every token string of the
-    tokenizer.json (pieces, ``<0xNN>`` byte tokens, specials), with the exported scores, in the
-    text the model sees (spaces for "▁"; an imported sentencepiece model: the strings themselves);
-    special tokens with a real space can never match there."""
-    if UNK_TOKEN not in model.special_tokens and not isinstance(model, SentencepieceUnigramModel):
-        raise ModelFormatError(f"a byte-fallback Unigram model needs the special token {UNK_TOKEN!r}")
-    layout = model.layout
+def _lattice_strings(model: UnigramModel) -> dict[bytes, int]:
+    """The strings the lattice matches, as the model sees the text, and their ids: the pieces (not the
+    specials); byte fallback: every token string of the tokenizer.json, as HF's lattice holds them
+    (spaces for "▁"; an imported sentencepiece model: the strings themselves), but special tokens
+    with a real space, which can never match there. ModelFormatError for an empty or repeated one."""
+    if len(model.scores) != len(model.vocab):
+        raise ModelFormatError(f"{len(model.vocab)} pieces but {len(model.scores)} scores")
     strings: dict[bytes, int] = {}
     special_ids = set(model.special_tokens.values())
+    layout = model.layout
     for i in range(len(model.vocab)):
-        text = model.token_text(i)
-        if " " in text and i in special_ids and not layout.literal:
-            continue
-        try:
-            key = layout.read(text)
-        except UnicodeEncodeError:
-            raise ModelFormatError(f"token {i} {text!r} is not valid text") from None
+        if not model.byte_fallback:
+            if i in special_ids:
+                continue
+            key = text = model.vocab[i]
+            if not math.isfinite(model.scores[i]):
+                raise ModelFormatError(f"piece {i} ({key!r}) has score {model.scores[i]!r}; scores must be finite")
+        else:
+            text = model.token_text(i)
+            if " " in text and i in special_ids and not layout.literal:
+                continue
+            try:
+                key = layout.read(text)
+            except UnicodeEncodeError:
+                raise ModelFormatError(f"token {i} {text!r} is not valid text") from None
         if not key:
             raise ModelFormatError(f"token {i} is empty")
         if key in strings:
             raise ModelFormatError(f"tokens {strings[key]} and {i} are both {text!r}; token strings must be unique")
         strings[key] = i
+    return strings
+
+
+def _fallback_tables(model: UnigramModel):
+    """The lattice of a byte-fallback model holds what HF's does (``_lattice_strings``), with the
+    exported scores."""
+    if UNK_TOKEN not in model.special_tokens and not isinstance(model, SentencepieceUnigramModel):
+        raise ModelFormatError(f"a byte-fallback Unigram model needs the special token {UNK_TOKEN!r}")
+    strings = _lattice_strings(model)
     scores = np.array(model._export_scores(), np.float64)
     if not np.isfinite(scores).all():
         raise ModelFormatError("scores must be finite")
