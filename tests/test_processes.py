@@ -285,3 +285,20 @@ def test_the_forkserver_outlives_the_thread_that_started_it(tmp_path):
     assert run.returncode == 0, run.stderr
     first, second = run.stdout.split()
     assert first == second    # one forkserver served both pools
+
+
+def test_a_script_without_a_main_guard_trains_with_workers(tmp_path):
+    """multiprocessing runs the main script again in each new worker unless it is guarded by
+    ``if __name__ == "__main__":``; tokforge's workers do not, so a plain script works (its top level
+    runs once) and the pool's workers really count."""
+    script = tmp_path / "train_me.py"
+    script.write_text(
+        "import os, tokforge\n"
+        "print('script ran in', os.getpid(), flush=True)\n"
+        f"tok = tokforge.train({str(CORPORA)!r}, vocab_size=300, workers=2, held_out=0.0)\n"
+        "print('trained', tok.vocab_size, tok.training['counting']['workers'], flush=True)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert len([x for x in lines if x.startswith("script ran in")]) == 1
+    assert lines[-1] == "trained 300 2"

@@ -29,6 +29,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
+from multiprocessing import spawn
 import os
 import signal
 import sys
@@ -175,6 +176,20 @@ def _guard_result_pipe() -> None:
         if not isinstance(queue._writer, _GuardedWriter):
             queue._writer = _GuardedWriter(queue._writer)
         result_pipe_guarded = True
+
+
+def leave_the_users_script_alone() -> None:
+    """In the forkserver (``tokforge._preload``): the workers forked from it do not run the main
+    process's script. multiprocessing would import it in every new worker (as ``__mp_main__``), so a
+    script that calls ``tokforge.train`` without ``if __name__ == "__main__":`` would train again
+    inside each worker and fail; the workers run tokforge's own functions only, which need no part of
+    the script."""
+    original = spawn.prepare
+
+    def prepare(data: dict[str, Any]) -> None:
+        original({k: v for k, v in data.items() if k not in ("init_main_from_name", "init_main_from_path")})
+
+    spawn.prepare = prepare
 
 
 def follow_main_process() -> None:
