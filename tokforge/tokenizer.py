@@ -102,13 +102,24 @@ class Tokenizer:
         "▁" for spaces and ``<0xNN>`` byte tokens; specials as they are)."""
         if type(i) is not int or not 0 <= i < len(self.model.vocab):  # exporters call this once per token
             i, = self._check_ids([i])
-        if i in self._special_ids:
-            return self.model.vocab[i].decode("utf-8")
-        layout, byte = self.pretokenizer.layout, self.model.fallback_byte(i)
-        return layout.byte_token(byte) if byte is not None else layout.spell(self.model.vocab[i])
+        return self._token_strings[i]
 
     def token_to_id(self, token: str) -> int | None:
         return self._token_ids.get(token)
+
+    @functools.cached_property
+    def _token_strings(self) -> list[str]:
+        """``id_to_token`` of every id, spelled once (the exporters ask for each token several times)."""
+        vocab, specials, layout, fallback_byte = (self.model.vocab, self._special_ids, self.pretokenizer.layout,
+                                                  self.model.fallback_byte)
+        out = []
+        for i, token in enumerate(vocab):
+            if i in specials:
+                out.append(token.decode("utf-8"))
+                continue
+            byte = fallback_byte(i)
+            out.append(layout.byte_token(byte) if byte is not None else layout.spell(token))
+        return out
 
     @functools.cached_property
     def _special_ids(self) -> set[int]:  # special and fixed number tokens: stored as UTF-8, not byte-level
@@ -116,7 +127,7 @@ class Tokenizer:
 
     @functools.cached_property
     def _token_ids(self) -> dict[str, int]:
-        return {self.id_to_token(i): i for i in range(self.vocab_size)}
+        return {t: i for i, t in enumerate(self._token_strings)}
 
     # ---- encoding ---------------------------------------------------------------------------
     def pieces(self, text: str) -> list[str]:
