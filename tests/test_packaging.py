@@ -43,7 +43,8 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
     probe = (
         "import importlib.util, tokforge, tokforge.kernels.bpe_train as k, numpy as np\n"
         "print(tokforge.__file__)\n"
-        "print(importlib.util.find_spec('kernels'))\n"
+        "spec = importlib.util.find_spec('kernels')\n"
+        "print(spec.origin if spec else None)\n"
         "s = k.init_state(np.array([0, 1, 0, 1], np.int32), np.array([0, 2]), np.array([2, 2]),"
         " np.array([1, 1]), np.arange(2, dtype=np.int64), np.zeros((0, 3), np.int64))\n"
         "s, done = k.merge_steps(s, 5, 3, 1, 0, 0)\n"
@@ -53,7 +54,9 @@ def test_wheel_installs_kernels_under_the_tokforge_namespace(tmp_path):
     out = subprocess.run([str(py), "-c", probe], check=True, cwd=tmp_path, capture_output=True,
                          text=True, env=env).stdout.splitlines()
     assert Path(out[0]).is_relative_to(env_dir), f"tokforge was imported from {out[0]}, not the wheel"
-    assert out[1] == "None", "a top-level `kernels` module is importable"
+    # the wheel installs no top-level `kernels` (PyPI's `kernels`, a dependency of transformers 5.25, may
+    # be importable from the dependencies' site-packages, and must not shadow tokforge.kernels)
+    assert out[1] == "None" or not Path(out[1]).is_relative_to(env_dir), "the wheel installed a top-level kernels"
     assert out[2] == "[[0, 1, 2]]"
     help_text = subprocess.run([str(env_dir / "bin" / "tokforge"), "--help"], check=True, cwd=tmp_path,
                                capture_output=True, text=True, env=env).stdout
