@@ -293,7 +293,9 @@ class Tokenizer:
         buf = b"".join(encoded)
         doc_bounds = offsets_from_lengths(lengths_of(encoded))
         raw, normalized = self._special_splitters("", allowed_special, ())
-        piece_bounds = None if raw.occurs_in(buf) or normalized.occurs_in(buf) else self.pretokenizer.scan_bytes(buf, doc_bounds)
+        if raw.occurs_in(buf) or normalized.occurs_in(buf):
+            return None
+        piece_bounds = self.pretokenizer.scan_bytes(buf, doc_bounds)
         if piece_bounds is None:
             return None
         return buf, piece_bounds, np.searchsorted(piece_bounds, doc_bounds)

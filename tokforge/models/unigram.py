@@ -282,9 +282,8 @@ class SentencepieceUnigramModel(UnigramModel):
         return self.first_byte
 
     def token_text(self, i: int) -> str:
-        specials = {i: t for t, i in self.special_tokens.items()}
-        if i in specials:
-            return specials[i]
+        if i in self._special_text:
+            return self._special_text[i]
         return METASPACE.byte_token(i - self.first_byte) if self._byte_token(i) else self.vocab[i].decode("utf-8")
 
     def _export_scores(self) -> list[float]:

@@ -135,8 +135,9 @@ class MorphTokenizer(Tokenizer):
             raise InputError(f"encode takes a str, got {type(text).__name__}")
         if self._tables is not None and not add_special_tokens:
             self._special_splitters(text, allowed_special, disallowed_special)  # a disallowed one: InputError
-            if self.scanned([text], allowed_special=allowed_special) is not None:
-                ids, _ = self.packed_units([text], allowed_special=allowed_special).ids(self.model)
+            scanned = self.scanned([text], allowed_special=allowed_special)
+            if scanned is not None:  # the kernel's plan of the scanned pieces (scanned once)
+                ids, _ = self.units_of_pieces([text], *scanned, allowed_special=allowed_special).ids(self.model)
                 return ids.tolist()
         return super().encode(text, allowed_special=allowed_special, disallowed_special=disallowed_special,
                               add_special_tokens=add_special_tokens)
