@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 import tokforge
 from tokforge.cli import main
@@ -18,7 +19,7 @@ from tokforge.counting.engines import count_corpus
 from tokforge.counting.saved import load_counts, save_counts
 from tokforge.errors import ModelFormatError, OutputError
 from tokforge.formats.folder import MODEL_FOLDER
-from tokforge.io.folders import OutputFolder
+from tokforge.io.folders import OutputFolder, json_text
 from tokforge.sampling.shards import read_shards_manifest, write_shards
 from tokforge.sampling.stochastic import Sampling
 from tokforge.tokenizer import Tokenizer
@@ -396,3 +397,25 @@ def test_a_read_only_output_is_refused_before_any_work(tmp_path, models):
         # one line, and no progress bar: counting had not started
         assert result["stderr"].strip().splitlines() == [result["stderr"].strip()] and result["stdout"] == ""
         assert "Read-only file system" in result["stderr"] and "counting" not in result["stderr"]
+
+
+# -- the JSON text of model files ------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    | st.dictionaries(st.integers(-3, 3) | st.booleans() | st.none(), inner, max_size=3),  # keys json converts
+    max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES)
+def test_json_text_is_what_json_dumps_writes(doc):
+    assert json_text(doc) == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_json_text_of_a_model_is_what_json_dumps_writes(tmp_path):
+    tok = tokforge.train(str(CORPORA / "tr"), vocab_size=400)
+    for doc in (tok.to_native(), json.loads(tok.files()["tokenizer.json"])):
+        assert json_text(doc) == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

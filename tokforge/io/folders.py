@@ -506,8 +506,82 @@ class _Fingerprinting:
 
 
 def json_text(doc: object) -> str:
-    """The JSON text tokforge writes: UTF-8 characters as they are, indented, a final newline."""
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    """The JSON text tokforge writes: UTF-8 characters as they are, indented, a final newline -- the
+    text of ``json.dumps(doc, ensure_ascii=False, indent=2)``, written faster: Python's indenting
+    encoder has no C speed-up, and a 32k vocabulary's files took it 0.4 s.
+
+    >>> print(json_text({"vocab": {"a": 0}, "merges": [["a", "b"]], "x": None}), end="")
+    {
+      "vocab": {
+        "a": 0
+      },
+      "merges": [
+        [
+          "a",
+          "b"
+        ]
+      ],
+      "x": null
+    }
+    """
+    out: list[str] = []
+    try:
+        _indented(doc, "\n", out)
+    except _Unusual:
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    out.append("\n")
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value ``_indented`` leaves to ``json.dumps`` (keys that are not strings, types it converts)."""
+
+
+_compact = json.JSONEncoder(ensure_ascii=False).encode
+_string = json.encoder.encode_basestring
+
+
+def _indented(value: object, newline: str, out: list[str]) -> None:
+    """Append ``value`` as ``json.dumps(..., indent=2)`` writes it at the depth of ``newline``."""
+    kind = type(value)
+    if kind is str:
+        out.append(_string(value))
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Unusual
+            if type(v) is int:  # a vocabulary's entries: the common case, inline
+                out.append(sep + _string(k) + ": " + int.__repr__(v))
+            else:
+                out.append(sep + _string(k) + ": ")
+                _indented(v, inner, out)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        if all(type(v) is str for v in value):  # a merge's pair of tokens: the common case, at once
+            out.append("[" + inner + ("," + inner).join(map(_string, value)) + newline + "]")
+            return
+        sep = "[" + inner
+        for v in value:
+            out.append(sep)
+            _indented(v, inner, out)
+            sep = "," + inner
+        out.append(newline + "]")
+    elif value is None or kind is bool or kind is float:
+        out.append(_compact(value))
+    else:
+        raise _Unusual
 
 
 def _fsync_folder(folder: Path) -> None:
