@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
+import tokforge.tasks
 from tokforge.cli import main
 from tokforge.config import TrainConfig
 from tokforge.corpus import Corpus
@@ -97,9 +98,11 @@ def test_an_error_in_a_byte_range_names_the_line_of_the_file(tmp_path):
             list(part)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_processes_count_what_one_feed_counts(single, workers):
+@pytest.mark.parametrize("workers, head_start", [(1, True), (2, True), (2, False)])
+def test_processes_count_what_one_feed_counts(single, workers, head_start, monkeypatch):
     counts, held_out = single
+    if not head_start:  # every shard in a worker: none counted here while the workers start
+        monkeypatch.setattr(tokforge.tasks._WorkersStarting, "running", lambda self: False)
     result = count_corpus(str(CORPORA), CONFIG, workers=workers)
     assert result.report["workers"] == workers and result.report["shards"] > 2
     assert same_counts(result.counts, counts)

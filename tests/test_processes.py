@@ -35,7 +35,9 @@ GONE_SECONDS = 10
 def big_corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("processes") / "corpus"
     folder.mkdir()
-    text = b"".join(p.read_bytes() for p in sorted((CORPORA / "en").glob("*.txt")))
+    # 50 MB: long enough that the workers still have shards once they start (this process counts
+    # the first ones itself while they start)
+    text = b"".join(p.read_bytes() for p in sorted((CORPORA / "en").glob("*.txt"))) * 4
     for i in range(24):
         (folder / f"part-{i:02d}.txt").write_bytes(text)
     return folder
@@ -172,6 +174,21 @@ def test_stopped_by_a_signal_exits_cleanly(big_corpus, model, tmp_path, start, c
     assert run.finish() == 128 + signum
     assert run.left_behind() == []
     name = signal.Signals(signum).name   # read once all are gone: the resource tracker would warn last
+    assert run.stderr().strip().splitlines() == [f"Error: stopped by {name} before finishing"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopped_while_this_process_runs_kernels_exits_cleanly(big_corpus, model, tmp_path, start, signum):
+    """With one worker this process does the work: a signal may land during a compiled kernel's call
+    (Python then reports a SystemError caused by the handler's exception)."""
+    run = start([a if a != "2" else "1" for a in _shards(big_corpus, model, tmp_path)])  # --workers 1
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while run.process.cpu_times().user < 3.0 and time.monotonic() < deadline:  # past the imports: counting
+        assert run.popen.poll() is None, run.stderr()
+        time.sleep(0.05)
+    run.popen.send_signal(signum)
+    assert run.finish() == 128 + signum
+    name = signal.Signals(signum).name
     assert run.stderr().strip().splitlines() == [f"Error: stopped by {name} before finishing"]
 
 

@@ -239,6 +239,13 @@ def stop_on_signals(signums: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) 
     previous = {s: signal.signal(s, _raise) for s in signums}
     try:
         yield
+    except SystemError as e:  # raised during a compiled kernel's call, Python reports a SystemError
+        cause: BaseException | None = e
+        while isinstance(cause, SystemError):
+            cause = cause.__cause__
+        if isinstance(cause, Stopped):
+            raise cause from None
+        raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

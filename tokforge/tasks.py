@@ -8,12 +8,17 @@ at most ``window`` tasks in flight and yields their results in order. ``shared``
 worker once (a pool's initializer; ``Client.scatter`` on Dask), not with every task. A worker lost
 for good (a killed process; Dask's ``KilledWorker`` after its retries) is a one-line ``WorkerError``.
 
+Worker processes take about a second to start (the forkserver loads tokforge and its kernels first):
+meanwhile ``in_order`` runs the first tasks in this process, so no core waits. Which process runs a
+task never changes its result.
+
     >>> with TaskRunner("local", workers=1, shared=10) as run:
     ...     list(run.in_order(pow, [(2,), (3,)]))
     [100, 1000]
 """
 from __future__ import annotations
 
+import threading
 from collections import deque
 from contextlib import ExitStack
 from typing import Any, Callable, Iterable, Iterator
@@ -64,6 +69,7 @@ class TaskRunner:
         self._submit: Callable[..., Any] = lambda fn, *args: _Done(fn(*args))
         self._lost: tuple[type[BaseException], ...] = ()
         self._stack = ExitStack()   # what to close on leaving, last opened first
+        self._starting: _WorkersStarting | None = None  # a pool's workers, while they start
 
     def __enter__(self) -> "TaskRunner":
         try:
@@ -85,11 +91,17 @@ class TaskRunner:
         time, the results in the order of ``tasks``."""
         pending: deque = deque()
         for args in tasks:
-            pending.append(self.submit(fn, *args))
-            if len(pending) >= self.window:
+            if self._starting is not None and self._starting.running():
+                pending.append(_Done(self._run_here(fn, *args)))  # this process works while they start
+            else:
+                pending.append(self.submit(fn, *args))
+            while pending and (len(pending) >= self.window or isinstance(pending[0], _Done)):
                 yield self._result(pending.popleft())
         while pending:
             yield self._result(pending.popleft())
+
+    def _run_here(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args) if self.shared is _NOTHING else fn(self.shared, *args)
 
     def _result(self, future: Any) -> Any:
         try:
@@ -116,7 +128,10 @@ class TaskRunner:
             pool = self._stack.enter_context(
                 worker_pool(self.workers, *((_keep_shared, (self.shared,)) if has_shared else ())))
             self.window = self.workers + 1
-            self._submit = (lambda fn, *args: pool.submit(_with_shared, fn, *args)) if has_shared else pool.submit
+            self._starting = _WorkersStarting(pool, self.workers)
+            self._stack.callback(self._starting.join)  # before the pool closes (last opened, first closed)
+            submit = (lambda fn, *args: pool.submit(_with_shared, fn, *args)) if has_shared else pool.submit
+            self._submit = lambda fn, *args: (self._starting.wait(), submit(fn, *args))[1]
 
     def _dask_client(self):
         try:
@@ -139,3 +154,34 @@ class TaskRunner:
                                   "address (tcp://host:8786), or use --scheduler local") from None
         self._stack.callback(client.close)
         return client
+
+
+class _WorkersStarting:
+    """A pool's workers, started by a thread of their own: starting one waits for the forkserver to be
+    ready (about a second, once), and this process has work to do meanwhile (``TaskRunner.in_order``)."""
+
+    def __init__(self, pool: Any, workers: int):
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(pool, workers), name="tokforge-workers-starting",
+                                        daemon=True)
+        self._thread.start()
+
+    def _start(self, pool: Any, workers: int) -> None:
+        try:
+            for _ in range(workers):
+                pool.submit(int)  # each submit starts a worker, until there are ``workers``
+        except BaseException as e:  # raised in the thread that waits (a pool that is broken or shut down)
+            self._error = e
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def wait(self) -> None:
+        """Return once the workers have started; raise what starting them raised."""
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
