@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from tqdm.auto import tqdm
 
+from tokforge.background import in_background
 from tokforge.config import ALGORITHMS, TrainConfig
 from tokforge.corpus import Corpus
 from tokforge.counting.engines import count_corpus
@@ -20,7 +21,7 @@ from tokforge.counting.feed import HeldOut, pipeline_stages
 from tokforge.counting.saved import check_pipeline, load_counts
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, CorpusError
-from tokforge.models.bpe_trainer import train_bpe_from_config
+from tokforge.models.bpe_trainer import train_bpe_from_config, warm_up as warm_up_bpe
 from tokforge.models.morph.tokenizer import MorphTokenizer
 from tokforge.models.morph.trainer import train_morph
 from tokforge.models.superbpe import train_superbpe
@@ -53,6 +54,7 @@ class Trainer:
 
     train: Callable[[Job], tuple[Tokenizer, dict[str, Any]]]
     from_counts_error: str | None = None  # why it cannot train from saved counts (None: it can)
+    warm_up: Callable[[], None] | None = None  # loads its kernels: run in a thread while the corpus is counted
 
 
 def _bpe(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
@@ -80,8 +82,8 @@ def _morph(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
 
 #: The trainer of each algorithm of ``TrainConfig.algo``.
 TRAINERS: dict[str, Trainer] = {
-    "bpe": Trainer(_bpe),
-    "superbpe": Trainer(_superbpe, from_counts_error=(
+    "bpe": Trainer(_bpe, warm_up=warm_up_bpe),
+    "superbpe": Trainer(_superbpe, warm_up=warm_up_bpe, from_counts_error=(
         "superbpe cannot train from saved counts: its second stage counts the corpus again with another split. "
         "Train superbpe from the corpus (--workers and --memory-budget apply to both of its counts)")),
     "unigram": Trainer(_unigram),
@@ -114,7 +116,10 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
             raise ConfigError("no corpus given: pass files, folders or globs (or saved counts as from_counts)")
         source = corpus if isinstance(corpus, Corpus) else Corpus(
             corpus, text_field=config.text_field, errors=config.errors, progress=progress)
+        loaded = in_background(trainer.warm_up) if trainer.warm_up else None  # kernels load while counting
         counted = count_corpus(source, config, progress=progress)
+        if loaded is not None:
+            loaded()
     normalizer, pretokenizer, _, numbers = pipeline_stages(config)
     counts, held_out = counted.counts, counted.held_out
     counted_at = time.perf_counter()

@@ -100,6 +100,12 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     return _model_from_merges(bpe_train.merges(state), specials)
 
 
+def warm_up() -> None:
+    """Load the compiled training kernels (numba's cache; about 0.4 s) by training on three words:
+    ``tokforge.training`` calls it in a thread while the corpus is counted."""
+    train_bpe(WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5}), 259)
+
+
 def _map_large_arrays() -> None:
     """Have glibc give every allocation of ``MAPPED_BYTES`` or more its own memory map, so the
     large arrays that training frees (tables rebuilt as they grow) go back to the system at once.
