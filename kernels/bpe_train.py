@@ -64,7 +64,7 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import prefetch, probe_int64, slot_of
+from .hashtable import mix64, prefetch, probe_int64, slot_of
 from .util import grown, grown_rows
 
 HASH_BASE = np.uint64(0x100000001B3)  # polynomial hash of token contents: H(xy) = H(x) * B**len(y) + H(y)
@@ -727,12 +727,20 @@ def _token_for(state, a, b):
 
 # ---- the first count ----------------------------------------------------------------------------------
 
+@nb.njit(cache=CACHE, inline="always")
+def _in_part(h, part, n_parts):
+    """Whether the pair whose key hashes (``mix64``) to ``h`` is counted by ``part`` of ``n_parts``:
+    the high half of the hash picks the part, the low bits pick the slot, so each part's table is
+    filled as evenly as one table would be."""
+    return n_parts == 1 or np.int64((h >> np.uint64(32)) % np.uint64(n_parts)) == part
+
+
 @nb.njit(cache=CACHE)
-def _count_words(words, ref, pkey, pcount, plisted, plast, limit):
-    """Count the pairs of the words from ``ref`` on into the table (with, in ``plisted``, the
-    number of words holding each); stops before a word that could fill the table past
-    ``limit`` pairs. Returns (ref to go on from, pairs in the table)."""
-    mask = len(pkey) - 1
+def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts):
+    """Count the pairs of the words from ``ref`` on that fall in ``part`` of ``n_parts`` into the
+    table (with, in ``plisted``, the number of words holding each); stops before a word that could
+    fill the table past ``limit`` pairs. Returns (ref to go on from, pairs in the table)."""
+    mask = np.uint64(len(pkey) - 1)
     used = 0
     for g in range(len(pkey)):
         if pkey[g] != -1:
@@ -744,9 +752,12 @@ def _count_words(words, ref, pkey, pcount, plisted, plast, limit):
         c = _count_of(words, ref)
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
-            g = slot_of(key, mask)
+            h = mix64(key)
+            if not _in_part(h, part, n_parts):
+                continue
+            g = h & mask
             while pkey[g] != -1 and pkey[g] != key:
-                g = (g + 1) & mask
+                g = (g + np.uint64(1)) & mask
             if pkey[g] == -1:
                 pkey[g] = key
                 used += 1
@@ -778,42 +789,54 @@ def _count_table(cap, old_key, old_count, old_listed, old_last):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def init_pairs(words, base_bytes, inherited, min_count, own):
-    """The training state: every pair of ``words`` counted, those counted ``min_count`` times or
-    more kept with a pool block listing their words, queued by count. ``inherited`` merges are
-    replayed as tokens (see ``init_state``); ``own`` (an empty part) becomes the merge loop's."""
-    # count every pair (the table may fill to FULL_PAIRS while counting)
-    cap = 1024
-    pkey, pcount, plisted, plast = _count_table(cap, np.full(0, -1, np.int64), np.zeros(0, np.int64),
+def count_pairs(words, part, n_parts):
+    """Every pair of ``words`` in ``part`` of ``n_parts`` (a split of the pairs by hash) counted:
+    (keys, counts, words holding each) as an open-addressing table, -1 for an empty key. The parts
+    are disjoint and together hold every pair, so ``n_parts`` threads can count one part each."""
+    pkey, pcount, plisted, plast = _count_table(1024, np.full(0, -1, np.int64), np.zeros(0, np.int64),
                                                 np.zeros(0, np.int32), np.zeros(0, np.int32))
     ref = 0
-    while True:
-        ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * cap))
+    while True:  # the table may fill to FULL_PAIRS while counting
+        ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * len(pkey)),
+                                 part, n_parts)
         if ref >= len(words):
-            break
-        cap *= 2
-        pkey, pcount, plisted, plast = _count_table(cap, pkey, pcount, plisted, plast)
-    # keep the pairs that can be merged, one block each
+            return pkey, pcount, plisted
+        pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+
+
+@nb.njit(cache=CACHE)
+def _n_kept(pcount, min_count):
+    """How many pairs of a counting table are counted ``min_count`` times or more."""
     kept = 0
+    for c in pcount:
+        if c >= min_count:
+            kept += 1
+    return kept
+
+
+@nb.njit(cache=CACHE)
+def _keep(key, count, listed, pkey, pcount, plisted, min_count):
+    """Put the pairs of a counting table counted ``min_count`` times or more in the pair table
+    (``key``, ``count``, ``listed``: the number of words to list); returns whether any was left out."""
     dropped = False
     for g in range(len(pkey)):
         if pkey[g] != -1:
             if pcount[g] >= min_count:
-                kept += 1
+                k = probe_int64(key, pkey[g])
+                key[k] = pkey[g]
+                count[k] = pcount[g]
+                listed[k] = plisted[g]
             else:
                 dropped = True
-    cap = _table_size(kept)
-    key = np.full(cap, -1, np.int64)
-    count = np.zeros(cap, np.int64)
+    return dropped
+
+
+@nb.njit(cache=CACHE)
+def _lay_out_pool(pkey, pcount, plisted, kept):
+    """One empty pool block per pair with room for its words, and the heap of the pairs:
+    (head, pool, blocks' size, hcount, hkey, heap size)."""
+    cap = len(pkey)
     head = np.full(cap, -1, np.int32)
-    listed = np.zeros(cap, np.int32)
-    for g in range(len(pkey)):
-        if pkey[g] != -1 and pcount[g] >= min_count:
-            k = probe_int64(key, pkey[g])
-            key[k] = pkey[g]
-            count[k] = pcount[g]
-            listed[k] = plisted[g]
-    pkey, pcount, plisted, plast = key, count, listed, np.zeros(0, np.int32)  # the counting table is freed
     used = np.int64(0)
     for g in range(cap):
         if pkey[g] != -1:
@@ -834,24 +857,40 @@ def init_pairs(words, base_bytes, inherited, min_count, own):
             heap_size += 1
     for i in range(heap_size // 2 - 1, -1, -1):
         _sift_down(hcount, hkey, heap_size, i)
-    # list the words of each kept pair (``plisted`` now: the last word listed)
-    plisted[:] = -1
-    mask = cap - 1
+    return head, pool, used, hcount, hkey, heap_size
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def list_words(words, part, n_parts, pkey, head, pool):
+    """Write into each pair's (empty) pool block the refs of the words holding it, once each, for
+    the pairs of ``part`` of ``n_parts``. The parts touch disjoint blocks, so ``n_parts`` threads
+    can list one part each."""
+    mask = np.uint64(len(pkey) - 1)
     ref = 0
     while ref < len(words):
         length = words[ref + H_LEN]
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             k = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
-            g = slot_of(k, mask)
+            h = mix64(k)
+            if not _in_part(h, part, n_parts):
+                continue
+            g = h & mask
             while pkey[g] != -1 and pkey[g] != k:
-                g = (g + 1) & mask
-            if pkey[g] != -1 and plisted[g] != ref:
-                plisted[g] = ref
+                g = (g + np.uint64(1)) & mask
+            if pkey[g] != -1:
                 block = head[g]
-                pool[block + 2 + pool[block + 1]] = ref
-                pool[block + 1] += 1
+                n = pool[block + 1]
+                if n == 0 or pool[block + 1 + n] != ref:  # not listed yet (the pair's last word listed)
+                    pool[block + 2 + n] = ref
+                    pool[block + 1] = n + 1
         ref += HEADER + length
 
+
+@nb.njit(cache=CACHE)
+def _start_state(words, base_bytes, inherited, min_count, own, pkey, pcount, head, pool, used, hcount, hkey,
+                 heap_size, dropped):
+    """The training state from the pair table, the pool and the heap: the base tokens, then the
+    ``inherited`` merges replayed as tokens."""
     n_base = len(base_bytes)
     tcap = 1024
     while tcap < 4 * (n_base + len(inherited)):
@@ -875,7 +914,7 @@ def init_pairs(words, base_bytes, inherited, min_count, own):
     scal[STAMP] = 1
     scal[WORDS_END] = len(words)
     scal[PENDING_SLOT] = -1
-    scal[PAIRS_USED] = kept
+    scal[PAIRS_USED] = heap_size
     scal[HEAP_SIZE] = heap_size
     scal[POOL_USED] = used
     scal[MIN_COUNT] = min_count
@@ -888,6 +927,30 @@ def init_pairs(words, base_bytes, inherited, min_count, own):
         if new != inherited[k, 2]:
             raise ValueError("inherited merges must be given in the order learned, with their ids")
     return state
+
+
+def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_parts=map):
+    """The training state: every pair of ``words`` counted, those counted ``min_count`` times or
+    more kept with a pool block listing their words, queued by count. ``inherited`` merges are
+    replayed as tokens (see ``init_state``); ``own`` (an empty part) becomes the merge loop's.
+
+    The two passes over the words (counting, listing) are split into ``n_parts`` parts by pair;
+    ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs them.
+    The state is the same for any ``n_parts`` but for where pairs sit in the table."""
+    def each_part(f, *args):
+        return list(map_parts(lambda part: f(words, part, n_parts, *args), range(n_parts)))
+    counted = each_part(count_pairs)
+    kept = sum(_n_kept(pcount, min_count) for _, pcount, _ in counted)
+    cap = _table_size(kept)
+    pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
+    dropped = False
+    while counted:  # each counting table is freed once its pairs are kept
+        dropped |= _keep(pkey, pcount, plisted, *counted.pop(0), min_count)
+    head, pool, used, hcount, hkey, heap_size = _lay_out_pool(pkey, pcount, plisted, kept)
+    del plisted
+    each_part(list_words, pkey, head, pool)
+    return _start_state(words, np.asarray(base_bytes, np.int64), inherited, min_count, own, pkey, pcount, head,
+                        pool, used, hcount, hkey, heap_size, dropped)
 
 
 def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, min_count=1):
@@ -925,18 +988,7 @@ def best_count_left(state):
     for c in state[S_PCOUNT]:
         best = max(best, c)
     if state[S_SCAL][DROPPED]:
-        words = state[S_WORDS]
-        pkey = np.full(1024, -1, np.int64)
-        pcount = np.zeros(1024, np.int64)
-        plisted = np.zeros(1024, np.int32)
-        plast = np.full(1024, -1, np.int32)
-        ref = 0
-        while True:
-            ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * len(pkey)))
-            if ref >= len(words):
-                break
-            pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
-        for c in pcount:
+        for c in count_pairs(state[S_WORDS], 0, 1)[1]:
             best = max(best, c)
     return best
 

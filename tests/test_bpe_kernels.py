@@ -117,7 +117,7 @@ def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
     from tokforge.kernels import bpe_train
     words = bpe_train.layout_words(syms, np.arange(syms.max() + 1, dtype=np.int32), starts, lengths, counts)
     state = bpe_train.init_pairs(words, np.arange(syms.max() + 1, dtype=np.int64), np.zeros((0, 3), np.int64), 1,
-                                 bpe_train.new_part())
+                                 bpe_train.new_part(), n_parts)
     cuts = bpe_train.word_cuts(words, n_parts)
     spare = [bpe_train.new_part() for _ in range(n_parts - 1)]
     pending = 0
@@ -148,6 +148,34 @@ def test_words_cut_into_parts_give_the_same_merges():
         merges, pending = _merges_in_parts(syms, starts, lengths, counts, n_parts, 200, heavy)
         assert merges == serial, (n_parts, heavy)
         assert pending > 0 and (heavy > 1) == (pending < len(serial))
+
+
+def test_pairs_counted_in_parts_give_the_same_table():
+    """The first count and the word lists split by pair (one part per thread in train_bpe) hold the same
+    pairs, counts and words for any number of parts; rare pairs are left out alike."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+
+    def table(n_parts, min_count):
+        syms, starts, lengths, counts = _random_words(1, n_words=20_000, alphabet=40)
+        words = bpe_train.layout_words(syms, np.arange(40, dtype=np.int32), starts, lengths, counts)
+        state = bpe_train.init_pairs(words, np.arange(40, dtype=np.int64), np.zeros((0, 3), np.int64), min_count,
+                                     bpe_train.new_part(), n_parts)
+        pool, pairs = state[bpe_train.S_POOL], {}
+        for key, count, block in zip(state[bpe_train.S_PKEY], state[bpe_train.S_PCOUNT], state[bpe_train.S_PHEAD]):
+            if key != -1:
+                assert pool[block] == -1  # one block per pair at first
+                pairs[int(key)] = (int(count), pool[block + 2:block + 2 + pool[block + 1]].tolist())
+        return pairs, int(state[bpe_train.S_SCAL][bpe_train.DROPPED])
+
+    every, _ = table(1, 1)
+    median = int(np.median([count for count, _ in every.values()]))
+    for min_count in (1, median):
+        one, dropped = table(1, min_count)
+        assert len(one) > 500 and dropped == (min_count > 1) and (len(one) < len(every)) == (min_count > 1)
+        assert all(refs == sorted(set(refs)) for _, refs in one.values())
+        for n_parts in (2, 3):
+            assert table(n_parts, min_count) == (one, dropped), (n_parts, min_count)
 
 
 @settings(max_examples=100, deadline=None)

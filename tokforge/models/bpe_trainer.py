@@ -81,9 +81,9 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     target = vocab_size - offset
     words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
     del values, bounds, word_counts  # not needed any more: freed here unless the caller holds them (see SuperBPE)
-    state, cuts = _initial_state(words, inherited, min_frequency, threads)
-    del words
     with ThreadPoolExecutor(threads) as pool:
+        state, cuts = _initial_state(words, inherited, min_frequency, threads, pool)
+        del words
         spare = [bpe_train.new_part() for _ in range(len(cuts) - 2)]
         heavy = HEAVY_MERGE_WORDS if spare else 0
         while True:
@@ -118,12 +118,13 @@ def _map_large_arrays() -> None:
         pass
 
 
-def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int
-                   ) -> tuple[tuple, list[int]]:
-    """The kernel's training state over ``words`` (``bpe_train.layout_words``) and the cut of
-    the words into one part per thread for the heavy merges (word refs)."""
+def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int,
+                   pool: ThreadPoolExecutor) -> tuple[tuple, list[int]]:
+    """The kernel's training state over ``words`` (``bpe_train.layout_words``; its passes over the
+    words split by pair, one part per thread) and the cut of the words into one part per thread for
+    the heavy merges (word refs)."""
     state = bpe_train.init_pairs(words, np.array(BYTE_ORDER, np.int64), inherited, min_frequency,
-                                 bpe_train.new_part())
+                                 bpe_train.new_part(), threads, pool.map)
     return state, bpe_train.word_cuts(words, threads)
 
 
