@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 import tokforge
+import tokforge.counting.engines
 import tokforge.tasks
 from tokforge.cli import main
 from tokforge.config import TrainConfig
@@ -98,17 +99,34 @@ def test_an_error_in_a_byte_range_names_the_line_of_the_file(tmp_path):
             list(part)
 
 
-@pytest.mark.parametrize("workers, head_start", [(1, True), (2, True), (2, False)])
-def test_processes_count_what_one_feed_counts(single, workers, head_start, monkeypatch):
+@pytest.mark.parametrize("workers, workers_are, head_start", [(1, "processes", True), (2, "processes", True),
+                                                             (2, "processes", False), (2, "threads", False)])
+def test_processes_and_threads_count_what_one_feed_counts(single, workers, workers_are, head_start, monkeypatch):
     counts, held_out = single
     if not head_start:  # every shard in a worker: none counted here while the workers start
         monkeypatch.setattr(tokforge.tasks._WorkersStarting, "running", lambda self: False)
+    if workers_are == "processes":  # as for a pipeline that holds the GIL (e.g. a normalizer)
+        monkeypatch.setattr(tokforge.counting.engines, "counts_in_kernels", lambda *args: False)
     result = count_corpus(str(CORPORA), CONFIG, workers=workers)
     assert result.report["workers"] == workers and result.report["shards"] > 2
+    assert result.report["workers_are"] == workers_are
     assert same_counts(result.counts, counts)
     assert result.held_out.documents == held_out.documents and len(held_out.documents) > 100
     assert result.held_out.excluded_documents == held_out.excluded_documents
     assert not result.report["pruning"]["pruned"]
+
+
+def test_which_pipelines_count_in_threads(tmp_path):
+    """Threads for text files counted by the kernels alone; processes when Python does part of the work."""
+    from tokforge.counting.engines import counts_in_kernels
+    text = Corpus(str(CORPORA))
+    (tmp_path / "a.jsonl").write_text('{"text": "a b"}\n')
+    assert counts_in_kernels(text, TrainConfig())
+    assert counts_in_kernels(text, TrainConfig(pattern="gpt2", digits="single"))
+    assert not counts_in_kernels(Corpus(str(tmp_path / "a.jsonl")), TrainConfig())
+    assert not counts_in_kernels(text, TrainConfig(normalizer="nfkc"))
+    assert not counts_in_kernels(text, TrainConfig(numbers="tst-marker"))
+    assert not counts_in_kernels(text, TrainConfig(pattern=r"\S+|\s+"))
 
 
 def test_train_with_workers_gives_the_same_tokenizer():

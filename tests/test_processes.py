@@ -1,5 +1,6 @@
 """No orphans: `tokforge train`, `shards` and `count` with worker processes, killed or stopped while
-the workers run, leave no process behind (forkserver, resource tracker, workers, Dask workers).
+the workers run, leave no process behind (forkserver, resource tracker, workers, Dask workers); counting
+in threads stops as cleanly.
 
 Each test starts the CLI in a subprocess on a corpus of 24 files (24 shards, so `--workers 2` runs
 two workers), waits until the workers exist, signals a process and checks the whole process tree.
@@ -138,8 +139,11 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
-def _train(corpus: Path, tmp_path: Path) -> list[str]:
-    return ["train", str(corpus), "--workers", "2", "--vocab-size", "500", "-o", str(tmp_path / "out"), "-q"]
+def _train(corpus: Path, tmp_path: Path, threads: bool = False) -> list[str]:
+    """`tokforge train` with two workers: processes (a normalizer written in Python makes counting hold
+    the GIL), or with ``threads`` the default pipeline, which counts text in threads of this process."""
+    return (["train", str(corpus), "--workers", "2", "--vocab-size", "500", "-o", str(tmp_path / "out"), "-q"]
+            + ([] if threads else ["--normalizer", "nfc"]))
 
 
 def _shards(corpus: Path, model: Path, tmp_path: Path) -> list[str]:
@@ -188,6 +192,19 @@ def test_stopped_while_this_process_runs_kernels_exits_cleanly(big_corpus, model
         time.sleep(0.05)
     run.popen.send_signal(signum)
     assert run.finish() == 128 + signum
+    name = signal.Signals(signum).name
+    assert run.stderr().strip().splitlines() == [f"Error: stopped by {name} before finishing"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_counting_in_threads_stopped_by_a_signal_exits_cleanly(big_corpus, tmp_path, start, signum):
+    """The default pipeline counts text files in threads of the main process: a signal while they count
+    (in compiled kernels) stops the run at once, with the one-line message and no process left."""
+    run = start(_train(big_corpus, tmp_path, threads=True))
+    run.wait_for(lambda main, found: main.num_threads() >= 4, "the counting threads")  # pool, read-ahead
+    run.popen.send_signal(signum)
+    assert run.finish() == 128 + signum
+    assert run.left_behind() == [] and not (tmp_path / "out").exists()
     name = signal.Signals(signum).name
     assert run.stderr().strip().splitlines() == [f"Error: stopped by {name} before finishing"]
 

@@ -1,6 +1,8 @@
 """TaskRunner: this process runs the first tasks while the pool's workers start, then the workers run
 the rest; the results come in the order of the tasks either way."""
 import os
+import threading
+import time
 
 import pytest
 
@@ -53,3 +55,34 @@ def test_a_worker_that_dies_is_a_worker_error_even_after_a_head_start():
                 run.submit(int).result()
                 yield (os.getpid(),)          # in a worker: it dies, the pool breaks
             list(run.in_order(_end_if_a_worker, tasks()))
+
+
+def _thread_and_power(shared, x):
+    time.sleep(0.01 * (x % 3))  # finishing out of order: the results still come in order
+    return threading.current_thread().name, shared ** x
+
+
+def test_threads_run_the_tasks_in_this_process_with_the_shared_object_and_results_in_order():
+    with TaskRunner("local", workers=2, shared=2, threads=True) as run:
+        got = list(run.in_order(_thread_and_power, ((x,) for x in range(12))))
+        assert run.window == 3
+    assert [value for _, value in got] == [2 ** x for x in range(12)]
+    assert {name for name, _ in got} <= {"tokforge-worker_0", "tokforge-worker_1"} and len({n for n, _ in got}) == 2
+
+
+def test_leaving_threads_by_an_exception_drops_the_tasks_not_started():
+    started = []
+
+    def task(x):
+        started.append(x)
+        time.sleep(0.05)
+        if x == 1:
+            raise ValueError("task 1 failed")
+        return x
+
+    with pytest.raises(ValueError, match="task 1 failed"):
+        with TaskRunner("local", workers=2, threads=True) as run:
+            for future in [run.submit(task, x) for x in range(20)]:
+                future.result()
+    time.sleep(0.2)
+    assert len(started) < 20  # the queued ones were cancelled; the pool was shut down on leaving

@@ -1,6 +1,8 @@
-"""Where tasks run: in this process, in worker processes (``tokforge.processes.worker_pool``) or on a
-Dask cluster, with their results taken in the order they were submitted. Counting
-(``tokforge.counting.engines``) and shard writing (``tokforge.sampling.shards``) both run on it.
+"""Where tasks run: in this process, in threads of this process, in worker processes
+(``tokforge.processes.worker_pool``) or on a Dask cluster, with their results taken in the order they
+were submitted. Counting (``tokforge.counting.engines``) and shard writing (``tokforge.sampling.shards``)
+both run on it. Threads (``threads=True``) suit tasks that spend their time in compiled kernels that
+release the GIL: they start at once and share this process's memory and loaded kernels.
 
 ``TaskRunner(engine, workers, scheduler, shared=obj)`` is a context manager: ``submit(fn, *args)``
 runs ``fn(obj, *args)`` (``fn(*args)`` without ``shared``) and returns a future; ``in_order`` keeps
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any, Callable, Iterable, Iterator
 
@@ -59,12 +62,14 @@ class TaskRunner:
     """Runs tasks with an engine (see the module's docstring). ``workers``: the processes of this
     machine (``engine="local"``; 1 is this process) or of a LocalCluster (``engine="dask"`` with
     ``scheduler`` ``"local"``/None); ``scheduler`` may also be a Dask scheduler address or a
-    ``dask.distributed.Client``. After entering, ``workers`` is the number of workers that run tasks
+    ``dask.distributed.Client``. ``threads``: with ``engine="local"``, ``workers`` threads of this
+    process instead of processes. After entering, ``workers`` is the number of workers that run tasks
     and ``window`` how many tasks ``in_order`` keeps in flight."""
 
-    def __init__(self, engine: str, workers: int, scheduler: Any = None, shared: Any = _NOTHING):
+    def __init__(self, engine: str, workers: int, scheduler: Any = None, shared: Any = _NOTHING,
+                 threads: bool = False):
         self.engine, self.workers, self.scheduler = check_engine(engine), workers, scheduler
-        self.shared = shared
+        self.shared, self.threads = shared, threads
         self.window = 1
         self._submit: Callable[..., Any] = lambda fn, *args: _Done(fn(*args))
         self._lost: tuple[type[BaseException], ...] = ()
@@ -124,6 +129,12 @@ class TaskRunner:
         elif self.workers == 1:
             if has_shared:
                 self._submit = lambda fn, *args: _Done(fn(self.shared, *args))
+        elif self.threads:
+            threads = ThreadPoolExecutor(self.workers, thread_name_prefix="tokforge-worker")
+            # leaving (also by an exception): tasks not started are dropped, running ones end first
+            self._stack.callback(threads.shutdown, wait=True, cancel_futures=True)
+            self.window = self.workers + 1
+            self._submit = lambda fn, *args: threads.submit(self._run_here, fn, *args)
         else:
             pool = self._stack.enter_context(
                 worker_pool(self.workers, *((_keep_shared, (self.shared,)) if has_shared else ())))

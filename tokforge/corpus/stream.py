@@ -111,6 +111,11 @@ class Corpus:
         """The summed on-disk size of the corpus files."""
         return sum(unit.size for unit in self._units if isinstance(unit, SourceFile))
 
+    @property
+    def text_files_only(self) -> bool:
+        """Whether every source is a text file (read as bytes, without parsing records)."""
+        return all(isinstance(unit, SourceFile) and unit.format == "text" for unit in self._units)
+
     def __iter__(self) -> Iterator[str]:
         stats, bar = self._start()
         try:

@@ -118,7 +118,8 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     """Count the words of ``corpus`` (sources, or a ``Corpus``) with the pipeline of ``config``.
 
     ``workers``: processes (default ``config.workers``; 0 = all cores, or 1 for corpora under
-    32 MB). ``engine="dask"`` counts the shards on a Dask cluster: ``scheduler`` is its address,
+    32 MB); threads of this process instead when the pipeline counts in kernels that release the GIL
+    (``counts_in_kernels``). ``engine="dask"`` counts the shards on a Dask cluster: ``scheduler`` is its address,
     a ``dask.distributed.Client``, or ``"local"``/None for a LocalCluster of ``workers``
     processes on this machine. ``pattern`` replaces the config's split (SuperBPE's stage 2).
     """
@@ -130,11 +131,12 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     parts = source.shards()
     n_workers = _n_workers(config.workers if workers is None else workers, source, len(parts))
     table_budget = config.memory_budget // 2
+    threads = engine == "local" and counts_in_kernels(source, config, pattern)
     reduction = Reduction(HeldOut(config.held_out, config.seed), table_budget)
     bar = tqdm(total=source.total_bytes or None, unit="B", unit_scale=True, desc="counting",
                disable=not progress)
     try:
-        with TaskRunner(engine, n_workers, scheduler) as runner:
+        with TaskRunner(engine, n_workers, scheduler, threads=threads) as runner:
             n_workers = runner.workers  # a cluster has its own workers
             for shard in runner.in_order(count_shard, ((part, config, pattern, table_budget) for part in parts)):
                 reduction.add(shard)
@@ -147,11 +149,22 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     counts = reduction.counter.result()
     return CountResult(
         counts, pipeline_of(config, pattern), reduction.held_out, corpus_report(source.stats),
-        {"engine": engine, "workers": n_workers, "shards": len(parts),
+        {"engine": engine, "workers": n_workers,
+         "workers_are": "dask workers" if engine == "dask" else "threads" if threads and n_workers > 1 else "processes",
+         "shards": len(parts),
          "seconds": round(time.perf_counter() - started, 3),
          "memory_budget": config.memory_budget,
          "peak_table_bytes": {"merged": reduction.counter.peak_nbytes, "shard": reduction.peak_shard_table_bytes},
          "pruning": reduction.pruning()})
+
+
+def counts_in_kernels(source: Corpus, config: TrainConfig, pattern: str | None = None) -> bool:
+    """Whether counting ``source`` spends its time in compiled kernels that release the GIL, so that
+    threads count in parallel (no worker processes to start: ~1 s of a core each, and a copy of
+    tokforge in each): text files (no records to parse), no normalizer, a preset split that has a
+    scanner and no number stage -- ``feed``'s block path. Which runs a shard never changes the counts."""
+    normalizer, pretokenizer, _, numbers = pipeline_stages(config, pattern)
+    return source.text_files_only and normalizer.names == ("none",) and pretokenizer.has_scanner and numbers is None
 
 
 def corpus_report(stats: CorpusStats) -> dict[str, Any]:
