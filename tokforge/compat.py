@@ -22,6 +22,7 @@ where they could meet). :func:`matrix_table` is the README's table of them.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import combinations, product
 from typing import Any, Callable, Mapping
@@ -164,7 +165,14 @@ def _cells() -> list[Cell]:
     return cells
 
 
-CELLS: list[Cell] = _cells()
+_tested_cells = functools.cache(_cells)
+
+
+def __getattr__(name: str) -> Any:
+    """``CELLS`` is chosen on first use (about 25 ms): training, which imports this module, never needs it."""
+    if name == "CELLS":
+        return _tested_cells()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def matrix_table() -> str:
@@ -183,7 +191,7 @@ def matrix_table() -> str:
         return f"({chr(ord('a') + notes.index(text))})"
 
     by_key: dict[tuple[str, str, str], list[Cell]] = {}
-    for c in CELLS:
+    for c in _tested_cells():
         by_key.setdefault((c.algorithm, c.numbers, c.digits), []).append(c)
     rows = ["| algorithm | numbers | " + " | ".join(f"digits {d}" for d in DIGITS) + " |",
             "|---|---|" + "---|" * len(DIGITS)]

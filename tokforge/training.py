@@ -22,10 +22,7 @@ from tokforge.counting.saved import check_pipeline, load_counts
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, CorpusError
 from tokforge.models.bpe_trainer import train_bpe_from_config, warm_up as warm_up_bpe
-from tokforge.models.morph.tokenizer import MorphTokenizer
-from tokforge.models.morph.trainer import train_morph
 from tokforge.models.superbpe import train_superbpe
-from tokforge.models.unigram_trainer import train_unigram_from_config
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -70,12 +67,15 @@ def _superbpe(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
 
 
 def _unigram(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    from tokforge.models.unigram_trainer import train_unigram_from_config  # imported when used: BPE does without
     model = train_unigram_from_config(job.counts, job.config, job.config.special_tokens + job.reserved,
                                       job.on_progress, job.stop)
     return Tokenizer(model, job.normalizer, job.pretokenizer, numbers=job.numbers), {}
 
 
 def _morph(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
+    from tokforge.models.morph.tokenizer import MorphTokenizer  # imported when used: BPE does without
+    from tokforge.models.morph.trainer import train_morph
     model, stage, report = train_morph(job.counts, job.config, job.on_progress, job.stop, job.reserved)
     return MorphTokenizer(model, stage, job.normalizer, job.pretokenizer, numbers=job.numbers), {"morph": report}
 
