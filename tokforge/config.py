@@ -137,8 +137,9 @@ class TrainConfig:
         help="Seed of the held-out sampling; same corpus + options + seed = same tokenizer.")
     workers: int = _option(
         0, "corpus", type=int, minimum=0,
-        help="Processes counting the corpus (0: all cores, or one for corpora under 32 MB). The result is "
-             "the same for any number.")
+        help="Threads or processes counting the corpus (0: all cores; processes only for corpora of 32 MB or "
+             "more). Threads when compiled kernels do all the work (text files, no normalizer, a preset split, "
+             "no number stage), else processes. The result is the same for any number.")
     memory_budget: int | str = _option(
         "2GB", "corpus",
         help="Memory the word-count tables of one process may take (e.g. 512MB, 2GB). Beyond it the rarest "

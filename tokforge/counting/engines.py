@@ -35,7 +35,7 @@ from tokforge.corpus import Corpus, CorpusStats
 from tokforge.counting.feed import HeldOut, feed, pipeline_stages
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
 from tokforge.kernels.sampling import uniform_of_documents
-from tokforge.processes import worker_count
+from tokforge.processes import available_cores, worker_count
 from tokforge.tasks import TaskRunner, check_engine
 from tokforge.text.pretokenizers import Pretokenizer
 
@@ -61,7 +61,7 @@ class ShardCount:
 
 
 def count_shard(part: Corpus, config: TrainConfig, pattern: str | None, table_budget: int) -> ShardCount:
-    """Count one shard (runs in a worker process)."""
+    """Count one shard (in a worker thread or process)."""
     held_out = HeldOut(config.held_out, config.seed)
     counter = WordCounter(budget=table_budget)
     normalizer, pretokenizer, specials, numbers = pipeline_stages(config, pattern)
@@ -129,9 +129,9 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     source = corpus if isinstance(corpus, Corpus) else Corpus(
         corpus, text_field=config.text_field, errors=config.errors, progress=progress)
     parts = source.shards()
-    n_workers = _n_workers(config.workers if workers is None else workers, source, len(parts))
-    table_budget = config.memory_budget // 2
     threads = engine == "local" and counts_in_kernels(source, config, pattern)
+    n_workers = _n_workers(config.workers if workers is None else workers, source, len(parts), threads)
+    table_budget = config.memory_budget // 2
     reduction = Reduction(HeldOut(config.held_out, config.seed), table_budget)
     bar = tqdm(total=source.total_bytes or None, unit="B", unit_scale=True, desc="counting",
                disable=not progress)
@@ -185,8 +185,11 @@ def _add_stats(total: CorpusStats, part: CorpusStats) -> None:
     total.first_malformed = total.first_malformed or part.first_malformed
 
 
-def _n_workers(workers: int, source: Corpus, n_parts: int) -> int:
-    return max(1, min(worker_count(workers, source.total_bytes), n_parts))
+def _n_workers(workers: int, source: Corpus, n_parts: int, threads: bool) -> int:
+    """Workers for ``workers`` (0: every core; for processes, which take a second to start, one below
+    32 MB), at most one per shard."""
+    n = available_cores() if threads and workers == 0 else worker_count(workers, source.total_bytes)
+    return max(1, min(n, n_parts))
 
 
 def warm_up() -> None:
