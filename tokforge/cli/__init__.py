@@ -12,7 +12,7 @@ from tokforge.processes import Stopped, stop_on_signals
 
 class _Group(click.Group):
     """Shows tokforge's own errors as one clear line (no traceback) and exits with status 1; on
-    SIGTERM or SIGINT stops its worker processes and exits with 128 + the signal number."""
+    SIGTERM or SIGINT stops its workers (threads or processes) and exits with 128 + the signal number."""
     def invoke(self, ctx):
         try:
             with stop_on_signals():

@@ -107,8 +107,8 @@ def train(corpus, output, from_counts, quiet, **values):
               help="SOURCES are count folders (of the same pipeline): merge them, in order, into one.")
 @config_options("pipeline", "corpus")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: worker processes on this machine; dask: the workers of a Dask cluster "
-                   "(pip install 'tokforge[cluster]').")
+              help="local: threads or worker processes on this machine (see --workers); dask: the workers "
+                   "of a Dask cluster (pip install 'tokforge[cluster]').")
 @click.option("--scheduler", default="local", show_default=True,
               help="dask: the scheduler address (tcp://host:8786), or 'local' for a LocalCluster of "
                    "--workers processes on this machine.")
