@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from tokforge.config import TrainConfig, options
 from tokforge.corpus import Corpus, CorpusStats
-from tokforge.counting.feed import HeldOut, feed, pipeline_stages
+from tokforge.counting.feed import HeldOut, feed, pipeline_stages, scans_blocks
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
 from tokforge.kernels.sampling import uniform_of_documents
 from tokforge.processes import available_cores, worker_count
@@ -164,7 +164,7 @@ def counts_in_kernels(source: Corpus, config: TrainConfig, pattern: str | None =
     tokforge in each): text files (no records to parse), no normalizer, a preset split that has a
     scanner and no number stage -- ``feed``'s block path. Which runs a shard never changes the counts."""
     normalizer, pretokenizer, _, numbers = pipeline_stages(config, pattern)
-    return source.text_files_only and normalizer.names == ("none",) and pretokenizer.has_scanner and numbers is None
+    return source.text_files_only and normalizer.names == ("none",) and scans_blocks(pretokenizer, numbers)
 
 
 def corpus_report(stats: CorpusStats) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
         for block in corpus.iter_blocks():
             if held_out is not None:
                 block = held_out.filter(block)
-            if numbers is not None or not pretokenizer.has_scanner or specials.occurs_in(block.data):
+            if not scans_blocks(pretokenizer, numbers) or specials.occurs_in(block.data):
                 yield block, None
                 continue
             ready = block if identity else normalized(block, normalizer)
@@ -129,6 +129,12 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
                     pieces.extend(pretokenizer.split(plain))
         counter.add(pieces)
     return counter.result()
+
+
+def scans_blocks(pretokenizer: Pretokenizer, numbers: TriadicSuffixStage | None) -> bool:
+    """Whether ``feed`` counts whole blocks with the kernels (a preset split with a scanner, no number
+    stage), rather than each document in Python."""
+    return numbers is None and pretokenizer.has_scanner
 
 
 def normalized(block: Block, normalizer: Normalizer) -> Block:
