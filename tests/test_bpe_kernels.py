@@ -8,6 +8,7 @@ from tokforge.packed import offsets_from_lengths
 
 # few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string
 small_words = st.binary(min_size=1, max_size=12).map(lambda b: bytes(x % 4 + 97 for x in b))
+long_small_words = st.binary(min_size=60, max_size=160).map(lambda b: bytes(x % 4 + 97 for x in b))
 corpora = st.dictionaries(small_words, st.integers(1, 6), min_size=1, max_size=25)
 any_words = st.dictionaries(st.binary(min_size=1, max_size=10), st.integers(1, 50), min_size=1, max_size=40)
 
@@ -41,8 +42,9 @@ def test_max_token_length_matches_reference(counts, max_len):
 
 
 @settings(max_examples=200, deadline=None)
-@given(corpora, st.lists(small_words, min_size=1, max_size=10))
+@given(corpora, st.lists(small_words | long_small_words, min_size=1, max_size=10))
 def test_encoding_matches_reference(counts, words):
+    """Short words (merged by a scan) and words beyond ``SHORT_WORD`` symbols (merged with a heap)."""
     model = train_bpe(WordCounts.from_dict(counts), 300, min_frequency=1)
     merges = learned(model)
     encoded = model.encode_pieces(words)

@@ -108,10 +108,11 @@ class BPEModel:
         if self._joinable is None:
             pairs = np.zeros(65536, np.uint8)
             specials = set(self.special_tokens.values())
-            for i, token in enumerate(self.vocab):
-                if i not in specials and len(token) > 1:
-                    t = np.frombuffer(token, np.uint8).astype(np.int64)
-                    pairs[t[:-1] * 256 + t[1:]] = 1
+            tokens = [t for i, t in enumerate(self.vocab) if i not in specials]
+            data = np.frombuffer(b"".join(tokens), np.uint8).astype(np.int64)
+            inside = np.ones(max(len(data) - 1, 0), bool)      # bigram k = data[k], data[k + 1]
+            inside[offsets_from_lengths(lengths_of(tokens))[1:-1] - 1] = False  # not across two tokens
+            pairs[(data[:-1] * 256 + data[1:])[inside]] = 1
             self._joinable = pairs
         return self._joinable
 
