@@ -28,9 +28,10 @@ Array layout of the state (a tuple, see ``S_*``):
   on threads: each part writes only its own words), and ``apply_part`` applies them in order,
   so the result is the same whatever the cut.
 
-Pairs rarer than ``min_frequency`` are left out of the table: without a merge that reuses an
-existing token, a pair of existing tokens never gains occurrences, so such a pair can never be
-merged. A merge that does reuse one (rare) recounts every pair it gave occurrences that is not
+Pairs rarer than the state's floor (``min_count``: ``min_frequency``, or higher to keep the table
+small, see ``refill``) are left out of the table: without a merge that reuses an existing token,
+a pair of existing tokens never gains occurrences, so such a pair can never be merged while
+the best pair is counted at least the floor. A merge that does reuse one (rare) recounts every pair it gave occurrences that is not
 in the table by a pass over all words; such pairs are ``UNLISTED`` (merged by a pass over all
 words too), so counts and merges stay exact.
 
@@ -883,7 +884,7 @@ def list_words(words, part, n_parts, pkey, head, pool):
                 if n == 0 or pool[block + 1 + n] != ref:  # not listed yet (the pair's last word listed)
                     pool[block + 2 + n] = ref
                     pool[block + 1] = n + 1
-        ref += HEADER + length
+        ref = _next_ref(words, ref + HEADER + length)
 
 
 @nb.njit(cache=CACHE)
@@ -929,10 +930,14 @@ def _start_state(words, base_bytes, inherited, min_count, own, pkey, pcount, hea
     return state
 
 
-def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_parts=map):
+def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_parts=map, keep_at_most=0):
     """The training state: every pair of ``words`` counted, those counted ``min_count`` times or
     more kept with a pool block listing their words, queued by count. ``inherited`` merges are
     replayed as tokens (see ``init_state``); ``own`` (an empty part) becomes the merge loop's.
+
+    ``keep_at_most`` > 0 raises ``min_count`` (the state's floor, ``floor_of``) to the count of
+    the ``keep_at_most``-th most frequent pair, so that only about that many are kept (see
+    ``refill``). The words may come from a state (``refill``): what shrunk words freed is skipped.
 
     The two passes over the words (counting, listing) are split into ``n_parts`` parts by pair;
     ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs them.
@@ -940,6 +945,8 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     def each_part(f, *args):
         return list(map_parts(lambda part: f(words, part, n_parts, *args), range(n_parts)))
     counted = each_part(count_pairs)
+    if keep_at_most > 0:
+        min_count = max(min_count, _count_of_rank([pcount for _, pcount, _ in counted], keep_at_most))
     kept = sum(_n_kept(pcount, min_count) for _, pcount, _ in counted)
     cap = _table_size(kept)
     pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
@@ -951,6 +958,41 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     each_part(list_words, pkey, head, pool)
     return _start_state(words, np.asarray(base_bytes, np.int64), inherited, min_count, own, pkey, pcount, head,
                         pool, used, hcount, hkey, heap_size, dropped)
+
+
+def _count_of_rank(counts, k):
+    """The ``k``-th highest of the counts (arrays; 0 in an empty slot), or 1 if there are fewer.
+
+    >>> _count_of_rank([np.array([5, 0, 2]), np.array([9, 2])], 3)
+    2
+    """
+    every = np.concatenate([c[c > 0] for c in counts])
+    if len(every) < k:
+        return 1
+    return int(np.partition(every, len(every) - k)[len(every) - k])
+
+
+def refill(state, base_bytes, min_count, own, n_parts=1, map_parts=map):
+    """The state again from its own words, every pair counted ``min_count`` times or more kept:
+    for a state built with a floor above ``min_frequency`` (``init_pairs``' ``keep_at_most``)
+    whose merging stopped at that floor (``merge_steps`` returns ``DONE``) short of the target.
+
+    A floor leaves out the rarer pairs, which is exact while every merge chosen is counted at
+    least the floor (a pair left out was counted less and never gains occurrences but through a
+    merge reusing a token, which recounts; see the module's docstring). When the best pair left
+    is under the floor, the rarer pairs are needed: counted again here, as at the start, from
+    the words as merged so far; the merges so far stay the first merges, and training goes on.
+    ``own`` (the state's own part, ``own_part``) becomes the new state's."""
+    stamp = state[S_SCAL][STAMP]
+    state = init_pairs(state[S_WORDS], base_bytes, merges(state), min_count, own, n_parts, map_parts)
+    state[S_SCAL][STAMP] = stamp  # the words keep the stamps of the merges so far
+    return state
+
+
+def floor_of(state) -> int:
+    """The count under which pairs are left out of the state's table (``init_pairs``'s
+    ``min_count``): ``merge_steps`` merges no pair counted less."""
+    return int(state[S_SCAL][MIN_COUNT])
 
 
 def init_state(syms, wstart, wlen, wcount, base_bytes, inherited=None, min_count=1):

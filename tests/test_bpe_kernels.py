@@ -4,6 +4,7 @@ from hypothesis import given, settings, strategies as st
 from reference import reference_bpe_encode, reference_merge_symbols, reference_train_bpe, reference_words
 from tokforge.counting.words import WordCounter, WordCounts
 from tokforge.models.bpe_trainer import train_bpe
+from tokforge.kernels.bpe_train import refill
 from tokforge.packed import offsets_from_lengths
 
 # few distinct bytes -> many ties, overlapping pairs ("aaa") and merges yielding the same string
@@ -24,6 +25,38 @@ def test_training_matches_reference_with_ties(counts, vocab_size, min_frequency,
     model = train_bpe(WordCounts.from_dict(counts), vocab_size + n_specials,
                       special_tokens=specials, min_frequency=min_frequency)
     assert learned(model) == reference_train_bpe(counts, vocab_size + n_specials, min_frequency, n_specials)
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpora, st.integers(256, 300), st.integers(1, 3), st.sampled_from([0.05, 0.5, 1]), st.integers(0, 1))
+def test_pairs_left_out_under_a_floor_change_no_merge(counts, vocab_size, min_frequency, per_merge, stage2):
+    """The first pair table keeps about ``PAIRS_KEPT_PER_MERGE`` pairs per merge to do; when merging
+    reaches that floor short of the target, the rarer pairs are counted again (``refill``).
+    Tiny ratios make that happen often; the merges are still the reference's (also for stage 2)."""
+    from unittest import mock
+    from tokforge.models import bpe_trainer
+    first = train_bpe(WordCounts.from_dict(counts), 262, min_frequency=1) if stage2 else None
+    with mock.patch.object(bpe_trainer, "PAIRS_KEPT_PER_MERGE", per_merge):
+        model = train_bpe(WordCounts.from_dict(counts), vocab_size + 6 * stage2, min_frequency=min_frequency,
+                          start=first)
+    assert learned(model) == reference_train_bpe(counts, vocab_size + 6 * stage2, min_frequency,
+                                                 start=learned(first) if stage2 else ())
+
+
+def test_merging_past_the_floor_counts_the_rarer_pairs_again():
+    """7 pairs of one word counted 10 times, 3 rarer ones: with 5 pairs kept for 10 merges, the floor is
+    10; the word's 7 merges reach it, then the rarer pairs are counted again and merged."""
+    from unittest import mock
+    from tokforge.kernels import bpe_train
+    from tokforge.models import bpe_trainer
+    counts = {b"abcdefgh": 10, b"xy": 2, b"zw": 2, b"uv": 1}
+    refills = []
+    with mock.patch.object(bpe_trainer, "PAIRS_KEPT_PER_MERGE", 0.5), \
+            mock.patch.object(bpe_train, "refill", lambda *args: refills.append(1) or refill(*args)):
+        model = train_bpe(WordCounts.from_dict(counts), 266, min_frequency=1)
+    assert refills == [1]
+    assert learned(model) == reference_train_bpe(counts, 266)
+    assert learned(model)[-3:] == [(b"x", b"y"), (b"z", b"w"), (b"u", b"v")]
 
 
 @settings(max_examples=150, deadline=None)

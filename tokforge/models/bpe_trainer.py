@@ -27,6 +27,10 @@ from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
 HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut into one part per thread
+# the first pair table keeps about this many pairs per merge to do, the most frequent (the rest are
+# counted again if merging ever needs them: ``bpe_train.refill``); SuperBPE's stage 2 starts with
+# 3.0M pairs, of which some 51,200 are kept for its 12,800 merges
+PAIRS_KEPT_PER_MERGE = 4
 MAPPED_BYTES = 1 << 20  # allocations from this size up get their own memory map (glibc), see _map_large_arrays
 
 
@@ -71,6 +75,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
         values, bounds = word_counts.arena, word_counts.offsets
         inherited = np.zeros((0, 3), np.int64)
+        n_start = 256  # tokens before training (internal ids, without the specials)
     else:
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
@@ -78,23 +83,30 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         values, bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets, threads)
         table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
         inherited = _internal_merges(start, offset)
+        n_start = len(start.vocab) - offset
     target = vocab_size - offset
     words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
     del values, bounds, word_counts  # not needed any more: freed here unless the caller holds them (see SuperBPE)
     with ThreadPoolExecutor(threads) as pool:
-        state, cuts = _initial_state(words, inherited, min_frequency, threads, pool)
+        keep = max(1, int(PAIRS_KEPT_PER_MERGE * (target - n_start)))
+        state, cuts = _initial_state(words, inherited, min_frequency, threads, pool, keep)
         del words
         spare = [bpe_train.new_part() for _ in range(len(cuts) - 2)]
         heavy = HEAVY_MERGE_WORDS if spare else 0
         while True:
-            state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, min_frequency,
+            floor = bpe_train.floor_of(state)
+            state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, floor,
                                                   max_token_length or 0, max_words or 0, heavy)
             if status == bpe_train.PENDING:
                 state, spare = _merge_on_threads(pool, state, cuts, spare)
             if on_progress is not None:
                 on_progress(int(bpe_train.n_tokens(state)) + offset)
             if status == bpe_train.DONE:
-                break
+                if floor == min_frequency or bpe_train.n_tokens(state) >= target:
+                    break
+                # merging reached the floor short of the target: the rarer pairs, counted now
+                state = bpe_train.refill(state, np.array(BYTE_ORDER, np.int64), min_frequency,
+                                         bpe_train.own_part(state), threads, pool.map)
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     return _model_from_merges(bpe_train.merges(state), specials)
@@ -119,12 +131,13 @@ def _map_large_arrays() -> None:
 
 
 def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int,
-                   pool: ThreadPoolExecutor) -> tuple[tuple, list[int]]:
+                   pool: ThreadPoolExecutor, keep: int) -> tuple[tuple, list[int]]:
     """The kernel's training state over ``words`` (``bpe_train.layout_words``; its passes over the
-    words split by pair, one part per thread) and the cut of the words into one part per thread for
-    the heavy merges (word refs)."""
+    words split by pair, one part per thread), with about the ``keep`` most frequent pairs (see
+    ``PAIRS_KEPT_PER_MERGE``), and the cut of the words into one part per thread for the heavy
+    merges (word refs)."""
     state = bpe_train.init_pairs(words, np.array(BYTE_ORDER, np.int64), inherited, min_frequency,
-                                 bpe_train.new_part(), threads, pool.map)
+                                 bpe_train.new_part(), threads, pool.map, keep)
     return state, bpe_train.word_cuts(words, threads)
 
 
