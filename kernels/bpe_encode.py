@@ -27,10 +27,10 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import fnv1a, probe_int64, slot_of
+from .hashtable import FNV_OFFSET, FNV_PRIME, fnv1a, probe_int64, slot_of
 from .spans import longest_span, utf8_length
 from .rng import uniform
-from .util import grown
+from .util import grown, same_run
 
 NO_RANK = np.int64(1 << 62)
 SHORT_WORD = 64  # words up to this many symbols are merged by a scan (``_merge_short``), longer ones with a heap
@@ -384,7 +384,10 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     """``encode_words`` for long words made of recurring parts (SuperBPE's stage-2 words): each
     word is cut wherever its two bytes ``a b`` never stand side by side inside a token
     (``joinable[a * 256 + b] == 0``) -- no merge can ever join across such a cut, so the word's
-    encoding is its parts' encodings in a row -- and each distinct part is encoded once.
+    encoding is its parts' encodings in a row -- and each distinct part is encoded once. The ids
+    are int32 (SuperBPE's stage-2 words hold some 15M). A distinct part is a row of ``slots`` (its
+    hash, where it starts in ``arena``, its sizes), its bytes then its ids (4 bytes each,
+    little-endian) side by side in ``arena``: finding a part again costs two random reads.
 
     >>> byte_ids = np.arange(256, dtype=np.int64)
     >>> table = build_merge_table(np.array([(97 << 32) | 98]), np.array([256]))   # a+b -> 256
@@ -395,74 +398,75 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     [256, 32, 256, 32, 120, 256]
     """
     n_words = len(bounds) - 1
-    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int64)
+    ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int32)
     id_bounds = np.zeros(n_words + 1, np.int64)
     work = _scratch(longest_span(bounds))
-    # the encoded parts: a hash table of slots (hash, part id) over parts stored as bytes + ids
-    cap = 1 << 16
-    slots = np.full((cap, 2), -1, np.int64)
-    part_bytes = np.empty(1 << 20, np.uint8)
-    part_bounds = np.zeros(cap // 2 + 1, np.int64)
-    part_ids = np.empty(1 << 20, np.int64)
-    part_id_bounds = np.zeros(cap // 2 + 1, np.int64)
+    fresh = np.empty(longest_span(bounds), np.int64)  # a new part's ids
+    slots = np.full((1 << 16, 3), -1, np.int64)  # rows (key, start in arena, n bytes | n ids << 32)
+    arena = np.empty(1 << 20, np.uint8)
+    used = 0
     n_parts = 0
     out = 0
     for w in range(n_words):
         end = bounds[w + 1]
         a = bounds[w]
         while a < end:
+            h = (FNV_OFFSET ^ np.uint64(buf[a])) * FNV_PRIME  # fnv1a of the part, as it is cut
             b = a + 1
             while b < end and joinable[np.int64(buf[b - 1]) * 256 + buf[b]]:
+                h = (h ^ np.uint64(buf[b])) * FNV_PRIME
                 b += 1
             n = b - a
-            h = np.int64(fnv1a(buf, a, b))
+            key = np.int64(h >> np.uint64(1))
             mask = len(slots) - 1
-            i = slot_of(h, mask)
+            i = slot_of(key, mask)
             found = -1
-            while slots[i, 1] != -1:
-                p = slots[i, 1]
-                if slots[i, 0] == h and part_bounds[p + 1] - part_bounds[p] == n:
-                    same = True
-                    for k in range(n):
-                        if part_bytes[part_bounds[p] + k] != buf[a + k]:
-                            same = False
-                            break
-                    if same:
-                        found = p
-                        break
+            while slots[i, 0] != -1:
+                if slots[i, 0] == key and (slots[i, 2] & 0xFFFFFFFF) == n and same_run(arena, slots[i, 1], buf, a, n):
+                    found = i
+                    break
                 i = (i + 1) & mask
             if found == -1:  # encode the new part and remember it
-                if 2 * (n_parts + 1) > len(slots):
-                    bigger = np.full((2 * len(slots), 2), -1, np.int64)
-                    for j in range(len(slots)):
-                        if slots[j, 1] != -1:
-                            k = slot_of(slots[j, 0], len(bigger) - 1)
-                            while bigger[k, 1] != -1:
-                                k = (k + 1) & (len(bigger) - 1)
-                            bigger[k, 0] = slots[j, 0]
-                            bigger[k, 1] = slots[j, 1]
-                    slots = bigger
-                    part_bounds = grown(part_bounds, len(slots) // 2 + 1)
-                    part_id_bounds = grown(part_id_bounds, len(slots) // 2 + 1)
-                    mask = len(slots) - 1
-                    i = slot_of(h, mask)
-                    while slots[i, 1] != -1:
-                        i = (i + 1) & mask
-                if part_bounds[n_parts] + n > len(part_bytes):
-                    part_bytes = grown(part_bytes, part_bounds[n_parts] + n)
-                if part_id_bounds[n_parts] + n > len(part_ids):
-                    part_ids = grown(part_ids, part_id_bounds[n_parts] + n)
-                part_bytes[part_bounds[n_parts]:part_bounds[n_parts] + n] = buf[a:b]
-                part_bounds[n_parts + 1] = part_bounds[n_parts] + n
-                part_id_bounds[n_parts + 1] = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks, slot_results,
-                                                          work, part_ids, part_id_bounds[n_parts], 0.0)
-                slots[i, 0] = h
-                slots[i, 1] = n_parts
-                found = n_parts
+                m = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks, slot_results, work, fresh, 0, 0.0)
+                if used + n + 4 * m > len(arena):
+                    arena = grown(arena, used + n + 4 * m)
+                arena[used:used + n] = buf[a:b]
+                for k in range(m):
+                    for j in range(4):
+                        arena[used + n + 4 * k + j] = (fresh[k] >> (8 * j)) & 0xFF
                 n_parts += 1
-            for k in range(part_id_bounds[found], part_id_bounds[found + 1]):
-                ids[out] = part_ids[k]
-                out += 1
+                if 2 * n_parts > len(slots):
+                    slots = _grown_part_slots(slots)
+                    mask = len(slots) - 1
+                    i = slot_of(key, mask)
+                    while slots[i, 0] != -1:
+                        i = (i + 1) & mask
+                slots[i, 0] = key
+                slots[i, 1] = used
+                slots[i, 2] = n | (np.int64(m) << 32)
+                used += n + 4 * m
+                found = i
+            at = slots[found, 1] + n
+            m = slots[found, 2] >> 32
+            for k in range(m):
+                q = at + 4 * k
+                ids[out + k] = (np.int32(arena[q]) | (np.int32(arena[q + 1]) << 8) | (np.int32(arena[q + 2]) << 16)
+                                | (np.int32(arena[q + 3]) << 24))
+            out += m
             a = b
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
+
+
+@nb.njit(cache=CACHE)
+def _grown_part_slots(slots):
+    """``encode_long_words``' table of parts with twice the rows."""
+    bigger = np.full((2 * len(slots), 3), -1, np.int64)
+    mask = len(bigger) - 1
+    for j in range(len(slots)):
+        if slots[j, 0] != -1:
+            q = slot_of(slots[j, 0], mask)
+            while bigger[q, 0] != -1:
+                q = (q + 1) & mask
+            bigger[q] = slots[j]
+    return bigger

@@ -136,6 +136,18 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
 
 
+def test_long_word_encoding_with_many_distinct_parts():
+    """Enough distinct parts (40,000, 1.3 MB with their ids) that the kernel's table and arena grow."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    parts = [bytes(rng.integers(97, 123, int(rng.integers(3, 12)))) for _ in range(40_000)]
+    model = train_bpe(WordCounts.from_dict({p: 2 for p in parts[:3000]}), 600, min_frequency=1)
+    words = [b" ".join(parts[k:k + 7]) for k in range(0, len(parts), 7)] * 2
+    buf, bounds = b"".join(words), offsets_from_lengths([len(w) for w in words])
+    plain, fast = model.encode_packed(buf, bounds), model.encode_packed(buf, bounds, long_words=True)
+    assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
+
+
 def _random_words(seed, n_words=60_000, alphabet=6):
     import numpy as np
     rng = np.random.default_rng(seed)

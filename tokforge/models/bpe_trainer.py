@@ -31,6 +31,7 @@ HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut in
 # counted again if merging ever needs them: ``bpe_train.refill``); SuperBPE's stage 2 starts with
 # 3.0M pairs, of which some 51,200 are kept for its 12,800 merges
 PAIRS_KEPT_PER_MERGE = 4
+SHARES_PER_THREAD = 4  # the words to encode in parallel are cut into this many shares per thread
 MAPPED_BYTES = 1 << 20  # allocations from this size up get their own memory map (glibc), see _map_large_arrays
 
 
@@ -179,23 +180,23 @@ def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Seque
 def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
-    encode kernel releases the GIL); the same result, with the ids as int32 (each share's int64
-    ids are let go as soon as they are copied: SuperBPE's stage-2 words have some 15M ids)."""
+    encode kernel releases the GIL); the same result, with the ids as int32 (SuperBPE's stage-2
+    words have some 15M ids)."""
     threads = threads or os.cpu_count() or 1
     n_words = len(bounds) - 1
     if threads == 1 or n_words < 10_000:
         parts = [model.encode_packed(buf, bounds, long_words=True)]
     else:
         model.tables(), model.joinable()  # build them once, before the threads
-        cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], threads + 1)[1:-1])
+        cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
         edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
-        with ThreadPoolExecutor(len(edges) - 1) as pool:
+        with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
                                                                 long_words=True), range(len(edges) - 1)))
     shares, id_bounds, shift = [], [np.zeros(1, np.int64)], 0
     for k, (ids, share_bounds) in enumerate(parts):
         parts[k] = None
-        shares.append(ids.astype(np.int32))
+        shares.append(ids.astype(np.int32, copy=False))
         id_bounds.append(share_bounds[1:] + shift)
         shift += len(ids)
         del ids
