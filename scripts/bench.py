@@ -415,9 +415,11 @@ def split_held_out(corpus: str, out: Path, every: int = 50) -> tuple[Path, dict[
     return out / "train", held
 
 
-def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max_words: list[int]) -> None:
-    """SuperBPE vs BPE at the same vocab: training time, peak RSS, and tokens on held-out lines per
-    domain, for each transition and cap on words per token (``max_words``)."""
+def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max_words: list[int],
+                   repeat: int = 1) -> None:
+    """SuperBPE vs BPE at the same vocab: training time, peak RSS (each the best of ``repeat`` runs,
+    the systems in alternating order), and tokens on held-out lines per domain, for each transition
+    and cap on words per token (``max_words``)."""
     import tokforge
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -432,9 +434,15 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
             systems = [("bpe", 1.0, 0)] + [("superbpe", t, w) for t in transitions for w in max_words]
             base: dict[str, int] = {}
             base_time = base_rss = 0.0
+            runs: dict[tuple, list[tuple[float, float]]] = {}
+            for r in range(repeat):
+                for algo, t, w in (systems[::-1] if r % 2 else systems):
+                    out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
+                    runs.setdefault((algo, t, w), []).append(
+                        run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t), str(w)]))
             for algo, t, w in systems:
                 out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
-                wall, rss = run(TOKFORGE_TRAIN_ALGO, [str(train_dir), str(vocab), str(out), algo, str(t), str(w)])
+                wall, rss = min(x for x, _ in runs[algo, t, w]), min(y for _, y in runs[algo, t, w])
                 tok = tokforge.Tokenizer.load(out)
                 name = "bpe" if algo == "bpe" else f"superbpe t={t:g} words<={w}"
                 base_time, base_rss = base_time or wall, base_rss or rss
@@ -448,7 +456,8 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
                                  f"{100 * (n_tokens / base[domain] - 1):>+6.1f}%")
                 print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x {rss / base_rss:>7.2f}x   "
                       + "  ".join(cells), flush=True)
-        print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE)")
+        print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE); "
+              f"times and peaks: each the best of {repeat} run{'s' * (repeat > 1)}")
 
 
 TOKFORGE_COUNT = r'''
@@ -698,6 +707,7 @@ def main() -> None:
     b.add_argument("--vocab", type=int, nargs="+", default=[32000, 64000])
     b.add_argument("--transition", type=float, nargs="+", default=[0.8], help="fractions of the vocab size")
     b.add_argument("--max-words", type=int, nargs="+", default=[4], help="caps on the words in a superword token")
+    b.add_argument("--repeat", type=int, default=1, help="runs of each training; the best time and peak count")
     c = sub.add_parser("count", help="counting throughput vs workers, and identity of the counts and merges")
     c.add_argument("corpus")
     c.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -740,7 +750,7 @@ def main() -> None:
     elif args.command == "count":
         bench_count(args.corpus, args.workers, args.dask, args.vocab, args.budget)
     elif args.command == "superbpe":
-        bench_superbpe(args.corpus, args.vocab, args.transition, args.max_words)
+        bench_superbpe(args.corpus, args.vocab, args.transition, args.max_words, args.repeat)
     elif args.command == "unigram":
         bench_unigram(args.corpus, args.vocab, args.config)
     elif args.command == "scaling":
