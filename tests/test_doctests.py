@@ -14,7 +14,7 @@ MODULES = ["tokforge.kernels.hashtable", "tokforge.kernels.spans", "tokforge.ker
            "tokforge.models.morph.rules", "tokforge.models.morph.stage", "tokforge.models.morph.trainer", "tokforge.text.casing", "tokforge.text.pretokenizers",
            "tokforge.tokenizer", "tokforge.formats.fields", "tokforge.formats.native", "tokforge.packed", "tokforge.kernels.numba_cache", "tokforge.kernels.util", "tokforge.processes",
            "tokforge.corpus.sources", "tokforge.corpus.readers", "tokforge.corpus.utf8", "tokforge.corpus.blocks",
-           "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background",
+           "tokforge.corpus.compression", "tokforge.counting.feed", "tokforge.background", "tokforge.large_arrays",
            "tokforge.text.layout", "tokforge.text.presets", "tokforge.models.protocol", "tokforge.formats.folder",
            "tokforge.kernels.pair_replay", "tokforge.kernels.mixture_scan", "tokforge.mixture.samples",
            "tokforge.mixture.inference"]

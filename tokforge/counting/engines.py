@@ -35,6 +35,7 @@ from tokforge.corpus import Corpus, CorpusStats
 from tokforge.counting.feed import HeldOut, feed, pipeline_stages, scans_blocks
 from tokforge.counting.words import Pruning, WordCounter, WordCounts
 from tokforge.kernels.sampling import uniform_of_documents
+from tokforge.large_arrays import map_large_arrays
 from tokforge.processes import available_cores, worker_count
 from tokforge.tasks import TaskRunner, check_engine
 from tokforge.text.pretokenizers import Pretokenizer
@@ -125,6 +126,7 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     """
     config = config or TrainConfig()
     check_engine(engine)
+    map_large_arrays()  # the tables freed as they grow (in threads too) go back to the system
     started = time.perf_counter()
     source = corpus if isinstance(corpus, Corpus) else Corpus(
         corpus, text_field=config.text_field, errors=config.errors, progress=progress)

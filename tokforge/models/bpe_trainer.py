@@ -12,7 +12,6 @@ token in the order learned. Merge rule and tie-breaking: see ``tokforge.kernels.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError
 from tokforge.kernels import bpe_train
+from tokforge.large_arrays import map_large_arrays
 from tokforge.models.bpe import BPEModel, _merge_results, _regular_ids
 from tokforge.text.bytelevel import BYTE_ORDER
 
@@ -32,7 +32,6 @@ HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut in
 # 3.0M pairs, of which some 51,200 are kept for its 12,800 merges
 PAIRS_KEPT_PER_MERGE = 4
 SHARES_PER_THREAD = 4  # the words to encode in parallel are cut into this many shares per thread
-MAPPED_BYTES = 1 << 20  # allocations from this size up get their own memory map (glibc), see _map_large_arrays
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
@@ -70,7 +69,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
     offset = len(specials)
     threads = min(2, os.cpu_count() or 1)
-    _map_large_arrays()
+    map_large_arrays()
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol
         table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
@@ -117,18 +116,6 @@ def warm_up() -> None:
     """Load the compiled training kernels (numba's cache; about 0.4 s) by training on three words:
     ``tokforge.training`` calls it in a thread while the corpus is counted."""
     train_bpe(WordCounts.from_dict({"hug": 10, "pug": 5, "hugs": 5}), 259)
-
-
-def _map_large_arrays() -> None:
-    """Have glibc give every allocation of ``MAPPED_BYTES`` or more its own memory map, so the
-    large arrays that training frees (tables rebuilt as they grow) go back to the system at once.
-    By default glibc raises that threshold to the size of the first large block freed, and later
-    arrays up to 32 MB then come from the heap, where freed ones stay as holes (on the benchmark
-    corpus, ~50 MB more peak memory). Elsewhere than glibc this does nothing."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, MAPPED_BYTES)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int,
