@@ -73,7 +73,7 @@ class BPEModel:
     def encode_packed(self, buf: bytes, bounds: np.ndarray, *, long_words: bool = False
                       ) -> tuple[np.ndarray, np.ndarray]:
         """BPE-encode the pieces ``buf[bounds[j]:bounds[j+1]]``: (ids, id bounds per piece).
-        ``long_words``: the same result, faster when pieces are long runs of recurring parts."""
+        ``long_words``: the same ids (as int32), faster when pieces are long runs of recurring parts."""
         byte_ids, keys, ranks, results = self.tables()
         data = np.frombuffer(buf, np.uint8)
         whole = self.whole_tokens()
