@@ -27,7 +27,7 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import FNV_OFFSET, FNV_PRIME, fnv1a, probe_int64, slot_of
+from .hashtable import fnv1a, probe_int64, slot_of
 from .spans import longest_span, utf8_length
 from .rng import uniform
 from .util import grown, same_run
@@ -411,13 +411,11 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
         end = bounds[w + 1]
         a = bounds[w]
         while a < end:
-            h = (FNV_OFFSET ^ np.uint64(buf[a])) * FNV_PRIME  # fnv1a of the part, as it is cut
             b = a + 1
             while b < end and joinable[np.int64(buf[b - 1]) * 256 + buf[b]]:
-                h = (h ^ np.uint64(buf[b])) * FNV_PRIME
                 b += 1
             n = b - a
-            key = np.int64(h >> np.uint64(1))
+            key = np.int64(fnv1a(buf, a, b) >> np.uint64(1))
             mask = len(slots) - 1
             i = slot_of(key, mask)
             found = -1
