@@ -148,7 +148,7 @@ def count_corpus(corpus: Any, config: TrainConfig | None = None, *, workers: int
     source.stats = reduction.stats
     source.stats.ignored_files = list(source._ignored)
     source._check_found_text()
-    counts = reduction.counter.result()
+    counts = reduction.counter.take()
     return CountResult(
         counts, pipeline_of(config, pattern), reduction.held_out, corpus_report(source.stats),
         {"engine": engine, "workers": n_workers,

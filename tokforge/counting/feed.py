@@ -128,7 +128,7 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
                 for plain in numbers.plain_parts(text) if numbers else [text]:
                     pieces.extend(pretokenizer.split(plain))
         counter.add(pieces)
-    return counter.result()
+    return counter.take()
 
 
 def scans_blocks(pretokenizer: Pretokenizer, numbers: TriadicSuffixStage | None) -> bool:

@@ -174,7 +174,7 @@ def merge_saved(results: Sequence[CountResult], memory_budget: int | str = "2GB"
     total = Pruning()
     total.add(earlier)
     total.add(reduction.counter.pruning)
-    return CountResult(reduction.counter.result(), dict(first), reduction.held_out, corpus,
+    return CountResult(reduction.counter.take(), dict(first), reduction.held_out, corpus,
                        {"merged_from": len(results), "memory_budget": budget,
                         "peak_table_bytes": {"merged": reduction.counter.peak_nbytes},
                         "pruning": pruning_report(total, before_merge=earlier.times,

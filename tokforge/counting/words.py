@@ -186,9 +186,26 @@ class WordCounter:
         return self._n
 
     def result(self) -> WordCounts:
+        """The counts so far (copies: the counter goes on counting)."""
         n = self._n
         offsets = self._offsets[: n + 1].copy()
         return WordCounts(self._arena[: offsets[-1]].copy(), offsets, counts_by_word(self._slots, n))
+
+    def take(self) -> WordCounts:
+        """The counts, as ``result()``, leaving the counter empty: the hash table is freed first and
+        the words are trimmed in place, not copied, so taking needs no memory beyond the counts.
+
+            >>> counter = WordCounter(); counter.add(["ab", "c", "ab"])
+            >>> counts = counter.take()
+            >>> list(counts.items()), len(counter), len(counts.arena)
+            ([(b'ab', 2), (b'c', 1)], 0, 3)
+        """
+        n = self._n
+        counts = counts_by_word(self._slots, n)
+        offsets, arena = self._offsets, self._arena
+        self._allocate(16, 16)  # the table's slots are freed here
+        offsets = _trimmed(offsets, n + 1)
+        return WordCounts(_trimmed(arena, int(offsets[-1])), offsets, counts)
 
 
 def _table_nbytes(n_words: int, n_bytes: int) -> int:
@@ -198,6 +215,15 @@ def _table_nbytes(n_words: int, n_bytes: int) -> int:
 
 def _pow2(n: int) -> int:
     return 1 << max(3, (n - 1).bit_length())
+
+
+def _trimmed(a: np.ndarray, n: int) -> np.ndarray:
+    """``a[:n]`` holding only its own ``n`` items: a counter's array (nothing else refers to it) is
+    shrunk in place (``realloc``: no copy, the rest goes back to the system); a view is copied."""
+    if not a.flags.owndata:
+        return a[:n].copy()
+    a.resize(n, refcheck=False)
+    return a
 
 
 def _resized(a: np.ndarray, n: int) -> np.ndarray:
