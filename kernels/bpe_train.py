@@ -90,6 +90,9 @@ ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 # word is a run of bytes other than ASCII whitespace (SuperBPE's cap on words per token)
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 MAX_INT32 = 2**31 - 1
+MAX_UINT32 = 2**32 - 1
+# the first count's sketch of pair counts (``init_pairs``): buckets for the pairs of every part together, at most
+SKETCH_BUCKETS = 1 << 22
 # the pair table is rebuilt (without the pairs rarer than min_frequency) when more than 3/4 full,
 # to a size that leaves it at most 5/8 full
 FULL_PAIRS, REBUILT_PAIRS = 0.75, 0.625
@@ -323,17 +326,17 @@ def _holds(words, ref, a):
 
 def word_cuts(words, parts: int) -> list[int]:
     """Refs cutting ``words`` into ``parts`` runs of whole words of about the same size (taken
-    before any merge)."""
+    before any merge, or on the words of a state: what shrunk words freed is skipped)."""
     cuts = [0] + [int(_word_at(words, len(words) * k // parts)) for k in range(1, parts)] + [len(words)]
     return sorted(set(cuts))
 
 
 @nb.njit(cache=CACHE)
 def _word_at(words, at):
-    """The first word ref at or after ``at`` (before any merge)."""
-    ref = 0
+    """The first word ref at or after ``at``."""
+    ref = _next_ref(words, 0)
     while ref < at:
-        ref += HEADER + words[ref + H_LEN]
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
     return min(ref, len(words))
 
 
@@ -737,11 +740,15 @@ def _in_part(h, part, n_parts):
 
 
 @nb.njit(cache=CACHE)
-def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts):
+def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts, sketch, at_least):
     """Count the pairs of the words from ``ref`` on that fall in ``part`` of ``n_parts`` into the
-    table (with, in ``plisted``, the number of words holding each); stops before a word that could
-    fill the table past ``limit`` pairs. Returns (ref to go on from, pairs in the table)."""
+    table (with, in ``plisted``, the number of words holding each), but for those whose ``sketch``
+    bucket is under ``at_least`` (see ``sketch_pairs``); stops before a word that could fill the
+    table past ``limit`` pairs. Returns (ref to go on from, pairs in the table, whether a pair was
+    skipped)."""
     mask = np.uint64(len(pkey) - 1)
+    smask = np.uint64(max(len(sketch), 1) - 1)
+    skipped = False
     used = 0
     for g in range(len(pkey)):
         if pkey[g] != -1:
@@ -749,12 +756,15 @@ def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts)
     while ref < len(words):
         length = words[ref + H_LEN]
         if used + length > limit:
-            return ref, used
+            return ref, used, skipped
         c = _count_of(words, ref)
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
             h = mix64(key)
             if not _in_part(h, part, n_parts):
+                continue
+            if at_least > 0 and sketch[h & smask] < at_least:
+                skipped = True
                 continue
             g = h & mask
             while pkey[g] != -1 and pkey[g] != key:
@@ -766,10 +776,8 @@ def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts)
             if plast[g] != ref:
                 plast[g] = ref
                 plisted[g] += 1
-        ref += HEADER + length
-        while ref < len(words) and words[ref] < 0:  # what a shrunk word freed
-            ref -= words[ref]
-    return ref, used
+        ref = _next_ref(words, ref + HEADER + length)
+    return ref, used, skipped
 
 
 @nb.njit(cache=CACHE)
@@ -790,19 +798,67 @@ def _count_table(cap, old_key, old_count, old_listed, old_last):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def count_pairs(words, part, n_parts):
+def count_pairs(words, part, n_parts, sketch, at_least):
     """Every pair of ``words`` in ``part`` of ``n_parts`` (a split of the pairs by hash) counted:
-    (keys, counts, words holding each) as an open-addressing table, -1 for an empty key. The parts
-    are disjoint and together hold every pair, so ``n_parts`` threads can count one part each."""
+    (keys, counts, words holding each, whether a pair was skipped) as an open-addressing table, -1
+    for an empty key. The parts are disjoint and together hold every pair, so ``n_parts`` threads
+    can count one part each. Given a ``sketch`` of the words (``sketch_pairs``), the pairs whose
+    bucket sums fewer than ``at_least`` occurrences -- so are themselves counted fewer -- are skipped.
+
+    >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
+    ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))    # "ab" x5, "abc" x1
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, 1, np.zeros(0, np.uint32), 0)
+    >>> sorted((int(k >> 32), int(k & 0xFFFFFFFF), int(c)) for k, c in zip(pkey, pcount) if k != -1)
+    [(0, 1, 6), (1, 2, 1)]
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, 1, sketch_pairs(words, 0, len(words), 1024), 2)
+    >>> [int(c) for k, c in zip(pkey, pcount) if k != -1], skipped
+    ([6], True)
+    """
     pkey, pcount, plisted, plast = _count_table(1024, np.full(0, -1, np.int64), np.zeros(0, np.int64),
                                                 np.zeros(0, np.int32), np.zeros(0, np.int32))
     ref = 0
+    skipped = False
     while True:  # the table may fill to FULL_PAIRS while counting
-        ref, used = _count_words(words, ref, pkey, pcount, plisted, plast, np.int64(FULL_PAIRS * len(pkey)),
-                                 part, n_parts)
+        ref, used, skipped_here = _count_words(words, ref, pkey, pcount, plisted, plast,
+                                               np.int64(FULL_PAIRS * len(pkey)), part, n_parts, sketch, at_least)
+        skipped |= skipped_here
         if ref >= len(words):
-            return pkey, pcount, plisted
+            return pkey, pcount, plisted, skipped
         pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def sketch_pairs(words, lo, hi, n_buckets):
+    """The occurrences of the pairs of the words at refs [``lo``, ``hi``) summed by bucket (the low
+    bits of the pair's hash; ``n_buckets`` a power of two; capped at 2**32 - 1): a bucket holds at
+    least the count of each pair in it, so a pair whose bucket sums less than ``t`` is counted less
+    than ``t`` -- ``init_pairs`` skips such pairs without a table entry for each. Sketches of runs
+    of words add up (``add_sketch``) to the sketch of all of them.
+
+    >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
+    ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))    # "ab" x5, "abc" x1
+    >>> sketch = sketch_pairs(words, 0, len(words), 1024)
+    >>> sorted(sketch[sketch > 0].tolist())          # (a, b) 6 times, (b, c) once
+    [1, 6]
+    """
+    sketch = np.zeros(n_buckets, np.uint32)
+    mask = np.uint64(n_buckets - 1)
+    ref = _next_ref(words, lo)
+    while ref < hi:
+        length = words[ref + H_LEN]
+        c = _count_of(words, ref)
+        for j in range(ref + HEADER, ref + HEADER + length - 1):
+            b = mix64((np.int64(words[j]) << 32) | np.int64(words[j + 1])) & mask
+            sketch[b] = min(np.int64(sketch[b]) + c, MAX_UINT32)
+        ref = _next_ref(words, ref + HEADER + length)
+    return sketch
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def add_sketch(total, other):
+    """Add ``other`` into ``total`` (sketches of the same size), capped at 2**32 - 1 as one sketch is."""
+    for b in range(len(total)):
+        total[b] = min(np.int64(total[b]) + np.int64(other[b]), MAX_UINT32)
 
 
 @nb.njit(cache=CACHE)
@@ -937,27 +993,61 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
 
     ``keep_at_most`` > 0 raises ``min_count`` (the state's floor, ``floor_of``) to the count of
     the ``keep_at_most``-th most frequent pair, so that only about that many are kept (see
-    ``refill``). The words may come from a state (``refill``): what shrunk words freed is skipped.
+    ``refill``). A first pass then sums the pairs' occurrences in at most ``SKETCH_BUCKETS`` buckets
+    (``sketch_pairs``), and the count skips the pairs whose bucket sums less than the
+    (2 * ``keep_at_most``)-th fullest one: its tables hold some 2 * ``keep_at_most`` pairs, not
+    every pair (SuperBPE's stage 2 has millions). Every pair counted at least that sum is
+    counted, so the floor is the same as with every pair counted whenever the ``keep_at_most``-th
+    count reaches that sum, and that sum (a higher floor: ``refill`` comes sooner) when it does not.
+    The words may come from a state (``refill``): what shrunk words freed is skipped.
 
-    The two passes over the words (counting, listing) are split into ``n_parts`` parts by pair;
+    The passes over the words (sketch, count, list) are split into ``n_parts`` parts by pair;
     ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs them.
     The state is the same for any ``n_parts`` but for where pairs sit in the table."""
     def each_part(f, *args):
         return list(map_parts(lambda part: f(words, part, n_parts, *args), range(n_parts)))
-    counted = each_part(count_pairs)
+    sketch = np.zeros(0, np.uint32)
+    at_least = 0
     if keep_at_most > 0:
-        min_count = max(min_count, _count_of_rank([pcount for _, pcount, _ in counted], keep_at_most))
-    kept = sum(_n_kept(pcount, min_count) for _, pcount, _ in counted)
+        sketch = _sketch(words, n_parts, map_parts)
+        at_least = _count_of_rank([sketch], 2 * keep_at_most)
+        at_least = at_least if at_least > min_count else 0  # 0: count every pair
+    counted = each_part(count_pairs, sketch, at_least)
+    del sketch
+    min_count = max(min_count, at_least)
+    if keep_at_most > 0:
+        min_count = max(min_count, _count_of_rank([pcount for _, pcount, _, _ in counted], keep_at_most))
+    kept = sum(_n_kept(pcount, min_count) for _, pcount, _, _ in counted)
     cap = _table_size(kept)
     pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
     dropped = False
     while counted:  # each counting table is freed once its pairs are kept
-        dropped |= _keep(pkey, pcount, plisted, *counted.pop(0), min_count)
+        table_key, table_count, table_listed, skipped = counted.pop(0)
+        dropped |= skipped | _keep(pkey, pcount, plisted, table_key, table_count, table_listed, min_count)
     head, pool, used, hcount, hkey, heap_size = _lay_out_pool(pkey, pcount, plisted, kept)
     del plisted
     each_part(list_words, pkey, head, pool)
     return _start_state(words, np.asarray(base_bytes, np.int64), inherited, min_count, own, pkey, pcount, head,
                         pool, used, hcount, hkey, heap_size, dropped)
+
+
+def _sketch(words, n_parts, map_parts):
+    """``sketch_pairs`` of all the words, summed from one run of words per part (``map_parts``: the
+    same sketch for any ``n_parts``), with about one bucket per two pairs the words can hold
+    (``len(words)`` int32 at most), at least 1024 and at most ``SKETCH_BUCKETS`` (a power of two).
+
+    >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
+    ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))
+    >>> bool((_sketch(words, 2, map) == sketch_pairs(words, 0, len(words), 1024)).all())
+    True
+    """
+    n_buckets = min(max(1024, len(words) // 2), SKETCH_BUCKETS)
+    n_buckets = 1 << (n_buckets.bit_length() - 1)
+    cuts = word_cuts(words, n_parts)
+    sketches = list(map_parts(lambda k: sketch_pairs(words, cuts[k], cuts[k + 1], n_buckets), range(len(cuts) - 1)))
+    for other in sketches[1:]:
+        add_sketch(sketches[0], other)
+    return sketches[0]
 
 
 def _count_of_rank(counts, k):
@@ -1030,7 +1120,7 @@ def best_count_left(state):
     for c in state[S_PCOUNT]:
         best = max(best, c)
     if state[S_SCAL][DROPPED]:
-        for c in count_pairs(state[S_WORDS], 0, 1)[1]:
+        for c in count_pairs(state[S_WORDS], 0, 1, np.zeros(0, np.uint32), 0)[1]:
             best = max(best, c)
     return best
 

@@ -43,6 +43,59 @@ def test_pairs_left_out_under_a_floor_change_no_merge(counts, vocab_size, min_fr
                                                  start=learned(first) if stage2 else ())
 
 
+@settings(max_examples=100, deadline=None)
+@given(corpora, st.integers(256, 300), st.sampled_from([0.05, 0.5]), st.sampled_from([4, 16]), st.integers(0, 1))
+def test_a_coarse_sketch_of_pair_counts_changes_no_merge(counts, vocab_size, per_merge, buckets, stage2):
+    """With a sketch of 4 or 16 buckets many pairs share one, so the first count's floor is often the
+    bucket sum, above the floor of the exact counts: merging reaches it sooner, the rarer pairs are
+    counted again, and the merges are still the reference's."""
+    from unittest import mock
+    from tokforge.kernels import bpe_train
+    from tokforge.models import bpe_trainer
+    first = train_bpe(WordCounts.from_dict(counts), 262, min_frequency=1) if stage2 else None
+    with mock.patch.object(bpe_trainer, "PAIRS_KEPT_PER_MERGE", per_merge), \
+            mock.patch.object(bpe_train, "SKETCH_BUCKETS", buckets):
+        model = train_bpe(WordCounts.from_dict(counts), vocab_size + 6 * stage2, min_frequency=1, start=first)
+    assert learned(model) == reference_train_bpe(counts, vocab_size + 6 * stage2, 1,
+                                                 start=learned(first) if stage2 else ())
+
+
+def test_the_first_table_holds_exactly_the_pairs_at_or_above_its_floor():
+    """``init_pairs`` with ``keep_at_most``: the table holds every pair counted at least the floor and
+    no other, each with its exact count; with buckets to spare the floor is the exact count of the
+    ``keep_at_most``-th pair; with 256 buckets for some 1,600 pairs it is higher (a bucket's sum), never
+    lower."""
+    from collections import Counter
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    syms, starts, lengths, counts = _random_words(2, n_words=20_000, alphabet=40)
+    exact = Counter()
+    for s, n, c in zip(starts, lengths, counts):
+        for a, b in zip(syms[s:s + n - 1], syms[s + 1:s + n]):
+            exact[(int(a) << 32) | int(b)] += int(c)
+    keep = 100
+    kth = sorted(exact.values(), reverse=True)[keep - 1]
+    floors = []
+    for buckets in (bpe_train.SKETCH_BUCKETS, 256):
+        for n_parts in (1, 2):
+            words = bpe_train.layout_words(syms, np.arange(40, dtype=np.int32), starts, lengths, counts)
+            with mock_sketch(buckets):
+                state = bpe_train.init_pairs(words, np.arange(40, dtype=np.int64), np.zeros((0, 3), np.int64), 1,
+                                             bpe_train.new_part(), n_parts, keep_at_most=keep)
+            floor = bpe_train.floor_of(state)
+            table = {int(k): int(c) for k, c in zip(state[bpe_train.S_PKEY], state[bpe_train.S_PCOUNT]) if k != -1}
+            assert table == {k: c for k, c in exact.items() if c >= floor}
+            assert floor >= kth and state[bpe_train.S_SCAL][bpe_train.DROPPED] == 1
+            floors.append(floor)
+    assert floors[0] == floors[1] == kth and floors[2] == floors[3] > kth
+
+
+def mock_sketch(buckets):
+    from unittest import mock
+    from tokforge.kernels import bpe_train
+    return mock.patch.object(bpe_train, "SKETCH_BUCKETS", buckets)
+
+
 def test_merging_past_the_floor_counts_the_rarer_pairs_again():
     """7 pairs of one word counted 10 times, 3 rarer ones: with 5 pairs kept for 10 merges, the floor is
     10; the word's 7 merges reach it, then the rarer pairs are counted again and merged."""
