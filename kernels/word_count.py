@@ -2,9 +2,9 @@
 
 The table is plain arrays owned by the caller (see ``tokforge.counting.words.WordCounter``):
 
-- ``slots``   int64[cap, 3] per hash slot: (hash, word id or -1 = empty, count); cap is a power
-  of two. Hash, id and count share a cache line, so a repeated word costs one random access
-  plus the byte comparison.
+- ``slots``   int64[cap, 2] per hash slot: (31 bits of the word's hash << 32 | word id, or -1 =
+  empty; count); cap is a power of two. Hash, id and count share 16 bytes of a cache line, so a
+  repeated word costs one random access plus the byte comparison.
 - ``offsets`` int64[W+1]  word ``i`` is ``arena[offsets[i]:offsets[i+1]]``
 - ``arena``   uint8[B]    the bytes of all unique words, back to back
 
@@ -28,14 +28,23 @@ from .numba_cache import CACHE
 from .hashtable import fnv1a, slot_of
 
 MAX_LOAD = 0.5  # the caller grows ``slots`` before more than half of it is used
-HASH, WORD, COUNT = 0, 1, 2
+KEY, COUNT = 0, 1
+SLOT_BYTES = 16
+WORD_BITS = np.int64(0xFFFFFFFF)
 
 
 def new_slots(capacity: int) -> np.ndarray:
     """An empty slot table of ``capacity`` (a power of two) slots."""
-    slots = np.zeros((capacity, 3), np.int64)
-    slots[:, WORD] = -1
+    slots = np.zeros((capacity, 2), np.int64)
+    slots[:, KEY] = -1
     return slots
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _hash31(buf, start, end):
+    """31 bits of the FNV-1a hash of ``buf[start:end]``: a slot's key is this << 32 | word id."""
+    h = fnv1a(buf, start, end)
+    return np.int64((h ^ (h >> np.uint64(31))) & np.uint64(0x7FFFFFFF))
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -64,14 +73,14 @@ def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
         n = end - start
         if n == 0:
             continue
-        h = np.int64(fnv1a(buf, start, end))
+        h = _hash31(buf, start, end)
         i = slot_of(h, mask)
         while True:
-            w = slots[i, WORD]
-            if w == -1 or (slots[i, HASH] == h and _same(arena, offsets, w, buf, start, n)):
+            key = slots[i, KEY]
+            if key == -1 or ((key >> 32) == h and _same(arena, offsets, key & WORD_BITS, buf, start, n)):
                 break
             i = (i + 1) & mask
-        if w >= 0:
+        if key != -1:
             slots[i, COUNT] += 1
             continue
         if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
@@ -80,8 +89,7 @@ def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
         for k in range(n):
             arena[base + k] = buf[start + k]
         offsets[n_words + 1] = base + n
-        slots[i, HASH] = h
-        slots[i, WORD] = n_words
+        slots[i, KEY] = (h << 32) | n_words
         slots[i, COUNT] = 1
         n_words += 1
     return n_pieces, n_words
@@ -92,9 +100,9 @@ def rehash_words(old, slots):
     """Move every used slot of ``old`` into the empty, larger table ``slots``."""
     mask = len(slots) - 1
     for s in range(len(old)):
-        if old[s, WORD] != -1:
-            i = slot_of(old[s, HASH], mask)
-            while slots[i, WORD] != -1:
+        if old[s, KEY] != -1:
+            i = slot_of(old[s, KEY] >> 32, mask)
+            while slots[i, KEY] != -1:
                 i = (i + 1) & mask
             slots[i, :] = old[s, :]
 
@@ -104,8 +112,8 @@ def counts_by_word(slots, n_words):
     """The count of each word id 0..n_words-1."""
     counts = np.zeros(n_words, np.int64)
     for s in range(len(slots)):
-        if slots[s, WORD] != -1:
-            counts[slots[s, WORD]] = slots[s, COUNT]
+        if slots[s, KEY] != -1:
+            counts[slots[s, KEY] & WORD_BITS] = slots[s, COUNT]
     return counts
 
 
@@ -130,14 +138,14 @@ def merge_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena
     for j in range(first, n_src):
         start = src_offsets[j]
         n = src_offsets[j + 1] - start
-        h = np.int64(fnv1a(src_arena, start, start + n))
+        h = _hash31(src_arena, start, start + n)
         i = slot_of(h, mask)
         while True:
-            w = slots[i, WORD]
-            if w == -1 or (slots[i, HASH] == h and _same(arena, offsets, w, src_arena, start, n)):
+            key = slots[i, KEY]
+            if key == -1 or ((key >> 32) == h and _same(arena, offsets, key & WORD_BITS, src_arena, start, n)):
                 break
             i = (i + 1) & mask
-        if w >= 0:
+        if key != -1:
             slots[i, COUNT] += src_counts[j]
             continue
         if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
@@ -146,8 +154,7 @@ def merge_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena
         for k in range(n):
             arena[base + k] = src_arena[start + k]
         offsets[n_words + 1] = base + n
-        slots[i, HASH] = h
-        slots[i, WORD] = n_words
+        slots[i, KEY] = (h << 32) | n_words
         slots[i, COUNT] = src_counts[j]
         n_words += 1
     return n_src, n_words

@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from tokforge.errors import ConfigError
-from tokforge.kernels.word_count import (MAX_LOAD, counts_by_word, intern_words, merge_words, new_slots,
-                                         rehash_words)
+from tokforge.kernels.word_count import (MAX_LOAD, SLOT_BYTES, counts_by_word, intern_words, merge_words,
+                                         new_slots, rehash_words)
 from tokforge.packed import lengths_of, offsets_from_lengths
 
 MIN_TABLE_BUDGET = 64 * 1024  # bytes: the smallest memory budget a WordCounter accepts
@@ -145,7 +145,7 @@ class WordCounter:
         new_offsets = 2 * len(self._offsets) if grow_offsets else len(self._offsets)
         new_arena = max(2 * len(self._arena), int(self._offsets[n]) + need_bytes) if grow_arena else len(self._arena)
         new_slots_n = 2 * len(self._slots) if grow_slots else len(self._slots)
-        after = new_offsets * 8 + new_arena + new_slots_n * 24
+        after = new_offsets * 8 + new_arena + new_slots_n * SLOT_BYTES
         if self.budget is not None and after > self.budget:
             self._prune(need_bytes)
             return
@@ -210,7 +210,7 @@ class WordCounter:
 
 def _table_nbytes(n_words: int, n_bytes: int) -> int:
     """Bytes of the arrays of a table allocated for ``n_words`` words of ``n_bytes`` bytes."""
-    return _pow2(int(n_words / MAX_LOAD) + 1) * 24 + (n_words + 1) * 8 + max(n_bytes, 16)
+    return _pow2(int(n_words / MAX_LOAD) + 1) * SLOT_BYTES + (n_words + 1) * 8 + max(n_bytes, 16)
 
 
 def _pow2(n: int) -> int:
