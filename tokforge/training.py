@@ -42,7 +42,7 @@ class Job:
     reserved: tuple[str, ...]                       # the number stage's tokens: ids right after the specials
     on_progress: Callable[[int], Any]
     stop: dict[str, Any]                            # gets "stopped": why the vocabulary is smaller than asked for
-    recount: Callable[[Pretokenizer], WordCounts] | None  # None when training from saved counts
+    recount: Callable[[Pretokenizer, int], WordCounts] | None  # (split, most cores); None when training from saved counts
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,11 @@ def train(corpus: Any = None, config: TrainConfig | None = None, *, progress: bo
         bar = tqdm(total=config.vocab_size, desc="merging", unit="tok", disable=not progress)
         on_progress = lambda n: bar.update(n - bar.n)  # noqa: E731
 
-    def recount(superword: Pretokenizer) -> WordCounts:  # the held-out documents are left out again
-        return count_corpus(source, config, pattern=superword.pattern).counts
+    def recount(superword: Pretokenizer, cores: int) -> WordCounts:  # the held-out documents are left out again
+        """The corpus counted again with another split, on at most ``cores`` cores (and at most the
+        config's ``workers``, 0 = every core): the same counts for any number of workers."""
+        workers = min(config.workers or cores, cores)
+        return count_corpus(source, config, pattern=superword.pattern, workers=workers).counts
 
     stop: dict[str, Any] = {}
     job = Job(config, counts, normalizer, pretokenizer, numbers, tuple(numbers.reserved_tokens()) if numbers else (),

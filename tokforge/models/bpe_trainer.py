@@ -32,6 +32,12 @@ HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut in
 # 3.0M pairs, of which some 51,200 are kept for its 12,800 merges
 PAIRS_KEPT_PER_MERGE = 4
 SHARES_PER_THREAD = 4  # the words to encode in parallel are cut into this many shares per thread
+MOST_THREADS = 2  # training merges on at most this many threads (more do not pay: one merge is short)
+
+
+def training_threads() -> int:
+    """The threads ``train_bpe`` merges on: one per core, at most ``MOST_THREADS``."""
+    return min(MOST_THREADS, os.cpu_count() or 1)
 
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
@@ -68,7 +74,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if max_words is not None and max_words < 1:
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
     offset = len(specials)
-    threads = min(2, os.cpu_count() or 1)
+    threads = training_threads()
     map_large_arrays()
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol
@@ -85,8 +91,10 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         inherited = _internal_merges(start, offset)
         n_start = len(start.vocab) - offset
     target = vocab_size - offset
-    words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), word_counts.counts)
-    del values, bounds, word_counts  # not needed any more: freed here unless the caller holds them (see SuperBPE)
+    counts = word_counts.counts
+    del word_counts  # handed over (SuperBPE's stage 2): its bytes, replayed into ``values``, are freed here
+    words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), counts)
+    del values, bounds, counts  # not needed any more: freed here unless the caller holds them
     with ThreadPoolExecutor(threads) as pool:
         keep = max(1, int(PAIRS_KEPT_PER_MERGE * (target - n_start)))
         state, cuts = _initial_state(words, inherited, min_frequency, threads, pool, keep)

@@ -2,8 +2,9 @@
 
 Stage 1 is ordinary byte-level BPE with the configured, whitespace-respecting split, up to the
 transition vocabulary size ``t``. Stage 2 counts the corpus again (streamed, not held in memory;
-on the second core while stage 1 merges) with the ``superword`` split, which keeps only these boundaries: newlines, digits (1-3 per piece)
-and sentence punctuation ``. ! ? ; :`` followed by whitespace. Its words are first written with
+on the cores stage 1 leaves free while it merges) with the ``superword`` split, which keeps only
+these boundaries: newlines, digits (1-3 per piece) and sentence punctuation ``. ! ? ; :``
+followed by whitespace. Its words are first written with
 the stage-1 merges (the replay), then merging goes on, with at most ``max_words`` words per token,
 up to the final vocabulary size. The result is one BPE model whose merges are the stage-1 merges
 followed by the stage-2 ones, used with the superword split: encoding applies merges by rank over
@@ -15,10 +16,10 @@ With ``t`` equal to the vocabulary size there is no stage 2: the result is plain
     >>> from tokforge.config import TrainConfig
     >>> from tokforge.text.pretokenizers import Pretokenizer
     >>> text = "by the way, I said by the way. " * 20
-    >>> def count(pretokenizer):
+    >>> def count(pretokenizer, cores):
     ...     return WordCounts.from_dict(Counter(pretokenizer.split(text)))
     >>> config = TrainConfig(algo="superbpe", vocab_size=300, transition=270, special_tokens=())
-    >>> model, pretokenizer, report = train_superbpe(count(Pretokenizer(config.pattern)), count, config)
+    >>> model, pretokenizer, report = train_superbpe(count(Pretokenizer(config.pattern), 1), count, config)
     >>> max(model.vocab, key=len)
     b' said by the way.'
 """
@@ -32,16 +33,18 @@ from tokforge.background import in_background as _in_background  # the stage-2 c
 from tokforge.config import TrainConfig
 from tokforge.counting.words import WordCounts
 from tokforge.models.bpe import BPEModel
-from tokforge.models.bpe_trainer import train_bpe
+from tokforge.models.bpe_trainer import train_bpe, training_threads
+from tokforge.processes import available_cores
 from tokforge.text.pretokenizers import Pretokenizer
 
 
-def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], WordCounts],
+def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, int], WordCounts],
                    config: TrainConfig, on_progress: Callable[[int], None] | None = None,
                    reserved: tuple[str, ...] = (), stop_report: dict[str, Any] | None = None
                    ) -> tuple[BPEModel, Pretokenizer, dict[str, Any]]:
-    """Both stages: BPE on ``stage1_counts`` up to the transition, then ``recount(superword split)``
-    and BPE continued from the stage-1 merges. ``reserved`` tokens (the number stage's) follow the
+    """Both stages: BPE on ``stage1_counts`` up to the transition, then ``recount(superword split,
+    cores)`` -- counted on at most ``cores`` cores, those stage 1 leaves free (at least one) -- and
+    BPE continued from the stage-1 merges. ``reserved`` tokens (the number stage's) follow the
     special tokens. Returns (model, the pretokenizer to encode with, a report of sizes and times).
     ``stop_report`` gets ``"stopped"`` when the last stage ends short of ``vocab_size`` (``train_bpe``);
     stage 1 ending short of the transition is in the report, as ``"stage1_stopped"``."""
@@ -50,8 +53,10 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer], 
                    max_token_length=config.max_token_length, on_progress=on_progress)
     started = time.perf_counter()
     superword = Pretokenizer(config.superword_pattern, config.digits)
-    # the stage-2 count does not depend on stage 1: it runs on the other core meanwhile
-    stage2_counts = _in_background(recount, superword) if transition < config.vocab_size else None
+    # the stage-2 count does not depend on stage 1: it runs meanwhile, on the cores stage 1 leaves
+    # (threads beyond the cores slow stage 1's merges, cut in parts that wait for each other)
+    spare_cores = max(1, available_cores() - training_threads())
+    stage2_counts = _in_background(recount, superword, spare_cores) if transition < config.vocab_size else None
     stage1_stop: dict[str, Any] = {}
     stage1 = train_bpe(stage1_counts, transition, report=stage1_stop if stage2_counts else stop_report, **options)
     stage1_done = time.perf_counter()
