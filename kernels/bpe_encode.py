@@ -27,7 +27,7 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import fnv1a, probe_int64, slot_of
+from .hashtable import fnv1a, prefetch, probe_int64, slot_of
 from .spans import longest_span, utf8_length
 from .rng import uniform
 from .util import grown, same_run
@@ -400,8 +400,11 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int32)
     id_bounds = np.zeros(n_words + 1, np.int64)
-    work = _scratch(longest_span(bounds))
-    fresh = np.empty(longest_span(bounds), np.int64)  # a new part's ids
+    longest = longest_span(bounds)
+    work = _scratch(longest)
+    fresh = np.empty(longest, np.int64)  # a new part's ids
+    cuts = np.empty(longest + 1, np.int64)  # where the parts of a word start, then its end
+    keys = np.empty(longest, np.int64)  # their hashes
     slots = np.full((1 << 16, 3), -1, np.int64)  # rows (key, start in arena, n bytes | n ids << 32)
     arena = np.empty(1 << 20, np.uint8)
     used = 0
@@ -409,13 +412,25 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     out = 0
     for w in range(n_words):
         end = bounds[w + 1]
+        # cut the word and hash its parts first, asking for their rows meanwhile: the reads overlap
+        mask = len(slots) - 1
+        n_cut = 0
         a = bounds[w]
         while a < end:
             b = a + 1
             while b < end and joinable[np.int64(buf[b - 1]) * 256 + buf[b]]:
                 b += 1
+            cuts[n_cut] = a
+            keys[n_cut] = np.int64(fnv1a(buf, a, b) >> np.uint64(1))
+            prefetch(slots, 3 * slot_of(keys[n_cut], mask))
+            n_cut += 1
+            a = b
+        cuts[n_cut] = end
+        for p in range(n_cut):
+            a = cuts[p]
+            b = cuts[p + 1]
             n = b - a
-            key = np.int64(fnv1a(buf, a, b) >> np.uint64(1))
+            key = keys[p]
             mask = len(slots) - 1
             i = slot_of(key, mask)
             found = -1
@@ -451,7 +466,6 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                 ids[out + k] = (np.int32(arena[q]) | (np.int32(arena[q + 1]) << 8) | (np.int32(arena[q + 2]) << 16)
                                 | (np.int32(arena[q + 3]) << 24))
             out += m
-            a = b
         id_bounds[w + 1] = out
     return ids[:out], id_bounds
 
