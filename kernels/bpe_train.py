@@ -740,12 +740,11 @@ def _in_part(h, part, n_parts):
 
 
 @nb.njit(cache=CACHE)
-def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts, sketch, at_least):
-    """Count the pairs of the words from ``ref`` on that fall in ``part`` of ``n_parts`` into the
-    table (with, in ``plisted``, the number of words holding each), but for those whose ``sketch``
-    bucket is under ``at_least`` (see ``sketch_pairs``); stops before a word that could fill the
-    table past ``limit`` pairs. Returns (ref to go on from, pairs in the table, whether a pair was
-    skipped)."""
+def _count_words(words, ref, hi, pkey, pcount, plisted, plast, limit, sketch, at_least):
+    """Count the pairs of the words from ``ref`` on, up to ref ``hi``, into the table (with, in
+    ``plisted``, the number of words holding each), but for those whose ``sketch`` bucket is under
+    ``at_least`` (see ``sketch_pairs``); stops before a word that could fill the table past
+    ``limit`` pairs. Returns (ref to go on from, pairs in the table, whether a pair was skipped)."""
     mask = np.uint64(len(pkey) - 1)
     smask = np.uint64(max(len(sketch), 1) - 1)
     skipped = False
@@ -753,7 +752,8 @@ def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts,
     for g in range(len(pkey)):
         if pkey[g] != -1:
             used += 1
-    while ref < len(words):
+    ref = _next_ref(words, ref)
+    while ref < hi:
         length = words[ref + H_LEN]
         if used + length > limit:
             return ref, used, skipped
@@ -761,8 +761,6 @@ def _count_words(words, ref, pkey, pcount, plisted, plast, limit, part, n_parts,
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
             h = mix64(key)
-            if not _in_part(h, part, n_parts):
-                continue
             if at_least > 0 and sketch[h & smask] < at_least:
                 skipped = True
                 continue
@@ -798,33 +796,54 @@ def _count_table(cap, old_key, old_count, old_listed, old_last):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def count_pairs(words, part, n_parts, sketch, at_least):
-    """Every pair of ``words`` in ``part`` of ``n_parts`` (a split of the pairs by hash) counted:
-    (keys, counts, words holding each, whether a pair was skipped) as an open-addressing table, -1
-    for an empty key. The parts are disjoint and together hold every pair, so ``n_parts`` threads
-    can count one part each. Given a ``sketch`` of the words (``sketch_pairs``), the pairs whose
-    bucket sums fewer than ``at_least`` occurrences -- so are themselves counted fewer -- are skipped.
+def count_pairs(words, lo, hi, sketch, at_least):
+    """Every pair of the words at refs [``lo``, ``hi``) counted: (keys, counts, words holding each,
+    whether a pair was skipped) as an open-addressing table, -1 for an empty key. Tables of runs of
+    words add up (``add_counted``), so threads can count one run each. Given a ``sketch`` of the
+    words (``sketch_pairs``), the pairs whose bucket sums fewer than ``at_least`` occurrences -- so
+    are themselves counted fewer -- are skipped.
 
     >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
     ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))    # "ab" x5, "abc" x1
-    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, 1, np.zeros(0, np.uint32), 0)
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), np.zeros(0, np.uint32), 0)
     >>> sorted((int(k >> 32), int(k & 0xFFFFFFFF), int(c)) for k, c in zip(pkey, pcount) if k != -1)
     [(0, 1, 6), (1, 2, 1)]
-    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, 1, sketch_pairs(words, 0, len(words), 1024), 2)
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), sketch_pairs(words, 0, len(words), 1024), 2)
     >>> [int(c) for k, c in zip(pkey, pcount) if k != -1], skipped
     ([6], True)
     """
     pkey, pcount, plisted, plast = _count_table(1024, np.full(0, -1, np.int64), np.zeros(0, np.int64),
                                                 np.zeros(0, np.int32), np.zeros(0, np.int32))
-    ref = 0
+    ref = lo
     skipped = False
     while True:  # the table may fill to FULL_PAIRS while counting
-        ref, used, skipped_here = _count_words(words, ref, pkey, pcount, plisted, plast,
-                                               np.int64(FULL_PAIRS * len(pkey)), part, n_parts, sketch, at_least)
+        ref, used, skipped_here = _count_words(words, ref, hi, pkey, pcount, plisted, plast,
+                                               np.int64(FULL_PAIRS * len(pkey)), sketch, at_least)
         skipped |= skipped_here
-        if ref >= len(words):
+        if ref >= hi:
             return pkey, pcount, plisted, skipped
         pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+
+
+def add_counted(tables):
+    """``count_pairs`` tables of runs of words (a list) summed into one: counts and words holding
+    each pair added (each word is in one run). Returns (keys, counts, words holding each)."""
+    n = sum(int((key != -1).sum()) for key, _, _, _ in tables)
+    pkey, pcount, plisted = np.full(_table_size(n), -1, np.int64), np.zeros(_table_size(n), np.int64), \
+        np.zeros(_table_size(n), np.int32)
+    for key, count, listed, _ in tables:
+        _add_into(pkey, pcount, plisted, key, count, listed)
+    return pkey, pcount, plisted
+
+
+@nb.njit(cache=CACHE)
+def _add_into(pkey, pcount, plisted, key, count, listed):
+    for g in range(len(key)):
+        if key[g] != -1:
+            i = probe_int64(pkey, key[g])
+            pkey[i] = key[g]
+            pcount[i] += count[g]
+            plisted[i] += listed[g]
 
 
 @nb.njit(cache=CACHE, nogil=True)
@@ -1001,29 +1020,32 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     count reaches that sum, and that sum (a higher floor: ``refill`` comes sooner) when it does not.
     The words may come from a state (``refill``): what shrunk words freed is skipped.
 
-    The passes over the words (sketch, count, list) are split into ``n_parts`` parts by pair;
-    ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs them.
+    The passes over the words are split into ``n_parts`` parts -- sketch and count by runs of
+    words, list by pair -- that ``map_parts`` (``map``, or a thread pool's ``map``: the passes
+    release the GIL) runs.
     The state is the same for any ``n_parts`` but for where pairs sit in the table."""
     def each_part(f, *args):
         return list(map_parts(lambda part: f(words, part, n_parts, *args), range(n_parts)))
+    cuts = word_cuts(words, n_parts)
     sketch = np.zeros(0, np.uint32)
     at_least = 0
     if keep_at_most > 0:
-        sketch = _sketch(words, n_parts, map_parts)
+        sketch = _sketch(words, cuts, map_parts)
         at_least = _count_of_rank([sketch], 2 * keep_at_most)
         at_least = at_least if at_least > min_count else 0  # 0: count every pair
-    counted = each_part(count_pairs, sketch, at_least)
+    counted = _count_runs(words, cuts, sketch, at_least, map_parts)
     del sketch
+    dropped = any(skipped for _, _, _, skipped in counted)
+    table_key, table_count, table_listed = counted[0][:3] if len(counted) == 1 else add_counted(counted)
+    del counted
     min_count = max(min_count, at_least)
     if keep_at_most > 0:
-        min_count = max(min_count, _count_of_rank([pcount for _, pcount, _, _ in counted], keep_at_most))
-    kept = sum(_n_kept(pcount, min_count) for _, pcount, _, _ in counted)
+        min_count = max(min_count, _count_of_rank([table_count], keep_at_most))
+    kept = _n_kept(table_count, min_count)
     cap = _table_size(kept)
     pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
-    dropped = False
-    while counted:  # each counting table is freed once its pairs are kept
-        table_key, table_count, table_listed, skipped = counted.pop(0)
-        dropped |= skipped | _keep(pkey, pcount, plisted, table_key, table_count, table_listed, min_count)
+    dropped |= _keep(pkey, pcount, plisted, table_key, table_count, table_listed, min_count)
+    del table_key, table_count, table_listed
     head, pool, used, hcount, hkey, heap_size = _lay_out_pool(pkey, pcount, plisted, kept)
     del plisted
     each_part(list_words, pkey, head, pool)
@@ -1031,19 +1053,24 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
                         pool, used, hcount, hkey, heap_size, dropped)
 
 
-def _sketch(words, n_parts, map_parts):
-    """``sketch_pairs`` of all the words, summed from one run of words per part (``map_parts``: the
-    same sketch for any ``n_parts``), with about one bucket per two pairs the words can hold
-    (``len(words)`` int32 at most), at least 1024 and at most ``SKETCH_BUCKETS`` (a power of two).
+def _count_runs(words, cuts, sketch, at_least, map_parts):
+    """``count_pairs`` of each run of words between ``cuts`` (``map_parts`` runs them)."""
+    return list(map_parts(lambda k: count_pairs(words, cuts[k], cuts[k + 1], sketch, at_least), range(len(cuts) - 1)))
+
+
+def _sketch(words, cuts, map_parts):
+    """``sketch_pairs`` of all the words, summed from one run of words between ``cuts`` each
+    (``map_parts``: the same sketch for any cuts), with about one bucket per two pairs the words
+    can hold (``len(words)`` int32 at most), at least 1024 and at most ``SKETCH_BUCKETS`` (a power
+    of two).
 
     >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
     ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))
-    >>> bool((_sketch(words, 2, map) == sketch_pairs(words, 0, len(words), 1024)).all())
+    >>> bool((_sketch(words, word_cuts(words, 2), map) == sketch_pairs(words, 0, len(words), 1024)).all())
     True
     """
     n_buckets = min(max(1024, len(words) // 2), SKETCH_BUCKETS)
     n_buckets = 1 << (n_buckets.bit_length() - 1)
-    cuts = word_cuts(words, n_parts)
     sketches = list(map_parts(lambda k: sketch_pairs(words, cuts[k], cuts[k + 1], n_buckets), range(len(cuts) - 1)))
     for other in sketches[1:]:
         add_sketch(sketches[0], other)
@@ -1120,7 +1147,7 @@ def best_count_left(state):
     for c in state[S_PCOUNT]:
         best = max(best, c)
     if state[S_SCAL][DROPPED]:
-        for c in count_pairs(state[S_WORDS], 0, 1, np.zeros(0, np.uint32), 0)[1]:
+        for c in count_pairs(state[S_WORDS], 0, len(state[S_WORDS]), np.zeros(0, np.uint32), 0)[1]:
             best = max(best, c)
     return best
 
