@@ -828,9 +828,8 @@ def count_pairs(words, lo, hi, sketch, at_least):
 def add_counted(tables):
     """``count_pairs`` tables of runs of words (a list) summed into one: counts and words holding
     each pair added (each word is in one run). Returns (keys, counts, words holding each)."""
-    n = sum(int((key != -1).sum()) for key, _, _, _ in tables)
-    pkey, pcount, plisted = np.full(_table_size(n), -1, np.int64), np.zeros(_table_size(n), np.int64), \
-        np.zeros(_table_size(n), np.int32)
+    cap = _table_size(sum(int((key != -1).sum()) for key, _, _, _ in tables))
+    pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
     for key, count, listed, _ in tables:
         _add_into(pkey, pcount, plisted, key, count, listed)
     return pkey, pcount, plisted
@@ -838,6 +837,7 @@ def add_counted(tables):
 
 @nb.njit(cache=CACHE)
 def _add_into(pkey, pcount, plisted, key, count, listed):
+    """Add one counting table's pairs (``key``, ``count``, ``listed``) into a larger table."""
     for g in range(len(key)):
         if key[g] != -1:
             i = probe_int64(pkey, key[g])
