@@ -91,7 +91,7 @@ ROWS_USED, GLOG_USED, PART_STAMP = 0, 1, 2
 WORD_SHIFT, WORD_ONE, STARTS_WORD, ENDS_WORD = 2, 4, 2, 1
 MAX_INT32 = 2**31 - 1
 MAX_UINT32 = 2**32 - 1
-# the first count's sketch of pair counts (``init_pairs``): buckets for the pairs of every part together, at most
+# the first count's sketch of pair counts (``init_pairs``, ``sketch_pairs``): at most this many buckets (16 MB)
 SKETCH_BUCKETS = 1 << 22
 # the pair table is rebuilt (without the pairs rarer than min_frequency) when more than 3/4 full,
 # to a size that leaves it at most 5/8 full
@@ -1033,7 +1033,7 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
         sketch = _sketch(words, cuts, map_parts)
         at_least = _count_of_rank([sketch], 2 * keep_at_most)
         at_least = at_least if at_least > min_count else 0  # 0: count every pair
-    counted = _count_runs(words, cuts, sketch, at_least, map_parts)
+    counted = _each_run(count_pairs, words, cuts, map_parts, sketch, at_least)
     del sketch
     dropped = any(skipped for _, _, _, skipped in counted)
     table_key, table_count, table_listed = counted[0][:3] if len(counted) == 1 else add_counted(counted)
@@ -1053,9 +1053,9 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
                         pool, used, hcount, hkey, heap_size, dropped)
 
 
-def _count_runs(words, cuts, sketch, at_least, map_parts):
-    """``count_pairs`` of each run of words between ``cuts`` (``map_parts`` runs them)."""
-    return list(map_parts(lambda k: count_pairs(words, cuts[k], cuts[k + 1], sketch, at_least), range(len(cuts) - 1)))
+def _each_run(f, words, cuts, map_parts, *args):
+    """``f(words, lo, hi, *args)`` for each run of words [lo, hi) between ``cuts`` (``map_parts`` runs them)."""
+    return list(map_parts(lambda k: f(words, cuts[k], cuts[k + 1], *args), range(len(cuts) - 1)))
 
 
 def _sketch(words, cuts, map_parts):
@@ -1071,7 +1071,7 @@ def _sketch(words, cuts, map_parts):
     """
     n_buckets = min(max(1024, len(words) // 2), SKETCH_BUCKETS)
     n_buckets = 1 << (n_buckets.bit_length() - 1)
-    sketches = list(map_parts(lambda k: sketch_pairs(words, cuts[k], cuts[k + 1], n_buckets), range(len(cuts) - 1)))
+    sketches = _each_run(sketch_pairs, words, cuts, map_parts, n_buckets)
     for other in sketches[1:]:
         add_sketch(sketches[0], other)
     return sketches[0]
