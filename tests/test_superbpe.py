@@ -78,3 +78,22 @@ def test_transition_errors():
         tokforge.train(str(CORPORA), vocab_size=1000, algo="superbpe", transition=5000)
     with pytest.raises(ConfigError, match="max_words"):
         tokforge.train(str(CORPORA), vocab_size=1000, algo="superbpe", max_words=0)
+
+
+@pytest.mark.parametrize("workers, expected", [(0, 6), (3, 3), (9, 6)])
+def test_the_second_count_takes_the_cores_stage_one_leaves(monkeypatch, workers, expected):
+    """With 8 cores and stage 1 on 2, the stage-2 count gets at most the 6 left, and at most
+    ``workers`` (0 = every core it may take); the first count keeps the config's ``workers``."""
+    from tokforge import training
+    from tokforge.models import superbpe
+    seen = []
+    real = training.count_corpus
+
+    def spy(source, config, **options):
+        seen.append((options.get("pattern"), options.get("workers")))
+        return real(source, config, **options)
+    monkeypatch.setattr(training, "count_corpus", spy)
+    monkeypatch.setattr(superbpe, "available_cores", lambda: 8)
+    monkeypatch.setattr(superbpe, "training_threads", lambda: 2)
+    tokforge.train(str(CORPORA / "en"), vocab_size=600, algo="superbpe", transition=500, workers=workers)
+    assert seen[0][1] is None and seen[1] == (Pretokenizer("superword").pattern, expected)
