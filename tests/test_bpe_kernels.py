@@ -189,6 +189,21 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
 
 
+def test_a_part_equal_to_a_token_the_merges_do_not_rebuild_is_still_merged():
+    """The long-word path looks parts up among the tokens first: only among those whose bytes encode to
+    themselves. Here b+c (rank 0) comes before a+b (rank 1), so "abc" (= ab + c) encodes to a, bc."""
+    import numpy as np
+    from tokforge.models.bpe import BPEModel
+    vocab = [bytes([b]) for b in range(256)] + [b"bc", b"ab", b"abc"]
+    model = BPEModel(vocab, [(98, 99), (97, 98), (257, 99)])
+    own = model.own_tokens()
+    assert sorted((own[own[:, 1] != -1, 1] >> 8).tolist()) == list(range(258))   # every token but "abc"
+    buf = b"abc abc xabc"
+    bounds = np.array([0, len(buf)])
+    plain, fast = model.encode_packed(buf, bounds), model.encode_packed(buf, bounds, long_words=True)
+    assert plain[0].tolist() == fast[0].tolist() == [97, 256, 32, 97, 256, 32, 120, 97, 256]
+
+
 def test_long_word_encoding_with_many_distinct_parts():
     """Enough distinct parts (40,000, 1.3 MB with their ids) that the kernel's table and arena grow."""
     import numpy as np

@@ -51,6 +51,7 @@ class BPEModel:
         self._tables = None
         self._joinable = None
         self._whole = None
+        self._own = None
         self._chars = None
 
     def check(self) -> None:
@@ -78,7 +79,8 @@ class BPEModel:
         data = np.frombuffer(buf, np.uint8)
         whole = self.whole_tokens()
         if long_words and whole is bpe_encode.NO_WHOLE_TOKENS:
-            return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable())
+            return bpe_encode.encode_long_words(data, bounds, byte_ids, keys, ranks, results, self.joinable(),
+                                                  self.own_tokens())
         return bpe_encode.encode_words(data, bounds, byte_ids, keys, ranks, results, whole)
 
     def whole_tokens(self) -> tuple[np.ndarray, ...]:
@@ -88,20 +90,33 @@ class BPEModel:
         if self._whole is None:
             self._whole = bpe_encode.NO_WHOLE_TOKENS
             if self.ignore_merges:
-                regular = sorted(_regular_ids(self).items(), key=lambda kv: kv[1])
-                tokens = [t for t, _ in regular]
-                ids, id_bounds = bpe_encode.encode_words(
-                    np.frombuffer(b"".join(tokens), np.uint8), offsets_from_lengths(lengths_of(tokens)),
-                    *self.tables(), bpe_encode.NO_WHOLE_TOKENS)
-                rebuilt = (np.diff(id_bounds) == 1) & (ids[np.minimum(id_bounds[:-1], len(ids) - 1)]
-                                                      == np.array([i for _, i in regular], np.int64))
-                kept = [regular[k] for k in np.flatnonzero(~rebuilt).tolist()]
+                kept = [token for token, rebuilt in self._rebuilt_tokens() if not rebuilt]
                 if kept:
-                    data = np.frombuffer(b"".join(t for t, _ in kept), np.uint8)
-                    bounds = offsets_from_lengths(lengths_of([t for t, _ in kept]))
-                    self._whole = (bpe_encode.build_token_table(data, bounds), data, bounds,
-                                   np.array([i for _, i in kept], np.int64))
+                    self._whole = _token_table(kept)
         return self._whole
+
+    def own_tokens(self) -> np.ndarray:
+        """The kernel's table (``bpe_encode.build_short_tokens``) of the tokens of up to 8 bytes that the
+        merges rebuild from their bytes -- nearly all: a piece equal to one of them encodes to that one
+        id. ``encode_long_words`` looks a word's parts up here first (most parts of SuperBPE's stage-2
+        words are such tokens)."""
+        if self._own is None:
+            own = [token for token, rebuilt in self._rebuilt_tokens() if rebuilt]
+            data = np.frombuffer(b"".join(t for t, _ in own), np.uint8)
+            self._own = bpe_encode.build_short_tokens(data, offsets_from_lengths(lengths_of([t for t, _ in own])),
+                                                      np.array([i for _, i in own], np.int64))
+        return self._own
+
+    def _rebuilt_tokens(self) -> list[tuple[tuple[bytes, int], bool]]:
+        """((bytes, id), whether encoding those bytes gives that id alone) for each regular token."""
+        regular = list(_regular_ids(self).items())
+        tokens = [t for t, _ in regular]
+        ids, id_bounds = bpe_encode.encode_words(
+            np.frombuffer(b"".join(tokens), np.uint8), offsets_from_lengths(lengths_of(tokens)),
+            *self.tables(), bpe_encode.NO_WHOLE_TOKENS)
+        rebuilt = (np.diff(id_bounds) == 1) & (ids[np.minimum(id_bounds[:-1], len(ids) - 1)]
+                                              == np.array([i for _, i in regular], np.int64))
+        return list(zip(regular, rebuilt.tolist()))
 
     def joinable(self) -> np.ndarray:
         """``joinable[a * 256 + b]`` is 1 when bytes ``a b`` stand side by side inside some token."""

@@ -182,7 +182,7 @@ def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
     if threads == 1 or n_words < 10_000:
         parts = [model.encode_packed(buf, bounds, long_words=True)]
     else:
-        model.tables(), model.joinable()  # build them once, before the threads
+        model.tables(), model.joinable(), model.own_tokens()  # build them once, before the threads
         cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
         edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
         with ThreadPoolExecutor(threads) as pool:
