@@ -22,7 +22,7 @@ from tokforge.counting.saved import check_pipeline, load_counts
 from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError, CorpusError
 from tokforge.models.bpe_trainer import train_bpe_from_config, warm_up as warm_up_bpe
-from tokforge.models.superbpe import train_superbpe
+from tokforge.models.superbpe import train_superbpe, warm_up as warm_up_superbpe
 from tokforge.text.normalizers import Normalizer
 from tokforge.text.numbers import TriadicSuffixStage
 from tokforge.text.pretokenizers import Pretokenizer
@@ -83,7 +83,7 @@ def _morph(job: Job) -> tuple[Tokenizer, dict[str, Any]]:
 #: The trainer of each algorithm of ``TrainConfig.algo``.
 TRAINERS: dict[str, Trainer] = {
     "bpe": Trainer(_bpe, warm_up=warm_up_bpe),
-    "superbpe": Trainer(_superbpe, warm_up=warm_up_bpe, from_counts_error=(
+    "superbpe": Trainer(_superbpe, warm_up=warm_up_superbpe, from_counts_error=(
         "superbpe cannot train from saved counts: its second stage counts the corpus again with another split. "
         "Train superbpe from the corpus (--workers and --memory-budget apply to both of its counts)")),
     "unigram": Trainer(_unigram),

@@ -33,7 +33,7 @@ from tokforge.background import in_background as _in_background  # the stage-2 c
 from tokforge.config import TrainConfig
 from tokforge.counting.words import WordCounts
 from tokforge.models.bpe import BPEModel
-from tokforge.models.bpe_trainer import train_bpe, training_threads
+from tokforge.models.bpe_trainer import train_bpe, training_threads, warm_up as warm_up_bpe
 from tokforge.processes import available_cores
 from tokforge.text.pretokenizers import Pretokenizer
 
@@ -76,3 +76,12 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, i
     report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),
                              stage2_merge=round(time.perf_counter() - counted, 3))
     return model, superword, report
+
+
+def warm_up() -> None:
+    """Load the compiled kernels of both stages (numba's cache; stage 2's replay encodes, about 0.4 s
+    more than BPE's) by training both on three words: ``tokforge.training`` calls it in a thread while
+    the corpus is counted, so stage 2 does not wait for them."""
+    warm_up_bpe()
+    counts = WordCounts.from_dict({"hug a pug": 10, "pug": 5, "hugs": 5})
+    train_bpe(counts, 262, max_words=2, start=train_bpe(counts, 259))
