@@ -733,14 +733,6 @@ def _token_for(state, a, b):
 
 # ---- the first count ----------------------------------------------------------------------------------
 
-@nb.njit(cache=CACHE, inline="always")
-def _in_part(h, part, n_parts):
-    """Whether the pair whose key hashes (``mix64``) to ``h`` is counted by ``part`` of ``n_parts``:
-    the high half of the hash picks the part, the low bits pick the slot, so each part's table is
-    filled as evenly as one table would be."""
-    return n_parts == 1 or np.int64((h >> np.uint64(32)) % np.uint64(n_parts)) == part
-
-
 @nb.njit(cache=CACHE)
 def _count_words(words, ref, hi, pkey, pcount, plisted, plast, limit, sketch, at_least):
     """Count the pairs of the words from ``ref`` on, up to ref ``hi``, into the table (with, in
@@ -929,7 +921,7 @@ def _lay_out_pool(pkey, pcount, plisted, kept):
     for g in range(cap):
         if pkey[g] != -1:
             pool[head[g]] = -1
-            pool[head[g] + 1] = 0
+            pool[head[g] + 1] = plisted[g]  # the words listed (``list_run`` writes them)
             hcount[heap_size] = pcount[g]
             hkey[heap_size] = pkey[g]
             heap_size += 1
@@ -939,29 +931,39 @@ def _lay_out_pool(pkey, pcount, plisted, kept):
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def list_words(words, part, n_parts, pkey, head, pool):
-    """Write into each pair's (empty) pool block the refs of the words holding it, once each, for
-    the pairs of ``part`` of ``n_parts``. The parts touch disjoint blocks, so ``n_parts`` threads
-    can list one part each."""
+def list_run(words, lo, hi, pkey, at, pool):
+    """Write the refs of the words at refs [``lo``, ``hi``) into the pool blocks of the pairs of the
+    table ``pkey`` they hold, once each: pair ``g``'s from ``pool[at[g]]`` on (``at`` advances). Given
+    each run of words its own stretch of every block, after the earlier runs' (``_listed_in``), runs
+    list on threads of their own and the blocks come out in word order, as one pass writes them."""
     mask = np.uint64(len(pkey) - 1)
-    ref = 0
-    while ref < len(words):
+    last = np.full(len(pkey), -1, np.int32)  # the last word listed for each pair
+    ref = _next_ref(words, lo)
+    while ref < hi:
         length = words[ref + H_LEN]
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             k = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
-            h = mix64(k)
-            if not _in_part(h, part, n_parts):
-                continue
-            g = h & mask
+            g = mix64(k) & mask
             while pkey[g] != -1 and pkey[g] != k:
                 g = (g + np.uint64(1)) & mask
-            if pkey[g] != -1:
-                block = head[g]
-                n = pool[block + 1]
-                if n == 0 or pool[block + 1 + n] != ref:  # not listed yet (the pair's last word listed)
-                    pool[block + 2 + n] = ref
-                    pool[block + 1] = n + 1
+            if pkey[g] != -1 and last[g] != ref:
+                last[g] = ref
+                pool[at[g]] = ref
+                at[g] += 1
         ref = _next_ref(words, ref + HEADER + length)
+
+
+@nb.njit(cache=CACHE)
+def _listed_in(pkey, key, listed):
+    """For each pair of the table ``pkey``, the words holding it in one run's counting table
+    (``key``, ``listed``: ``count_pairs``), 0 where the run does not hold it."""
+    out = np.zeros(len(pkey), np.int64)
+    for g in range(len(pkey)):
+        if pkey[g] != -1:
+            i = probe_int64(key, pkey[g])
+            if key[i] != -1:
+                out[g] = listed[i]
+    return out
 
 
 @nb.njit(cache=CACHE)
@@ -1022,12 +1024,9 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     count reaches that sum, and that sum (a higher floor: ``refill`` comes sooner) when it does not.
     The words may come from a state (``refill``): what shrunk words freed is skipped.
 
-    The passes over the words are split into ``n_parts`` parts -- sketch and count by runs of
-    words, list by pair -- that ``map_parts`` (``map``, or a thread pool's ``map``: the passes
-    release the GIL) runs.
+    The passes over the words (sketch, count, list) are split into ``n_parts`` runs of words that
+    ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs.
     The state is the same for any ``n_parts`` but for where pairs sit in the table."""
-    def each_part(f, *args):
-        return list(map_parts(lambda part: f(words, part, n_parts, *args), range(n_parts)))
     cuts = word_cuts(words, n_parts)
     sketch = np.zeros(0, np.uint32)
     at_least = 0
@@ -1039,6 +1038,7 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     del sketch
     dropped = any(skipped for _, _, _, skipped in counted)
     table_key, table_count, table_listed = counted[0][:3] if len(counted) == 1 else add_counted(counted)
+    runs = [(key, listed) for key, _, listed, _ in counted]  # each run's words holding each pair
     del counted
     min_count = max(min_count, at_least)
     if keep_at_most > 0:
@@ -1048,9 +1048,17 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     pkey, pcount, plisted = np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int32)
     dropped |= _keep(pkey, pcount, plisted, table_key, table_count, table_listed, min_count)
     del table_key, table_count, table_listed
+    run_listed = [_listed_in(pkey, key, listed) for key, listed in runs]
+    del runs
     head, pool, used, hcount, hkey, heap_size = _lay_out_pool(pkey, pcount, plisted, kept)
     del plisted
-    each_part(list_words, pkey, head, pool)
+    at = head.astype(np.int64) + 2  # where each run's refs of each pair go: after the earlier runs'
+    cursors = []
+    for listed in run_listed:
+        cursors.append(at.copy())
+        at += listed
+    del run_listed, at
+    list(map_parts(lambda k: list_run(words, cuts[k], cuts[k + 1], pkey, cursors[k], pool), range(len(cuts) - 1)))
     return _start_state(words, np.asarray(base_bytes, np.int64), inherited, min_count, own, pkey, pcount, head,
                         pool, used, hcount, hkey, heap_size, dropped)
 
