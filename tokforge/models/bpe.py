@@ -52,6 +52,7 @@ class BPEModel:
         self._joinable = None
         self._whole = None
         self._own = None
+        self._results = None
         self._chars = None
 
     def check(self) -> None:
@@ -64,8 +65,10 @@ class BPEModel:
         return self._tables
 
     def merge_results(self) -> np.ndarray:
-        """The id of the token each merge yields, by rank."""
-        return _merge_results(self, _regular_ids(self))
+        """The id of the token each merge yields, by rank (computed once: do not change the array)."""
+        if self._results is None:
+            self._results = _merge_results(self, _regular_ids(self))
+        return self._results
 
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[list[int]]:
         """BPE-encode each piece (bytes) on its own."""
@@ -387,7 +390,7 @@ def _encode_tables(model: BPEModel):
         raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
                                "a byte-level BPE needs all 256 single-byte tokens")
     keys = np.array([(a << 32) | b for a, b in model.merges], np.int64)
-    return (byte_ids,) + bpe_encode.build_merge_table(keys, _merge_results(model, regular))
+    return (byte_ids,) + bpe_encode.build_merge_table(keys, model.merge_results())
 
 
 def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:

@@ -22,7 +22,7 @@ from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError
 from tokforge.kernels import bpe_train
 from tokforge.large_arrays import map_large_arrays
-from tokforge.models.bpe import BPEModel, _merge_results, _regular_ids
+from tokforge.models.bpe import BPEModel
 from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
@@ -117,7 +117,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
                                          bpe_train.own_part(state), threads, pool.map)
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
-    return _model_from_merges(bpe_train.merges(state), specials)
+    return _model_from_merges(bpe_train.merges(state), specials, start)
 
 
 def warm_up() -> None:
@@ -129,7 +129,7 @@ def warm_up() -> None:
 def _initial_state(words: np.ndarray, inherited: np.ndarray, min_frequency: int, threads: int,
                    pool: ThreadPoolExecutor, keep: int) -> tuple[tuple, list[int]]:
     """The kernel's training state over ``words`` (``bpe_train.layout_words``; its passes over the
-    words split by pair, one part per thread), with about the ``keep`` most frequent pairs (see
+    words cut into one run of words per thread), with about the ``keep`` most frequent pairs (see
     ``PAIRS_KEPT_PER_MERGE``), and the cut of the words into one part per thread for the heavy
     merges (word refs)."""
     state = bpe_train.init_pairs(words, np.array(BYTE_ORDER, np.int64), inherited, min_frequency,
@@ -205,16 +205,20 @@ def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
                           "not in tokforge's order); train both stages with tokforge")
     rows = np.empty((len(model.merges), 3), np.int64)
     rows[:, :2] = np.array(model.merges, np.int64).reshape(-1, 2) - offset
-    rows[:, 2] = _merge_results(model, _regular_ids(model)) - offset
+    rows[:, 2] = model.merge_results() - offset
     return rows
 
 
-def _model_from_merges(merges: np.ndarray, specials: list[str]) -> BPEModel:
-    """Lay out ids (specials, bytes, learned tokens) from the kernel's internal merges."""
+def _model_from_merges(merges: np.ndarray, specials: list[str], start: BPEModel | None = None) -> BPEModel:
+    """Lay out ids (specials, bytes, learned tokens) from the kernel's internal merges; those of
+    ``start`` (the model training went on from: its merges come first) are taken from it as they are."""
     offset = len(specials)
-    vocab = [s.encode("utf-8") for s in specials] + [bytes([b]) for b in BYTE_ORDER]
-    pairs = []
-    for a, b, new in merges.tolist():
+    if start is None:
+        vocab = [s.encode("utf-8") for s in specials] + [bytes([b]) for b in BYTE_ORDER]
+        pairs = []
+    else:
+        vocab, pairs = list(start.vocab), list(start.merges)
+    for a, b, new in merges[len(pairs):].tolist():
         if new + offset == len(vocab):
             vocab.append(vocab[a + offset] + vocab[b + offset])
         pairs.append((a + offset, b + offset))
