@@ -38,13 +38,20 @@ SHORT_WORD = 64  # words up to this many symbols are merged by a scan (``_merge_
 NO_WHOLE_TOKENS = (np.full((8, 2), -1, np.int64), np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int64))
 
 
+@nb.njit(cache=CACHE, inline="always")
+def _table_cap(n):
+    """Slots for an open-addressing table of ``n`` entries: a power of two, at most half full."""
+    cap = 8
+    while cap < 2 * n + 2:
+        cap *= 2
+    return cap
+
+
 @nb.njit(cache=CACHE)
 def build_merge_table(keys, results):
     """Hash table of merges: ``keys[r]`` is merge rank r's pair key, ``results[r]`` its token.
     Returns (slot keys, slot ranks, slot results); the first rank of a repeated pair wins."""
-    cap = 8
-    while cap < 2 * len(keys) + 2:
-        cap *= 2
+    cap = _table_cap(len(keys))
     slot_keys = np.full(cap, -1, np.int64)
     slot_ranks = np.zeros(cap, np.int64)
     slot_results = np.zeros(cap, np.int64)
@@ -66,9 +73,7 @@ def build_token_table(data, bounds):
     1
     """
     n = len(bounds) - 1
-    cap = 8
-    while cap < 2 * n + 2:
-        cap *= 2
+    cap = _table_cap(n)
     slots = np.full((cap, 2), -1, np.int64)
     for k in range(n):
         h = np.int64(fnv1a(data, bounds[k], bounds[k + 1]))
@@ -91,9 +96,7 @@ def build_short_tokens(data, bounds, ids):
     9
     """
     n = len(bounds) - 1
-    cap = 8
-    while cap < 2 * n + 2:
-        cap *= 2
+    cap = _table_cap(n)
     table = np.full((cap, 2), -1, np.int64)
     for k in range(n):
         size = bounds[k + 1] - bounds[k]
