@@ -28,3 +28,23 @@ def test_old_model_file_is_written_back_the_same(name):
     written = tokforge.Tokenizer.load(MODELS / f"{name}.json").to_native()
     assert set(doc) - set(written) == {"files_sha256"}
     assert {k: v for k, v in doc.items() if k != "files_sha256"} == written
+
+
+def test_every_model_file_loads_in_a_fresh_process():
+    """``tokforge.Tokenizer.load`` right after ``import tokforge``, as a user's script does: a model whose
+    tokenizer class tokforge imports only when used (the morph hybrid's) loads too (it failed before:
+    only a process that had imported tokforge.models.morph could read one)."""
+    import subprocess
+    import sys
+    code = ("import json, sys, tokforge\n"
+            "for path in sys.argv[1:]:\n"
+            "    tok = tokforge.Tokenizer.load(path)\n"
+            "    print(json.dumps([type(tok).__name__, tok.encode(" + repr(EXPECTED["text"]) + ")]))\n")
+    names = sorted(EXPECTED["models"])
+    run = subprocess.run([sys.executable, "-c", code, *(str(MODELS / f"{n}.json") for n in names)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [ids for _, ids in loaded] == [EXPECTED["models"][n]["ids"] for n in names]
+    kinds = {name: kind for name, (kind, _) in zip(names, loaded)}
+    assert [kinds[n] for n in names if n.startswith("morph")] == ["MorphTokenizer"] * 2

@@ -10,6 +10,7 @@ model (any ``tokforge.models.protocol.Model``), and back; saved and loaded throu
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +35,12 @@ FAST_PATH_MIN_CHARS = 4096  # batches this large go through the byte kernels (sc
 FAST_PATH_CHUNK_CHARS = 1 << 20  # texts per kernel call, about this many characters
 
 Ids = Union[Sequence[int], np.ndarray, int]  # what decode takes: see ``id_list``
+
+
+#: The modules of the tokenizers with a stage in front of their model, by the algorithm they write in
+#: tokforge.json: ``Tokenizer.from_native`` imports one when it meets its algorithm (tokforge does not
+#: import them on start: BPE does without).
+STAGED_TOKENIZERS = {"morph": "tokforge.models.morph.tokenizer"}
 
 
 class Tokenizer:
@@ -425,6 +432,9 @@ class Tokenizer:
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
         """The tokenizer of a ``tokforge.json`` document (``to_native``); ModelFormatError naming
         ``source`` and the field for anything malformed."""
+        staged = doc.get("algorithm") if isinstance(doc, dict) else None
+        if staged in STAGED_TOKENIZERS and staged not in Tokenizer._by_algorithm:
+            importlib.import_module(STAGED_TOKENIZERS[staged])  # registers its subclass (imported when used)
         f, doc, algorithm = native.read_header(doc, source, (*native.MODELS, *Tokenizer._by_algorithm))
         if algorithm in Tokenizer._by_algorithm:  # a tokenizer with a stage in front of its model
             return Tokenizer._by_algorithm[algorithm].from_native(doc, source)
