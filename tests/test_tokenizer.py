@@ -142,3 +142,17 @@ def test_decode_refuses_bools_floats_and_other_non_ids(default_trained, ids, mes
     tok, _ = default_trained
     with pytest.raises(InputError, match=message):
         tok.decode(ids)
+
+
+def test_a_pickled_model_leaves_its_tables_behind_and_encodes_the_same(default_trained):
+    """Worker processes get a model by pickle: its fields travel, its lookup tables are built again."""
+    import pickle
+    tok, _ = default_trained
+    model = tok.model
+    text = "Pickled models encode the same: 12345 ünïcode."
+    ids = tok.encode(text)
+    bare = len(pickle.dumps(type(model)(**{f: getattr(model, f) for f in ("vocab", "merges", "special_tokens")})))
+    copy = pickle.loads(pickle.dumps(model))
+    assert len(pickle.dumps(model)) <= bare + 64   # the tables built by encoding are not in it
+    assert copy == model and tokforge.Tokenizer(copy, tok.normalizer, tok.pretokenizer,
+                                               numbers=tok.numbers).encode(text) == ids

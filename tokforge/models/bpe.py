@@ -12,7 +12,7 @@ Ids: special tokens first, then the 256 byte tokens in the order of their byte-l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
@@ -54,6 +54,15 @@ class BPEModel:
         self._own = None
         self._results = None
         self._chars = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickle (a worker process's copy) holds the model's fields, not its lookup tables: they
+        are built again when first needed."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def check(self) -> None:
         self.tables()
