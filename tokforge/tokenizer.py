@@ -432,8 +432,8 @@ class Tokenizer:
     def from_native(cls, doc: dict[str, Any], source: str = "<dict>") -> "Tokenizer":
         """The tokenizer of a ``tokforge.json`` document (``to_native``); ModelFormatError naming
         ``source`` and the field for anything malformed."""
-        staged = doc.get("algorithm") if isinstance(doc, dict) else None
-        if staged in STAGED_TOKENIZERS and staged not in Tokenizer._by_algorithm:
+        staged = doc.get("algorithm") if isinstance(doc, dict) else None  # any value: read_header checks it
+        if isinstance(staged, str) and staged in STAGED_TOKENIZERS and staged not in Tokenizer._by_algorithm:
             importlib.import_module(STAGED_TOKENIZERS[staged])  # registers its subclass (imported when used)
         f, doc, algorithm = native.read_header(doc, source, (*native.MODELS, *Tokenizer._by_algorithm))
         if algorithm in Tokenizer._by_algorithm:  # a tokenizer with a stage in front of its model
