@@ -114,9 +114,7 @@ class BPEModel:
         words are such tokens)."""
         if self._own is None:
             own = [token for token, rebuilt in self._rebuilt_tokens() if rebuilt]
-            data = np.frombuffer(b"".join(t for t, _ in own), np.uint8)
-            self._own = bpe_encode.build_short_tokens(data, offsets_from_lengths(lengths_of([t for t, _ in own])),
-                                                      np.array([i for _, i in own], np.int64))
+            self._own = bpe_encode.build_short_tokens(*_packed_tokens(own))
         return self._own
 
     def _rebuilt_tokens(self) -> list[tuple[tuple[bytes, int], bool]]:
@@ -378,9 +376,14 @@ class FallbackBPEModel(BPEModel):
 
 def _token_table(tokens: list[tuple[bytes, int]]) -> tuple[np.ndarray, ...]:
     """The kernels' table of byte strings and their ids (``bpe_encode.build_token_table``)."""
+    data, bounds, ids = _packed_tokens(tokens)
+    return bpe_encode.build_token_table(data, bounds), data, bounds, ids
+
+
+def _packed_tokens(tokens: list[tuple[bytes, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bytes, bounds, ids) of (bytes, id) pairs, as the kernels' token tables take them."""
     data = np.frombuffer(b"".join(t for t, _ in tokens), np.uint8)
-    bounds = offsets_from_lengths(lengths_of([t for t, _ in tokens]))
-    return bpe_encode.build_token_table(data, bounds), data, bounds, np.array([i for _, i in tokens], np.int64)
+    return data, offsets_from_lengths(lengths_of([t for t, _ in tokens])), np.array([i for _, i in tokens], np.int64)
 
 
 def _regular_ids(model: BPEModel) -> dict[bytes, int]:
