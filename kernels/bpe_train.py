@@ -733,18 +733,23 @@ def _token_for(state, a, b):
 
 # ---- the first count ----------------------------------------------------------------------------------
 
+# a counting table's row (``count_pairs``): the pair's key (-1: empty), its count, and the last word
+# counted into it << 32 | the number of words holding it -- one cache line per pair occurrence
+C_KEY, C_COUNT, C_WORDS = 0, 1, 2
+
+
 @nb.njit(cache=CACHE)
-def _count_words(words, ref, hi, pkey, pcount, plisted, plast, limit, sketch, at_least):
-    """Count the pairs of the words from ``ref`` on, up to ref ``hi``, into the table (with, in
-    ``plisted``, the number of words holding each), but for those whose ``sketch`` bucket is under
-    ``at_least`` (see ``sketch_pairs``); stops before a word that could fill the table past
-    ``limit`` pairs. Returns (ref to go on from, pairs in the table, whether a pair was skipped)."""
-    mask = np.uint64(len(pkey) - 1)
-    smask = np.uint64(max(len(sketch), 1) - 1)
+def _count_words(words, ref, hi, rows, limit, passing):
+    """Count the pairs of the words from ``ref`` on, up to ref ``hi``, into the table ``rows`` (see
+    ``C_KEY``), but for those whose sketch bucket is not set in ``passing`` (``passing_buckets``;
+    empty: count every pair); stops before a word that could fill the table past ``limit`` pairs.
+    Returns (ref to go on from, pairs in the table, whether a pair was skipped)."""
+    mask = np.uint64(len(rows) - 1)
+    smask = np.uint64(max(64 * len(passing), 1) - 1)
     skipped = False
     used = 0
-    for g in range(len(pkey)):
-        if pkey[g] != -1:
+    for g in range(len(rows)):
+        if rows[g, C_KEY] != -1:
             used += 1
     ref = _next_ref(words, ref)
     while ref < hi:
@@ -752,71 +757,92 @@ def _count_words(words, ref, hi, pkey, pcount, plisted, plast, limit, sketch, at
         if used + length > limit:
             return ref, used, skipped
         c = _count_of(words, ref)
+        last = np.int64(ref) << 32
         for j in range(ref + HEADER, ref + HEADER + length - 1):
             key = (np.int64(words[j]) << 32) | np.int64(words[j + 1])
             h = mix64(key)
-            if at_least > 0 and sketch[h & smask] < at_least:
-                skipped = True
-                continue
+            if len(passing) > 0:
+                b = h & smask
+                if (passing[b >> np.uint64(6)] >> (b & np.uint64(63))) & np.uint64(1) == 0:
+                    skipped = True
+                    continue
             g = h & mask
-            while pkey[g] != -1 and pkey[g] != key:
+            while rows[g, C_KEY] != -1 and rows[g, C_KEY] != key:
                 g = (g + np.uint64(1)) & mask
-            if pkey[g] == -1:
-                pkey[g] = key
+            if rows[g, C_KEY] == -1:
+                rows[g, C_KEY] = key
                 used += 1
-            pcount[g] += c
-            if plast[g] != ref:
-                plast[g] = ref
-                plisted[g] += 1
+            rows[g, C_COUNT] += c
+            if rows[g, C_WORDS] & ~LOW32 != last:
+                rows[g, C_WORDS] = last | ((rows[g, C_WORDS] & LOW32) + 1)
         ref = _next_ref(words, ref + HEADER + length)
     return ref, used, skipped
 
 
 @nb.njit(cache=CACHE)
-def _count_table(cap, old_key, old_count, old_listed, old_last):
-    """A counting table of ``cap`` slots holding the old one's pairs."""
-    pkey = np.full(cap, -1, np.int64)
-    pcount = np.zeros(cap, np.int64)
-    plisted = np.zeros(cap, np.int32)
-    plast = np.full(cap, -1, np.int32)
-    for i in range(len(old_key)):
-        if old_key[i] != -1:
-            g = probe_int64(pkey, old_key[i])
-            pkey[g] = old_key[i]
-            pcount[g] = old_count[i]
-            plisted[g] = old_listed[i]
-            plast[g] = old_last[i]
-    return pkey, pcount, plisted, plast
+def _count_table(cap, old):
+    """A counting table (``C_KEY``) of ``cap`` rows holding the rows of ``old``."""
+    rows = np.zeros((cap, 3), np.int64)
+    rows[:, C_KEY] = -1
+    rows[:, C_WORDS] = np.int64(-1) << 32
+    mask = np.uint64(cap - 1)
+    for i in range(len(old)):
+        if old[i, C_KEY] != -1:
+            g = mix64(old[i, C_KEY]) & mask
+            while rows[g, C_KEY] != -1:
+                g = (g + np.uint64(1)) & mask
+            rows[g] = old[i]
+    return rows
 
 
 @nb.njit(cache=CACHE, nogil=True)
-def count_pairs(words, lo, hi, sketch, at_least):
+def count_pairs(words, lo, hi, passing):
     """Every pair of the words at refs [``lo``, ``hi``) counted: (keys, counts, words holding each,
     whether a pair was skipped) as an open-addressing table, -1 for an empty key. Tables of runs of
-    words add up (``add_counted``), so threads can count one run each. Given a ``sketch`` of the
-    words (``sketch_pairs``), the pairs whose bucket sums fewer than ``at_least`` occurrences -- so
-    are themselves counted fewer -- are skipped.
+    words add up (``add_counted``), so threads can count one run each. Given the ``passing`` buckets
+    of a sketch of the words (``passing_buckets``; empty: count every pair), the pairs of the other
+    buckets -- which sum fewer occurrences than the floor, so each pair of them is counted fewer --
+    are skipped.
 
     >>> words = layout_words(np.array([0, 1, 0, 1, 2], np.int32), np.arange(3, dtype=np.int32),
     ...                      np.array([0, 2]), np.array([2, 3]), np.array([5, 1]))    # "ab" x5, "abc" x1
-    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), np.zeros(0, np.uint32), 0)
-    >>> sorted((int(k >> 32), int(k & 0xFFFFFFFF), int(c)) for k, c in zip(pkey, pcount) if k != -1)
-    [(0, 1, 6), (1, 2, 1)]
-    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), sketch_pairs(words, 0, len(words), 1024), 2)
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), np.zeros(0, np.uint64))
+    >>> sorted((int(k >> 32), int(k & 0xFFFFFFFF), int(c), int(n)) for k, c, n in zip(pkey, pcount, plisted) if k != -1)
+    [(0, 1, 6, 2), (1, 2, 1, 1)]
+    >>> passing = passing_buckets(sketch_pairs(words, 0, len(words), 1024), 2)
+    >>> pkey, pcount, plisted, skipped = count_pairs(words, 0, len(words), passing)
     >>> [int(c) for k, c in zip(pkey, pcount) if k != -1], skipped
     ([6], True)
     """
-    pkey, pcount, plisted, plast = _count_table(1024, np.full(0, -1, np.int64), np.zeros(0, np.int64),
-                                                np.zeros(0, np.int32), np.zeros(0, np.int32))
+    rows = _count_table(1024, np.zeros((0, 3), np.int64))
     ref = lo
     skipped = False
     while True:  # the table may fill to FULL_PAIRS while counting
-        ref, used, skipped_here = _count_words(words, ref, hi, pkey, pcount, plisted, plast,
-                                               np.int64(FULL_PAIRS * len(pkey)), sketch, at_least)
+        ref, used, skipped_here = _count_words(words, ref, hi, rows, np.int64(FULL_PAIRS * len(rows)), passing)
         skipped |= skipped_here
         if ref >= hi:
-            return pkey, pcount, plisted, skipped
-        pkey, pcount, plisted, plast = _count_table(2 * len(pkey), pkey, pcount, plisted, plast)
+            return rows[:, C_KEY].copy(), rows[:, C_COUNT].copy(), (rows[:, C_WORDS] & LOW32).astype(np.int32), skipped
+        rows = _count_table(2 * len(rows), rows)
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def passing_buckets(sketch, at_least):
+    """The buckets of a ``sketch`` (``sketch_pairs``) that sum ``at_least`` or more, as a bitset
+    (bucket b: bit b % 64 of word b // 64; at least 64 bits): 1M buckets take 128 KB, which ``count_pairs`` reads for
+    each pair occurrence in place of the 4 MB sketch. ``at_least`` 0: an empty bitset (every pair).
+
+    >>> sketch = np.zeros(128, np.uint32)
+    >>> sketch[[1, 3, 70]] = 5
+    >>> passing_buckets(sketch, 2)      # buckets 1 and 3: 0b1010 in word 0; 70 = 64 + 6: 0b1000000 in word 1
+    array([10, 64], dtype=uint64)
+    """
+    if at_least <= 0:
+        return np.zeros(0, np.uint64)
+    bits = np.zeros(max(len(sketch) // 64, 1), np.uint64)
+    for b in range(64 * len(bits)):  # a sketch of fewer than 64 buckets repeats in the first word
+        if sketch[b & (len(sketch) - 1)] >= at_least:
+            bits[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+    return bits
 
 
 def add_counted(tables):
@@ -1028,14 +1054,15 @@ def init_pairs(words, base_bytes, inherited, min_count, own, n_parts=1, map_part
     ``map_parts`` (``map``, or a thread pool's ``map``: the passes release the GIL) runs.
     The state is the same for any ``n_parts`` but for where pairs sit in the table."""
     cuts = word_cuts(words, n_parts)
-    sketch = np.zeros(0, np.uint32)
+    passing = np.zeros(0, np.uint64)
     at_least = 0
     if keep_at_most > 0:
         sketch = _sketch(words, cuts, map_parts)
         at_least = _count_of_rank([sketch], 2 * keep_at_most)
         at_least = at_least if at_least > min_count else 0  # 0: count every pair
-    counted = _each_run(count_pairs, words, cuts, map_parts, sketch, at_least)
-    del sketch
+        passing = passing_buckets(sketch, at_least)
+        del sketch
+    counted = _each_run(count_pairs, words, cuts, map_parts, passing)
     dropped = any(skipped for _, _, _, skipped in counted)
     table_key, table_count, table_listed = counted[0][:3] if len(counted) == 1 else add_counted(counted)
     runs = [(key, listed) for key, _, listed, _ in counted]  # each run's words holding each pair
@@ -1157,7 +1184,7 @@ def best_count_left(state):
     for c in state[S_PCOUNT]:
         best = max(best, c)
     if state[S_SCAL][DROPPED]:
-        for c in count_pairs(state[S_WORDS], 0, len(state[S_WORDS]), np.zeros(0, np.uint32), 0)[1]:
+        for c in count_pairs(state[S_WORDS], 0, len(state[S_WORDS]), np.zeros(0, np.uint64))[1]:
             best = max(best, c)
     return best
 
