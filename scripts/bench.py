@@ -23,6 +23,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -419,7 +420,9 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
                    repeat: int = 1) -> None:
     """SuperBPE vs BPE at the same vocab: training time, peak RSS (each the best of ``repeat`` runs,
     the systems in alternating order), and tokens on held-out lines per domain, for each transition
-    and cap on words per token (``max_words``)."""
+    and cap on words per token (``max_words``). ``paired``: the median over the rounds of each round's
+    time over BPE's time in the same round -- runs minutes apart drift with the machine's load, runs
+    side by side drift together."""
     import tokforge
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -428,7 +431,7 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
         print(f"train on {size:.1f} MB; held out every 50th line: "
               + ", ".join(f"{d} {sum(len(x.encode()) for x in v) / 1e6:.2f} MB" for d, v in held.items()))
         run(TOKFORGE_TRAIN_ALGO, [str(train_dir), "300", str(Path(tmp) / "warm"), "superbpe", "0.9", "4"])  # compile
-        print(f"{'vocab':>7} {'tokenizer':<22} {'train s':>8} {'peak MB':>8} {'time/BPE':>9} {'RSS/BPE':>8}   "
+        print(f"{'vocab':>7} {'tokenizer':<22} {'train s':>8} {'peak MB':>8} {'time/BPE':>9} {'paired':>7} {'RSS/BPE':>8}   "
               + "  ".join(f"{d + ' B/tok':>12} {'tok/word':>8} {'vs BPE':>7}" for d in held))
         for vocab in vocabs:
             systems = [("bpe", 1.0, 0)] + [("superbpe", t, w) for t in transitions for w in max_words]
@@ -443,6 +446,7 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
             for algo, t, w in systems:
                 out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
                 wall, rss = min(x for x, _ in runs[algo, t, w]), min(y for _, y in runs[algo, t, w])
+                paired = statistics.median(x / b for (x, _), (b, _) in zip(runs[algo, t, w], runs[systems[0]]))
                 tok = tokforge.Tokenizer.load(out)
                 name = "bpe" if algo == "bpe" else f"superbpe t={t:g} words<={w}"
                 base_time, base_rss = base_time or wall, base_rss or rss
@@ -454,10 +458,11 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
                     base.setdefault(domain, n_tokens)
                     cells.append(f"{n_bytes / n_tokens:>12.3f} {n_tokens / n_words:>8.3f} "
                                  f"{100 * (n_tokens / base[domain] - 1):>+6.1f}%")
-                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x {rss / base_rss:>7.2f}x   "
+                print(f"{vocab:>7} {name:<22} {wall:>8.1f} {rss:>8.0f} {wall / base_time:>8.2f}x {paired:>6.2f}x {rss / base_rss:>7.2f}x   "
                       + "  ".join(cells), flush=True)
         print("vs BPE: change in the number of held-out tokens (negative = fewer tokens than BPE); "
-              f"times and peaks: each the best of {repeat} run{'s' * (repeat > 1)}")
+              f"times and peaks: each the best of {repeat} run{'s' * (repeat > 1)}; paired: the median of "
+              "each round's time over BPE's time in that round")
 
 
 TOKFORGE_COUNT = r'''
