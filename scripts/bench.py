@@ -161,7 +161,7 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
         if missing:
             print(f"not installed, not run: {', '.join(missing)} (pip install {' '.join(missing)})")
         print(f"{'vocab':>7} {'system':<14} {'wall s':>8} {'peak MB':>8} {'time ratio':>11} {'RSS ratio':>10} "
-              f"{'tokforge speed-up':>18}")
+              f"{'tokforge speed-up':>18} {'paired':>7}")
         for vocab in vocabs:
             results: dict[str, list[tuple[float, float]]] = {}
             for r in range(repeat):
@@ -177,13 +177,15 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
             tf_t, tf_m = min(t for t, _ in results["tokforge"]), min(m for _, m in results["tokforge"])
             for name, rs in results.items():
                 t, m = min(x for x, _ in rs), min(y for _, y in rs)
+                paired = statistics.median(x / tf for (x, _), (tf, _) in zip(rs, results["tokforge"]))
                 print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x "
-                      f"{t / tf_t:>17.2f}x")
+                      f"{t / tf_t:>17.2f}x {paired:>6.2f}x")
             identical = same_merges(Path(tmp) / f"tokforge-{vocab}.json" / "tokenizer.json",
                                     Path(tmp) / f"hf-tokenizers-{vocab}.json")
             print(f"{vocab:>7} tokforge merges identical to HF tokenizers: {identical}")
         print("ratios are tokforge / system (below 1 = tokforge faster or smaller); speed-up: system's time / "
-              "tokforge's; each system's best of --repeat runs (alternating order)")
+              "tokforge's; each system's best of --repeat runs (alternating order); paired: the median over the "
+              "rounds of the system's time over tokforge's in the same round")
 
 
 def paragraphs(corpus: str) -> list[str]:
