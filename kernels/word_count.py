@@ -25,11 +25,12 @@ import numba as nb
 import numpy as np
 
 from .numba_cache import CACHE
-from .hashtable import fnv1a, slot_of
+from .hashtable import fnv1a, prefetch, slot_of
 
 MAX_LOAD = 0.5  # the caller grows ``slots`` before more than half of it is used
 KEY, COUNT = 0, 1
 SLOT_BYTES = 16
+PREFETCH_BATCH = 16  # pieces hashed, and their slots asked for, before the first of them is looked up
 WORD_BITS = np.int64(0xFFFFFFFF)
 
 
@@ -64,34 +65,50 @@ def intern_words(buf, bounds, first, slots, offsets, arena, n_words):
 
     next j < len(bounds) - 1 means an array is full: grow it and call again from next j.
     """
+    return _add_words(buf, bounds, np.zeros(0, np.int64), first, slots, offsets, arena, n_words)
+
+
+@nb.njit(cache=CACHE)
+def _add_words(buf, bounds, counts, first, slots, offsets, arena, n_words):
+    """Add the pieces ``buf[bounds[j]:bounds[j+1]]``, j >= first, ``counts[j]`` times each (empty
+    ``counts``: once each, and empty pieces are skipped); returns (next j, n_words) as
+    ``intern_words``. The pieces go in batches: a batch is hashed and its slots asked for
+    (``prefetch``) before any is looked up, so the cache misses of a batch overlap."""
     max_used = np.int64(len(slots) * MAX_LOAD)
     mask = len(slots) - 1
     n_pieces = len(bounds) - 1
-    for j in range(first, n_pieces):
-        start = bounds[j]
-        end = bounds[j + 1]
-        n = end - start
-        if n == 0:
-            continue
-        h = _hash31(buf, start, end)
-        i = slot_of(h, mask)
-        while True:
-            key = slots[i, KEY]
-            if key == -1 or ((key >> 32) == h and _same(arena, offsets, key & WORD_BITS, buf, start, n)):
-                break
-            i = (i + 1) & mask
-        if key != -1:
-            slots[i, COUNT] += 1
-            continue
-        if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
-            return j, n_words
-        base = offsets[n_words]
-        for k in range(n):
-            arena[base + k] = buf[start + k]
-        offsets[n_words + 1] = base + n
-        slots[i, KEY] = (h << 32) | n_words
-        slots[i, COUNT] = 1
-        n_words += 1
+    hashes = np.empty(PREFETCH_BATCH, np.int64)
+    for b0 in range(first, n_pieces, PREFETCH_BATCH):
+        b1 = min(b0 + PREFETCH_BATCH, n_pieces)
+        for j in range(b0, b1):
+            h = _hash31(buf, bounds[j], bounds[j + 1])
+            hashes[j - b0] = h
+            prefetch(slots, 2 * slot_of(h, mask))
+        for j in range(b0, b1):
+            start = bounds[j]
+            n = bounds[j + 1] - start
+            if n == 0 and len(counts) == 0:
+                continue
+            c = counts[j] if len(counts) > 0 else 1
+            h = hashes[j - b0]
+            i = slot_of(h, mask)
+            while True:
+                key = slots[i, KEY]
+                if key == -1 or ((key >> 32) == h and _same(arena, offsets, key & WORD_BITS, buf, start, n)):
+                    break
+                i = (i + 1) & mask
+            if key != -1:
+                slots[i, COUNT] += c
+                continue
+            if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
+                return j, n_words
+            base = offsets[n_words]
+            for k in range(n):
+                arena[base + k] = buf[start + k]
+            offsets[n_words + 1] = base + n
+            slots[i, KEY] = (h << 32) | n_words
+            slots[i, COUNT] = c
+            n_words += 1
     return n_pieces, n_words
 
 
@@ -132,29 +149,4 @@ def merge_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena
         >>> counts_by_word(slots, 2).tolist(), bytes(arena[:offsets[2]])
         ([5, 1], b'abc')
     """
-    max_used = np.int64(len(slots) * MAX_LOAD)
-    mask = len(slots) - 1
-    n_src = len(src_offsets) - 1
-    for j in range(first, n_src):
-        start = src_offsets[j]
-        n = src_offsets[j + 1] - start
-        h = _hash31(src_arena, start, start + n)
-        i = slot_of(h, mask)
-        while True:
-            key = slots[i, KEY]
-            if key == -1 or ((key >> 32) == h and _same(arena, offsets, key & WORD_BITS, src_arena, start, n)):
-                break
-            i = (i + 1) & mask
-        if key != -1:
-            slots[i, COUNT] += src_counts[j]
-            continue
-        if n_words + 1 >= len(offsets) or n_words >= max_used or offsets[n_words] + n > len(arena):
-            return j, n_words
-        base = offsets[n_words]
-        for k in range(n):
-            arena[base + k] = src_arena[start + k]
-        offsets[n_words + 1] = base + n
-        slots[i, KEY] = (h << 32) | n_words
-        slots[i, COUNT] = src_counts[j]
-        n_words += 1
-    return n_src, n_words
+    return _add_words(src_arena, src_offsets, src_counts, first, slots, offsets, arena, n_words)

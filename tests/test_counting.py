@@ -59,6 +59,18 @@ def test_merging_tables_sums_counts_in_first_appearance_order(tables, capacity):
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=5), max_size=60), min_size=1, max_size=3), st.integers(1, 64))
+def test_counting_pieces_sums_them_in_first_appearance_order(batches, capacity):
+    """``intern_words`` (pieces hashed in batches ahead of their lookups) against the reference: with
+    tiny tables the arrays fill in the middle of a batch and counting goes on from that piece."""
+    counter = WordCounter(capacity=capacity)
+    for pieces in batches:
+        counter.add(pieces)
+    assert list(counter.result().items()) == reference_merge_counts(
+        [[(p.encode("utf-8"), 1) for p in pieces if p] for pieces in batches])
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.binary(max_size=20), min_size=1, max_size=30), st.integers(0, 2**63 - 1))
 def test_document_uniforms_match_the_reference(docs, seed):
     data = np.frombuffer(b"".join(docs), np.uint8)
