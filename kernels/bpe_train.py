@@ -828,8 +828,9 @@ def count_pairs(words, lo, hi, passing):
 @nb.njit(cache=CACHE, nogil=True)
 def passing_buckets(sketch, at_least):
     """The buckets of a ``sketch`` (``sketch_pairs``) that sum ``at_least`` or more, as a bitset
-    (bucket b: bit b % 64 of word b // 64; at least 64 bits): 1M buckets take 128 KB, which ``count_pairs`` reads for
-    each pair occurrence in place of the 4 MB sketch. ``at_least`` 0: an empty bitset (every pair).
+    (bucket b: bit b % 64 of word b // 64; at least 64 bits): 1M buckets take 128 KB, which
+    ``count_pairs`` reads for each pair occurrence in place of the 4 MB sketch. ``at_least`` 0: an
+    empty bitset (every pair).
 
     >>> sketch = np.zeros(128, np.uint32)
     >>> sketch[[1, 3, 70]] = 5
