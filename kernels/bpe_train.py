@@ -785,13 +785,9 @@ def _count_table(cap, old):
     rows = np.zeros((cap, 3), np.int64)
     rows[:, C_KEY] = -1
     rows[:, C_WORDS] = np.int64(-1) << 32
-    mask = np.uint64(cap - 1)
     for i in range(len(old)):
         if old[i, C_KEY] != -1:
-            g = mix64(old[i, C_KEY]) & mask
-            while rows[g, C_KEY] != -1:
-                g = (g + np.uint64(1)) & mask
-            rows[g] = old[i]
+            rows[probe_int64(rows[:, C_KEY], old[i, C_KEY])] = old[i]
     return rows
 
 

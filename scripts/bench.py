@@ -149,6 +149,12 @@ def same_merges(a: Path, b: Path) -> bool:
     return [list(m) for m in ma] == [list(m) if isinstance(m, list) else m.split(" ") for m in mb]
 
 
+def paired_ratio(runs: list[tuple[float, float]], base: list[tuple[float, float]]) -> float:
+    """The median over the rounds of ``runs[r]``'s time over ``base[r]``'s ((wall, rss) of the same
+    round): runs side by side drift with the machine's load together, runs minutes apart do not."""
+    return statistics.median(t / b for (t, _), (b, _) in zip(runs, base))
+
+
 def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> None:
     size = sum(p.stat().st_size for p in Path(corpus).rglob("*.txt"))
     print(f"corpus {corpus}: {size / 1e6:.1f} MB of .txt, {os.cpu_count()} cores")
@@ -177,7 +183,7 @@ def bench_train(corpus: str, vocabs: list[int], repeat: int, with_spm: bool) -> 
             tf_t, tf_m = min(t for t, _ in results["tokforge"]), min(m for _, m in results["tokforge"])
             for name, rs in results.items():
                 t, m = min(x for x, _ in rs), min(y for _, y in rs)
-                paired = statistics.median(x / tf for (x, _), (tf, _) in zip(rs, results["tokforge"]))
+                paired = paired_ratio(rs, results["tokforge"])
                 print(f"{vocab:>7} {name:<14} {t:>8.1f} {m:>8.0f} {tf_t / t:>10.2f}x {tf_m / m:>9.2f}x "
                       f"{t / tf_t:>17.2f}x {paired:>6.2f}x")
             identical = same_merges(Path(tmp) / f"tokforge-{vocab}.json" / "tokenizer.json",
@@ -448,7 +454,7 @@ def bench_superbpe(corpus: str, vocabs: list[int], transitions: list[float], max
             for algo, t, w in systems:
                 out = Path(tmp) / f"{algo}-{vocab}-{t}-{w}"
                 wall, rss = min(x for x, _ in runs[algo, t, w]), min(y for _, y in runs[algo, t, w])
-                paired = statistics.median(x / b for (x, _), (b, _) in zip(runs[algo, t, w], runs[systems[0]]))
+                paired = paired_ratio(runs[algo, t, w], runs[systems[0]])
                 tok = tokforge.Tokenizer.load(out)
                 name = "bpe" if algo == "bpe" else f"superbpe t={t:g} words<={w}"
                 base_time, base_rss = base_time or wall, base_rss or rss
