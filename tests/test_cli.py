@@ -181,3 +181,13 @@ def test_train_on_a_fifo_named_explicitly_is_a_clear_error(tmp_path):
                                   "seeks in and re-reads corpus files, which it cannot do here, so it does not open "
                                   "it. Save the text to a file and pass that file.")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_command_freezes_the_objects_left_out_of_the_last_collections_at_exit(trained_dir):
+    # a handler registered before the command runs after the CLI's own (atexit runs them last in, first out)
+    code = ("import atexit, gc, sys; atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0)); "
+            "from tokforge.cli import main; main(prog_name='tokforge')")
+    run = subprocess.run([sys.executable, "-c", code, "info", str(trained_dir)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.rstrip().endswith("frozen at exit: True") and "vocab" in run.stdout.lower()
