@@ -78,7 +78,7 @@ MORE, DONE, PENDING = 0, 1, 2
  S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_RECOUNT, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(22)
 # indices into the scalar array of the state (``state[S_SCAL]``)
 (N_TOKENS, N_MERGES, HEAP_SIZE, POOL_USED, STAMP, PAIRS_USED, DUP_USED, WORDS_END, PENDING_SLOT,
- PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT) = range(16)
+ PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT, PARTS_APPLIED) = range(17)
 # a word's header in ``words``
 H_LEN, H_COUNT_LO, H_COUNT_HI, H_STAMP, HEADER = 0, 1, 2, 3, 4
 # ``phead`` of a pair whose word list is incomplete: a merge of it visits every word
@@ -505,14 +505,20 @@ def merge_part(state, part, lo, hi):
 def apply_part(state, part):
     """Add a part's sums to the pair table, chain one new block per listed pair that gained
     words, and queue every pair whose count went up. A pair not in the table is added if it
-    gained (a new pair; one this merge recounts if it reuses a token)."""
+    gained (a new pair; one this merge recounts if it reuses a token).
+
+    Before the table or the pool would grow, they drop the pairs (or the word lists) counted
+    less than the floor -- before the merge's first part only: after it, a new pair holds only
+    the occurrences of the parts applied so far, and dropping it would lose those (its count
+    would restart from the next part's)."""
     (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
      tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal) = state
     ltab, lrows, glog, lscal = part
     n_rows = lscal[ROWS_USED]
-    # the tables drop what no longer counts before they would grow
+    floor = scal[MIN_COUNT] if scal[PARTS_APPLIED] == 0 else 1  # mid-merge: drop only what is gone
+    scal[PARTS_APPLIED] += 1
     if scal[PAIRS_USED] + n_rows > FULL_PAIRS * len(pkey):
-        pkey, pcount, phead, scal[PAIRS_USED], dropped = _rehash_pairs(pkey, pcount, phead, n_rows, scal[MIN_COUNT])
+        pkey, pcount, phead, scal[PAIRS_USED], dropped = _rehash_pairs(pkey, pcount, phead, n_rows, floor)
         if dropped:
             scal[DROPPED] = 1
     if scal[HEAP_SIZE] + n_rows > len(hkey):
@@ -522,7 +528,7 @@ def apply_part(state, part):
     need = lscal[GLOG_USED] + 2 * n_rows
     used = scal[POOL_USED]
     if used + need > len(pool):
-        used = _compact_pool(pool, used, pkey, pcount, phead, scal[MIN_COUNT])
+        used = _compact_pool(pool, used, pkey, pcount, phead, floor)
         if 4 * (used + need) > 3 * len(pool):  # less than a quarter free: grow
             if 4 * (used + need) // 3 > MAX_INT32:
                 raise ValueError("too many word lists for 32-bit offsets: train on fewer unique words")
@@ -1012,7 +1018,7 @@ def _start_state(words, base_bytes, inherited, min_count, own, pkey, pcount, hea
         twords[t] = _byte_words(base_bytes[t])
     dslots = np.full(2 * tcap, -1, np.int64)
     merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
-    scal = np.zeros(16, np.int64)
+    scal = np.zeros(17, np.int64)
     scal[N_TOKENS] = n_base
     scal[STAMP] = 1
     scal[WORDS_END] = len(words)
@@ -1240,6 +1246,7 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
         scal[PENDING_B] = b
         scal[PENDING_NEW] = new
         scal[PENDING_REUSES] = scal[N_TOKENS] == tokens_before
+        scal[PARTS_APPLIED] = 0
         if heavy > 0 and _lists_at_least(state[S_POOL], state[S_PHEAD][slot], heavy):
             return state, PENDING
         part = merge_part(state, state[S_LTAB:], 0, scal[WORDS_END])

@@ -362,3 +362,57 @@ def test_tables_that_grow_drop_and_compact_match_reference():
     words = [(syms[s:s + n].tolist(), int(c)) for s, n, c in zip(starts, lengths, counts)]
     expected = reference_merge_symbols(words, [bytes([i]) for i in range(40)], 150, 3)
     assert [tuple(m) for m in bpe_train.merges(state).tolist()] == expected
+
+
+def _exact_pair_counts(words):
+    """Every adjacent pair of a state's words (``bpe_train``'s layout: a header of 4, the symbols,
+    then ``-(slots freed)`` after a word that shrank) with its count: the slow oracle of the table."""
+    from collections import Counter
+    from tokforge.kernels import bpe_train
+    counts, ref = Counter(), 0
+    while ref < len(words):
+        if words[ref] < 0:          # the slots a shrunk word freed
+            ref -= int(words[ref])
+            continue
+        n = int(words[ref + bpe_train.H_LEN])
+        c = int(words[ref + bpe_train.H_COUNT_LO]) & 0xFFFFFFFF | int(words[ref + bpe_train.H_COUNT_HI]) << 32
+        syms = words[ref + bpe_train.HEADER:ref + bpe_train.HEADER + n].tolist()
+        for a, b in zip(syms, syms[1:]):
+            counts[a << 32 | b] += c
+        ref += bpe_train.HEADER + n
+    return counts
+
+
+def test_merges_cut_into_parts_keep_every_count_exact_when_the_table_is_rebuilt_between_parts():
+    """A merge cut into parts (threads) applies them one after the other; a new pair holds only the
+    occurrences of the parts applied so far. When the pair table fills up between two parts, the
+    rebuild must not drop such a pair as rarer than the floor (its count would restart from the next
+    part's): after every merge each pair of the table has its exact count, and every pair counted at
+    least the floor is there. 60 symbols, a floor from keeping 150 pairs: the table is rebuilt often."""
+    import numpy as np
+    from tokforge.kernels import bpe_train
+    for seed in range(3):
+        syms, starts, lengths, counts = _random_words(seed, n_words=3000, alphabet=60)
+        base = np.arange(60, dtype=np.int64)
+        words = bpe_train.layout_words(syms, base.astype(np.int32), starts, lengths, counts)
+        state = bpe_train.init_pairs(words, base, np.zeros((0, 3), np.int64), 2, bpe_train.new_part(), 2,
+                                     keep_at_most=150)
+        cuts = bpe_train.word_cuts(words, 2)
+        spare, checked = [bpe_train.new_part()], 0
+        while True:
+            state, status = bpe_train.merge_steps(state, 1, 400, bpe_train.floor_of(state), 0, 0, 1)
+            if status != bpe_train.PENDING:
+                break
+            done = [bpe_train.merge_part(state, p, cuts[k], cuts[k + 1])
+                    for k, p in enumerate([bpe_train.own_part(state), *spare])]
+            for part in done:
+                state = bpe_train.apply_part(state, part)
+            state, spare = bpe_train.end_merge(state, done[0]), done[1:]
+            exact = _exact_pair_counts(state[bpe_train.S_WORDS])
+            table = {int(k): int(c) for k, c in zip(state[bpe_train.S_PKEY], state[bpe_train.S_PCOUNT])
+                     if k != -1 and c > 0}
+            floor = bpe_train.floor_of(state)
+            assert {k: exact[k] for k in table} == table, (seed, bpe_train.n_tokens(state))
+            assert {k for k, c in exact.items() if c >= floor} <= set(table), (seed, bpe_train.n_tokens(state))
+            checked += 1
+        assert checked > 50 and bpe_train.floor_of(state) > 2
