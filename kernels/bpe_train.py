@@ -78,7 +78,7 @@ MORE, DONE, PENDING = 0, 1, 2
  S_TLEFT, S_TRIGHT, S_TBYTE, S_TWORDS, S_DSLOTS, S_RECOUNT, S_LTAB, S_LROWS, S_GLOG, S_LSCAL) = range(22)
 # indices into the scalar array of the state (``state[S_SCAL]``)
 (N_TOKENS, N_MERGES, HEAP_SIZE, POOL_USED, STAMP, PAIRS_USED, DUP_USED, WORDS_END, PENDING_SLOT,
- PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT, PARTS_APPLIED) = range(17)
+ PENDING_A, PENDING_B, PENDING_NEW, PENDING_REUSES, MIN_COUNT, DROPPED, N_RECOUNT, PARTS_APPLIED, ONE_PART) = range(18)
 # a word's header in ``words``
 H_LEN, H_COUNT_LO, H_COUNT_HI, H_STAMP, HEADER = 0, 1, 2, 3, 4
 # ``phead`` of a pair whose word list is incomplete: a merge of it visits every word
@@ -510,7 +510,9 @@ def apply_part(state, part):
     Before the table or the pool would grow, they drop the pairs (or the word lists) counted
     less than the floor -- before the merge's first part only: after it, a new pair holds only
     the occurrences of the parts applied so far, and dropping it would lose those (its count
-    would restart from the next part's)."""
+    would restart from the next part's). When the part is the whole merge (``merge_steps``' own),
+    a new pair counted less than the floor is left out as at the start (it never gains but through
+    a merge reusing a token, which recounts it)."""
     (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
      tleft, tright, tbyte, twords, dslots, recount, own_ltab, own_lrows, own_glog, own_lscal) = state
     ltab, lrows, glog, lscal = part
@@ -544,6 +546,9 @@ def apply_part(state, part):
         if pkey[g] == -1:
             if delta <= 0:
                 continue  # not counted: rarer than min_frequency, and fewer now
+            if delta < scal[MIN_COUNT] and scal[ONE_PART] and not scal[PENDING_REUSES]:
+                scal[DROPPED] = 1
+                continue  # a new pair rarer than the floor
             pkey[g] = key
             scal[PAIRS_USED] += 1
             if scal[PENDING_REUSES]:  # it may have occurred before: recounted in end_merge
@@ -1018,7 +1023,7 @@ def _start_state(words, base_bytes, inherited, min_count, own, pkey, pcount, hea
         twords[t] = _byte_words(base_bytes[t])
     dslots = np.full(2 * tcap, -1, np.int64)
     merges_ = np.zeros((max(1024, len(inherited)), 3), np.int64)
-    scal = np.zeros(17, np.int64)
+    scal = np.zeros(18, np.int64)
     scal[N_TOKENS] = n_base
     scal[STAMP] = 1
     scal[WORDS_END] = len(words)
@@ -1247,8 +1252,10 @@ def merge_steps(state, max_steps, target_tokens, min_frequency, max_token_length
         scal[PENDING_NEW] = new
         scal[PENDING_REUSES] = scal[N_TOKENS] == tokens_before
         scal[PARTS_APPLIED] = 0
+        scal[ONE_PART] = 0
         if heavy > 0 and _lists_at_least(state[S_POOL], state[S_PHEAD][slot], heavy):
             return state, PENDING
+        scal[ONE_PART] = 1
         part = merge_part(state, state[S_LTAB:], 0, scal[WORDS_END])
         state = end_merge(apply_part(state[:S_LTAB] + part, part), part)
     return state, MORE
