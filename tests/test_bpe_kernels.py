@@ -225,19 +225,22 @@ def _random_words(seed, n_words=60_000, alphabet=6):
     return syms, starts, lengths, rng.integers(1, 5, n_words)
 
 
-def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
+def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy, min_count=1, keep_at_most=0,
+                     after_merge=lambda state: None):
     """Train with every merge listing at least ``heavy`` words cut into ``n_parts`` runs of words
-    (parts run one after the other here)."""
+    (parts run one after the other here), the first table built with ``min_count`` and
+    ``keep_at_most`` (``init_pairs``; merging stops at its floor), ``after_merge(state)`` called
+    after each merge done in parts."""
     import numpy as np
     from tokforge.kernels import bpe_train
     words = bpe_train.layout_words(syms, np.arange(syms.max() + 1, dtype=np.int32), starts, lengths, counts)
-    state = bpe_train.init_pairs(words, np.arange(syms.max() + 1, dtype=np.int64), np.zeros((0, 3), np.int64), 1,
-                                 bpe_train.new_part(), n_parts)
+    state = bpe_train.init_pairs(words, np.arange(syms.max() + 1, dtype=np.int64), np.zeros((0, 3), np.int64),
+                                 min_count, bpe_train.new_part(), n_parts, keep_at_most=keep_at_most)
     cuts = bpe_train.word_cuts(words, n_parts)
     spare = [bpe_train.new_part() for _ in range(n_parts - 1)]
     pending = 0
     while True:
-        state, status = bpe_train.merge_steps(state, 100, n_tokens, 1, 0, 0, heavy)
+        state, status = bpe_train.merge_steps(state, 100, n_tokens, bpe_train.floor_of(state), 0, 0, heavy)
         if status == bpe_train.PENDING:
             pending += 1
             done = [bpe_train.merge_part(state, p, cuts[k], cuts[k + 1])
@@ -245,6 +248,7 @@ def _merges_in_parts(syms, starts, lengths, counts, n_parts, n_tokens, heavy):
             for part in done:
                 state = bpe_train.apply_part(state, part)
             state, spare = bpe_train.end_merge(state, done[0]), done[1:]
+            after_merge(state)
         elif status == bpe_train.DONE:
             return bpe_train.merges(state).tolist(), pending
 
@@ -389,30 +393,19 @@ def test_merges_cut_into_parts_keep_every_count_exact_when_the_table_is_rebuilt_
     rebuild must not drop such a pair as rarer than the floor (its count would restart from the next
     part's): after every merge each pair of the table has its exact count, and every pair counted at
     least the floor is there. 60 symbols, a floor from keeping 150 pairs: the table is rebuilt often."""
-    import numpy as np
     from tokforge.kernels import bpe_train
     for seed in range(3):
         syms, starts, lengths, counts = _random_words(seed, n_words=3000, alphabet=60)
-        base = np.arange(60, dtype=np.int64)
-        words = bpe_train.layout_words(syms, base.astype(np.int32), starts, lengths, counts)
-        state = bpe_train.init_pairs(words, base, np.zeros((0, 3), np.int64), 2, bpe_train.new_part(), 2,
-                                     keep_at_most=150)
-        cuts = bpe_train.word_cuts(words, 2)
-        spare, checked = [bpe_train.new_part()], 0
-        while True:
-            state, status = bpe_train.merge_steps(state, 1, 400, bpe_train.floor_of(state), 0, 0, 1)
-            if status != bpe_train.PENDING:
-                break
-            done = [bpe_train.merge_part(state, p, cuts[k], cuts[k + 1])
-                    for k, p in enumerate([bpe_train.own_part(state), *spare])]
-            for part in done:
-                state = bpe_train.apply_part(state, part)
-            state, spare = bpe_train.end_merge(state, done[0]), done[1:]
+        floors = []
+
+        def check(state):
             exact = _exact_pair_counts(state[bpe_train.S_WORDS])
             table = {int(k): int(c) for k, c in zip(state[bpe_train.S_PKEY], state[bpe_train.S_PCOUNT])
                      if k != -1 and c > 0}
             floor = bpe_train.floor_of(state)
             assert {k: exact[k] for k in table} == table, (seed, bpe_train.n_tokens(state))
             assert {k for k, c in exact.items() if c >= floor} <= set(table), (seed, bpe_train.n_tokens(state))
-            checked += 1
-        assert checked > 50 and bpe_train.floor_of(state) > 2
+            floors.append(floor)
+
+        _merges_in_parts(syms, starts, lengths, counts, 2, 400, 1, min_count=2, keep_at_most=150, after_merge=check)
+        assert len(floors) > 50 and min(floors) > 2
