@@ -63,3 +63,40 @@ def test_prefetch_yields_in_order_and_reraises():
         for x in prefetch(failing()):
             got.append(x)
     assert got == [1]
+
+
+_EXIT_WHILE_COMPILING = """
+import os, sys, threading
+import numba, numpy as np
+from numba.core import event
+from tokforge.background import in_background
+
+compiling = threading.Event()
+
+class Report(event.Listener):
+    def on_start(self, e):
+        compiling.set()
+    def on_end(self, e):
+        if e.data["dispatcher"] is kernel:
+            os.write(1, b"compiled\\n")
+
+@numba.njit(cache=False)
+def kernel(a):
+    return np.sort(a)[::-1].cumsum()
+
+event.register("numba:compile", Report())
+in_background(kernel, np.ones(3))
+compiling.wait()
+sys.exit(0)
+"""
+
+
+def test_a_process_ending_while_a_background_thread_compiles_a_kernel_waits_for_it():
+    """The run stopped by a signal while the kernels load in the background (the warm-up) could
+    abort in LLVM as the interpreter tore down; at exit the process now waits for the kernel being
+    compiled (its end is reported) and exits normally."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _EXIT_WHILE_COMPILING], capture_output=True, timeout=300)
+    assert (done.returncode, done.stdout) == (0, b"compiled\n"), done.stderr.decode()[-2000:]

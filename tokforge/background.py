@@ -7,14 +7,27 @@ ahead, e.g. reading and scanning the next block of a corpus while this thread co
     >>> wait = in_background(sum, [1, 2, 3])
     >>> wait()
     6
+
+The threads are daemons: a run stopped by an error or a signal does not wait for them. One may then
+still be loading or compiling kernels (numba, in LLVM) while the interpreter tears down the objects
+LLVM uses, which can abort the process; so at exit this module takes numba's compiler lock first (it
+waits for the kernel being loaded, and none starts after).
 """
 from __future__ import annotations
 
+import atexit
 import threading
 from queue import Full, Queue
 from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
+
+
+def _no_compiling_after_exit() -> None:
+    """Wait for a daemon thread's kernel being compiled or loaded, and keep the others from starting
+    one (numba's lock, never released: the process is ending)."""
+    from numba.core.compiler_lock import global_compiler_lock
+    global_compiler_lock.acquire()
 
 
 class _Producer:
@@ -23,6 +36,8 @@ class _Producer:
     _DONE = object()
 
     def __init__(self, items: Iterator[Any], depth: int, name: str) -> None:
+        atexit.unregister(_no_compiling_after_exit)  # once per process
+        atexit.register(_no_compiling_after_exit)
         self._items = items
         self._queue: Queue = Queue(maxsize=depth)
         self._stop = threading.Event()
