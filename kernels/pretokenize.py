@@ -92,7 +92,8 @@ _LNS = LETTER | NUMBER | SPACE     # a character in none of these is [^\s\p{L}\p
 #: there no longer matches its fingerprint: its scanner then drops out of ``REGEXES`` and
 #: ``tokforge.text.pretokenizers`` splits with ``regex`` until the scanner is rewritten (and this with it).
 WRITTEN_FOR = {"gpt2": "eeb55ba74cc544ae", "cl100k": "a4bb8cc38b305a24", "o200k": "2463690414bdb8c0",
-               "whitespace": "637f56542f8bdb3e", "superword": "44a28db086ad6da5"}
+               "whitespace": "637f56542f8bdb3e", "superword-sentences": "44a28db086ad6da5",
+               "superword": "d5a007b03327c72a"}
 DIGITS_WRITTEN_FOR = {"single": "8e12e7a373c51572", "ltr3": "37eeaf14e325fd50", "rtl3": "5fe49985a9ec0ec9"}
 
 
@@ -105,9 +106,9 @@ def _fingerprint(regex: str) -> str:
 REGEXES = {name: PRESETS[name] for name, f in WRITTEN_FOR.items() if _fingerprint(PRESETS.get(name, "")) == f}
 DIGIT_REGEXES = {name: DIGIT_PATTERNS[name] for name, f in DIGITS_WRITTEN_FOR.items()
                  if _fingerprint(DIGIT_PATTERNS.get(name, "")) == f}
-PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3, "superword": 4}
+PRESET_IDS = {"gpt2": 0, "cl100k": 1, "o200k": 2, "whitespace": 3, "superword-sentences": 4, "superword": 5}
 DIGIT_IDS = {"none": 0, "single": 1, "ltr3": 2, "rtl3": 3}
-_GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD = 0, 1, 2, 3, 4
+_GPT2, _CL100K, _O200K, _WHITESPACE, _SUPERWORD_SENTENCES, _SUPERWORD = 0, 1, 2, 3, 4, 5
 
 #: The variants of a scanner that other spellings of its preset need, as bits added to its id:
 #: ``TAIL`` (gpt2, cl100k): tiktoken's ``\s++$`` before the whitespace alternatives -- a whitespace
@@ -404,15 +405,23 @@ def _match_whitespace(buf, i, e, table):
     return _spaces(buf, i, e, table, False)        # \s+(?!\S)|\s+
 
 
+@nb.njit(**_HOT)
+def _match_superword(buf, i, e, table):
+    cp, j = _decode(buf, i, e)
+    if table[cp] & NUMBER:                         # \p{N}{1,3}
+        return _numbers_1_3(buf, j, e, table)
+    return _run_none(buf, j, e, table, NUMBER)     # [^\p{N}]+
+
+
 @nb.njit(cache=CACHE, inline="always")
 def _sentence_end(cp):
-    """Is ``cp`` one of the superword preset's sentence punctuation ``. ! ? ; :`` (and CJK full-width)."""
+    """Is ``cp`` one of the superword-sentences preset's sentence punctuation ``. ! ? ; :`` (and CJK full-width)."""
     return (cp == 0x2E or cp == 0x21 or cp == 0x3F or cp == 0x3B or cp == 0x3A or cp == 0x3002
             or cp == 0xFF01 or cp == 0xFF1F or cp == 0xFF1B or cp == 0xFF1A)
 
 
 @nb.njit(**_HOT)
-def _match_superword(buf, i, e, table):
+def _match_superword_sentences(buf, i, e, table):
     cp, j = _decode(buf, i, e)
     if table[cp] & NUMBER:                         # \p{N}{1,3}
         return _numbers_1_3(buf, j, e, table)
@@ -447,6 +456,8 @@ def _match(buf, i, e, table, preset):
         return _match_gpt2(buf, i, e, table, (preset & TAIL) != 0)
     if preset == _SUPERWORD:
         return _match_superword(buf, i, e, table)
+    if preset == _SUPERWORD_SENTENCES:
+        return _match_superword_sentences(buf, i, e, table)
     return _match_whitespace(buf, i, e, table)
 
 
@@ -611,16 +622,28 @@ def scan_superword(buf, doc_bounds, table):
     r"""Piece boundaries of the ``superword`` preset (no digit split): SuperBPE's stage-2 pieces.
 
     >>> from tokforge.text.unicode_classes import class_table
+    >>> text = "By the way, it works. Really?!\nYes: 12345 or ٣٤"
+    >>> b = scan_superword(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text.encode())]), class_table())
+    >>> [text.encode()[i:j].decode() for i, j in zip(b[:-1], b[1:])]
+    ['By the way, it works. Really?!\nYes: ', '123', '45', ' or ', '٣٤']
+    """
+    return scan(_read_only(buf), doc_bounds, table, _SUPERWORD, 0)
+
+
+def scan_superword_sentences(buf, doc_bounds, table):
+    r"""Piece boundaries of the ``superword-sentences`` preset (no digit split).
+
+    >>> from tokforge.text.unicode_classes import class_table
     >>> text = "By the way, it works. Really?!\nYes: 12345"
-    >>> b = scan_superword(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
+    >>> b = scan_superword_sentences(np.frombuffer(text.encode(), np.uint8), np.array([0, len(text)]), class_table())
     >>> [text[i:j] for i, j in zip(b[:-1], b[1:])]
     ['By the way, it works.', ' Really?!', '\n', 'Yes:', ' ', '123', '45']
     """
-    return scan(_read_only(buf), doc_bounds, table, _SUPERWORD, 0)
+    return scan(_read_only(buf), doc_bounds, table, _SUPERWORD_SENTENCES, 0)
 
 
 #: The scanner of each preset by name (all take ``(buf, doc_bounds, table)``).  They are Python
 #: functions calling the one compiled kernel ``scan`` (each njit wrapper would cost its own ~20 s
 #: compilation); numba code calls ``scan`` with ``PRESET_IDS[name]`` instead.
 SCANNERS = {"gpt2": scan_gpt2, "cl100k": scan_cl100k, "o200k": scan_o200k, "whitespace": scan_whitespace,
-            "superword": scan_superword}
+            "superword": scan_superword, "superword-sentences": scan_superword_sentences}

@@ -1,4 +1,4 @@
-"""SuperBPE: the superword split, the word cap, the boundaries, and T = N being plain BPE."""
+"""SuperBPE: the superword splits, the word cap, the boundaries, and T = N being plain BPE."""
 import re
 
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tokforge
 from tokforge.errors import ConfigError
-from tokforge.text.pretokenizers import Pretokenizer
+from tokforge.text.pretokenizers import PRESETS, Pretokenizer
 
 from conftest import CORPORA
 from reference import reference_words
@@ -16,8 +16,8 @@ texts = st.lists(st.sampled_from(list("ab Z\t\n\r.!?;:,'-\u3002\uff01\u00a0\u202
                  max_size=40).map("".join)
 
 
-def superword_piece_ok(piece: str) -> bool:
-    """The boundary rules of the superword preset, written independently of its regex."""
+def sentences_piece_ok(piece: str) -> bool:
+    """The boundary rules of the superword-sentences preset, written independently of its regex."""
     if re.fullmatch(r"[\r\n]+", piece) or re.fullmatch(r"\d{1,3}", piece):
         return True
     if any(c in "\r\n" or c.isdigit() for c in piece):
@@ -26,25 +26,52 @@ def superword_piece_ok(piece: str) -> bool:
     return not any(c in SENTENCE_END and piece[i + 1].isspace() for i, c in enumerate(piece[:-1]))
 
 
+def superword_piece_ok(piece: str) -> bool:
+    """The superword preset's (the paper's): 1-3 digits, or anything without a digit."""
+    return bool(re.fullmatch(r"\d{1,3}", piece)) or not any(c.isdigit() for c in piece)
+
+
 @settings(max_examples=500, deadline=None)
 @given(texts)
-def test_superword_split_keeps_the_boundaries(text):
-    pieces = Pretokenizer("superword").split(text)
+def test_superword_sentences_split_keeps_the_boundaries(text):
+    pieces = Pretokenizer("superword-sentences").split(text)
     assert "".join(pieces) == text
-    assert all(superword_piece_ok(p) for p in pieces), pieces
+    assert all(sentences_piece_ok(p) for p in pieces), pieces
     # maximal: two neighbours could not be one piece under the same rules
     for left, right in zip(pieces, pieces[1:]):
-        joined_ok = superword_piece_ok(left + right) and not re.fullmatch(r"\d+", left + right)
+        joined_ok = sentences_piece_ok(left + right) and not re.fullmatch(r"\d+", left + right)
         assert not joined_ok or (left[-1] in SENTENCE_END and right[0].isspace()), (left, right)
 
 
-@pytest.fixture(scope="module")
-def superbpe():
-    return tokforge.train(str(CORPORA), vocab_size=2000, algo="superbpe", transition=1200, max_words=3,
-                          held_out=0.0)
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_superword_split_ends_pieces_only_at_digits(text):
+    pieces = Pretokenizer("superword").split(text)
+    assert "".join(pieces) == text
+    assert all(superword_piece_ok(p) for p in pieces), pieces
+    for left, right in zip(pieces, pieces[1:]):  # maximal: digits split 1-3 from the left, nothing else
+        assert left.isdigit() or right.isdigit(), (left, right)
+        assert not (left.isdigit() and right.isdigit()) or len(left) == 3, (left, right)
+
+
+def test_a_model_saved_with_the_earlier_superword_split_keeps_it():
+    """Models trained before 'superword' became the paper's split saved their regex: they load with
+    the split they were trained with (the superword-sentences scanner), not with today's preset."""
+    config = {"pattern": "superword", "regex": PRESETS["superword-sentences"], "digits": "none"}
+    loaded = Pretokenizer.from_config(config)
+    assert loaded == Pretokenizer("superword-sentences") and loaded.has_scanner
+    assert loaded.split("It works. Really\nYes") == ["It works.", " Really", "\n", "Yes"]
+
+
+@pytest.fixture(scope="module", params=["superword", "superword-sentences"])
+def superbpe(request):
+    tok = tokforge.train(str(CORPORA), vocab_size=2000, algo="superbpe", transition=1200, max_words=3,
+                         held_out=0.0, superword_pattern=request.param)
+    return request.param, tok
 
 
 def test_superwords_are_learned_and_capped(superbpe):
+    _, superbpe = superbpe
     learned = superbpe.model.vocab[1200:]
     multiword = [t for t in learned if reference_words(t) >= 2]
     assert len(multiword) > 20
@@ -55,13 +82,17 @@ def test_superwords_are_learned_and_capped(superbpe):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts)
 def test_tokens_respect_the_boundaries_and_round_trip(superbpe, text):
+    split, superbpe = superbpe
     ids = superbpe.encode(text)
     assert superbpe.decode(ids) == text
     for i in ids:
         token = superbpe.model.vocab[i].decode("utf-8", errors="replace")
         assert reference_words(superbpe.model.vocab[i]) <= 3
-        assert ("\n" not in token and "\r" not in token) or not token.strip("\r\n")
-        assert not any(c in SENTENCE_END and token[k + 1].isspace() for k, c in enumerate(token[:-1]))
+        # within one piece: 1-3 digits or no digit (the texts' only numbers are ASCII digits)
+        assert re.fullmatch(rb"\d{1,3}", superbpe.model.vocab[i]) or not re.search(rb"\d", superbpe.model.vocab[i])
+        if split == "superword-sentences":
+            assert ("\n" not in token and "\r" not in token) or not token.strip("\r\n")
+            assert not any(c in SENTENCE_END and token[k + 1].isspace() for k, c in enumerate(token[:-1]))
 
 
 def test_transition_equal_to_vocab_size_is_plain_bpe(corpus_files):

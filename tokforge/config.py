@@ -154,8 +154,10 @@ class TrainConfig:
         help="superbpe: most words (runs of non-whitespace) in one superword token.")
     superword_pattern: str = _option(
         "superword", "superbpe",
-        help="superbpe: stage-2 split regex. The 'superword' preset keeps newlines, digits and sentence "
-             "punctuation followed by a space as boundaries; give your own regex to cross them.")
+        help="superbpe: stage-2 split regex. The 'superword' preset ends pieces only at digits (1-3 per piece), "
+             "as the SuperBPE paper does, so superwords cross spaces, newlines and punctuation; "
+             "'superword-sentences' also ends them at newlines and after . ! ? ; : followed by whitespace; "
+             "or give your own regex.")
     # -- morph only ---------------------------------------------------------------------------------------
     morph_rules: str = _option(
         "tr", "morph",

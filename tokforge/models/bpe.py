@@ -202,7 +202,7 @@ class BPEModel:
         return model
 
     def label(self, layout: Layout, pattern: str, trained_as: str | None) -> str:
-        if trained_as == "superbpe" or pattern == "superword":  # trained so, or encoding with the superword split
+        if trained_as == "superbpe" or pattern in ("superword", "superword-sentences"):  # trained so, or a superword split
             return "superbpe (byte-level BPE with superword tokens that cross spaces)"
         return f"{self.algorithm} ({layout.label})"
 

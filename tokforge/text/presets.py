@@ -5,7 +5,7 @@ and the other names users give the presets. The pretokenizer compiles them
 written for).
 
     >>> sorted(PRESETS), DIGIT_POLICIES
-    (['cl100k', 'gpt2', 'o200k', 'superword', 'whitespace'], ('none', 'single', 'ltr3', 'rtl3'))
+    (['cl100k', 'gpt2', 'o200k', 'superword', 'superword-sentences', 'whitespace'], ('none', 'single', 'ltr3', 'rtl3'))
     >>> DIGIT_PATTERNS["ltr3"]
     '\\p{N}{1,3}'
 """
@@ -30,12 +30,15 @@ PRESETS: dict[str, str] = {
     # Lossless whitespace split: each run of non-space with at most one leading space; other
     # whitespace stays together (its last space goes to the next word when one follows).
     "whitespace": r""" ?\S+|\s+(?!\S)|\s+""",
-    # SuperBPE's stage 2 (tokforge.models.superbpe): no split at whitespace, so pieces are runs of words.
-    # Pieces end at newlines (isolated), at digits (1-3 per piece, as cl100k) and after sentence
-    # punctuation . ! ? ; : (and CJK full-width) that is followed by whitespace.
-    "superword": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
-                 r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
+    # SuperBPE's stage 2 (tokforge.models.superbpe), as in the paper: no split at whitespace, newlines
+    # or punctuation; pieces end only at digits (1-3 per piece, as cl100k).
+    "superword": r"""\p{N}{1,3}|[^\p{N}]+""",
+    # The stage-2 split of tokforge before 2026-12 (its models keep it: a model file saves its regex):
+    # pieces also end at newlines (isolated) and after sentence punctuation . ! ? ; : (and CJK
+    # full-width) that is followed by whitespace.
+    "superword-sentences": r"""\p{N}{1,3}|[\r\n]+|(?:[^\r\n\p{N}.!?;:\u3002\uff01\uff1f\uff1b\uff1a]"""
+                           r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a](?!\s))+[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]*"""
+                           r"""|[.!?;:\u3002\uff01\uff1f\uff1b\uff1a]+""",
 }
 
 #: Other spellings of the presets in circulation, with the scanner variants they need
