@@ -122,6 +122,7 @@ def test_processes_and_threads_count_what_one_feed_counts(single, workers, worke
     result = count_corpus(str(CORPORA), CONFIG, workers=workers)
     assert result.report["workers"] == workers and result.report["shards"] > 2
     assert result.report["workers_are"] == workers_are
+    assert result.report["one_table"] == (workers == 1)  # one worker counts into the merged table
     assert same_counts(result.counts, counts)
     assert result.held_out.documents == held_out.documents and len(held_out.documents) > 100
     assert result.held_out.excluded_documents == held_out.excluded_documents
@@ -188,6 +189,8 @@ def test_counting_stays_within_the_memory_budget_whatever_the_workers(tmp_path):
         assert peaks["merged"] <= budget // 2 and peaks["shard"] <= budget // 2
         pruning = r.report["pruning"]
         assert pruning["pruned"] and pruning["words_dropped"] > 0 and pruning["occurrences_dropped"] > 0
+    # one worker tried the merged table alone, had to prune, and counted shard by shard again
+    assert not results[0].report["one_table"] and unbounded.report["one_table"]
     assert same_counts(results[0].counts, results[1].counts)
     assert results[0].report["pruning"] == results[1].report["pruning"]
     kept = dict(results[0].counts.items())

@@ -89,6 +89,15 @@ class HeldOut:
 def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
          specials: SpecialSplitter, held_out: HeldOut | None = None,
          numbers: TriadicSuffixStage | None = None, counter: WordCounter | None = None) -> WordCounts:
+    """The word counts of ``corpus`` (``feed_into`` a new counter, or into ``counter``, taken)."""
+    counter = WordCounter() if counter is None else counter
+    feed_into(counter, corpus, normalizer, pretokenizer, specials, held_out, numbers)
+    return counter.take()
+
+
+def feed_into(counter: WordCounter, corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
+              specials: SpecialSplitter, held_out: HeldOut | None = None,
+              numbers: TriadicSuffixStage | None = None) -> None:
     """Stream the corpus once: normalize, apply the number stage, pretokenize and count the words
     of every document (the number stage's reserved units are left out, like special tokens).
 
@@ -100,10 +109,9 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
     pipeline allows it (no number stage, a preset split, no special token in the block; a
     normalizer is applied to each document first, in Python); otherwise each document takes the
     exact, slower Python path. Both give the same counts.
-    Reading and scanning run one block ahead in a second thread while this one counts. Give a
-    ``counter`` to count into it (e.g. one with a memory budget).
+    Reading and scanning run one block ahead in a second thread while this one counts. The words
+    are added to ``counter`` (e.g. one with a memory budget, or holding the counts of other shards).
     """
-    counter = WordCounter() if counter is None else counter
     identity = normalizer.names == ("none",)
 
     def scanned() -> Iterator[tuple[Block, np.ndarray | None]]:
@@ -128,7 +136,6 @@ def feed(corpus: Corpus, normalizer: Normalizer, pretokenizer: Pretokenizer,
                 for plain in numbers.plain_parts(text) if numbers else [text]:
                     pieces.extend(pretokenizer.split(plain))
         counter.add(pieces)
-    return counter.take()
 
 
 def scans_blocks(pretokenizer: Pretokenizer, numbers: TriadicSuffixStage | None) -> bool:

@@ -2,9 +2,8 @@
 
 Stage 1 is ordinary byte-level BPE with the configured, whitespace-respecting split, up to the
 transition vocabulary size ``t``. Stage 2 counts the corpus again (streamed, not held in memory;
-on the cores stage 1 leaves free while it merges) with the ``superword`` split, which keeps only
-these boundaries: newlines, digits (1-3 per piece) and sentence punctuation ``. ! ? ; :``
-followed by whitespace. Its words are first written with
+on the cores stage 1 leaves free while it merges) with the ``superword`` split, which ends pieces
+only at digits (1-3 per piece), as the paper's stage 2 does. Its words are first written with
 the stage-1 merges (the replay), then merging goes on, with at most ``max_words`` words per token,
 up to the final vocabulary size. The result is one BPE model whose merges are the stage-1 merges
 followed by the stage-2 ones, used with the superword split: encoding applies merges by rank over
