@@ -264,11 +264,32 @@ def layout_words(values, table, wstart, wlen, wcount):
     """The ``words`` array: each word's header (length, count, stamp -1) then its symbols, where
     word ``w`` is ``table[values[wstart[w]:wstart[w] + wlen[w]]]`` (``table`` maps bytes or
     outside ids to symbols, so no symbol array is made in between)."""
-    total = HEADER * len(wstart) + wlen.sum()
+    words = np.empty(words_size(len(wlen), wlen.sum()), np.int32)
+    layout_words_at(words, 0, values, table, wstart, wlen, wcount)
+    return words
+
+
+@nb.njit(cache=CACHE)
+def words_size(n_words, n_symbols):
+    """The length of the ``words`` array of ``n_words`` words of ``n_symbols`` symbols in all (an
+    error past 32-bit refs)."""
+    total = HEADER * n_words + n_symbols
     if total > MAX_INT32:
         raise ValueError("too many symbols for 32-bit word refs: train on fewer unique words")
-    words = np.empty(total, np.int32)
-    o = 0
+    return total
+
+
+@nb.njit(cache=CACHE, nogil=True)
+def layout_words_at(words, at, values, table, wstart, wlen, wcount):
+    """``layout_words`` written into ``words`` from ``at`` on (runs of words laid out in threads).
+
+    >>> words = np.zeros(11, np.int32)
+    >>> layout_words_at(words, 5, np.array([7, 8], np.int32), np.arange(9, dtype=np.int32),
+    ...                 np.array([0]), np.array([2]), np.array([3]))
+    >>> words[5:].tolist()
+    [2, 3, 0, -1, 7, 8]
+    """
+    o = at
     for w in range(len(wstart)):
         n = wlen[w]
         words[o + H_LEN] = n
@@ -279,7 +300,6 @@ def layout_words(values, table, wstart, wlen, wcount):
         for k in range(n):
             words[o + HEADER + k] = table[values[s + k]]
         o += HEADER + n
-    return words
 
 
 @nb.njit(cache=CACHE, inline="always")

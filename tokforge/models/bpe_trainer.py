@@ -79,22 +79,21 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol
         table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-        values, bounds = word_counts.arena, word_counts.offsets
+        bounds = word_counts.offsets
+        words = bpe_train.layout_words(word_counts.arena, table, bounds[:-1], np.diff(bounds), word_counts.counts)
+        del bounds, word_counts  # not needed any more: freed here unless the caller holds them
         inherited = np.zeros((0, 3), np.int64)
         n_start = 256  # tokens before training (internal ids, without the specials)
     else:
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
                               f"not {specials}; continue with the same special tokens")
-        values, bounds = _encode_in_parallel(start, word_counts.arena, word_counts.offsets, threads)
-        table = np.arange(-offset, len(start.vocab) - offset, dtype=np.int32)  # id -> symbol
+        handed = [word_counts]
+        del word_counts  # handed over (SuperBPE's stage 2): its bytes, replayed into the words, are freed there
+        words = _replayed_words(start, handed.pop(), threads)
         inherited = _internal_merges(start, offset)
         n_start = len(start.vocab) - offset
     target = vocab_size - offset
-    counts = word_counts.counts
-    del word_counts  # handed over (SuperBPE's stage 2): its bytes, replayed into ``values``, are freed here
-    words = bpe_train.layout_words(values, table, bounds[:-1], np.diff(bounds), counts)
-    del values, bounds, counts  # not needed any more: freed here unless the caller holds them
     with ThreadPoolExecutor(threads) as pool:
         keep = max(1, int(PAIRS_KEPT_PER_MERGE * (target - n_start)))
         state, cuts = _initial_state(words, inherited, min_frequency, threads, pool, keep)
@@ -172,30 +171,35 @@ def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Seque
                      on_progress=on_progress, report=report)
 
 
-def _encode_in_parallel(model: BPEModel, buf: np.ndarray, bounds: np.ndarray,
-                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``model.encode_packed(buf, bounds)`` with the words cut into one share per core (the
-    encode kernel releases the GIL); the same result, with the ids as int32 (SuperBPE's stage-2
-    words have some 15M ids)."""
-    threads = threads or os.cpu_count() or 1
+def _replayed_words(model: BPEModel, word_counts: WordCounts, threads: int) -> np.ndarray:
+    """The ``words`` array (``bpe_train.layout_words``) of ``word_counts`` encoded by ``model`` (the
+    replay): the words are cut into shares, ``SHARES_PER_THREAD`` per thread, each encoded
+    (``encode_packed``, long words: the kernel releases the GIL), then each laid out into its place
+    in the array, on ``threads`` threads -- the words' bytes are freed once encoded."""
+    offset = len(model.special_tokens)
+    table = np.arange(-offset, len(model.vocab) - offset, dtype=np.int32)  # id -> symbol
+    buf, bounds, counts = word_counts.arena, word_counts.offsets, word_counts.counts
+    del word_counts
     n_words = len(bounds) - 1
-    if threads == 1 or n_words < 10_000:
-        parts = [model.encode_packed(buf, bounds, long_words=True)]
-    else:
-        model.tables(), model.joinable(), model.own_tokens()  # build them once, before the threads
-        cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
-        edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words]
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
-                                                                long_words=True), range(len(edges) - 1)))
-    shares, id_bounds, shift = [], [np.zeros(1, np.int64)], 0
-    for k, (ids, share_bounds) in enumerate(parts):
-        parts[k] = None
-        shares.append(ids.astype(np.int32, copy=False))
-        id_bounds.append(share_bounds[1:] + shift)
-        shift += len(ids)
-        del ids
-    return (shares[0] if len(shares) == 1 else np.concatenate(shares)), np.concatenate(id_bounds)
+    model.tables(), model.joinable(), model.own_tokens()  # built once, before the threads
+    cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
+    edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words] if threads > 1 and n_words >= 10_000 \
+        else [0, n_words]
+    with ThreadPoolExecutor(threads) as pool:
+        shares = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
+                                                             long_words=True), range(len(edges) - 1)))
+        del buf, bounds
+        lengths = [np.diff(share_bounds) for _, share_bounds in shares]
+        starts = np.cumsum([0, *(bpe_train.HEADER * len(n) + len(ids) for n, (ids, _) in zip(lengths, shares))])
+        words = np.empty(bpe_train.words_size(n_words, sum(len(ids) for ids, _ in shares)), np.int32)
+
+        def lay_out(k: int) -> None:
+            ids, share_bounds = shares[k]
+            shares[k] = None  # freed once laid out
+            bpe_train.layout_words_at(words, starts[k], ids, table, share_bounds[:-1], lengths[k],
+                                      counts[edges[k]:edges[k + 1]])
+        list(pool.map(lay_out, range(len(shares))))
+    return words
 
 
 def _internal_merges(model: BPEModel, offset: int) -> np.ndarray:
