@@ -178,17 +178,19 @@ def _replayed_words(model: BPEModel, word_counts: WordCounts, threads: int) -> n
     in the array, on ``threads`` threads -- the words' bytes are freed once encoded."""
     offset = len(model.special_tokens)
     table = np.arange(-offset, len(model.vocab) - offset, dtype=np.int32)  # id -> symbol
-    buf, bounds, counts = word_counts.arena, word_counts.offsets, word_counts.counts
-    del word_counts
-    n_words = len(bounds) - 1
+    bounds, counts, n_words = word_counts.offsets, word_counts.counts, len(word_counts)
     model.tables(), model.joinable(), model.own_tokens()  # built once, before the threads
     cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
     edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words] if threads > 1 and n_words >= 10_000 \
         else [0, n_words]
+    held = [word_counts]
+    del word_counts, bounds
+
+    def encode(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return model.encode_packed(held[0].arena, held[0].offsets[edges[k]:edges[k + 1] + 1], long_words=True)
     with ThreadPoolExecutor(threads) as pool:
-        shares = list(pool.map(lambda k: model.encode_packed(buf, bounds[edges[k]:edges[k + 1] + 1],
-                                                             long_words=True), range(len(edges) - 1)))
-        del buf, bounds
+        shares = list(pool.map(encode, range(len(edges) - 1)))
+        held.clear()  # the words' bytes are freed here (the caller handed them over)
         lengths = [np.diff(share_bounds) for _, share_bounds in shares]
         starts = np.cumsum([0, *(bpe_train.HEADER * len(n) + len(ids) for n, (ids, _) in zip(lengths, shares))])
         words = np.empty(bpe_train.words_size(n_words, sum(len(ids) for ids, _ in shares)), np.int32)
