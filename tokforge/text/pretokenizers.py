@@ -262,6 +262,7 @@ class Pretokenizer:
                               "digit policy")
         self._prefix_space = bool(prefix_space)  # a space in front of each text that does not start with one
         self._pattern = pattern
+        self._saved_as = pattern  # the name a model file gives the split (``from_config``)
         self._regex = METASPACE_REGEX if self._metaspace else PRESETS.get(pattern, pattern)
         self._digits = digits
         # A preset's regex given verbatim gets the preset's fast path too.
@@ -512,15 +513,20 @@ class Pretokenizer:
         >>> Pretokenizer("gpt2", "single").config()["digits"]
         'single'
         """
-        return {"pattern": self._pattern, "regex": self._regex, "digits": self._digits,
+        return {"pattern": self._saved_as, "regex": self._regex, "digits": self._digits,
                 **({"prefix_space": True} if self._prefix_space else {})}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Pretokenizer":
-        """Inverse of :meth:`config`; a saved regex that no longer equals its preset is kept as is.
+        """Inverse of :meth:`config`; a saved regex that no longer equals its preset is kept as is
+        (the split then goes by the preset that has it now, if one does, and is written back under
+        the name it was saved with: a model file reads and writes back the same).
 
         >>> p = Pretokenizer("o200k", "rtl3"); Pretokenizer.from_config(p.config()) == p
         True
+        >>> old = {"pattern": "superword", "regex": PRESETS["superword-sentences"]}  # saved before 2026-12
+        >>> Pretokenizer.from_config(old).pattern, Pretokenizer.from_config(old).config()["pattern"]
+        ('superword-sentences', 'superword')
         """
         if not isinstance(config, dict) or "pattern" not in config:
             raise ModelFormatError(f"pretokenizer config {config!r} has no 'pattern'")
@@ -530,7 +536,9 @@ class Pretokenizer:
             if pattern == METASPACE_PATTERN:
                 return cls(pattern, digits)
             if saved is not None and saved != PRESETS.get(pattern, pattern):
-                return cls._from_regex(saved, digits, ConfigError, prefix)
+                kept = cls._from_regex(saved, digits, ConfigError, prefix)
+                kept._saved_as = pattern
+                return kept
             return cls(pattern, digits, prefix_space=prefix)
         except ConfigError as e:
             raise ModelFormatError(f"pretokenizer config {config!r} is invalid: {e}") from None
