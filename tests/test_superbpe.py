@@ -31,12 +31,18 @@ def superword_piece_ok(piece: str) -> bool:
     return bool(re.fullmatch(r"\d{1,3}", piece)) or not any(c.isdigit() for c in piece)
 
 
+def split_checked(preset: str, text: str, piece_ok) -> list[str]:
+    """The preset's pieces of ``text``, checked to cover it and to keep the preset's rules."""
+    pieces = Pretokenizer(preset).split(text)
+    assert "".join(pieces) == text
+    assert all(piece_ok(p) for p in pieces), pieces
+    return pieces
+
+
 @settings(max_examples=500, deadline=None)
 @given(texts)
 def test_superword_sentences_split_keeps_the_boundaries(text):
-    pieces = Pretokenizer("superword-sentences").split(text)
-    assert "".join(pieces) == text
-    assert all(sentences_piece_ok(p) for p in pieces), pieces
+    pieces = split_checked("superword-sentences", text, sentences_piece_ok)
     # maximal: two neighbours could not be one piece under the same rules
     for left, right in zip(pieces, pieces[1:]):
         joined_ok = sentences_piece_ok(left + right) and not re.fullmatch(r"\d+", left + right)
@@ -46,9 +52,7 @@ def test_superword_sentences_split_keeps_the_boundaries(text):
 @settings(max_examples=500, deadline=None)
 @given(texts)
 def test_superword_split_ends_pieces_only_at_digits(text):
-    pieces = Pretokenizer("superword").split(text)
-    assert "".join(pieces) == text
-    assert all(superword_piece_ok(p) for p in pieces), pieces
+    pieces = split_checked("superword", text, superword_piece_ok)
     for left, right in zip(pieces, pieces[1:]):  # maximal: digits split 1-3 from the left, nothing else
         assert left.isdigit() or right.isdigit(), (left, right)
         assert not (left.isdigit() and right.isdigit()) or len(left) == 3, (left, right)
