@@ -300,13 +300,16 @@ def test_pairs_counted_in_parts_give_the_same_table():
 @settings(max_examples=100, deadline=None)
 @given(corpora, st.integers(256, 300), st.integers(1, 3))
 def test_merges_on_threads_match_reference(counts, vocab_size, min_frequency):
-    """train_bpe with every merge cut into one part per thread."""
+    """train_bpe with every merge cut into one part per thread: on the default threads (2 here)
+    and on the number given as ``threads``."""
     import unittest.mock
     import tokforge.models.bpe_trainer as bpe_module
+    expected = reference_train_bpe(counts, vocab_size, min_frequency)
     with unittest.mock.patch.object(bpe_module, "HEAVY_MERGE_WORDS", 1), \
             unittest.mock.patch.object(bpe_module.os, "cpu_count", lambda: 2):
-        model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency)
-    assert learned(model) == reference_train_bpe(counts, vocab_size, min_frequency)
+        for threads in (None, 1, 3):
+            model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency, threads=threads)
+            assert learned(model) == expected, threads
 
 
 @st.composite

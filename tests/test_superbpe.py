@@ -115,6 +115,25 @@ def test_transition_errors():
         tokforge.train(str(CORPORA), vocab_size=1000, algo="superbpe", max_words=0)
 
 
+@pytest.mark.parametrize("cores, stage1_threads", [(1, 1), (2, 1), (3, 2), (8, 2)])
+def test_stage_one_merges_on_the_cores_the_second_count_leaves(monkeypatch, cores, stage1_threads):
+    """Stage 1 merges on at most ``training_threads()`` (2 here) threads, and not on the cores the
+    stage-2 count runs on meanwhile (at least one thread); stage 2 then merges on every thread."""
+    from tokforge.models import superbpe
+    seen = []
+    real = superbpe.train_bpe
+
+    def spy(counts, vocab_size, **options):
+        if vocab_size in (500, 600):  # not the kernels' warm-up
+            seen.append((options.get("start") is None, options.get("threads")))
+        return real(counts, vocab_size, **options)
+    monkeypatch.setattr(superbpe, "train_bpe", spy)
+    monkeypatch.setattr(superbpe, "available_cores", lambda: cores)
+    monkeypatch.setattr(superbpe, "training_threads", lambda: min(2, cores))
+    tokforge.train(str(CORPORA / "en"), vocab_size=600, algo="superbpe", transition=500)
+    assert seen == [(True, stage1_threads), (False, None)]
+
+
 @pytest.mark.parametrize("workers, expected", [(0, 6), (3, 3), (9, 6)])
 def test_the_second_count_takes_the_cores_stage_one_leaves(monkeypatch, workers, expected):
     """With 8 cores and stage 1 on 2, the stage-2 count gets at most the 6 left, and at most

@@ -42,8 +42,8 @@ def training_threads() -> int:
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
               min_frequency: int = 2, max_token_length: int | None = None, max_words: int | None = None,
-              start: BPEModel | None = None, on_progress: Callable[[int], None] | None = None,
-              report: dict[str, Any] | None = None) -> BPEModel:
+              start: BPEModel | None = None, threads: int | None = None,
+              on_progress: Callable[[int], None] | None = None, report: dict[str, Any] | None = None) -> BPEModel:
     """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
     ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times. When it stops short,
     ``report`` (if given) gets ``"stopped"``: why, in words.
@@ -52,6 +52,9 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     from a model trained before (with the same special tokens): its merges are kept as the first
     merges and replayed on the words (as encoding with it does), then training goes on -- SuperBPE's
     second stage.
+
+    ``threads``: the threads merging runs on (default ``training_threads()``); the merges are the
+    same for any number.
 
         >>> first = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 257)
         >>> [first.vocab[a] + first.vocab[b] for a, b in first.merges]
@@ -73,8 +76,10 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         raise ConfigError(f"max_token_length must be >= 2 bytes (or None), got {max_token_length}")
     if max_words is not None and max_words < 1:
         raise ConfigError(f"max_words must be >= 1 (or None), got {max_words}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"threads must be >= 1 (or None), got {threads}")
     offset = len(specials)
-    threads = training_threads()
+    threads = threads or training_threads()
     map_large_arrays()
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol

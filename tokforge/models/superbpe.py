@@ -52,12 +52,20 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, i
                    max_token_length=config.max_token_length, on_progress=on_progress)
     started = time.perf_counter()
     superword = Pretokenizer(config.superword_pattern, config.digits)
-    # the stage-2 count does not depend on stage 1: it runs meanwhile, on the cores stage 1 leaves
-    # (threads beyond the cores slow stage 1's merges, cut in parts that wait for each other)
-    spare_cores = max(1, available_cores() - training_threads())
-    stage2_counts = _in_background(recount, superword, spare_cores) if transition < config.vocab_size else None
+    # the stage-2 count does not depend on stage 1: it runs meanwhile, on the cores stage 1 leaves,
+    # and stage 1 merges on the others (threads beyond the cores slow stage 1's heavy merges, cut in
+    # parts that wait for each other: on 2 cores, one thread each)
+    stage1_threads = training_threads()
+    if transition < config.vocab_size:
+        cores = available_cores()
+        spare_cores = max(1, cores - stage1_threads)
+        stage1_threads = max(1, min(stage1_threads, cores - spare_cores))
+        stage2_counts = _in_background(recount, superword, spare_cores)
+    else:
+        stage2_counts = None
     stage1_stop: dict[str, Any] = {}
-    stage1 = train_bpe(stage1_counts, transition, report=stage1_stop if stage2_counts else stop_report, **options)
+    stage1 = train_bpe(stage1_counts, transition, threads=stage1_threads,
+                       report=stage1_stop if stage2_counts else stop_report, **options)
     stage1_done = time.perf_counter()
     report: dict[str, Any] = {"transition": transition, "stage1_tokens": len(stage1.vocab),
                               "seconds": {"stage1_merge": round(stage1_done - started, 3)}}
