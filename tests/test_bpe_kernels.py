@@ -3,6 +3,7 @@ from hypothesis import given, settings, strategies as st
 
 from reference import reference_bpe_encode, reference_merge_symbols, reference_train_bpe, reference_words
 from tokforge.counting.words import WordCounter, WordCounts
+from tokforge.models.bpe import BPEModel
 from tokforge.models.bpe_trainer import train_bpe
 from tokforge.kernels.bpe_train import refill
 from tokforge.packed import offsets_from_lengths
@@ -175,6 +176,9 @@ def test_continuing_from_a_model_matches_reference(first, second, size1, extra, 
     assert model.vocab[:len(stage1.vocab)] == stage1.vocab
     assert learned(model) == reference_train_bpe(second, size1 + n_specials + extra, n_specials=n_specials,
                                                  max_words=2, start=learned(stage1))
+    for trained in (stage1, model):  # the ids the trainer says its merges yield: those of their bytes
+        found = BPEModel(trained.vocab, trained.merges, trained.special_tokens).merge_results()
+        assert trained.merge_results().tolist() == found.tolist()
 
 
 @settings(max_examples=150, deadline=None)

@@ -226,11 +226,12 @@ def _model_from_merges(merges: np.ndarray, specials: list[str], start: BPEModel 
     offset = len(specials)
     if start is None:
         vocab = [s.encode("utf-8") for s in specials] + [bytes([b]) for b in BYTE_ORDER]
-        pairs = []
+        pairs, results = [], np.zeros(0, np.int64)
     else:
-        vocab, pairs = list(start.vocab), list(start.merges)
-    for a, b, new in merges[len(pairs):].tolist():
-        if new + offset == len(vocab):
-            vocab.append(vocab[a + offset] + vocab[b + offset])
-        pairs.append((a + offset, b + offset))
-    return BPEModel(vocab, pairs, {s: i for i, s in enumerate(specials)})
+        vocab, pairs, results = list(start.vocab), list(start.merges), start.merge_results()
+    rows = merges[len(pairs):] + offset
+    for a, b, new in rows.tolist():
+        if new == len(vocab):
+            vocab.append(vocab[a] + vocab[b])
+    pairs.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist()))
+    return BPEModel.learned(vocab, pairs, {s: i for i, s in enumerate(specials)}, np.concatenate([results, rows[:, 2]]))
