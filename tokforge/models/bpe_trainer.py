@@ -230,8 +230,9 @@ def _model_from_merges(merges: np.ndarray, specials: list[str], start: BPEModel 
     else:
         vocab, pairs, results = list(start.vocab), list(start.merges), start.merge_results()
     rows = merges[len(pairs):] + offset
-    for a, b, new in rows.tolist():
+    lefts, rights, news = rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist()
+    for a, b, new in zip(lefts, rights, news):
         if new == len(vocab):
             vocab.append(vocab[a] + vocab[b])
-    pairs.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist()))
+    pairs.extend(zip(lefts, rights))
     return BPEModel.learned(vocab, pairs, {s: i for i, s in enumerate(specials)}, np.concatenate([results, rows[:, 2]]))
