@@ -718,8 +718,6 @@ def _token_for(state, a, b):
     recorded as the next merge."""
     (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
      tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal) = state
-    n = tlen[a] + tlen[b]
-    h = thash[a] * tpow[b] + thash[b]
     if 2 * (scal[DUP_USED] + 1) > len(dslots):
         bigger = np.full(2 * len(dslots), -1, np.int64)
         for i in range(len(dslots)):
@@ -730,17 +728,31 @@ def _token_for(state, a, b):
                     k = (k + 1) & (len(bigger) - 1)
                 bigger[k] = t
         dslots = bigger
+    if scal[N_TOKENS] == len(tlen):
+        tlen = grown(tlen, 0)
+        thash = grown(thash, 0)
+        tpow = grown(tpow, 0)
+        tleft = grown(tleft, 0)
+        tright = grown(tright, 0)
+        tbyte = grown(tbyte, 0)
+        twords = grown(twords, 0)
+    if scal[N_MERGES] == len(merges_):
+        merges_ = grown_rows(merges_)
+    new = _record_token(scal, merges_, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, a, b)
+    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
+             tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal)
+    return state, new
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _record_token(scal, merges_, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots, a, b):
+    """``_token_for`` in tables with room for one more token, duplicate slot and merge: returns the
+    id of the token ``a`` + ``b`` (a new one unless the duplicate table holds its bytes)."""
+    n = tlen[a] + tlen[b]
+    h = thash[a] * tpow[b] + thash[b]
     dslot, new = _find_same_token(dslots, thash, tlen, tleft, tright, tbyte, a, b, h, n)
     if new == -1:
         new = scal[N_TOKENS]
-        if new == len(tlen):
-            tlen = grown(tlen, 0)
-            thash = grown(thash, 0)
-            tpow = grown(tpow, 0)
-            tleft = grown(tleft, 0)
-            tright = grown(tright, 0)
-            tbyte = grown(tbyte, 0)
-            twords = grown(twords, 0)
         tlen[new] = n
         thash[new] = h
         tpow[new] = tpow[a] * tpow[b]
@@ -751,15 +763,11 @@ def _token_for(state, a, b):
         scal[DUP_USED] += 1
         scal[N_TOKENS] += 1
     m = scal[N_MERGES]
-    if m == len(merges_):
-        merges_ = grown_rows(merges_)
     merges_[m, 0] = a
     merges_[m, 1] = b
     merges_[m, 2] = new
     scal[N_MERGES] = m + 1
-    state = (scal, merges_, words, pool, pkey, pcount, phead, hcount, hkey, tlen, thash, tpow,
-             tleft, tright, tbyte, twords, dslots, recount, ltab, lrows, glog, lscal)
-    return state, new
+    return new
 
 
 # ---- the first count ----------------------------------------------------------------------------------
@@ -1056,8 +1064,9 @@ def _start_state(words, base_bytes, inherited, min_count, own, pkey, pcount, hea
     ltab, lrows, glog, lscal = own
     state = (scal, merges_, words, pool, pkey, pcount, head, hcount, hkey, tlen, thash, tpow,
              tleft, tright, tbyte, twords, dslots, np.zeros(16, np.int64), ltab, lrows, glog, lscal)
-    for k in range(len(inherited)):
-        state, new = _token_for(state, inherited[k, 0], inherited[k, 1])
+    for k in range(len(inherited)):  # the tables have room for them all (no growth: no new state)
+        new = _record_token(scal, merges_, tlen, thash, tpow, tleft, tright, tbyte, twords, dslots,
+                            inherited[k, 0], inherited[k, 1])
         if new != inherited[k, 2]:
             raise ValueError("inherited merges must be given in the order learned, with their ids")
     return state
