@@ -316,7 +316,6 @@ class FallbackBPEModel(BPEModel):
                     raise ModelFormatError(f"merge #{rank} ({self.token_string(a)!r}, {self.token_string(b)!r}) "
                                            f"yields {merged!r}, which is not in the vocabulary")
                 results[rank] = by_string[merged]
-            keys = np.array([(a << 32) | b for a, b in self.merges], np.int64)
             regular = [(t, i) for t, i in by_string.items() if i not in self._byte_of]
             chars = [(t.encode("utf-8"), i) for t, i in regular if len(t) == 1]
             self._chars = _token_table(*_packed_tokens([t for t, _ in chars], [i for _, i in chars]))
@@ -324,7 +323,8 @@ class FallbackBPEModel(BPEModel):
             if self.ignore_merges:
                 self._whole = _token_table(*_packed_tokens([t.encode("utf-8") for t, _ in regular],
                                                            [i for _, i in regular]))
-            self._tables = (np.array(self.byte_tokens, np.int64),) + bpe_encode.build_merge_table(keys, results)
+            self._tables = (np.array(self.byte_tokens, np.int64),) + bpe_encode.build_merge_table(
+                _merge_keys(self.merges), results)
         return self._tables
 
     def whole_tokens(self) -> tuple[np.ndarray, ...]:
@@ -434,8 +434,17 @@ def _encode_tables(model: BPEModel):
         missing = [b for b in range(256) if byte_ids[b] < 0]
         raise ModelFormatError(f"the vocabulary lacks byte tokens for bytes {missing[:10]}: "
                                "a byte-level BPE needs all 256 single-byte tokens")
-    pairs = np.array(model.merges, np.int64).reshape(-1, 2)
-    return (byte_ids,) + bpe_encode.build_merge_table((pairs[:, 0] << 32) | pairs[:, 1], model.merge_results())
+    return (byte_ids,) + bpe_encode.build_merge_table(_merge_keys(model.merges), model.merge_results())
+
+
+def _merge_keys(merges: list[tuple[int, int]]) -> np.ndarray:
+    """Each merge ``(a, b)`` as the encode kernel's pair key ``a << 32 | b``.
+
+    >>> _merge_keys([(1, 2)]).tolist()
+    [4294967298]
+    """
+    pairs = np.array(merges, np.int64).reshape(-1, 2)
+    return (pairs[:, 0] << 32) | pairs[:, 1]
 
 
 def _merge_results(model: BPEModel, regular: dict[bytes, int]) -> np.ndarray:

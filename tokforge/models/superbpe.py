@@ -59,7 +59,7 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, i
     if transition < config.vocab_size:
         cores = available_cores()
         spare_cores = max(1, cores - stage1_threads)
-        stage1_threads = max(1, min(stage1_threads, cores - spare_cores))
+        stage1_threads = max(1, cores - spare_cores)
         stage2_counts = _in_background(recount, superword, spare_cores)
     else:
         stage2_counts = None
