@@ -1,8 +1,10 @@
 """The numba BPE kernels agree with the slow references in tests/reference.py."""
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from reference import reference_bpe_encode, reference_merge_symbols, reference_train_bpe, reference_words
 from tokforge.counting.words import WordCounter, WordCounts
+from tokforge.errors import ConfigError
 from tokforge.models.bpe import BPEModel
 from tokforge.models.bpe_trainer import train_bpe
 from tokforge.kernels.bpe_train import refill
@@ -314,6 +316,12 @@ def test_merges_on_threads_match_reference(counts, vocab_size, min_frequency):
         for threads in (None, 1, 3):
             model = train_bpe(WordCounts.from_dict(counts), vocab_size, min_frequency=min_frequency, threads=threads)
             assert learned(model) == expected, threads
+
+
+@pytest.mark.parametrize("threads", [0, -1])
+def test_fewer_than_one_thread_is_refused(threads):
+    with pytest.raises(ConfigError, match=f"threads must be >= 1 \\(or None\\), got {threads}"):
+        train_bpe(WordCounts.from_dict({"hug": 3}), 258, threads=threads)
 
 
 @st.composite
