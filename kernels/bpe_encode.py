@@ -36,6 +36,9 @@ NO_RANK = np.int64(1 << 62)
 SHORT_WORD = 64  # words up to this many symbols are merged by a scan (``_merge_short``), longer ones with a heap
 # ``encode_words``' table of whole tokens when there is none (no ``ignore_merges``)
 NO_WHOLE_TOKENS = (np.full((8, 2), -1, np.int64), np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int64))
+# ``encode_long_words``' words of known encoding when there are none (table, data, bounds, ids, id bounds)
+NO_KNOWN_WORDS = (np.full((8, 2), -1, np.int64), np.zeros(0, np.uint8), np.zeros(1, np.int64), np.zeros(0, np.int32),
+                  np.zeros(1, np.int64))
 
 
 @nb.njit(cache=CACHE, inline="always")
@@ -430,15 +433,74 @@ def encode_words_chars(buf, bounds, chars, byte_ids, slot_keys, slot_ranks, slot
     return ids[:out], id_bounds
 
 
+@nb.njit(cache=CACHE)
+def build_word_table(data, bounds):
+    """Hash table of the pieces ``data[bounds[w]:bounds[w+1]]`` of two bytes or more, for
+    ``encode_long_words`` to find a part among words whose encoding it is handed (its ``known``
+    words): rows (FNV-1a hash >> 1, w), -1 where empty, at most 3/4 full. The first of equal pieces wins.
+
+    >>> table = build_word_table(np.frombuffer(b"abxab", np.uint8), np.array([0, 2, 3, 5]))
+    >>> sorted(table[table[:, 0] != -1, 1].tolist())        # "ab" (0) and its repeat (2); not "x"
+    [0, 2]
+    """
+    n = len(bounds) - 1
+    cap = 8
+    while 3 * cap < 4 * n + 4:
+        cap *= 2
+    table = np.full((cap, 2), -1, np.int64)
+    mask = cap - 1
+    for w in range(n):
+        if bounds[w + 1] - bounds[w] >= 2:
+            key = np.int64(fnv1a(data, bounds[w], bounds[w + 1]) >> np.uint64(1))
+            i = slot_of(key, mask)
+            while table[i, 0] != -1:
+                i = (i + 1) & mask
+            table[i, 0] = key
+            table[i, 1] = w
+    return table
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _find_known(buf, a, n, key, table, data, bounds):
+    """The w of ``build_word_table(data, bounds)`` whose bytes are ``buf[a:a+n]`` (hash ``key``), or -1."""
+    mask = len(table) - 1
+    i = slot_of(key, mask)
+    while table[i, 0] != -1:
+        if table[i, 0] == key:
+            w = table[i, 1]
+            if bounds[w + 1] - bounds[w] == n and same_run(data, bounds[w], buf, a, n):
+                return w
+        i = (i + 1) & mask
+    return -1
+
+
+@nb.njit(cache=CACHE, inline="always")
+def _find_part(buf, a, n, key, slots, arena):
+    """The row of ``encode_long_words``' table of parts whose bytes are ``buf[a:a+n]`` (hash ``key``),
+    or -(the empty row where it goes) - 1."""
+    mask = len(slots) - 1
+    i = slot_of(key, mask)
+    while slots[i, 0] != -1:
+        if slots[i, 0] == key and (slots[i, 2] & 0xFFFFFFFF) == n and same_run(arena, slots[i, 1], buf, a, n):
+            return i
+        i = (i + 1) & mask
+    return -1 - i
+
+
 @nb.njit(cache=CACHE, nogil=True)
-def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable, tokens):
+def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results, joinable, tokens,
+                      known_table, known_data, known_bounds, known_ids, known_id_bounds):
     """``encode_words`` for long words made of recurring parts (SuperBPE's stage-2 words): each
     word is cut wherever its two bytes ``a b`` never stand side by side inside a token
     (``joinable[a * 256 + b] == 0``) -- no merge can ever join across such a cut, so the word's
     encoding is its parts' encodings in a row. A part that is one of ``tokens`` (``build_short_tokens``
     of the tokens whose bytes encode to themselves alone) is that id: 70% of the parts of SuperBPE's
-    stage-2 words are, found with one compare in a table that stays in the cache. Each other distinct
-    part is encoded once. The ids are int32 (SuperBPE's stage-2 words hold some 15M). Such a part is a row of
+    stage-2 words are, found with one compare in a table that stays in the cache. A part that is
+    one of the ``known`` words (``known_data``/``known_bounds``, found in ``known_table``:
+    ``build_word_table``) takes their ids (``known_ids[known_id_bounds[w]:known_id_bounds[w + 1]]``,
+    which must be their encoding: SuperBPE's stage-1 words, as stage 1's trainer left them;
+    ``NO_KNOWN_WORDS``: none). Each other distinct part is encoded once. The ids are int32
+    (SuperBPE's stage-2 words hold some 15M). Such a part is a row of
     ``slots`` (its hash, where it starts in ``arena``, its sizes), its bytes then its ids (4 bytes
     each, little-endian) side by side in ``arena``: finding it again costs two random reads.
 
@@ -447,9 +509,14 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     >>> joinable = np.zeros(65536, np.uint8); joinable[97 * 256 + 98] = 1
     >>> tokens = build_short_tokens(np.frombuffer(b"ab", np.uint8), np.array([0, 2]), np.array([256]))
     >>> ids, bounds = encode_long_words(np.frombuffer(b"ab ab xab", np.uint8), np.array([0, 9]),
-    ...                                 byte_ids, *table, joinable, tokens)
+    ...                                 byte_ids, *table, joinable, tokens, *NO_KNOWN_WORDS)
     >>> ids.tolist()
     [256, 32, 256, 32, 120, 256]
+    >>> joinable[120 * 256 + 97] = 1                     # x a: "xab" is now one part, a known word
+    >>> known = np.frombuffer(b"xab", np.uint8), np.array([0, 3])   # said to encode to 7, 8
+    >>> encode_long_words(np.frombuffer(b"ab xab", np.uint8), np.array([0, 6]), byte_ids, *table, joinable,
+    ...                   tokens, build_word_table(*known), *known, np.array([7, 8], np.int32), np.array([0, 2]))[0].tolist()
+    [256, 32, 7, 8]
     """
     n_words = len(bounds) - 1
     ids = np.empty(bounds[n_words] - bounds[0] if n_words > 0 else 0, np.int32)
@@ -461,6 +528,7 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
     keys = np.empty(longest, np.int64)  # their hashes; a part that is a token: -1 - its id
     slots = np.full((1 << 16, 3), -1, np.int64)  # rows (key, start in arena, n bytes | n ids << 32)
     arena = np.empty(1 << 20, np.uint8)
+    known_mask = len(known_table) - 1
     used = 0
     n_parts = 0
     out = 0
@@ -468,7 +536,6 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
         end = bounds[w + 1]
         # cut the word, find the parts that are tokens and hash the others, asking for their rows
         # meanwhile: the reads overlap
-        mask = len(slots) - 1
         n_cut = 0
         a = bounds[w]
         while a < end:
@@ -481,7 +548,8 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                 keys[n_cut] = -1 - k
             else:
                 keys[n_cut] = np.int64(fnv1a(buf, a, b) >> np.uint64(1))
-                prefetch(slots, 3 * slot_of(keys[n_cut], mask))
+                prefetch(known_table, 2 * slot_of(keys[n_cut], known_mask))
+                prefetch(slots, 3 * slot_of(keys[n_cut], len(slots) - 1))
             n_cut += 1
             a = b
         cuts[n_cut] = end
@@ -492,36 +560,30 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                 out += 1
                 continue
             a = cuts[p]
-            b = cuts[p + 1]
-            n = b - a
-            mask = len(slots) - 1
-            i = slot_of(key, mask)
-            found = -1
-            while slots[i, 0] != -1:
-                if slots[i, 0] == key and (slots[i, 2] & 0xFFFFFFFF) == n and same_run(arena, slots[i, 1], buf, a, n):
-                    found = i
-                    break
-                i = (i + 1) & mask
-            if found == -1:  # encode the new part and remember it
+            n = cuts[p + 1] - a
+            k = _find_known(buf, a, n, key, known_table, known_data, known_bounds)
+            if k >= 0:
+                for q in range(known_id_bounds[k], known_id_bounds[k + 1]):
+                    ids[out] = known_ids[q]
+                    out += 1
+                continue
+            found = _find_part(buf, a, n, key, slots, arena)
+            if found < 0:  # encode the new part and remember it
                 m = _encode_one(buf, a, n, byte_ids, slot_keys, slot_ranks, slot_results, work, fresh, 0, 0.0)
                 if used + n + 4 * m > len(arena):
                     arena = grown(arena, used + n + 4 * m)
-                arena[used:used + n] = buf[a:b]
+                arena[used:used + n] = buf[a:a + n]
                 for k in range(m):
                     for j in range(4):
                         arena[used + n + 4 * k + j] = (fresh[k] >> (8 * j)) & 0xFF
                 n_parts += 1
                 if 2 * n_parts > len(slots):
                     slots = _grown_part_slots(slots)
-                    mask = len(slots) - 1
-                    i = slot_of(key, mask)
-                    while slots[i, 0] != -1:
-                        i = (i + 1) & mask
-                slots[i, 0] = key
-                slots[i, 1] = used
-                slots[i, 2] = n | (np.int64(m) << 32)
+                found = -1 - _find_part(buf, a, n, key, slots, arena)
+                slots[found, 0] = key
+                slots[found, 1] = used
+                slots[found, 2] = n | (np.int64(m) << 32)
                 used += n + 4 * m
-                found = i
             at = slots[found, 1] + n
             m = slots[found, 2] >> 32
             for k in range(m):

@@ -1208,6 +1208,50 @@ def merges(state):
     return state[S_MERGES][: state[S_SCAL][N_MERGES]]
 
 
+@nb.njit(cache=CACHE)
+def word_symbols(state):
+    """Each word of the state as its symbols now, in the order laid out: (symbols, bounds) -- once
+    merging is done, the words written with every merge (see ``merges_reuse``).
+
+    >>> state = init_state(np.array([0, 1, 2, 0, 1], np.int32), np.array([0, 3]), np.array([3, 2]),
+    ...                    np.array([3, 1]), np.arange(3, dtype=np.int64))
+    >>> state, _ = merge_steps(state, 1, 4, 1, 0, 0)             # a + b -> 3
+    >>> [s.tolist() for s in word_symbols(state)]
+    [[3, 2, 3], [0, 2, 3]]
+    """
+    words = state[S_WORDS]
+    end = state[S_SCAL][WORDS_END]
+    n_words = 0
+    n_symbols = 0
+    ref = _next_ref(words, 0)
+    while ref < end:
+        n_words += 1
+        n_symbols += words[ref + H_LEN]
+        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
+    symbols = np.empty(n_symbols, np.int32)
+    bounds = np.zeros(n_words + 1, np.int64)
+    ref = _next_ref(words, 0)
+    for w in range(n_words):
+        n = words[ref + H_LEN]
+        symbols[bounds[w]:bounds[w] + n] = words[ref + HEADER:ref + HEADER + n]
+        bounds[w + 1] = bounds[w] + n
+        ref = _next_ref(words, ref + HEADER + n)
+    return symbols, bounds
+
+
+@nb.njit(cache=CACHE)
+def merges_reuse(state):
+    """Whether a merge so far yielded a token that was there before (the string of an existing
+    token). Without such a merge, the words as merging wrote them (``word_symbols``) are their
+    encoding by the merges in rank order, as ``bpe_encode`` applies them: every pair a merge forms
+    holds its new token, whose merges all rank later."""
+    rows = merges(state)
+    for r in range(1, len(rows)):
+        if rows[r, 2] <= rows[r - 1, 2]:
+            return True
+    return False
+
+
 def n_tokens(state) -> int:
     """How many tokens (base + learned) there are so far."""
     return int(state[S_SCAL][N_TOKENS])

@@ -167,13 +167,20 @@ def test_max_words_matches_reference(counts, max_words):
 
 
 @settings(max_examples=150, deadline=None)
-@given(spaced_corpora, spaced_corpora, st.integers(256, 290), st.integers(0, 40), st.integers(0, 2))
-def test_continuing_from_a_model_matches_reference(first, second, size1, extra, n_specials):
-    """Stage two of SuperBPE: other words, the first model's merges replayed, then more merges."""
+@given(spaced_corpora, spaced_corpora, st.integers(256, 290), st.integers(0, 40), st.integers(0, 2), st.booleans())
+def test_continuing_from_a_model_matches_reference(first, second, size1, extra, n_specials, with_known):
+    """Stage two of SuperBPE: other words, the first model's merges replayed (``with_known``: taking
+    the parts that are first words as the first training left them), then more merges."""
+    import numpy as np
+    from tokforge.models.bpe import KnownWords, word_table
     specials = [f"<s{i}>" for i in range(n_specials)]
-    stage1 = train_bpe(WordCounts.from_dict(first), size1 + n_specials, special_tokens=specials, min_frequency=1)
+    first_counts, encoded = WordCounts.from_dict(first), []
+    stage1 = train_bpe(first_counts, size1 + n_specials, special_tokens=specials, min_frequency=1, encoded=encoded)
+    known = [KnownWords(word_table(first_counts), np.frombuffer(first_counts.arena, np.uint8), first_counts.offsets,
+                        *encoded[0])] if with_known and encoded else None
+    second = {**second, **{w + b" " + v: 2 for w in list(first)[:4] for v in list(first)[:4]}}  # parts: first words
     model = train_bpe(WordCounts.from_dict(second), size1 + n_specials + extra, special_tokens=specials,
-                      min_frequency=1, max_words=2, start=stage1)
+                      min_frequency=1, max_words=2, start=stage1, known=known)
     assert model.merges[:len(stage1.merges)] == stage1.merges
     assert model.vocab[:len(stage1.vocab)] == stage1.vocab
     assert learned(model) == reference_train_bpe(second, size1 + n_specials + extra, n_specials=n_specials,
@@ -193,6 +200,79 @@ def test_long_word_encoding_equals_plain_encoding(counts, words):
     plain = model.encode_packed(buf, bounds)
     fast = model.encode_packed(buf, bounds, long_words=True)
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(corpora | any_words, st.integers(256, 330), st.integers(1, 2), st.integers(0, 2))
+def test_the_words_as_training_left_them_are_their_encoding(counts, vocab_size, min_frequency, n_specials):
+    """``train_bpe(encoded=...)``: each training word as merging left it is the word's encoding by the
+    merges in rank order (the reference encoder's), unless a merge reused a token's string."""
+    specials = [f"<s{i}>" for i in range(n_specials)]
+    encoded = []
+    model = train_bpe(WordCounts.from_dict(counts), vocab_size + n_specials, special_tokens=specials,
+                      min_frequency=min_frequency, encoded=encoded)
+    results = model.merge_results().tolist()
+    assert (not encoded) == (len(set(results)) < len(results))
+    if encoded:
+        ids, bounds = encoded[0]
+        merges = learned(model)
+        assert len(bounds) == len(counts) + 1
+        for w, word in enumerate(counts):
+            assert [model.vocab[i] for i in ids[bounds[w]:bounds[w + 1]]] == reference_bpe_encode(word, merges)
+
+
+@settings(max_examples=100, deadline=None)
+@given(any_words)
+def test_the_word_table_holds_each_word_of_two_bytes_or_more_once(counts):
+    """``build_word_table``: one row per word of 2 bytes or more, keyed by the hash of its bytes."""
+    import numpy as np
+    from tokforge.kernels.bpe_encode import build_word_table
+    from tokforge.kernels.hashtable import fnv1a
+    words = WordCounts.from_dict(counts)
+    data = np.frombuffer(words.arena, np.uint8)
+    table = build_word_table(data, words.offsets)
+    rows = sorted(table[table[:, 0] != -1].tolist(), key=lambda r: r[1])
+    expected = [[int(fnv1a(data, a, b)) >> 1, w] for w, (a, b) in enumerate(zip(words.offsets[:-1], words.offsets[1:]))
+                if b - a >= 2]
+    assert rows == expected and 4 * len(rows) <= 3 * len(table)
+
+
+def test_no_words_are_handed_out_when_a_merge_reused_a_string():
+    """A model to continue from whose merges make "abc" twice (ab + c, a + bc): the words as merging
+    leaves them need not be their encoding, so ``encoded`` stays empty; without the reuse it is filled."""
+    from tokforge.text.bytelevel import BYTE_ORDER
+    vocab = [bytes([b]) for b in BYTE_ORDER]
+    ids = {bytes([b]): i for i, b in enumerate(BYTE_ORDER)}
+    a, b, c = ids[b"a"], ids[b"b"], ids[b"c"]
+    vocab += [b"ab", b"bc", b"abc"]
+    counts = WordCounts.from_dict({b"abcabc": 3, b"cab": 2})
+    for merges, reuse in (([(a, b), (b, c), (256, c), (a, 257)], True), ([(a, b), (b, c), (256, c)], False)):
+        encoded = []
+        train_bpe(counts, 262, min_frequency=1, start=BPEModel(vocab, merges), encoded=encoded)
+        assert (not encoded) == reuse
+
+
+def test_known_words_are_taken_as_handed_and_give_the_same_ids_as_encoding():
+    """``encode_packed(long_words=True, known=...)``: a part of a word that is a known word takes the ids
+    handed with it (wrong ids on purpose show they are used), and the words as training left them give
+    exactly the plain encoding."""
+    import numpy as np
+    from tokforge.models.bpe import KnownWords, word_table
+    rng = np.random.default_rng(5)
+    parts = [bytes(rng.integers(97, 101, int(rng.integers(2, 9)))) for _ in range(300)]
+    counts = WordCounts.from_dict({p: int(rng.integers(1, 4)) for p in parts})
+    encoded = []
+    model = train_bpe(counts, 300, min_frequency=1, encoded=encoded)
+    words = [b" " + b" ".join(parts[k:k + 5]) for k in range(0, len(parts), 5)]
+    buf, bounds = b"".join(words), offsets_from_lengths([len(w) for w in words])
+    data = np.frombuffer(counts.arena, np.uint8)
+    known = KnownWords(word_table(counts), data, counts.offsets, *encoded[0])
+    plain, fast = model.encode_packed(buf, bounds), model.encode_packed(buf, bounds, long_words=True, known=known)
+    assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
+    ids, id_bounds = encoded[0]
+    wrong = KnownWords(known.table, data, counts.offsets, np.full(len(ids), 7, np.int32), id_bounds)
+    marked = model.encode_packed(buf, bounds, long_words=True, known=wrong)
+    assert (marked[0] == 7).sum() > (plain[0] == 7).sum()
 
 
 def test_a_part_equal_to_a_token_the_merges_do_not_rebuild_is_still_merged():

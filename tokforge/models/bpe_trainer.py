@@ -22,7 +22,7 @@ from tokforge.counting.words import WordCounts
 from tokforge.errors import ConfigError
 from tokforge.kernels import bpe_train
 from tokforge.large_arrays import map_large_arrays
-from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe import BPEModel, KnownWords
 from tokforge.text.bytelevel import BYTE_ORDER
 
 MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown between calls
@@ -42,7 +42,8 @@ def training_threads() -> int:
 
 def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Sequence[str] = (),
               min_frequency: int = 2, max_token_length: int | None = None, max_words: int | None = None,
-              start: BPEModel | None = None, threads: int | None = None,
+              start: BPEModel | None = None, known: list[KnownWords] | None = None, threads: int | None = None,
+              encoded: list[tuple[np.ndarray, np.ndarray]] | None = None,
               on_progress: Callable[[int], None] | None = None, report: dict[str, Any] | None = None) -> BPEModel:
     """Learn merges from word counts until the vocabulary (specials + 256 bytes + merges) has
     ``vocab_size`` tokens, or no pair occurs at least ``min_frequency`` times. When it stops short,
@@ -51,10 +52,15 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     ``max_words`` caps the words (runs of non-whitespace) in a learned token. ``start`` continues
     from a model trained before (with the same special tokens): its merges are kept as the first
     merges and replayed on the words (as encoding with it does), then training goes on -- SuperBPE's
-    second stage.
+    second stage. ``known``: a list of one ``KnownWords`` of ``start`` (handed over: freed once
+    replayed), the words the replay need not encode.
 
     ``threads``: the threads merging runs on (default ``training_threads()``); the merges are the
     same for any number.
+
+    ``encoded`` (a list) gets the encoding of every word of ``word_counts`` by the model (ids, id
+    bounds), as merging left the words -- unless a merge reused a token's string: then the words may
+    differ from their encoding, and ``encoded`` stays empty.
 
         >>> first = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 257)
         >>> [first.vocab[a] + first.vocab[b] for a, b in first.merges]
@@ -95,7 +101,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
                               f"not {specials}; continue with the same special tokens")
         handed = [word_counts]
         del word_counts  # handed over (SuperBPE's stage 2): its bytes, replayed into the words, are freed there
-        words = _replayed_words(start, handed.pop(), threads)
+        words = _replayed_words(start, handed.pop(), threads, known.pop() if known else None)
         inherited = _internal_merges(start, offset)
         n_start = len(start.vocab) - offset
     target = vocab_size - offset
@@ -121,6 +127,9 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
                                          bpe_train.own_part(state), threads, pool.map)
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
+    if encoded is not None and not bpe_train.merges_reuse(state):
+        symbols, bounds = bpe_train.word_symbols(state)
+        encoded.append((symbols + np.int32(offset), bounds))
     return _model_from_merges(bpe_train.merges(state), specials, start)
 
 
@@ -176,11 +185,12 @@ def train_bpe_from_config(word_counts: WordCounts, config, special_tokens: Seque
                      on_progress=on_progress, report=report)
 
 
-def _replayed_words(model: BPEModel, word_counts: WordCounts, threads: int) -> np.ndarray:
+def _replayed_words(model: BPEModel, word_counts: WordCounts, threads: int, known: KnownWords | None) -> np.ndarray:
     """The ``words`` array (``bpe_train.layout_words``) of ``word_counts`` encoded by ``model`` (the
     replay): the words are cut into shares, ``SHARES_PER_THREAD`` per thread, each encoded
-    (``encode_packed``, long words: the kernel releases the GIL), then each laid out into its place
-    in the array, on ``threads`` threads -- the words' bytes are freed once encoded."""
+    (``encode_packed``, long words, with the ``known`` words: the kernel releases the GIL), then each
+    laid out into its place in the array, on ``threads`` threads -- the words' bytes are freed once
+    encoded."""
     offset = len(model.special_tokens)
     table = np.arange(-offset, len(model.vocab) - offset, dtype=np.int32)  # id -> symbol
     bounds, counts, n_words = word_counts.offsets, word_counts.counts, len(word_counts)
@@ -188,11 +198,12 @@ def _replayed_words(model: BPEModel, word_counts: WordCounts, threads: int) -> n
     cuts = np.searchsorted(bounds, np.linspace(bounds[0], bounds[-1], SHARES_PER_THREAD * threads + 1)[1:-1])
     edges = [0, *sorted(set(cuts.tolist()) - {0, n_words}), n_words] if threads > 1 and n_words >= 10_000 \
         else [0, n_words]
-    held = [word_counts]
-    del word_counts, bounds
+    held = [word_counts, known]
+    del word_counts, bounds, known
 
     def encode(k: int) -> tuple[np.ndarray, np.ndarray]:
-        return model.encode_packed(held[0].arena, held[0].offsets[edges[k]:edges[k + 1] + 1], long_words=True)
+        return model.encode_packed(held[0].arena, held[0].offsets[edges[k]:edges[k + 1] + 1], long_words=True,
+                                   known=held[1])
     with ThreadPoolExecutor(threads) as pool:
         shares = list(pool.map(encode, range(len(edges) - 1)))
         held.clear()  # the words' bytes are freed here (the caller handed them over)

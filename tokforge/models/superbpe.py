@@ -28,10 +28,12 @@ import time
 from collections import Counter  # noqa: F401  (used by the example above)
 from typing import Any, Callable
 
+import numpy as np
+
 from tokforge.background import in_background as _in_background  # the stage-2 count runs beside stage 1
 from tokforge.config import TrainConfig
 from tokforge.counting.words import WordCounts
-from tokforge.models.bpe import BPEModel
+from tokforge.models.bpe import BPEModel, KnownWords, word_table
 from tokforge.models.bpe_trainer import train_bpe, training_threads, warm_up as warm_up_bpe
 from tokforge.processes import available_cores
 from tokforge.text.pretokenizers import Pretokenizer
@@ -60,11 +62,12 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, i
         cores = available_cores()
         spare_cores = max(1, cores - stage1_threads)
         stage1_threads = max(1, cores - spare_cores)
-        stage2_counts = _in_background(recount, superword, spare_cores)
+        stage2_counts = _in_background(_count_and_table, recount, superword, spare_cores, stage1_counts)
     else:
         stage2_counts = None
     stage1_stop: dict[str, Any] = {}
-    stage1 = train_bpe(stage1_counts, transition, threads=stage1_threads,
+    encoded: list = []  # the stage-1 words' encodings, as stage 1's trainer leaves them
+    stage1 = train_bpe(stage1_counts, transition, threads=stage1_threads, encoded=encoded if stage2_counts else None,
                        report=stage1_stop if stage2_counts else stop_report, **options)
     stage1_done = time.perf_counter()
     report: dict[str, Any] = {"transition": transition, "stage1_tokens": len(stage1.vocab),
@@ -73,16 +76,35 @@ def train_superbpe(stage1_counts: WordCounts, recount: Callable[[Pretokenizer, i
         report["stage1_stopped"] = stage1_stop["stopped"]
     if stage2_counts is None:
         return stage1, Pretokenizer(config.pattern, config.digits), report
-    counts = [stage2_counts()]
+    counts, table = stage2_counts()
+    counts = [counts]
+    # the replay takes a part that is a stage-1 word as the ids stage 1 left it with, without encoding it
+    known = _known_words(stage1_counts, table, encoded)
+    del table
     counted = time.perf_counter()
     report["stage2_unique_words"] = len(counts[0])
     report["stage2_word_occurrences"] = counts[0].total
-    # handed over (popped): train_bpe frees the counts once it has laid out its words
-    model = train_bpe(counts.pop(), config.vocab_size, max_words=config.max_words, start=stage1, report=stop_report,
-                      **options)
+    # handed over (popped): train_bpe frees the counts once it has laid out its words, the known words once replayed
+    model = train_bpe(counts.pop(), config.vocab_size, max_words=config.max_words, start=stage1, known=known,
+                      report=stop_report, **options)
     report["seconds"].update(stage2_count_wait=round(counted - stage1_done, 3),
                              stage2_merge=round(time.perf_counter() - counted, 3))
     return model, superword, report
+
+
+def _count_and_table(recount: Callable[[Pretokenizer, int], WordCounts], superword: Pretokenizer, cores: int,
+                     stage1_counts: WordCounts) -> tuple[WordCounts, np.ndarray]:
+    """Stage 2's word counts, then the table of the stage-1 words (``word_table``), made while stage 1
+    still merges."""
+    counts = recount(superword, cores)
+    return counts, word_table(stage1_counts)
+
+
+def _known_words(stage1_counts: WordCounts, table: np.ndarray, encoded: list) -> list[KnownWords]:
+    """The stage-1 words with the encodings stage 1 left them (``encoded``: none when a merge reused a
+    token), as ``train_bpe``'s ``known`` list."""
+    return [KnownWords(table, np.frombuffer(stage1_counts.arena, np.uint8), stage1_counts.offsets, *encoded.pop())
+            ] if encoded else []
 
 
 def warm_up() -> None:
@@ -91,4 +113,6 @@ def warm_up() -> None:
     the corpus is counted, so stage 2 does not wait for them."""
     warm_up_bpe()
     counts = WordCounts.from_dict({"hug a pug": 10, "pug": 5, "hugs": 5})
-    train_bpe(counts, 262, max_words=2, start=train_bpe(counts, 259))
+    encoded: list = []
+    first = train_bpe(counts, 259, encoded=encoded)
+    train_bpe(counts, 262, max_words=2, start=first, known=_known_words(counts, word_table(counts), encoded))
