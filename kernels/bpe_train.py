@@ -1208,35 +1208,31 @@ def merges(state):
     return state[S_MERGES][: state[S_SCAL][N_MERGES]]
 
 
-@nb.njit(cache=CACHE)
-def word_symbols(state):
-    """Each word of the state as its symbols now, in the order laid out: (symbols, bounds) -- once
-    merging is done, the words written with every merge (see ``merges_reuse``).
+@nb.njit(cache=CACHE, nogil=True)
+def word_symbols(state, n_words):
+    """The ``n_words`` words of the state (all of them) as their symbols now, in the order laid out:
+    (symbols, bounds) -- once merging is done, the words written with every merge (see ``merges_reuse``).
+    One pass over the words: the symbols are a view of an array sized for the words as laid out.
 
     >>> state = init_state(np.array([0, 1, 2, 0, 1], np.int32), np.array([0, 3]), np.array([3, 2]),
     ...                    np.array([3, 1]), np.arange(3, dtype=np.int64))
     >>> state, _ = merge_steps(state, 1, 4, 1, 0, 0)             # a + b -> 3
-    >>> [s.tolist() for s in word_symbols(state)]
+    >>> [s.tolist() for s in word_symbols(state, 2)]
     [[3, 2, 3], [0, 2, 3]]
     """
     words = state[S_WORDS]
-    end = state[S_SCAL][WORDS_END]
-    n_words = 0
-    n_symbols = 0
-    ref = _next_ref(words, 0)
-    while ref < end:
-        n_words += 1
-        n_symbols += words[ref + H_LEN]
-        ref = _next_ref(words, ref + HEADER + words[ref + H_LEN])
-    symbols = np.empty(n_symbols, np.int32)
+    symbols = np.empty(max(state[S_SCAL][WORDS_END] - HEADER * n_words, 0), np.int32)
     bounds = np.zeros(n_words + 1, np.int64)
     ref = _next_ref(words, 0)
+    at = 0
     for w in range(n_words):
         n = words[ref + H_LEN]
-        symbols[bounds[w]:bounds[w] + n] = words[ref + HEADER:ref + HEADER + n]
-        bounds[w + 1] = bounds[w] + n
+        for k in range(ref + HEADER, ref + HEADER + n):
+            symbols[at] = words[k]
+            at += 1
+        bounds[w + 1] = at
         ref = _next_ref(words, ref + HEADER + n)
-    return symbols, bounds
+    return symbols[:at], bounds
 
 
 @nb.njit(cache=CACHE)

@@ -60,7 +60,8 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
 
     ``encoded`` (a list) gets the encoding of every word of ``word_counts`` by the model (ids, id
     bounds), as merging left the words -- unless a merge reused a token's string: then the words may
-    differ from their encoding, and ``encoded`` stays empty.
+    differ from their encoding, and ``encoded`` stays empty. The model's encode tables are then built
+    (while the words are read out): it is about to encode (SuperBPE's replay).
 
         >>> first = train_bpe(WordCounts.from_dict({"a b": 4, "a": 3}), 257)
         >>> [first.vocab[a] + first.vocab[b] for a, b in first.merges]
@@ -90,7 +91,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
     if start is None:
         table = np.empty(256, np.int32)  # byte -> symbol
         table[list(BYTE_ORDER)] = np.arange(256, dtype=np.int32)
-        bounds = word_counts.offsets
+        bounds, n_words = word_counts.offsets, len(word_counts)
         words = bpe_train.layout_words(word_counts.arena, table, bounds[:-1], np.diff(bounds), word_counts.counts)
         del bounds, word_counts  # not needed any more: freed here unless the caller holds them
         inherited = np.zeros((0, 3), np.int64)
@@ -99,7 +100,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         if start.special_tokens != {s: i for i, s in enumerate(specials)}:
             raise ConfigError(f"the model to continue from has special tokens {start.special_tokens}, "
                               f"not {specials}; continue with the same special tokens")
-        handed = [word_counts]
+        handed, n_words = [word_counts], len(word_counts)
         del word_counts  # handed over (SuperBPE's stage 2): its bytes, replayed into the words, are freed there
         words = _replayed_words(start, handed.pop(), threads, known.pop() if known else None)
         inherited = _internal_merges(start, offset)
@@ -127,10 +128,15 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
                                          bpe_train.own_part(state), threads, pool.map)
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
-    if encoded is not None and not bpe_train.merges_reuse(state):
-        symbols, bounds = bpe_train.word_symbols(state)
-        encoded.append((symbols + np.int32(offset), bounds))
-    return _model_from_merges(bpe_train.merges(state), specials, start)
+    if encoded is None or bpe_train.merges_reuse(state):
+        return _model_from_merges(bpe_train.merges(state), specials, start)
+    with ThreadPoolExecutor(1) as pool:  # the words are read out while the model and its encode tables are built
+        words_now = pool.submit(bpe_train.word_symbols, state, n_words)
+        model = _model_from_merges(bpe_train.merges(state), specials, start)
+        model.tables(), model.own_tokens()
+        symbols, bounds = words_now.result()
+    encoded.append((symbols + np.int32(offset), bounds))
+    return model
 
 
 def warm_up() -> None:
