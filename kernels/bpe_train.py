@@ -1163,8 +1163,8 @@ def _count_of_rank(counts, k):
     return int(np.partition(every, len(every) - k)[len(every) - k])
 
 
-def refill(state, base_bytes, min_count, own, n_parts=1, map_parts=map):
-    """The state again from its own words, every pair counted ``min_count`` times or more kept:
+def refill(state, base_bytes, min_count, own, n_parts=1, map_parts=map, keep_at_most=0):
+    """The state again from its own words, the pairs counted ``min_count`` times or more kept:
     for a state built with a floor above ``min_frequency`` (``init_pairs``' ``keep_at_most``)
     whose merging stopped at that floor (``merge_steps`` returns ``DONE``) short of the target.
 
@@ -1173,9 +1173,10 @@ def refill(state, base_bytes, min_count, own, n_parts=1, map_parts=map):
     merge reusing a token, which recounts; see the module's docstring). When the best pair left
     is under the floor, the rarer pairs are needed: counted again here, as at the start, from
     the words as merged so far; the merges so far stay the first merges, and training goes on.
-    ``own`` (the state's own part, ``own_part``) becomes the new state's."""
+    ``own`` (the state's own part, ``own_part``) becomes the new state's. ``keep_at_most`` > 0 raises
+    the new floor as in ``init_pairs`` (about that many pairs kept; merging may reach it again)."""
     stamp = state[S_SCAL][STAMP]
-    state = init_pairs(state[S_WORDS], base_bytes, merges(state), min_count, own, n_parts, map_parts)
+    state = init_pairs(state[S_WORDS], base_bytes, merges(state), min_count, own, n_parts, map_parts, keep_at_most)
     state[S_SCAL][STAMP] = stamp  # the words keep the stamps of the merges so far
     return state
 

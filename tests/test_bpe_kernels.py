@@ -99,9 +99,28 @@ def mock_sketch(buckets):
     return mock.patch.object(bpe_train, "SKETCH_BUCKETS", buckets)
 
 
+@settings(max_examples=100, deadline=None)
+@given(corpora, st.integers(2, 3), st.sampled_from([0.05, 0.5]))
+def test_refills_under_a_length_limit_end_and_match_reference(counts, max_len, per_merge):
+    """A refill keeps about as many pairs as merges left; pairs beyond ``max_token_length`` may fill
+    them all, so merging stops at the new floor without a merge: the next refill then counts every
+    pair (no endless refills), and the merges are the reference's."""
+    from unittest import mock
+    from tokforge.kernels import bpe_train
+    from tokforge.models import bpe_trainer
+    kept = []
+    with mock.patch.object(bpe_trainer, "PAIRS_KEPT_PER_MERGE", per_merge), \
+            mock.patch.object(bpe_train, "refill", lambda *args: kept.append(args[-1]) or refill(*args)):
+        model = train_bpe(WordCounts.from_dict(counts), 320, min_frequency=1, max_token_length=max_len)
+    assert learned(model) == reference_train_bpe(counts, 320, max_token_length=max_len)
+    # the first refill is capped; one that counts every pair (0) leaves the floor at min_frequency: the last
+    assert not kept or (kept[0] > 0 and kept.count(0) <= 1 and (0 not in kept or kept[-1] == 0))
+
+
 def test_merging_past_the_floor_counts_the_rarer_pairs_again():
     """7 pairs of one word counted 10 times, 3 rarer ones: with 5 pairs kept for 10 merges, the floor is
-    10; the word's 7 merges reach it, then the rarer pairs are counted again and merged."""
+    10; the word's 7 merges reach it, then the rarer pairs are counted again, half a pair kept per merge
+    left as at the start: 1 for the 3 merges left, the floor 2 (x y, z w), then again: 1 (u v)."""
     from unittest import mock
     from tokforge.kernels import bpe_train
     from tokforge.models import bpe_trainer
@@ -110,7 +129,7 @@ def test_merging_past_the_floor_counts_the_rarer_pairs_again():
     with mock.patch.object(bpe_trainer, "PAIRS_KEPT_PER_MERGE", 0.5), \
             mock.patch.object(bpe_train, "refill", lambda *args: refills.append(1) or refill(*args)):
         model = train_bpe(WordCounts.from_dict(counts), 266, min_frequency=1)
-    assert refills == [1]
+    assert refills == [1, 1]
     assert learned(model) == reference_train_bpe(counts, 266)
     assert learned(model)[-3:] == [(b"x", b"y"), (b"z", b"w"), (b"u", b"v")]
 

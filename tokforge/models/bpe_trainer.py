@@ -29,8 +29,9 @@ MERGES_PER_CALL = 256  # merges per kernel call, so progress can be shown betwee
 HEAVY_MERGE_WORDS = 20_000  # a merge whose pair lists this many words is cut into one part per thread
 # the first pair table keeps about this many pairs per merge to do, the most frequent (the rest are
 # counted again if merging ever needs them: ``bpe_train.refill``); SuperBPE's stage 2 starts with
-# 3.0M pairs, of which some 51,200 are kept for its 12,800 merges
-PAIRS_KEPT_PER_MERGE = 4
+# 3.0M pairs, of which some 25,600 are kept for its 12,800 merges (4 per merge: 0.1 s more in stage
+# 2 on the benchmark corpus; 1.2 per merge: a refill in SuperBPE's stage 2 on each of its domains)
+PAIRS_KEPT_PER_MERGE = 2
 SHARES_PER_THREAD = 4  # the words to encode in parallel are cut into this many shares per thread
 MOST_THREADS = 2  # training merges on at most this many threads (more do not pay: one merge is short)
 
@@ -112,6 +113,7 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
         del words
         spare = [bpe_train.new_part() for _ in range(len(cuts) - 2)]
         heavy = HEAVY_MERGE_WORDS if spare else 0
+        refilled_at = n_start - 1  # tokens when the pairs were last counted
         while True:
             floor = bpe_train.floor_of(state)
             state, status = bpe_train.merge_steps(state, MERGES_PER_CALL, target, floor,
@@ -121,11 +123,15 @@ def train_bpe(word_counts: WordCounts, vocab_size: int, *, special_tokens: Seque
             if on_progress is not None:
                 on_progress(int(bpe_train.n_tokens(state)) + offset)
             if status == bpe_train.DONE:
-                if floor == min_frequency or bpe_train.n_tokens(state) >= target:
+                n_now = bpe_train.n_tokens(state)
+                if floor == min_frequency or n_now >= target:
                     break
-                # merging reached the floor short of the target: the rarer pairs, counted now
+                # merging reached the floor short of the target: the rarer pairs, counted now -- about
+                # as many as at the start for the merges left, every one if the last refill gave none
+                keep = max(1, int(PAIRS_KEPT_PER_MERGE * (target - n_now))) if n_now > refilled_at else 0
+                refilled_at = n_now
                 state = bpe_train.refill(state, np.array(BYTE_ORDER, np.int64), min_frequency,
-                                         bpe_train.own_part(state), threads, pool.map)
+                                         bpe_train.own_part(state), threads, pool.map, keep)
     if report is not None and int(bpe_train.n_tokens(state)) < target:
         report["stopped"] = _stop_reason(state, min_frequency, max_token_length, max_words)
     if encoded is None or bpe_train.merges_reuse(state):
