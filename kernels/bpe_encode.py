@@ -579,7 +579,8 @@ def encode_long_words(buf, bounds, byte_ids, slot_keys, slot_ranks, slot_results
                 n_parts += 1
                 if 2 * n_parts > len(slots):
                     slots = _grown_part_slots(slots)
-                found = -1 - _find_part(buf, a, n, key, slots, arena)
+                    found = _find_part(buf, a, n, key, slots, arena)  # its empty row in the grown table
+                found = -1 - found
                 slots[found, 0] = key
                 slots[found, 1] = used
                 slots[found, 2] = n | (np.int64(m) << 32)
