@@ -190,13 +190,11 @@ def test_max_words_matches_reference(counts, max_words):
 def test_continuing_from_a_model_matches_reference(first, second, size1, extra, n_specials, with_known):
     """Stage two of SuperBPE: other words, the first model's merges replayed (``with_known``: taking
     the parts that are first words as the first training left them), then more merges."""
-    import numpy as np
-    from tokforge.models.bpe import KnownWords, word_table
+    from tokforge.models.bpe import KnownWords
     specials = [f"<s{i}>" for i in range(n_specials)]
     first_counts, encoded = WordCounts.from_dict(first), []
     stage1 = train_bpe(first_counts, size1 + n_specials, special_tokens=specials, min_frequency=1, encoded=encoded)
-    known = [KnownWords(word_table(first_counts), np.frombuffer(first_counts.arena, np.uint8), first_counts.offsets,
-                        *encoded[0])] if with_known and encoded else None
+    known = [KnownWords.of(first_counts, encoded[0])] if with_known and encoded else None
     second = {**second, **{w + b" " + v: 2 for w in list(first)[:4] for v in list(first)[:4]}}  # parts: first words
     model = train_bpe(WordCounts.from_dict(second), size1 + n_specials + extra, special_tokens=specials,
                       min_frequency=1, max_words=2, start=stage1, known=known)
@@ -276,7 +274,7 @@ def test_known_words_are_taken_as_handed_and_give_the_same_ids_as_encoding():
     handed with it (wrong ids on purpose show they are used), and the words as training left them give
     exactly the plain encoding."""
     import numpy as np
-    from tokforge.models.bpe import KnownWords, word_table
+    from tokforge.models.bpe import KnownWords
     rng = np.random.default_rng(5)
     parts = [bytes(rng.integers(97, 101, int(rng.integers(2, 9)))) for _ in range(300)]
     counts = WordCounts.from_dict({p: int(rng.integers(1, 4)) for p in parts})
@@ -284,12 +282,10 @@ def test_known_words_are_taken_as_handed_and_give_the_same_ids_as_encoding():
     model = train_bpe(counts, 300, min_frequency=1, encoded=encoded)
     words = [b" " + b" ".join(parts[k:k + 5]) for k in range(0, len(parts), 5)]
     buf, bounds = b"".join(words), offsets_from_lengths([len(w) for w in words])
-    data = np.frombuffer(counts.arena, np.uint8)
-    known = KnownWords(word_table(counts), data, counts.offsets, *encoded[0])
+    known = KnownWords.of(counts, encoded[0])
     plain, fast = model.encode_packed(buf, bounds), model.encode_packed(buf, bounds, long_words=True, known=known)
     assert plain[0].tolist() == fast[0].tolist() and plain[1].tolist() == fast[1].tolist()
-    ids, id_bounds = encoded[0]
-    wrong = KnownWords(known.table, data, counts.offsets, np.full(len(ids), 7, np.int32), id_bounds)
+    wrong = known._replace(ids=np.full(len(known.ids), 7, np.int32))
     marked = model.encode_packed(buf, bounds, long_words=True, known=wrong)
     assert (marked[0] == 7).sum() > (plain[0] == 7).sum()
 

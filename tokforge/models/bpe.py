@@ -43,6 +43,14 @@ class KnownWords(NamedTuple):
     ids: np.ndarray
     id_bounds: np.ndarray
 
+    @classmethod
+    def of(cls, words: WordCounts, encoding: tuple[np.ndarray, np.ndarray],
+           table: np.ndarray | None = None) -> KnownWords:
+        """The words of ``words`` with their ``encoding`` (ids, id bounds); ``table``: their
+        ``word_table`` if made before (made here otherwise)."""
+        return cls(word_table(words) if table is None else table, np.frombuffer(words.arena, np.uint8),
+                   words.offsets, *encoding)
+
 
 def word_table(words: WordCounts) -> np.ndarray:
     """``KnownWords.table`` of the words of ``words`` (0.07 s for 600k words)."""

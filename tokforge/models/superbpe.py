@@ -103,8 +103,7 @@ def _count_and_table(recount: Callable[[Pretokenizer, int], WordCounts], superwo
 def _known_words(stage1_counts: WordCounts, table: np.ndarray, encoded: list) -> list[KnownWords]:
     """The stage-1 words with the encodings stage 1 left them (``encoded``: none when a merge reused a
     token), as ``train_bpe``'s ``known`` list."""
-    return [KnownWords(table, np.frombuffer(stage1_counts.arena, np.uint8), stage1_counts.offsets, *encoded.pop())
-            ] if encoded else []
+    return [KnownWords.of(stage1_counts, encoded.pop(), table)] if encoded else []
 
 
 def warm_up() -> None:
